@@ -1,0 +1,87 @@
+"""Execution role of the HyperPod instance groups."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+MANAGED_POLICY = "AmazonSageMakerClusterInstanceRolePolicy"
+ENI_ACTIONS = ["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
+               "ec2:DeleteNetworkInterfacePermission", "ec2:DetachNetworkInterface",
+               "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
+# EC2 Describe* calls support no resource-level scope: AWS accepts only "*" for them.
+DESCRIBE_ACTIONS = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
+                    "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"]
+
+
+@dataclass
+class ExecutionRoleArgs:
+    """Inputs of :class:`ExecutionRole`."""
+
+    vpc_arn: pulumi.Input[str]
+    """ARN of the cluster VPC: ENI actions are limited to it."""
+    subnet_arns: list[pulumi.Input[str]]
+    """Subnets the cluster may create ENIs in."""
+    security_group_arns: list[pulumi.Input[str]]
+    """Security groups the cluster may attach to its ENIs."""
+    bucket_arn: pulumi.Input[str]
+    """Lifecycle bucket: read-only access to its ``lifecycle/`` prefix."""
+    lifecycle_prefix: str
+    """Key prefix of the lifecycle scripts."""
+    tags: dict[str, str]
+    """Tags for the role."""
+
+
+def policy_document(vpc_arn: str, subnet_arns: list[str], sg_arns: list[str], bucket_arn: str,
+                    prefix: str) -> dict:
+    """The inline policy, as a plain document (tested and linted on its own)."""
+    _, partition, _, region, account, _ = vpc_arn.split(":", 5)
+    enis = f"arn:{partition}:ec2:{region}:{account}:network-interface/*"
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "DescribeNetwork", "Effect": "Allow", "Action": DESCRIBE_ACTIONS, "Resource": "*"},
+        {"Sid": "CreateEniInClusterSubnets", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface",
+         "Resource": [enis, *subnet_arns, *sg_arns]},
+        {"Sid": "ManageEnisInClusterVpc", "Effect": "Allow", "Action": ENI_ACTIONS, "Resource": enis,
+         "Condition": {"ArnEquals": {"ec2:Vpc": vpc_arn}}},
+        {"Sid": "TagNewEnis", "Effect": "Allow", "Action": "ec2:CreateTags", "Resource": enis,
+         "Condition": {"StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"}}},
+        {"Sid": "ReadLifecycleScripts", "Effect": "Allow", "Action": "s3:GetObject",
+         "Resource": f"{bucket_arn}/{prefix}/*"},
+        {"Sid": "ListLifecycleScripts", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
+         "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*", prefix]}}},
+    ]}
+
+
+class ExecutionRole(pulumi.ComponentResource):
+    """IAM role assumed by the HyperPod nodes, trusted by SageMaker in this account only."""
+
+    role: aws.iam.Role
+    """The role; later components attach narrowly scoped policies to it."""
+    arn: pulumi.Output[str]
+    """Role ARN for the instance groups."""
+    ready: list[pulumi.Resource]
+    """Policy attachments the cluster must wait for."""
+
+    def __init__(self, name: str, args: ExecutionRoleArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("hyperpod:platform:ExecutionRole", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        arn_parts = pulumi.Output.from_input(args.vpc_arn).apply(lambda a: a.split(":"))
+        trust = arn_parts.apply(lambda p: json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": p[4]},
+                          "ArnLike": {"aws:SourceArn": f"arn:{p[1]}:sagemaker:{p[3]}:{p[4]}:cluster/*"}}}]}))
+        self.role = aws.iam.Role(f"{name}-role", assume_role_policy=trust, tags=args.tags,
+                                 description="HyperPod cluster instance role", opts=child)
+        managed = aws.iam.RolePolicyAttachment(
+            f"{name}-managed", role=self.role.name, opts=child,
+            policy_arn=arn_parts.apply(lambda p: f"arn:{p[1]}:iam::aws:policy/{MANAGED_POLICY}"))
+        inline = aws.iam.RolePolicy(
+            f"{name}-vpc-and-lifecycle", role=self.role.id, opts=child,
+            policy=pulumi.Output.all(args.vpc_arn, pulumi.Output.all(*args.subnet_arns),
+                                     pulumi.Output.all(*args.security_group_arns), args.bucket_arn).apply(
+                lambda v: json.dumps(policy_document(v[0], list(v[1]), list(v[2]), v[3], args.lifecycle_prefix))))
+        self.arn = self.role.arn
+        self.ready = [managed, inline]
+        self.register_outputs({"arn": self.arn})

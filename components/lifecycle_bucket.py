@@ -1,0 +1,99 @@
+"""Lifecycle bucket: the node scripts HyperPod runs, and the files rendered from the stack config."""
+from __future__ import annotations
+
+import hashlib
+import json
+import mimetypes
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+PREFIX = "lifecycle"
+
+
+def lifecycle_files(root: Path) -> dict[str, Path]:
+    """Every file under ``root`` keyed by its S3 key, in a stable order (caches and dotfiles skipped)."""
+    files = {}
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") or part == "__pycache__" for part in rel.parts):
+            continue
+        files[f"{PREFIX}/{rel.as_posix()}"] = path
+    return files
+
+
+@dataclass
+class LifecycleBucketArgs:
+    """Inputs of :class:`LifecycleBucket`."""
+
+    source_dir: Path
+    """Directory whose files are uploaded as they are (``lifecycle/``)."""
+    cluster_name: str
+    """Cluster name, for the generated bucket name."""
+    tags: dict[str, str]
+    """Tags for every resource."""
+    bucket_name: Optional[str] = None
+    """Fixed bucket name; default a generated ``sagemaker-<cluster>-`` name the managed policy can read."""
+    rendered: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Files rendered at deploy time, path under the prefix -> content (e.g. ``generated/platform.json``)."""
+
+
+class LifecycleBucket(pulumi.ComponentResource):
+    """An encrypted, versioned, private, TLS-only bucket holding the lifecycle scripts."""
+
+    bucket: aws.s3.Bucket
+    """The bucket."""
+    objects: list[aws.s3.BucketObjectv2]
+    """Every uploaded script and rendered file; the cluster must wait for them."""
+    source_s3_uri: pulumi.Output[str]
+    """``s3://<bucket>/lifecycle`` for the cluster's LifeCycleConfig."""
+
+    def __init__(self, name: str, args: LifecycleBucketArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("hyperpod:platform:LifecycleBucket", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        naming = ({"bucket": args.bucket_name} if args.bucket_name
+                  else {"bucket_prefix": f"sagemaker-{args.cluster_name.lower()[:26]}-"})
+        self.bucket = aws.s3.Bucket(f"{name}-bucket", **naming, force_destroy=False, tags=args.tags, opts=child)
+        aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=self.bucket.id,
+                                       rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
+        aws.s3.BucketPublicAccessBlock(f"{name}-public-access", bucket=self.bucket.id, block_public_acls=True,
+                                       block_public_policy=True, ignore_public_acls=True,
+                                       restrict_public_buckets=True, opts=child)
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-encryption", bucket=self.bucket.id, rules=[{
+                "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"},
+                "bucket_key_enabled": True}], opts=child)
+        versioning = aws.s3.BucketVersioning(f"{name}-versioning", bucket=self.bucket.id,
+                                             versioning_configuration={"status": "Enabled"}, opts=child)
+        aws.s3.BucketPolicy(f"{name}-tls-only", bucket=self.bucket.id, opts=child,
+                            policy=self.bucket.arn.apply(lambda arn: json.dumps({
+                                "Version": "2012-10-17", "Statement": [{
+                                    "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
+                                    "Action": "s3:*", "Resource": [arn, f"{arn}/*"],
+                                    "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})))
+
+        # Objects wait for versioning so that the first upload is already a kept version.
+        obj_opts = pulumi.ResourceOptions(parent=self, depends_on=[versioning])
+        self.objects = []
+        for key, path in lifecycle_files(args.source_dir).items():
+            data = path.read_bytes()
+            self.objects.append(aws.s3.BucketObjectv2(
+                f"{name}-{key.removeprefix(PREFIX + '/').replace('/', '-')}", bucket=self.bucket.id, key=key,
+                source=pulumi.FileAsset(str(path)), source_hash=hashlib.sha256(data).hexdigest(),
+                content_type=_content_type(path), opts=obj_opts))
+        for rel, content in sorted(args.rendered.items()):
+            key = f"{PREFIX}/{rel}"
+            self.objects.append(aws.s3.BucketObjectv2(
+                f"{name}-{rel.replace('/', '-')}", bucket=self.bucket.id, key=key, content=content,
+                content_type=_content_type(Path(rel)), opts=obj_opts))
+        self.source_s3_uri = self.bucket.bucket.apply(lambda b: f"s3://{b}/{PREFIX}")
+        self.register_outputs({"bucket": self.bucket.bucket, "source_s3_uri": self.source_s3_uri})
+
+
+def _content_type(path: Path) -> str:
+    if path.suffix == ".sh":
+        return "text/x-shellscript"
+    return mimetypes.guess_type(path.name)[0] or "text/plain"

@@ -1,0 +1,154 @@
+"""Network: VPC, private and public subnets, NAT, routes, S3 endpoint, the cluster security group.
+
+Built from pulumi-aws resources (not awsx) so that every subnet, route table, route and association is a
+resource the guardrails and tests can see (see docs/decisions.md).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from stack_config import NetworkSettings
+
+
+@dataclass
+class NetworkArgs:
+    """Inputs of :class:`Network`."""
+
+    settings: NetworkSettings
+    """Validated network settings."""
+    tags: dict[str, str]
+    """Tags for every resource."""
+    region: str
+    """AWS region, for the S3 endpoint service name."""
+
+
+class Network(pulumi.ComponentResource):
+    """A VPC (created or existing) with private subnets in two or more AZs and the cluster security group."""
+
+    vpc_id: pulumi.Output[str]
+    """Id of the VPC."""
+    vpc_arn: pulumi.Output[str]
+    """ARN of the VPC (scopes the execution role's ENI permissions)."""
+    vpc_cidr: pulumi.Output[str]
+    """CIDR block of the VPC."""
+    private_subnets: list[aws.ec2.Subnet]
+    """Private subnets, one per AZ, the first one is the primary (FSx, default cluster placement)."""
+    public_subnets: list[aws.ec2.Subnet]
+    """Public subnets (create mode only); they hold the NAT gateways."""
+    cluster_security_group: aws.ec2.SecurityGroup
+    """Security group of the cluster nodes and FSx."""
+
+    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("hyperpod:platform:Network", name, None, opts)
+        s = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        tags = args.tags
+        self.public_subnets = []
+        self.private_subnets = []
+        private_route_tables: list[pulumi.Output[str]] = []
+
+        if s.mode == "existing":
+            vpc = aws.ec2.Vpc.get(f"{name}-vpc", s.vpc_id, opts=child)
+            self.private_subnets = [
+                aws.ec2.Subnet.get(f"{name}-private-{i}", sid, opts=child)
+                for i, sid in enumerate(s.private_subnet_ids)
+            ]
+            private_route_tables = [pulumi.Output.from_input(r) for r in s.route_table_ids]
+        else:
+            vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=s.vpc_cidr, enable_dns_hostnames=True,
+                              enable_dns_support=True, tags={**tags, "Name": f"{name}-vpc"}, opts=child)
+            igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={**tags, "Name": f"{name}-igw"},
+                                          opts=child)
+            public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id,
+                                           tags={**tags, "Name": f"{name}-public"}, opts=child)
+            aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0",
+                          gateway_id=igw.id, opts=child)
+            nats: list[aws.ec2.NatGateway] = []
+            for i, (az, private_cidr, public_cidr) in enumerate(
+                    zip(s.availability_zones, s.private_subnet_cidrs, s.public_subnet_cidrs)):
+                public = aws.ec2.Subnet(f"{name}-public-{i}", vpc_id=vpc.id, cidr_block=public_cidr,
+                                        availability_zone=az, map_public_ip_on_launch=False,
+                                        tags={**tags, "Name": f"{name}-public-{az}", "Tier": "public"}, opts=child)
+                aws.ec2.RouteTableAssociation(f"{name}-public-{i}", subnet_id=public.id,
+                                              route_table_id=public_rt.id, opts=child)
+                self.public_subnets.append(public)
+                if s.nat_gateways == "perAz" or i == 0:
+                    eip = aws.ec2.Eip(f"{name}-nat-{i}", domain="vpc", tags={**tags, "Name": f"{name}-nat-{az}"},
+                                      opts=child)
+                    nats.append(aws.ec2.NatGateway(f"{name}-nat-{i}", allocation_id=eip.allocation_id,
+                                                   subnet_id=public.id, tags={**tags, "Name": f"{name}-nat-{az}"},
+                                                   opts=pulumi.ResourceOptions(parent=self, depends_on=[igw])))
+                private = aws.ec2.Subnet(f"{name}-private-{i}", vpc_id=vpc.id, cidr_block=private_cidr,
+                                         availability_zone=az, map_public_ip_on_launch=False,
+                                         tags={**tags, "Name": f"{name}-private-{az}", "Tier": "private"}, opts=child)
+                rt = aws.ec2.RouteTable(f"{name}-private-{i}", vpc_id=vpc.id,
+                                        tags={**tags, "Name": f"{name}-private-{az}"}, opts=child)
+                aws.ec2.Route(f"{name}-private-{i}-default", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0",
+                              nat_gateway_id=nats[-1].id, opts=child)
+                aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=private.id, route_table_id=rt.id,
+                                              opts=child)
+                self.private_subnets.append(private)
+                private_route_tables.append(rt.id)
+
+        self.vpc_id = vpc.id
+        self.vpc_arn = vpc.arn
+        self.vpc_cidr = vpc.cidr_block
+
+        if private_route_tables:
+            # Gateway endpoint: S3 traffic (lifecycle scripts, data) stays off the NAT. The policy admits only
+            # principals of this account, a data-perimeter control that still reaches AWS-owned buckets.
+            account = vpc.arn.apply(lambda arn: arn.split(":")[4])
+            aws.ec2.VpcEndpoint(
+                f"{name}-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{args.region}.s3",
+                vpc_endpoint_type="Gateway", route_table_ids=private_route_tables,
+                policy=account.apply(lambda acct: json.dumps({"Version": "2012-10-17", "Statement": [{
+                    "Sid": "OwnAccountPrincipalsOnly", "Effect": "Allow", "Principal": "*", "Action": "s3:*",
+                    "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalAccount": acct}}}]})),
+                tags={**tags, "Name": f"{name}-s3"}, opts=child)
+
+        sg = aws.ec2.SecurityGroup(f"{name}-cluster-sg", vpc_id=vpc.id,
+                                   description="HyperPod cluster nodes and FSx for Lustre",
+                                   tags={**tags, "Name": f"{name}-cluster"}, opts=child)
+        # EFA needs all traffic to and from the group itself, both ways.
+        aws.vpc.SecurityGroupIngressRule(f"{name}-cluster-self-in", security_group_id=sg.id, ip_protocol="-1",
+                                         referenced_security_group_id=sg.id, description="all traffic within the cluster (EFA)",
+                                         opts=child)
+        aws.vpc.SecurityGroupEgressRule(f"{name}-cluster-self-out", security_group_id=sg.id, ip_protocol="-1",
+                                        referenced_security_group_id=sg.id, description="all traffic within the cluster (EFA)",
+                                        opts=child)
+        # Lustre ports, stated on their own so they survive if the self rule is ever narrowed.
+        for port_from, port_to in ((988, 988), (1018, 1023)):
+            aws.vpc.SecurityGroupIngressRule(f"{name}-cluster-lustre-{port_from}", security_group_id=sg.id,
+                                             ip_protocol="tcp", from_port=port_from, to_port=port_to,
+                                             referenced_security_group_id=sg.id,
+                                             description=f"FSx for Lustre TCP {port_from}-{port_to}", opts=child)
+        aws.vpc.SecurityGroupEgressRule(f"{name}-cluster-egress", security_group_id=sg.id, ip_protocol="-1",
+                                        cidr_ipv4="0.0.0.0/0", description="outbound (AWS APIs, packages)",
+                                        opts=child)
+        self.cluster_security_group = sg
+
+        if s.flow_logs:
+            log_group = aws.cloudwatch.LogGroup(f"{name}-flow-logs", retention_in_days=s.flow_logs_retention_days,
+                                                tags=tags, opts=child)
+            role = aws.iam.Role(f"{name}-flow-logs", tags=tags, opts=child, assume_role_policy=vpc.arn.apply(
+                lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": arn.split(":")[4]}}}]})))
+            aws.iam.RolePolicy(f"{name}-flow-logs", role=role.id, opts=child, policy=log_group.arn.apply(
+                lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [{
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    "Resource": f"{arn}:*"}]})))
+            aws.ec2.FlowLog(f"{name}-flow-log", vpc_id=vpc.id, traffic_type="ALL", log_destination=log_group.arn,
+                            iam_role_arn=role.arn, tags=tags, opts=child)
+
+        self.register_outputs({
+            "vpc_id": self.vpc_id,
+            "private_subnet_ids": [sn.id for sn in self.private_subnets],
+            "cluster_security_group_id": sg.id,
+        })

@@ -1,0 +1,58 @@
+"""Shared storage: FSx for Lustre in the cluster's primary private subnet."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from stack_config import FsxSettings
+
+
+@dataclass
+class SharedStorageArgs:
+    """Inputs of :class:`SharedStorage`."""
+
+    settings: FsxSettings
+    """Validated FSx settings."""
+    subnet_id: pulumi.Input[str]
+    """Private subnet of the file system (the cluster's primary subnet)."""
+    security_group_id: pulumi.Input[str]
+    """The cluster security group (it admits Lustre 988 and 1018-1023 from itself)."""
+    tags: dict[str, str]
+    """Tags for every resource."""
+
+
+class SharedStorage(pulumi.ComponentResource):
+    """FSx for Lustre PERSISTENT_2 with LZ4 compression, protected from accidental delete by default."""
+
+    file_system: aws.fsx.LustreFileSystem
+    """The file system."""
+    dns_name: pulumi.Output[str]
+    """DNS name nodes mount."""
+    mount_name: pulumi.Output[str]
+    """Lustre mount name."""
+
+    def __init__(self, name: str, args: SharedStorageArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("hyperpod:platform:SharedStorage", name, None, opts)
+        s = args.settings
+        self.file_system = aws.fsx.LustreFileSystem(
+            f"{name}-lustre",
+            deployment_type="PERSISTENT_2",
+            storage_type="SSD",
+            storage_capacity=s.storage_capacity_gib,
+            per_unit_storage_throughput=s.throughput_per_tib,
+            data_compression_type="LZ4",
+            file_system_type_version="2.15",
+            subnet_ids=args.subnet_id,  # a single subnet: FSx for Lustre lives in one AZ
+            security_group_ids=[args.security_group_id],
+            automatic_backup_retention_days=7,
+            copy_tags_to_backups=True,
+            skip_final_backup=False,  # a delete that gets past `protect` still leaves a backup
+            tags={**args.tags, "Name": f"{name}-lustre"},
+            opts=pulumi.ResourceOptions(parent=self, protect=s.protect),
+        )
+        self.dns_name = self.file_system.dns_name
+        self.mount_name = self.file_system.mount_name
+        self.register_outputs({"dns_name": self.dns_name, "mount_name": self.mount_name,
+                               "file_system_id": self.file_system.id})

@@ -1,0 +1,40 @@
+# shellcheck shell=bash
+# Helpers shared by the lifecycle steps. HP_ROOT prefixes every host path: empty on a node, a scratch
+# directory in tests.
+HP_ROOT="${HP_ROOT:-}"
+HP_LOG_TAG="${HP_LOG_TAG:-lifecycle}"
+
+log() { printf '%s [%s] %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${HP_LOG_TAG}" "$*"; }
+
+die() {
+  log "ERROR: $*" >&2
+  exit 1
+}
+
+# platform_get KEY.PATH: a value from the rendered platform.json ("" when null or absent).
+platform_get() {
+  python3 - "${HP_PLATFORM_JSON}" "$1" <<'PY'
+import json, sys
+value = json.load(open(sys.argv[1]))
+for part in sys.argv[2].split("."):
+    value = value.get(part) if isinstance(value, dict) else None
+print("" if value is None else value)
+PY
+}
+
+# write_if_changed DEST MODE < content: install content at DEST with MODE (root-owned) only when the
+# file or its mode differ. Returns 0 when it wrote, 1 when DEST was already right.
+write_if_changed() {
+  local dest="$1" mode="$2" tmp
+  tmp="$(mktemp)"
+  cat >"${tmp}"
+  if [[ -f "${dest}" ]] && cmp -s "${tmp}" "${dest}" && [[ "$(stat -c %a "${dest}")" == "${mode#0}" ]]; then
+    rm -f "${tmp}"
+    return 1
+  fi
+  mkdir -p "$(dirname "${dest}")"
+  install -m "${mode}" -o root -g root "${tmp}" "${dest}"
+  rm -f "${tmp}"
+  log "wrote ${dest#"${HP_ROOT}"}"
+  return 0
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Mount the stack's FSx for Lustre file system and keep it in fstab. Does nothing when FSx is off.
+set -euo pipefail
+# shellcheck source=../lib/common.sh
+source "${HP_LIFECYCLE_DIR}/lib/common.sh"
+
+dns="$(platform_get fsx.dns_name)"
+mount_name="$(platform_get fsx.mount_name)"
+mount_path="$(platform_get fsx.mount_path)"
+if [[ -z "${dns}" ]]; then
+  log "no FSx file system in this stack; nothing to mount"
+  exit 0
+fi
+[[ -n "${mount_name}" && -n "${mount_path}" ]] || die "platform.json has fsx.dns_name but no mount_name/mount_path"
+
+device="${dns}@tcp:/${mount_name}"
+options="defaults,noatime,flock,_netdev,x-systemd.automount,x-systemd.requires=network-online.target"
+fstab="${HP_ROOT}/etc/fstab"
+wanted="${device} ${mount_path} lustre ${options} 0 0"
+touch "${fstab}"
+if ! grep -qxF "${wanted}" "${fstab}"; then
+  # Drop a stale line for the same mount point (e.g. a replaced file system), then add ours.
+  grep -vE "^[^#[:space:]]+[[:space:]]+${mount_path//\//\\/}[[:space:]]" "${fstab}" >"${fstab}.new" || true
+  printf '%s\n' "${wanted}" >>"${fstab}.new"
+  mv "${fstab}.new" "${fstab}"
+  log "fstab entry for ${mount_path} written"
+  systemctl daemon-reload || die "systemctl daemon-reload failed after editing fstab"
+fi
+
+if grep -qs " ${mount_path} lustre " "${HP_ROOT}/proc/mounts"; then
+  log "${mount_path} already mounted"
+  exit 0
+fi
+mkdir -p "${HP_ROOT}${mount_path}"
+for attempt in 1 2 3 4 5; do
+  if mount -t lustre -o noatime,flock "${device}" "${HP_ROOT}${mount_path}"; then
+    break
+  fi
+  [[ "${attempt}" -lt 5 ]] || die "could not mount ${device} on ${mount_path} after ${attempt} attempts"
+  log "mount of ${device} failed (attempt ${attempt}); retrying"
+  sleep "${HP_RETRY_DELAY:-10}"
+done
+grep -qs " ${mount_path} lustre " "${HP_ROOT}/proc/mounts" || die "${mount_path} is not mounted after mount returned"
+log "mounted ${device} on ${mount_path}"

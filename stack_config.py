@@ -1,0 +1,568 @@
+"""Stack settings: the one place that reads and validates Pulumi config.
+
+``load()`` reads the project's config keys (declared in ``Pulumi.yaml``), checks all of them, and returns
+frozen, typed settings. Every problem in a config is collected and reported together in one
+``ConfigError``, before the program registers any resource. Each problem names the key path, the bad
+value, why it is wrong, and how to fix it.
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+import ipaddress
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import pulumi
+
+PROJECT = "hyperpod-platform"
+
+NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")  # ClusterName, InstanceGroupName, PartitionNames
+AZ_RE = re.compile(r"^([a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d)[a-z]$")
+VPC_ID_RE = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+SUBNET_ID_RE = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+RTB_ID_RE = re.compile(r"^rtb-[0-9a-f]{8,17}$")
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+MOUNT_PATH_RE = re.compile(r"^/(?!/)(?!.*/$)[a-zA-Z0-9._-]+(/[a-zA-Z0-9._-]+)*$")
+ACCELERATED_RE = re.compile(r"^ml\.(p\d|g\d|gr\d|trn\d|inf\d)")
+DEEP_HEALTH_CHECKS = ("InstanceStress", "InstanceConnectivity")
+ROLES = ("controller", "login", "compute")
+FSX_THROUGHPUTS = (125, 250, 500, 1000)  # PERSISTENT_2, MB/s per TiB
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+                      2557, 2922, 3288, 3653)
+
+
+@functools.lru_cache(maxsize=1)
+def hyperpod_instance_types() -> frozenset[str]:
+    """The ``ClusterInstanceType`` enum of the SageMaker API model that ships with botocore."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return frozenset(model.shape_for("ClusterInstanceType").enum)
+
+
+# --------------------------------------------------------------------------------------------------
+# Errors
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Problem:
+    """One invalid config value."""
+
+    path: str
+    value: Any
+    why: str
+    fix: str
+
+    def __str__(self) -> str:
+        shown = "<missing>" if self.value is _MISSING else json.dumps(self.value, default=str)
+        return f"{PROJECT}:{self.path} = {shown}: {self.why}. Fix: {self.fix}"
+
+
+class ConfigError(pulumi.RunError):
+    """Raised with every problem of a config, before any resource is registered."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid stack config ({len(problems)} problem(s)):\n{lines}")
+
+
+_MISSING = object()
+
+
+class _Reader:
+    """Reads values from nested config, recording problems instead of stopping at the first."""
+
+    def __init__(self):
+        self.problems: list[Problem] = []
+
+    def fail(self, path: str, value: Any, why: str, fix: str) -> None:
+        self.problems.append(Problem(path, value, why, fix))
+
+    def obj(self, raw: Any, path: str, known: tuple[str, ...]) -> dict:
+        if raw is _MISSING or raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            self.fail(path, raw, "must be a mapping", f"give {path} as a YAML mapping of {', '.join(known)}")
+            return {}
+        for key in raw:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+                self.fail(f"{path}.{key}", raw[key], "is not a known setting", f"remove it ({hint})")
+        return raw
+
+    def get(self, raw: dict, key: str, path: str, kind: type | tuple, default: Any = _MISSING,
+            check: Optional[Callable[[Any], Optional[tuple[str, str]]]] = None) -> Any:
+        value = raw.get(key, _MISSING)
+        full = f"{path}.{key}" if path else key
+        if value is _MISSING or value is None:
+            if default is _MISSING:
+                self.fail(full, _MISSING, "is required", f"set {PROJECT}:{full} in Pulumi.<stack>.yaml")
+            return None if default is _MISSING else default
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if bool not in kinds and isinstance(value, bool) or not isinstance(value, kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            self.fail(full, value, f"must be a {names}", f"give {full} as a {names}")
+            return None if default is _MISSING else default
+        if check is not None:
+            bad = check(value)
+            if bad:
+                self.fail(full, value, *bad)
+                return None if default is _MISSING else default
+        return value
+
+    def str_list(self, raw: dict, key: str, path: str, default: Any = _MISSING,
+                 item: Optional[Callable[[str], Optional[tuple[str, str]]]] = None) -> list[str]:
+        values = self.get(raw, key, path, list, default)
+        if values is None:
+            return []
+        out = []
+        for i, v in enumerate(values):
+            p = f"{path}.{key}[{i}]"
+            if not isinstance(v, str):
+                self.fail(p, v, "must be a string", f"quote {p}")
+                continue
+            bad = item(v) if item else None
+            if bad:
+                self.fail(p, v, *bad)
+                continue
+            out.append(v)
+        return out
+
+
+def _enum(*allowed: Any) -> Callable[[Any], Optional[tuple[str, str]]]:
+    def check(v):
+        if v not in allowed:
+            return (f"must be one of {', '.join(map(str, allowed))}", f"use one of {', '.join(map(str, allowed))}")
+        return None
+    return check
+
+
+def _name(what: str) -> Callable[[str], Optional[tuple[str, str]]]:
+    def check(v: str):
+        if not 1 <= len(v) <= 63 or not NAME_RE.match(v):
+            suggestion = re.sub(r"[^a-zA-Z0-9-]+", "-", v).strip("-")[:63] or "a-name"
+            return (f"{what} must be 1-63 letters, digits and hyphens, starting and ending with a letter "
+                    f"or digit (pattern {NAME_RE.pattern}; no underscores)", f"use '{suggestion}'")
+        return None
+    return check
+
+
+def _range(lo: int, hi: int) -> Callable[[int], Optional[tuple[str, str]]]:
+    def check(v):
+        if not lo <= v <= hi:
+            return (f"must be between {lo} and {hi}", f"use a value from {lo} to {hi}")
+        return None
+    return check
+
+
+def _network(v: str) -> Optional[ipaddress.IPv4Network]:
+    try:
+        return ipaddress.IPv4Network(v, strict=True)
+    except ValueError:
+        return None
+
+
+def _cidr(v: str):
+    try:
+        ipaddress.IPv4Network(v, strict=True)
+    except ValueError as exc:
+        return (f"is not a valid IPv4 CIDR ({exc})", "give a network address with a prefix, e.g. 10.0.0.0/24")
+    return None
+
+
+def _bucket_name(v: str):
+    why = None
+    if not 3 <= len(v) <= 63:
+        why = "must be 3-63 characters long"
+    elif not BUCKET_RE.match(v):
+        why = "may hold only lowercase letters, digits, dots and hyphens, and must start and end with a letter or digit"
+    elif ".." in v or ".-" in v or "-." in v:
+        why = "must not have two adjacent periods or a period next to a hyphen"
+    elif re.match(r"^\d+\.\d+\.\d+\.\d+$", v):
+        why = "must not be formatted as an IP address"
+    elif v.startswith(("xn--", "sthree-", "amzn-s3-demo-")) or v.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")):
+        why = "uses a prefix or suffix that S3 reserves"
+    elif "." in v:
+        why = "has dots, which break TLS (virtual-hosted style) access"
+    if why:
+        fixed = re.sub(r"[^a-z0-9-]+", "-", v.lower()).strip("-")[:63]
+        return (why, f"use a name such as 'sagemaker-{fixed.removeprefix('sagemaker-')}'"[:90])
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Settings
+# --------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NetworkSettings:
+    """Where the platform lives: a VPC this stack creates, or an existing one."""
+
+    mode: str
+    """``create`` a VPC, or use an ``existing`` one."""
+    availability_zones: tuple[str, ...] = ()
+    """AZ names of the private (and public) subnets, one subnet each; at least two."""
+    vpc_cidr: str = ""
+    """CIDR of the VPC to create."""
+    private_subnet_cidrs: tuple[str, ...] = ()
+    """One private subnet CIDR per AZ, in AZ order."""
+    public_subnet_cidrs: tuple[str, ...] = ()
+    """One public subnet CIDR per AZ (they hold only NAT gateways)."""
+    nat_gateways: str = "perAz"
+    """``single`` NAT gateway (cheaper) or one ``perAz`` (survives an AZ outage)."""
+    flow_logs: bool = False
+    """Send VPC flow logs to CloudWatch Logs."""
+    flow_logs_retention_days: int = 30
+    """Retention of the flow log group."""
+    vpc_id: str = ""
+    """Existing mode: the VPC id."""
+    private_subnet_ids: tuple[str, ...] = ()
+    """Existing mode: private subnet ids, at least two in distinct AZs (the first hosts FSx)."""
+    route_table_ids: tuple[str, ...] = ()
+    """Existing mode: route tables to attach the S3 gateway endpoint to (none: no endpoint)."""
+
+
+@dataclass(frozen=True)
+class FsxSettings:
+    """FSx for Lustre shared file system."""
+
+    enabled: bool = True
+    """Create the file system and mount it on every node."""
+    storage_capacity_gib: int = 1200
+    """1200, 2400, then steps of 2400 GiB (PERSISTENT_2)."""
+    throughput_per_tib: int = 250
+    """PERSISTENT_2 throughput tier: 125, 250, 500 or 1000 MB/s per TiB."""
+    mount_path: str = "/fsx"
+    """Where nodes mount it."""
+    protect: bool = True
+    """Protect the file system from ``pulumi destroy`` and replacement."""
+
+
+@dataclass(frozen=True)
+class InstanceGroupSettings:
+    """One HyperPod instance group."""
+
+    name: str
+    """Instance group name (AWS pattern, no underscores)."""
+    role: str
+    """Slurm node type: ``controller``, ``login`` or ``compute``."""
+    instance_type: str
+    """An ``ml.*`` type from the SageMaker ClusterInstanceType list."""
+    count: int
+    """Number of instances."""
+    partition: Optional[str] = None
+    """Slurm partition of a compute group."""
+    threads_per_core: Optional[int] = None
+    """1 (hyper-threading off) or 2."""
+    ebs_volume_gib: Optional[int] = None
+    """Extra EBS volume per instance, mounted at /opt/sagemaker (1-16384 GiB)."""
+    deep_health_checks: tuple[str, ...] = ()
+    """InstanceStress and/or InstanceConnectivity, for accelerated compute groups."""
+    @property
+    def accelerated(self) -> bool:
+        return bool(ACCELERATED_RE.match(self.instance_type))
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    """The HyperPod cluster."""
+
+    name: str
+    """Cluster name (AWS pattern)."""
+    instance_groups: tuple[InstanceGroupSettings, ...]
+    """Controller, optional login and compute groups."""
+    node_recovery: str = "Automatic"
+    """``Automatic`` replaces faulty nodes; ``None`` leaves them."""
+    slurm_config_strategy: str = "Managed"
+    """How HyperPod manages slurm.conf: Managed, Overwrite or Merge."""
+    subnet_placement: str = "primary"
+    """``primary``: nodes in the first private subnet, next to FSx; ``all``: every private subnet."""
+
+    @property
+    def login_group(self) -> Optional[InstanceGroupSettings]:
+        return next((g for g in self.instance_groups if g.role == "login"), None)
+
+
+@dataclass(frozen=True)
+class LifecycleSettings:
+    """The lifecycle-script bucket."""
+
+    bucket_name: Optional[str] = None
+    """Fixed bucket name; default: a generated ``sagemaker-<cluster>-...`` name."""
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Everything the program needs, validated."""
+
+    region: str
+    network: NetworkSettings
+    fsx: FsxSettings
+    cluster: ClusterSettings
+    lifecycle: LifecycleSettings
+    tags: tuple[tuple[str, str], ...] = field(default=())
+
+    @property
+    def tag_dict(self) -> dict[str, str]:
+        return {"Project": PROJECT, "Cluster": self.cluster.name, **dict(self.tags)}
+
+
+# --------------------------------------------------------------------------------------------------
+# Parsing
+# --------------------------------------------------------------------------------------------------
+TOP_KEYS = ("clusterName", "tags", "network", "fsx", "cluster", "lifecycle")
+
+
+def _tags(r: _Reader, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        r.fail(path, raw, "must be a mapping of tag keys to values", f"give {path} as key: value pairs")
+        return ()
+    out = []
+    for k, v in raw.items():
+        if not isinstance(v, str) or not 1 <= len(str(k)) <= 128 or len(v) > 256 or str(k).startswith("aws:"):
+            r.fail(f"{path}.{k}", v, "tag keys must be 1-128 characters, not start with 'aws:', and values "
+                   "strings of at most 256 characters", "shorten or quote the tag")
+            continue
+        out.append((str(k), v))
+    return tuple(out)
+
+
+def _parse_network(r: _Reader, raw: Any, region: str) -> NetworkSettings:
+    path = "network"
+    n = r.obj(raw, path, ("mode", "availabilityZones", "vpcCidr", "privateSubnetCidrs", "publicSubnetCidrs",
+                          "natGateways", "flowLogs", "flowLogsRetentionDays", "vpcId", "privateSubnetIds",
+                          "routeTableIds"))
+    mode = r.get(n, "mode", path, str, "create", _enum("create", "existing"))
+    flow_logs = r.get(n, "flowLogs", path, bool, False)
+    retention = r.get(n, "flowLogsRetentionDays", path, int, 30, _enum(*LOG_RETENTION_DAYS))
+    if mode == "existing":
+        for key in ("vpcCidr", "privateSubnetCidrs", "publicSubnetCidrs", "availabilityZones", "natGateways"):
+            if key in n:
+                r.fail(f"{path}.{key}", n[key], "applies only when network.mode is 'create'",
+                       f"remove {path}.{key}, or set network.mode: create")
+        vpc_id = r.get(n, "vpcId", path, str, check=lambda v: None if VPC_ID_RE.match(v) else (
+            "is not a VPC id", "give the id of the VPC, like vpc-0123456789abcdef0"))
+        subnets = r.str_list(n, "privateSubnetIds", path, item=lambda v: None if SUBNET_ID_RE.match(v) else (
+            "is not a subnet id", "give subnet ids like subnet-0123456789abcdef0"))
+        if "privateSubnetIds" in n and len(subnets) < 2:
+            r.fail(f"{path}.privateSubnetIds", n.get("privateSubnetIds"), "needs at least 2 private subnets in "
+                   "distinct AZs", "list two or more private subnets of the VPC, in different AZs")
+        if len(set(subnets)) != len(subnets):
+            r.fail(f"{path}.privateSubnetIds", subnets, "lists a subnet twice", "list each subnet once")
+        rtbs = r.str_list(n, "routeTableIds", path, [], item=lambda v: None if RTB_ID_RE.match(v) else (
+            "is not a route table id", "give ids like rtb-0123456789abcdef0"))
+        return NetworkSettings(mode="existing", vpc_id=vpc_id or "", private_subnet_ids=tuple(subnets),
+                               route_table_ids=tuple(rtbs), flow_logs=bool(flow_logs),
+                               flow_logs_retention_days=retention or 30)
+
+    for key in ("vpcId", "privateSubnetIds", "routeTableIds"):
+        if key in n:
+            r.fail(f"{path}.{key}", n[key], "applies only when network.mode is 'existing'",
+                   f"remove {path}.{key}, or set network.mode: existing")
+    azs = r.str_list(n, "availabilityZones", path, item=lambda v: None if AZ_RE.match(v) else (
+        "is not an availability zone name", "use names like us-east-1a"))
+    if "availabilityZones" in n and isinstance(n["availabilityZones"], list):
+        if len(n["availabilityZones"]) < 2:
+            r.fail(f"{path}.availabilityZones", n["availabilityZones"], "needs at least 2 AZs (Managed AD, the "
+                   "login NLB and resilience need two)", "list two or more AZs of the region")
+        if len(set(azs)) != len(azs):
+            r.fail(f"{path}.availabilityZones", azs, "lists an AZ twice", "list distinct AZs")
+        for i, az in enumerate(azs):
+            m = AZ_RE.match(az)
+            if m and region and m.group(1) != region:
+                r.fail(f"{path}.availabilityZones[{i}]", az, f"is not in the stack's region {region} (aws:region)",
+                       f"use an AZ of {region}, like {region}a")
+    vpc_cidr = r.get(n, "vpcCidr", path, str, "10.0.0.0/16", _cidr)
+    vpc_net = _network(vpc_cidr) if vpc_cidr else None
+    if vpc_net is not None and not 16 <= vpc_net.prefixlen <= 28:
+        r.fail(f"{path}.vpcCidr", vpc_cidr, "VPC CIDRs must be between /16 and /28", "use a /16 to /28 block")
+        vpc_net = None
+    private = r.str_list(n, "privateSubnetCidrs", path, item=_cidr)
+    public = r.str_list(n, "publicSubnetCidrs", path, item=_cidr)
+    seen: list[tuple[str, ipaddress.IPv4Network]] = []
+    for key, cidrs in (("privateSubnetCidrs", private), ("publicSubnetCidrs", public)):
+        raw_list = n.get(key)
+        if isinstance(raw_list, list) and azs and len(raw_list) != len(n.get("availabilityZones") or []):
+            r.fail(f"{path}.{key}", raw_list, f"needs one CIDR per AZ ({len(azs)} AZs listed)",
+                   f"give exactly {len(azs)} CIDRs, in the order of network.availabilityZones")
+        for i, c in enumerate(cidrs):
+            net = _network(c)
+            p = f"{path}.{key}[{i}]"
+            if net is None:
+                continue
+            if vpc_net is not None and not net.subnet_of(vpc_net):
+                r.fail(p, c, f"is not inside the VPC CIDR {vpc_cidr}", f"pick a block inside {vpc_cidr}")
+            if net.prefixlen > 28:
+                r.fail(p, c, "subnets must be /28 or larger", "use a prefix of /28 or shorter")
+            for other_path, other in seen:
+                if net.overlaps(other):
+                    r.fail(p, c, f"overlaps {other_path} ({other})", "give each subnet its own block")
+            seen.append((p, net))
+    nat = r.get(n, "natGateways", path, str, "perAz", _enum("single", "perAz"))
+    return NetworkSettings(mode="create", availability_zones=tuple(azs), vpc_cidr=vpc_cidr or "",
+                           private_subnet_cidrs=tuple(private), public_subnet_cidrs=tuple(public),
+                           nat_gateways=nat or "perAz", flow_logs=bool(flow_logs),
+                           flow_logs_retention_days=retention or 30)
+
+
+def _fsx_capacity(v: int):
+    if v in (1200, 2400) or (v > 2400 and v % 2400 == 0 and v <= 2_073_600):
+        return None
+    up = 1200 if v < 1200 else (2400 if v <= 2400 else -(-v // 2400) * 2400)
+    return ("PERSISTENT_2 FSx for Lustre holds 1200 GiB, 2400 GiB, or a multiple of 2400 GiB",
+            f"use {up}")
+
+
+def _parse_fsx(r: _Reader, raw: Any) -> FsxSettings:
+    path = "fsx"
+    f = r.obj(raw, path, ("enabled", "storageCapacityGiB", "throughputPerTiB", "mountPath", "protect"))
+    return FsxSettings(
+        enabled=r.get(f, "enabled", path, bool, True),
+        storage_capacity_gib=r.get(f, "storageCapacityGiB", path, int, 1200, _fsx_capacity) or 1200,
+        throughput_per_tib=r.get(f, "throughputPerTiB", path, int, 250, _enum(*FSX_THROUGHPUTS)) or 250,
+        mount_path=r.get(f, "mountPath", path, str, "/fsx", lambda v: None if MOUNT_PATH_RE.match(v) and v not in (
+            "/", "/opt/ml", "/opt/sagemaker", "/tmp") else ("must be an absolute path outside the system "
+                                                         "directories", "use /fsx")) or "/fsx",
+        protect=r.get(f, "protect", path, bool, True),
+    )
+
+
+def _parse_group(r: _Reader, raw: Any, path: str) -> Optional[InstanceGroupSettings]:
+    g = r.obj(raw, path, ("name", "role", "instanceType", "count", "partition", "threadsPerCore",
+                          "ebsVolumeGiB", "deepHealthChecks"))
+    if not isinstance(raw, dict):
+        return None
+    types = hyperpod_instance_types()
+
+    def itype(v: str):
+        if v in types:
+            return None
+        close = difflib.get_close_matches(v if v.startswith("ml.") else f"ml.{v}", sorted(types), n=1)
+        return ("is not a HyperPod instance type (the SageMaker ClusterInstanceType list)",
+                f"use {close[0]!r}" if close else "use an ml.* type such as 'ml.g5.8xlarge'")
+
+    name = r.get(g, "name", path, str, check=_name("instance group names"))
+    role = r.get(g, "role", path, str, check=_enum(*ROLES))
+    instance_type = r.get(g, "instanceType", path, str, check=itype)
+    count = r.get(g, "count", path, int, check=_range(0, 6758))
+    if role in ("controller", "login") and count is not None and count < 1:
+        r.fail(f"{path}.count", count, f"a {role} group needs at least one instance", "set count to 1 or more")
+    partition = r.get(g, "partition", path, str, None, _name("partition names"))
+    if partition and role != "compute":
+        r.fail(f"{path}.partition", partition, f"only compute groups have a partition (this is a {role} group)",
+               f"remove {path}.partition")
+    tpc = r.get(g, "threadsPerCore", path, int, None, _enum(1, 2))
+    ebs = r.get(g, "ebsVolumeGiB", path, int, None, _range(1, 16384))
+    checks = r.str_list(g, "deepHealthChecks", path, [], item=lambda v: None if v in DEEP_HEALTH_CHECKS else (
+        f"must be one of {', '.join(DEEP_HEALTH_CHECKS)}", f"use {' or '.join(DEEP_HEALTH_CHECKS)}"))
+    if len(set(checks)) != len(checks):
+        r.fail(f"{path}.deepHealthChecks", checks, "lists a check twice", "list each check once")
+    if checks and role != "compute":
+        r.fail(f"{path}.deepHealthChecks", checks, f"deep health checks run on compute groups, not on a {role} group",
+               f"remove {path}.deepHealthChecks")
+    elif checks and instance_type and not ACCELERATED_RE.match(instance_type):
+        r.fail(f"{path}.deepHealthChecks", checks, f"deep health checks apply only to accelerated (GPU/Trainium) "
+               f"instance types, not {instance_type}", f"remove {path}.deepHealthChecks or use a GPU/Trainium type")
+    if None in (name, role, instance_type, count):
+        return None
+    return InstanceGroupSettings(name=name, role=role, instance_type=instance_type, count=count,
+                                 partition=partition, threads_per_core=tpc, ebs_volume_gib=ebs,
+                                 deep_health_checks=tuple(checks))
+
+
+def _parse_cluster(r: _Reader, raw: Any, name: Optional[str]) -> ClusterSettings:
+    path = "cluster"
+    c = r.obj(raw, path, ("instanceGroups", "nodeRecovery", "slurmConfigStrategy", "subnetPlacement"))
+    groups_raw = r.get(c, "instanceGroups", path, list)
+    groups: list[InstanceGroupSettings] = []
+    if groups_raw is not None:
+        if not 1 <= len(groups_raw) <= 100:
+            r.fail(f"{path}.instanceGroups", len(groups_raw), "a cluster has 1 to 100 instance groups",
+                   "list between 1 and 100 groups")
+        for i, g in enumerate(groups_raw):
+            parsed = _parse_group(r, g, f"{path}.instanceGroups[{i}]")
+            if parsed:
+                groups.append(parsed)
+        names = [g.name for g in groups]
+        for dup in sorted({n for n in names if names.count(n) > 1}):
+            r.fail(f"{path}.instanceGroups", dup, "two instance groups share this name", "give each group its own name")
+        roles = [g.role for g in groups]
+        if len(groups) == len(groups_raw):
+            if roles.count("controller") != 1:
+                r.fail(f"{path}.instanceGroups", [g.name for g in groups if g.role == "controller"],
+                       f"a Slurm cluster needs exactly one controller group, found {roles.count('controller')}",
+                       "mark exactly one group with role: controller")
+            if roles.count("login") > 1:
+                r.fail(f"{path}.instanceGroups", [g.name for g in groups if g.role == "login"],
+                       "HyperPod Slurm supports at most one login group", "merge the login groups into one")
+            if "compute" not in roles:
+                r.fail(f"{path}.instanceGroups", names, "there is no compute group",
+                       "add a group with role: compute and a partition")
+        parts = [g.partition for g in groups if g.partition]
+        for g in groups:
+            if g.role == "compute" and not g.partition:
+                r.fail(f"{path}.instanceGroups[{groups.index(g)}].partition", _MISSING,
+                       "a compute group needs a Slurm partition", f"set partition, e.g. '{g.name}'")
+        del parts
+    nr = r.get(c, "nodeRecovery", path, str, "Automatic", _enum("Automatic", "None"))
+    strategy = r.get(c, "slurmConfigStrategy", path, str, "Managed", _enum("Managed", "Overwrite", "Merge"))
+    placement = r.get(c, "subnetPlacement", path, str, "primary", _enum("primary", "all"))
+    return ClusterSettings(name=name or "", instance_groups=tuple(groups), node_recovery=nr or "Automatic",
+                           slurm_config_strategy=strategy or "Managed", subnet_placement=placement or "primary")
+
+
+def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
+    """Validate ``raw`` (key -> value, without the project prefix) and return the settings."""
+    r = _Reader()
+    if not region:
+        r.problems.append(Problem("aws:region", _MISSING, "the AWS region is not set",
+                                  "run `pulumi config set aws:region us-east-1`"))
+    r.obj(raw, "", TOP_KEYS)
+    # Unknown top-level keys come back as ".key"; strip the leading dot.
+    r.problems = [Problem(p.path.lstrip("."), p.value, p.why, p.fix) for p in r.problems]
+    name = r.get(raw, "clusterName", "", str, check=_name("cluster names"))
+    network = _parse_network(r, raw.get("network", _MISSING), region or "")
+    fsx = _parse_fsx(r, raw.get("fsx", _MISSING))
+    cluster = _parse_cluster(r, raw.get("cluster", _MISSING), name)
+    lc = r.obj(raw.get("lifecycle", _MISSING), "lifecycle", ("bucketName",))
+    lifecycle = LifecycleSettings(bucket_name=r.get(lc, "bucketName", "lifecycle", str, None, _bucket_name))
+    tags = _tags(r, raw.get("tags"), "tags")
+    if r.problems:
+        raise ConfigError(r.problems)
+    return StackSettings(region=region or "", network=network, fsx=fsx, cluster=cluster, lifecycle=lifecycle,
+                         tags=tags)
+
+
+def load() -> StackSettings:
+    """Read this project's keys from the Pulumi config and validate them."""
+    cfg = pulumi.Config(PROJECT)
+    raw: dict[str, Any] = {}
+    problems = []
+    for key in TOP_KEYS:
+        try:
+            value = cfg.get_object(key) if key not in ("clusterName",) else cfg.get(key)
+        except Exception:  # noqa: BLE001 - not JSON: report it like any other bad value
+            value = cfg.get(key)
+            problems.append(Problem(key, value, "is not valid structured config", f"give {key} as a YAML mapping"))
+        if value is not None:
+            raw[key] = value
+    # Keys under the project namespace that the program does not know about are typos.
+    from pulumi.runtime import config as runtime_config
+
+    for full in sorted(set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())):
+        key = full.split(":", 1)[1] if full.startswith(f"{PROJECT}:") else None
+        if key and key not in TOP_KEYS:
+            raw[key] = runtime_config.get_config(full)
+    region = pulumi.Config("aws").get("region")
+    try:
+        settings = parse(raw, region)
+    except ConfigError as err:
+        raise ConfigError(problems + err.problems) from None
+    if problems:
+        raise ConfigError(problems)
+    return settings

@@ -1,0 +1,1 @@
+"""Offline tooling: the mock harness, the offline preview, schema checks."""

@@ -1,0 +1,157 @@
+"""Offline preview: run the program under mocks in preview mode and show what it would create.
+
+    scripts/preview [--stack NAME | --config-file FILE] [--json OUT] [--mermaid OUT]
+
+Exit codes: 0 clean, 2 invalid config (every problem listed), 3 CloudFormation schema violations,
+4 the program failed for another reason.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+EXIT_OK, EXIT_POLICY, EXIT_CONFIG, EXIT_SCHEMA, EXIT_PROGRAM = 0, 1, 2, 3, 4
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="scripts/preview", description=__doc__.split("\n\n")[0])
+    src = p.add_mutually_exclusive_group()
+    src.add_argument("--stack", default=None, help="stack name: reads Pulumi.<stack>.yaml (default dev)")
+    src.add_argument("--config-file", type=Path, help="any file in the Pulumi.<stack>.yaml format")
+    p.add_argument("--json", type=Path, help="write the plan (resources, dependencies, inputs) here")
+    p.add_argument("--mermaid", type=Path, help="write an architecture diagram (Mermaid) here")
+    p.add_argument("--quiet", action="store_true", help="print only the summary and problems")
+    return p.parse_args(argv)
+
+
+def short_type(typ: str) -> str:
+    return typ.split(":")[-1]
+
+
+def plan_of(result) -> list[dict]:
+    from tools.harness import redact
+
+    return [{
+        "urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent or None, "custom": r.custom,
+        "read": r.read, "protect": r.protect, "dependencies": r.dependencies,
+        "propertyDependencies": r.property_dependencies, "inputs": redact(r.inputs),
+    } for r in result.registrations]
+
+
+def mermaid_of(plan: list[dict]) -> str:
+    """A diagram: one box per component, its resources inside, edges for property dependencies."""
+    ids = {res["urn"]: f"r{i}" for i, res in enumerate(plan)}
+    children = collections.defaultdict(list)
+    for res in plan:
+        children[res["parent"]].append(res)
+    lines = ["flowchart LR"]
+
+    def emit(res: dict, indent: str) -> None:
+        nid = ids[res["urn"]]
+        label = f'{short_type(res["type"])}<br/>{res["name"]}'
+        if res["custom"]:
+            shape = f'{nid}[("{label}")]' if res["read"] else f'{nid}["{label}"]'
+            lines.append(f"{indent}{shape}")
+        else:
+            lines.append(f'{indent}subgraph {nid}["{label}"]')
+            for child in children[res["urn"]]:
+                emit(child, indent + "  ")
+            lines.append(f"{indent}end")
+
+    top = [r for r in plan if not r["parent"] or r["parent"] not in ids]
+    for res in top:
+        emit(res, "  ")
+    edges = set()
+    for res in plan:
+        if not res["custom"]:
+            continue
+        for deps in res["propertyDependencies"].values():
+            for dep in deps:
+                if dep in ids and dep != res["urn"]:
+                    edges.add((ids[dep], ids[res["urn"]]))
+    lines += [f"  {a} --> {b}" for a, b in sorted(edges)]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    started = time.perf_counter()
+    sys.path.insert(0, str(ROOT))
+    from stack_config import ConfigError
+    from tools import cfn_schema
+    from tools.harness import config_from_stack_file, run_program
+
+    config_file = args.config_file or ROOT / f"Pulumi.{args.stack or 'dev'}.yaml"
+    if not config_file.exists():
+        print(f"error: {config_file} does not exist", file=sys.stderr)
+        return EXIT_CONFIG
+    stack = args.stack or (config_file.stem.split(".", 1)[1] if config_file.stem.startswith("Pulumi.") else "preview")
+    try:
+        config = config_from_stack_file(config_file)
+    except Exception as exc:  # noqa: BLE001 - unreadable YAML is a config problem
+        print(f"error: cannot read {config_file}: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    result = run_program(ROOT / "__main__.py", config, preview=True, stack=stack)
+    if isinstance(result.error, ConfigError):
+        print(f"{config_file.name}: {result.error}", file=sys.stderr)
+        return EXIT_CONFIG
+    if result.error is not None:
+        print(f"error: the program failed: {result.error!r}", file=sys.stderr)
+        return EXIT_PROGRAM
+
+    plan = plan_of(result)
+    if not args.quiet:
+        by_urn = {r["urn"]: r for r in plan}
+
+        def show(res: dict, depth: int) -> None:
+            flag = " (read)" if res["read"] else ""
+            flag += " [protected]" if res["protect"] else ""
+            print(f'{"  " * depth}+ {res["type"]}  {res["name"]}{flag}')
+            for child in (r for r in plan if r["parent"] == res["urn"]):
+                show(child, depth + 1)
+
+        print(f"Preview of stack '{stack}' ({config_file.name}), offline under mocks:")
+        for res in plan:
+            if not res["parent"] or res["parent"] not in by_urn:
+                show(res, 1)
+    counts = collections.Counter(r["type"] for r in plan)
+    print("\nResources by type:")
+    for typ, n in sorted(counts.items()):
+        print(f"  {n:4d}  {typ}")
+    print(f"  {len(plan):4d}  total")
+
+    schema_errors = []
+    region = str(config.get("aws:region", "us-east-1"))
+    for res in result.registrations:
+        if res.custom and res.type.startswith("aws-native:"):
+            for msg in cfn_schema.validate(res.type, res.inputs, region):
+                schema_errors.append(f"{res.name}: {msg}")
+    if args.json:
+        args.json.write_text(json.dumps({"stack": stack, "resources": plan,
+                                         "outputs": _redacted_outputs(result.outputs)}, indent=2) + "\n")
+    if args.mermaid:
+        args.mermaid.write_text(mermaid_of(plan))
+    if schema_errors:
+        print("\nCloudFormation schema violations:", file=sys.stderr)
+        for msg in schema_errors:
+            print(f"  - {msg}", file=sys.stderr)
+        return EXIT_SCHEMA
+    native = sum(1 for r in plan if r["custom"] and r["type"].startswith("aws-native:"))
+    print(f"\nSchema check: {native} aws-native resource(s) valid against the CloudFormation schemas.")
+    print(f"Done in {time.perf_counter() - started:.2f} s.")
+    return EXIT_OK
+
+
+def _redacted_outputs(outputs: dict) -> dict:
+    from tools.harness import redact
+
+    return redact(outputs)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
