@@ -57,7 +57,8 @@ class Problem:
 
     def __str__(self) -> str:
         shown = "<missing>" if self.value is _MISSING else json.dumps(self.value, default=str)
-        return f"{PROJECT}:{self.path} = {shown}: {self.why}. Fix: {self.fix}"
+        key = self.path if ":" in self.path.split(".")[0] else f"{PROJECT}:{self.path}"
+        return f"{key} = {shown}: {self.why}. Fix: {self.fix}"
 
 
 class ConfigError(pulumi.RunError):

@@ -39,11 +39,12 @@ def policy_document(vpc_arn: str, subnet_arns: list[str], sg_arns: list[str], bu
     """The inline policy, as a plain document (tested and linted on its own)."""
     _, partition, _, region, account, _ = vpc_arn.split(":", 5)
     enis = f"arn:{partition}:ec2:{region}:{account}:network-interface/*"
+    instances = f"arn:{partition}:ec2:{region}:{account}:instance/*"  # DetachNetworkInterface names both
     return {"Version": "2012-10-17", "Statement": [
         {"Sid": "DescribeNetwork", "Effect": "Allow", "Action": DESCRIBE_ACTIONS, "Resource": "*"},
         {"Sid": "CreateEniInClusterSubnets", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface",
          "Resource": [enis, *subnet_arns, *sg_arns]},
-        {"Sid": "ManageEnisInClusterVpc", "Effect": "Allow", "Action": ENI_ACTIONS, "Resource": enis,
+        {"Sid": "ManageEnisInClusterVpc", "Effect": "Allow", "Action": ENI_ACTIONS, "Resource": [enis, instances],
          "Condition": {"ArnEquals": {"ec2:Vpc": vpc_arn}}},
         {"Sid": "TagNewEnis", "Effect": "Allow", "Action": "ec2:CreateTags", "Resource": enis,
          "Condition": {"StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"}}},

@@ -1,0 +1,113 @@
+"""Network component under mocks: private subnets in distinct AZs, routes, NAT, endpoint, security group."""
+from __future__ import annotations
+
+import json
+
+from tests.conftest import P
+
+
+def _by_id(result):
+    return {r.outputs.get("id"): r for r in result.registrations if r.custom and r.outputs.get("id")}
+
+
+def _route_table_of(result, subnet):
+    ids = _by_id(result)
+    assoc = [r for r in result.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+             if r.inputs["subnetId"] == subnet.outputs["id"]]
+    assert len(assoc) == 1, f"{subnet.name} has {len(assoc)} route table associations"
+    return ids[assoc[0].inputs["routeTableId"]]
+
+
+def _routes(result, table):
+    return [r for r in result.of_type("aws:ec2/route:Route") if r.inputs["routeTableId"] == table.outputs["id"]]
+
+
+def test_private_subnets_are_private_and_in_distinct_azs(dev_run):
+    """Private subnets: no public IPs, default route through a NAT gateway, never an internet gateway."""
+    private = [s for s in dev_run.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["Tier"] == "private"]
+    assert len(private) == 2
+    assert len({s.inputs["availabilityZone"] for s in private}) == 2
+    for subnet in private:
+        assert subnet.inputs.get("mapPublicIpOnLaunch") is False
+        routes = _routes(dev_run, _route_table_of(dev_run, subnet))
+        assert [r.inputs.get("natGatewayId") is not None for r in routes] == [True]
+        assert not any(r.inputs.get("gatewayId") for r in routes)
+
+
+def test_public_subnets_route_to_the_internet_gateway(dev_run):
+    """Public subnets (NAT only) route 0.0.0.0/0 to the internet gateway."""
+    igw = dev_run.one("aws:ec2/internetGateway:InternetGateway")
+    public = [s for s in dev_run.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["Tier"] == "public"]
+    assert len(public) == 2
+    for subnet in public:
+        routes = _routes(dev_run, _route_table_of(dev_run, subnet))
+        assert [(r.inputs["destinationCidrBlock"], r.inputs["gatewayId"]) for r in routes] == [
+            ("0.0.0.0/0", igw.outputs["id"])]
+
+
+def test_nat_gateway_count_follows_config(dev_config, run_stack):
+    """`single` makes one NAT gateway; `perAz` one per AZ, each private subnet using its own."""
+    assert len(run_stack(dev_config).of_type("aws:ec2/natGateway:NatGateway")) == 1
+    dev_config[P + "network"]["natGateways"] = "perAz"
+    result = run_stack(dev_config)
+    nats = result.of_type("aws:ec2/natGateway:NatGateway")
+    assert len(nats) == 2
+    used = {r.inputs["natGatewayId"] for r in result.of_type("aws:ec2/route:Route") if r.inputs.get("natGatewayId")}
+    assert used == {n.outputs["id"] for n in nats}
+
+
+def test_cluster_security_group_rules(dev_run):
+    """All traffic from and to itself (EFA), Lustre 988 and 1018-1023 from itself, egress; nothing else."""
+    sg = dev_run.one("aws:ec2/securityGroup:SecurityGroup")
+    sg_id = sg.outputs["id"]
+    ingress = dev_run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    egress = dev_run.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    assert not sg.inputs.get("ingress") and not sg.inputs.get("egress")
+    got_in = {(r.inputs["ipProtocol"], r.inputs.get("fromPort"), r.inputs.get("toPort"),
+               r.inputs.get("referencedSecurityGroupId"), r.inputs.get("cidrIpv4")) for r in ingress}
+    assert got_in == {("-1", None, None, sg_id, None), ("tcp", 988, 988, sg_id, None),
+                      ("tcp", 1018, 1023, sg_id, None)}
+    got_out = {(r.inputs["ipProtocol"], r.inputs.get("referencedSecurityGroupId"), r.inputs.get("cidrIpv4"))
+               for r in egress}
+    assert got_out == {("-1", sg_id, None), ("-1", None, "0.0.0.0/0")}
+    assert all(r.inputs["securityGroupId"] == sg_id for r in ingress + egress)
+
+
+def test_s3_gateway_endpoint_on_private_route_tables(dev_run):
+    """The S3 endpoint serves every private route table and admits only this account's principals."""
+    ep = dev_run.one("aws:ec2/vpcEndpoint:VpcEndpoint")
+    assert ep.inputs["vpcEndpointType"] == "Gateway" and ep.inputs["serviceName"] == "com.amazonaws.us-east-1.s3"
+    private = [s for s in dev_run.of_type("aws:ec2/subnet:Subnet") if s.inputs["tags"]["Tier"] == "private"]
+    assert sorted(ep.inputs["routeTableIds"]) == sorted(_route_table_of(dev_run, s).outputs["id"] for s in private)
+    stmt = json.loads(ep.inputs["policy"])["Statement"][0]
+    assert stmt["Condition"] == {"StringEquals": {"aws:PrincipalAccount": "123456789012"}}
+
+
+def test_flow_logs_optional(dev_config, run_stack, dev_run):
+    """Flow logs go to a CloudWatch group through a role only VPC flow logs can assume; off means none."""
+    flow = dev_run.one("aws:ec2/flowLog:FlowLog")
+    assert flow.inputs["trafficType"] == "ALL"
+    role = next(r for r in dev_run.of_type("aws:iam/role:Role") if r.name.endswith("flow-logs"))
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
+        "Service": "vpc-flow-logs.amazonaws.com"}
+    dev_config[P + "network"]["flowLogs"] = False
+    assert run_stack(dev_config).of_type("aws:ec2/flowLog:FlowLog") == []
+
+
+def test_existing_vpc_is_read_not_created(dev_config, run_stack):
+    """Existing mode reads the VPC and subnets with .get() (so they are in the graph) and creates none."""
+    dev_config[P + "network"] = {"mode": "existing", "vpcId": "vpc-0123456789abcdef0",
+                                 "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+                                 "routeTableIds": ["rtb-0123456789abcdef0"]}
+    result = run_stack(dev_config)
+    assert result.error is None, result.error
+    reads = {(r.type, r.id) for r in result.registrations if r.read}
+    assert reads == {("aws:ec2/vpc:Vpc", "vpc-0123456789abcdef0"),
+                     ("aws:ec2/subnet:Subnet", "subnet-0123456789abcdef0"),
+                     ("aws:ec2/subnet:Subnet", "subnet-0123456789abcdef1")}
+    assert not [r for r in result.registrations if not r.read and r.type in (
+        "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway")]
+    assert result.one("aws:ec2/securityGroup:SecurityGroup").inputs["vpcId"] == "vpc-0123456789abcdef0"
+    assert result.one("aws:ec2/vpcEndpoint:VpcEndpoint").inputs["routeTableIds"] == ["rtb-0123456789abcdef0"]
+    cluster = result.one("aws-native:sagemaker:Cluster")
+    assert cluster.inputs["vpcConfig"]["subnets"] == ["subnet-0123456789abcdef0"]

@@ -1,0 +1,93 @@
+"""scripts/preview end to end: the offline preview as users run it."""
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+import stack_config
+from tests.conftest import ROOT
+from tools import preview
+
+
+def _preview(*args, cwd=ROOT):
+    return subprocess.run([str(ROOT / "scripts" / "preview"), *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_dev_preview_lists_the_platform(tmp_path):
+    """`scripts/preview --stack dev` exits 0 and shows network, FSx, bucket, role and cluster; the JSON plan
+    has dependencies and inputs; the Mermaid diagram has every component."""
+    plan_file, diagram = tmp_path / "plan.json", tmp_path / "arch.mmd"
+    proc = _preview("--stack", "dev", "--json", str(plan_file), "--mermaid", str(diagram))
+    assert proc.returncode == 0, proc.stderr
+    for needle in ("aws:ec2/vpc:Vpc  hp-dev-vpc", "aws:ec2/subnet:Subnet  hp-dev-private-0",
+                   "aws:fsx/lustreFileSystem:LustreFileSystem  hp-dev-lustre [protected]",
+                   "aws:s3/bucket:Bucket  hp-dev-bucket", "aws:iam/role:Role  hp-dev-role",
+                   "aws-native:sagemaker:Cluster  hp-dev-cluster", "Resources by type:",
+                   "1 aws-native resource(s) valid"):
+        assert needle in proc.stdout, needle
+    plan = json.loads(plan_file.read_text())
+    cluster = next(r for r in plan["resources"] if r["type"] == "aws-native:sagemaker:Cluster")
+    assert cluster["parent"].endswith("hyperpod:platform:HyperPodCluster::hp-dev")
+    assert cluster["dependencies"] and "vpcConfig" in cluster["propertyDependencies"]
+    assert cluster["inputs"]["nodeRecovery"] == "Automatic"
+    text = diagram.read_text()
+    assert text.startswith("flowchart LR")
+    for component in ("Network", "SharedStorage", "LifecycleBucket", "ExecutionRole", "HyperPodCluster"):
+        assert f'["{component}<br/>hp-dev"]' in text
+    assert " --> " in text
+
+
+def test_underscore_group_name_exits_2_naming_the_key(tmp_path):
+    """A `worker_group` instance group name exits 2 and names the key path."""
+    cfg = (ROOT / "Pulumi.dev.yaml").read_text().replace("name: gpu", "name: worker_group")
+    (tmp_path / "bad.yaml").write_text(cfg)
+    proc = _preview("--config-file", str(tmp_path / "bad.yaml"))
+    assert proc.returncode == 2
+    assert 'hyperpod-platform:cluster.instanceGroups[2].name = "worker_group"' in proc.stderr
+
+
+def test_three_mistakes_exit_2_and_all_listed(tmp_path):
+    """A config file with three different mistakes lists all three in one run."""
+    cfg = (ROOT / "Pulumi.dev.yaml").read_text()
+    cfg = cfg.replace("name: gpu", "name: worker_group").replace("throughputPerTiB: 250", "throughputPerTiB: 300")
+    cfg = cfg.replace("availabilityZones: [us-east-1a, us-east-1b]", "availabilityZones: [us-east-1a, eu-west-1b]")
+    (tmp_path / "bad.yaml").write_text(cfg)
+    proc = _preview("--config-file", str(tmp_path / "bad.yaml"))
+    assert proc.returncode == 2
+    assert "(3 problem(s))" in proc.stderr
+    for key in ("cluster.instanceGroups[2].name", "fsx.throughputPerTiB", "network.availabilityZones[1]"):
+        assert f"hyperpod-platform:{key} =" in proc.stderr
+
+
+def test_missing_stack_file_exits_2():
+    """An unknown stack name is a config error, not a crash."""
+    proc = _preview("--stack", "nosuch")
+    assert proc.returncode == 2 and "Pulumi.nosuch.yaml does not exist" in proc.stderr
+
+
+def test_schema_violation_exits_3(tmp_path, monkeypatch, capsys):
+    """With the config check loosened, the schema check alone still stops a bad group name: exit 3."""
+    monkeypatch.setattr(stack_config, "NAME_RE", __import__("re").compile(r".+"))
+    cfg = (ROOT / "Pulumi.dev.yaml").read_text().replace("name: login", "name: login_group")
+    (tmp_path / "bad.yaml").write_text(cfg)
+    assert preview.main(["--config-file", str(tmp_path / "bad.yaml"), "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert "InstanceGroups/1/InstanceGroupName" in err and "login_group" in err
+
+
+def test_plan_redacts_secrets(tmp_path):
+    """Secret inputs never reach the JSON plan: they are replaced by a marker."""
+    import pulumi
+    import pulumi_aws as aws
+
+    from tools.harness import run_program
+
+    def program():
+        aws.secretsmanager.SecretVersion("s", secret_id="x", secret_string=pulumi.Output.secret("hunter2-value"))
+
+    result = run_program(program, {"aws:region": "us-east-1"}, preview=False)
+    plan = json.dumps(preview.plan_of(result))
+    assert "hunter2-value" not in plan and '"secretString": "<secret>"' in plan
