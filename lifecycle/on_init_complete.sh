@@ -14,14 +14,18 @@ export HP_RESOURCE_CONFIG="${HP_RESOURCE_CONFIG:-${HP_ROOT}/opt/ml/config/resour
 LOG_DIR="${HP_ROOT}/var/log/hyperpod-platform"
 LOG_FILE="${LOG_DIR}/lifecycle.log"
 mkdir -p "${LOG_DIR}"
+fail() {
+  log "ERROR: $*" | tee -a "${LOG_FILE}" >&2
+  exit 1
+}
 
-[[ -r "${HP_PLATFORM_JSON}" ]] || die "cannot read ${HP_PLATFORM_JSON}: the lifecycle bundle is incomplete"
-[[ -r "${HP_RESOURCE_CONFIG}" ]] || die "cannot read ${HP_RESOURCE_CONFIG}: HyperPod did not write the resource config"
+[[ -r "${HP_PLATFORM_JSON}" ]] || fail "cannot read ${HP_PLATFORM_JSON}: the lifecycle bundle is incomplete"
+[[ -r "${HP_RESOURCE_CONFIG}" ]] || fail "cannot read ${HP_RESOURCE_CONFIG}: HyperPod did not write the resource config"
 
 node_ips="${HP_NODE_IP:-$(hostname -I)}"
 # shellcheck disable=SC2086 # one argument per address
 if ! identity="$(python3 "${HERE}/lib/node_info.py" "${HP_PLATFORM_JSON}" "${HP_RESOURCE_CONFIG}" ${node_ips})"; then
-  die "cannot tell this node's instance group (addresses: ${node_ips})"
+  fail "cannot tell this node's instance group (addresses: ${node_ips})"
 fi
 read -r HP_NODE_GROUP HP_NODE_ROLE <<<"${identity}"
 export HP_NODE_GROUP HP_NODE_ROLE

@@ -175,3 +175,17 @@ def test_instance_types_come_from_the_sagemaker_model():
     assert "ml.p5.48xlarge" in types and "ml.g5.12xlarge" in types
     assert all(t.startswith("ml.") for t in types)
     assert "ml.m5.3xlarge" not in types
+
+
+def test_pulumi_yaml_declares_every_key_with_a_description():
+    """Pulumi.yaml declares exactly the keys the config module reads, each with a description."""
+    import yaml
+
+    from tests.conftest import ROOT
+
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    assert project["name"] == "hyperpod-platform"
+    assert project["runtime"]["name"] == "python" and project["runtime"]["options"]["virtualenv"] == "venv"
+    declared = project["config"]
+    assert set(declared) == set(stack_config.TOP_KEYS)
+    assert all(entry.get("description") for entry in declared.values())

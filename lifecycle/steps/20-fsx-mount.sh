@@ -19,15 +19,17 @@ fstab="${HP_ROOT}/etc/fstab"
 wanted="${device} ${mount_path} lustre ${options} 0 0"
 touch "${fstab}"
 if ! grep -qxF "${wanted}" "${fstab}"; then
-  # Drop a stale line for the same mount point (e.g. a replaced file system), then add ours.
-  grep -vE "^[^#[:space:]]+[[:space:]]+${mount_path//\//\\/}[[:space:]]" "${fstab}" >"${fstab}.new" || true
+  # Drop a stale line for the same mount point (e.g. a replaced file system), then add ours. The mount
+  # point is compared as a string (a path may hold regex characters), and fstab keeps its mode.
+  awk -v mp="${mount_path}" '$1 ~ /^#/ || $2 != mp' "${fstab}" >"${fstab}.new"
   printf '%s\n' "${wanted}" >>"${fstab}.new"
+  chmod --reference="${fstab}" "${fstab}.new"
   mv "${fstab}.new" "${fstab}"
   log "fstab entry for ${mount_path} written"
   systemctl daemon-reload || die "systemctl daemon-reload failed after editing fstab"
 fi
 
-if grep -qs " ${mount_path} lustre " "${HP_ROOT}/proc/mounts"; then
+if grep -qsF " ${mount_path} lustre " "${HP_ROOT}/proc/mounts"; then
   log "${mount_path} already mounted"
   exit 0
 fi
@@ -40,5 +42,5 @@ for attempt in 1 2 3 4 5; do
   log "mount of ${device} failed (attempt ${attempt}); retrying"
   sleep "${HP_RETRY_DELAY:-10}"
 done
-grep -qs " ${mount_path} lustre " "${HP_ROOT}/proc/mounts" || die "${mount_path} is not mounted after mount returned"
+grep -qsF " ${mount_path} lustre " "${HP_ROOT}/proc/mounts" || die "${mount_path} is not mounted after mount returned"
 log "mounted ${device} on ${mount_path}"
