@@ -91,3 +91,12 @@ def test_plan_redacts_secrets(tmp_path):
     result = run_program(program, {"aws:region": "us-east-1"}, preview=False)
     plan = json.dumps(preview.plan_of(result))
     assert "hunter2-value" not in plan and '"secretString": "<secret>"' in plan
+
+
+def test_readme_diagram_is_the_generated_one(tmp_path):
+    """The README's architecture diagram is exactly what `--mermaid` generates for the dev stack."""
+    out = tmp_path / "arch.mmd"
+    assert preview.main(["--stack", "dev", "--quiet", "--mermaid", str(out)]) == 0
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    assert block == out.read_text(), "README diagram is stale: regenerate with scripts/preview --mermaid"

@@ -45,6 +45,7 @@ def plan_of(result) -> list[dict]:
 
 def mermaid_of(plan: list[dict]) -> str:
     """A diagram: one box per component, its resources inside, edges for property dependencies."""
+    plan = sorted(plan, key=lambda r: r["urn"])  # registration order is async; keep the diagram stable
     ids = {res["urn"]: f"r{i}" for i, res in enumerate(plan)}
     children = collections.defaultdict(list)
     for res in plan:
