@@ -504,12 +504,10 @@ def _parse_cluster(r: _Reader, raw: Any, name: Optional[str]) -> ClusterSettings
             if "compute" not in roles:
                 r.fail(f"{path}.instanceGroups", names, "there is no compute group",
                        "add a group with role: compute and a partition")
-        parts = [g.partition for g in groups if g.partition]
         for g in groups:
             if g.role == "compute" and not g.partition:
                 r.fail(f"{path}.instanceGroups[{groups.index(g)}].partition", _MISSING,
                        "a compute group needs a Slurm partition", f"set partition, e.g. '{g.name}'")
-        del parts
     nr = r.get(c, "nodeRecovery", path, str, "Automatic", _enum("Automatic", "None"))
     strategy = r.get(c, "slurmConfigStrategy", path, str, "Managed", _enum("Managed", "Overwrite", "Merge"))
     placement = r.get(c, "subnetPlacement", path, str, "primary", _enum("primary", "all"))

@@ -73,7 +73,7 @@ class Network(pulumi.ComponentResource):
                 public = aws.ec2.Subnet(f"{name}-public-{i}", vpc_id=vpc.id, cidr_block=public_cidr,
                                         availability_zone=az, map_public_ip_on_launch=False,
                                         tags={**tags, "Name": f"{name}-public-{az}", "Tier": "public"}, opts=child)
-                aws.ec2.RouteTableAssociation(f"{name}-public-{i}", subnet_id=public.id,
+                aws.ec2.RouteTableAssociation(f"{name}-public-rta-{i}", subnet_id=public.id,
                                               route_table_id=public_rt.id, opts=child)
                 self.public_subnets.append(public)
                 if s.nat_gateways == "perAz" or i == 0:
@@ -85,11 +85,11 @@ class Network(pulumi.ComponentResource):
                 private = aws.ec2.Subnet(f"{name}-private-{i}", vpc_id=vpc.id, cidr_block=private_cidr,
                                          availability_zone=az, map_public_ip_on_launch=False,
                                          tags={**tags, "Name": f"{name}-private-{az}", "Tier": "private"}, opts=child)
-                rt = aws.ec2.RouteTable(f"{name}-private-{i}", vpc_id=vpc.id,
+                rt = aws.ec2.RouteTable(f"{name}-private-rt-{i}", vpc_id=vpc.id,
                                         tags={**tags, "Name": f"{name}-private-{az}"}, opts=child)
                 aws.ec2.Route(f"{name}-private-{i}-default", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0",
                               nat_gateway_id=nats[-1].id, opts=child)
-                aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=private.id, route_table_id=rt.id,
+                aws.ec2.RouteTableAssociation(f"{name}-private-rta-{i}", subnet_id=private.id, route_table_id=rt.id,
                                               opts=child)
                 self.private_subnets.append(private)
                 private_route_tables.append(rt.id)

@@ -209,11 +209,11 @@ class RunResult:
         assert len(found) == 1, f"expected one {typ}, found {[r.name for r in found]}"
         return found[0]
 
-    def named(self, name: str) -> Registration:
-        return next(r for r in self.registrations if r.name == name)
-
-    def urn_of(self, name: str) -> str:
-        return self.named(name).urn
+    def named(self, name: str, typ: Optional[str] = None) -> Registration:
+        """The one resource called ``name`` (of type ``typ``); ambiguity is an error, not a coin toss."""
+        found = [r for r in self.registrations if r.name == name and (typ is None or r.type == typ)]
+        assert len(found) == 1, f"expected one resource named {name!r}, found {[r.type for r in found]}"
+        return found[0]
 
 
 def config_from_stack_file(path: Path) -> dict[str, Any]:
@@ -230,7 +230,6 @@ def config_from_stack_file(path: Path) -> dict[str, Any]:
 def run_program(program: Callable[[], Any] | Path, config: dict[str, Any], *, preview: bool,
                 stack: str = "dev", project: str = PROJECT) -> RunResult:
     """Run ``program`` (a callable, or the path of a ``__main__.py``) under mocks with ``config``."""
-    pulumi.runtime.settings.reset_options() if hasattr(pulumi.runtime.settings, "reset_options") else None
     region = str(config.get("aws:region", "us-east-1"))
     mocks = AwsMocks(region, preview)
     monitor = RecordingMonitor(mocks)
