@@ -1,0 +1,65 @@
+"""The GitHub workflows users get: schema-valid, and doing what the README promises."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+
+
+def _load(name: str) -> dict:
+    return yaml.safe_load((ROOT / ".github" / "workflows" / name).read_text())
+
+
+def _steps(job: dict) -> list[dict]:
+    return job.get("steps", [])
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
+def test_workflow_matches_github_schema(path: Path):
+    """check-jsonschema's vendored GitHub workflow schema accepts each workflow."""
+    proc = subprocess.run([str(Path(sys.executable).parent / "check-jsonschema"), "--builtin-schema",
+                           "vendor.github-workflows", str(path)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_pull_request_preview_with_policy_pack_and_oidc():
+    """PRs run a real preview through pulumi/actions with the pack enforced, commented, via an OIDC role."""
+    wf = _load("preview.yml")
+    assert "pull_request" in wf[True]  # YAML reads the bare key `on` as True
+    job = wf["jobs"]["preview"]
+    assert job["permissions"]["id-token"] == "write" and job["permissions"]["pull-requests"] == "write"
+    aws = next(s for s in _steps(job) if s.get("uses", "").startswith("aws-actions/configure-aws-credentials"))
+    assert "role-to-assume" in aws["with"]
+    pulumi = next(s for s in _steps(job) if s.get("uses", "").startswith("pulumi/actions"))
+    assert pulumi["with"]["command"] == "preview" and pulumi["with"]["comment-on-pr"] is True
+    assert pulumi["with"]["policyPacks"] == "policies"
+    assert pulumi["with"]["policyPackConfigs"] == "policies/config/prod.json"
+
+
+def test_offline_job_needs_no_credentials():
+    """The offline job runs scripts/test and scripts/preview with no secrets, roles or tokens, so fork PRs
+    are checked too."""
+    job = _load("preview.yml")["jobs"]["offline"]
+    text = yaml.safe_dump(job)
+    assert "secrets." not in text and "configure-aws-credentials" not in text and "id-token" not in text
+    runs = " ".join(s.get("run", "") for s in _steps(job))
+    assert "scripts/test" in runs and "scripts/preview --stack dev --policy-config policies/config/prod.json" in runs
+
+
+def test_push_to_main_updates_each_environment_with_approval_for_prod():
+    """Pushes to main run `up` per stack in a GitHub environment (prod after dev), pack enforced."""
+    wf = _load("up.yml")
+    assert wf[True]["push"]["branches"] == ["main"]
+    assert wf["jobs"]["up-prod"]["needs"] == "up-dev"
+    assert wf["jobs"]["up-prod"]["with"]["environment"] == "prod"
+    stack = _load("up-stack.yml")["jobs"]["up"]
+    assert stack["environment"] == "${{ inputs.environment }}"
+    pulumi = next(s for s in _steps(stack) if s.get("uses", "").startswith("pulumi/actions"))
+    assert pulumi["with"]["command"] == "up" and pulumi["with"]["policyPacks"] == "policies"
