@@ -1,4 +1,4 @@
-"""HyperPod platform: network, shared storage, lifecycle scripts, execution role, Slurm cluster."""
+"""HyperPod platform: network, shared storage, login access, lifecycle scripts, execution role, Slurm cluster."""
 import json
 from pathlib import Path
 
@@ -8,12 +8,15 @@ import stack_config
 from components.execution_role import ExecutionRole, ExecutionRoleArgs
 from components.hyperpod_cluster import HyperPodCluster, HyperPodClusterArgs
 from components.lifecycle_bucket import PREFIX, LifecycleBucket, LifecycleBucketArgs
+from components.login_access import LoginAccess, LoginAccessArgs
+from components.login_targets import LoginTargets, LoginTargetsArgs
 from components.network import Network, NetworkArgs
 from components.storage import SharedStorage, SharedStorageArgs
 
 settings = stack_config.load()  # validates everything before any resource is registered
 name = settings.cluster.name
 tags = settings.tag_dict
+login_group = settings.cluster.login_group
 
 network = Network(name, NetworkArgs(settings=settings.network, tags=tags, region=settings.region))
 primary_subnet = network.private_subnets[0]
@@ -24,13 +27,21 @@ storage = (SharedStorage(name, SharedStorageArgs(settings=settings.fsx, subnet_i
                                                  security_group_id=cluster_sg.id, tags=tags))
            if settings.fsx.enabled else None)
 
+login = (LoginAccess(name, LoginAccessArgs(
+    settings=settings.login, login_group=login_group.name, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
+    subnet_ids=[s.id for s in network.private_subnets], cluster_security_group_id=cluster_sg.id, tags=tags))
+    if settings.login.enabled else None)
+
 platform_json = pulumi.Output.all(
-    storage.dns_name if storage else None, storage.mount_name if storage else None,
-).apply(lambda fsx: json.dumps({
+    fsx_dns=storage.dns_name if storage else None, fsx_mount=storage.mount_name if storage else None,
+    login_secret=login.host_keys_secret.arn if login else None, login_host=login.host_name if login else None,
+).apply(lambda v: json.dumps({
     "cluster_name": name,
     "region": settings.region,
-    "fsx": {"dns_name": fsx[0], "mount_name": fsx[1], "mount_path": settings.fsx.mount_path} if storage else None,
+    "fsx": {"dns_name": v["fsx_dns"], "mount_name": v["fsx_mount"], "mount_path": settings.fsx.mount_path}
+    if storage else None,
     "groups": {g.name: g.role for g in settings.cluster.instance_groups},
+    "login": {"host_keys_secret_id": v["login_secret"], "host_name": v["login_host"]} if login else None,
 }, indent=2, sort_keys=True))
 
 lifecycle = LifecycleBucket(name, LifecycleBucketArgs(
@@ -39,12 +50,20 @@ lifecycle = LifecycleBucket(name, LifecycleBucketArgs(
 
 role = ExecutionRole(name, ExecutionRoleArgs(
     vpc_arn=network.vpc_arn, subnet_arns=[s.arn for s in node_subnets], security_group_arns=[cluster_sg.arn],
-    bucket_arn=lifecycle.bucket.arn, lifecycle_prefix=PREFIX, tags=tags))
+    bucket_arn=lifecycle.bucket.arn, lifecycle_prefix=PREFIX, tags=tags,
+    readable_secret_arns=[login.host_keys_secret.arn] if login else []))
 
 cluster = HyperPodCluster(name, HyperPodClusterArgs(
     settings=settings.cluster, execution_role_arn=role.arn, subnet_ids=[s.id for s in node_subnets],
     security_group_ids=[cluster_sg.id], source_s3_uri=lifecycle.source_s3_uri, tags=tags,
     wait_for=[*lifecycle.objects, *role.ready]))
+
+if login:
+    LoginTargets(name, LoginTargetsArgs(
+        target_group_arn=login.target_group.arn, login_group=login_group.name, count=login_group.count,
+        vpc_id=network.vpc_id, cluster=cluster.cluster, target_ips=settings.login.target_ips))
+    pulumi.export("loginHost", login.host_name)
+    pulumi.export("loginKnownHosts", login.known_hosts)
 
 pulumi.export("clusterName", name)
 pulumi.export("clusterArn", cluster.arn)

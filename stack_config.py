@@ -288,6 +288,22 @@ class ClusterSettings:
 
 
 @dataclass(frozen=True)
+class LoginSettings:
+    """SSH access to the login group through an internal NLB."""
+
+    enabled: bool = True
+    """Create the login NLB (only when the cluster has a login group)."""
+    allowed_cidrs: tuple[str, ...] = ()
+    """Client ranges besides the VPC (and the VPN) that may reach TCP 22; never 0.0.0.0/0."""
+    stickiness: bool = True
+    """Source-IP stickiness, so a user's reconnects land on the same login node."""
+    target_ips: tuple[str, ...] = ()
+    """Login node IPs; default: looked up from the login group's ENIs after the cluster exists."""
+    host_key_version: int = 1
+    """Bump to rotate the shared SSH host keys."""
+
+
+@dataclass(frozen=True)
 class LifecycleSettings:
     """The lifecycle-script bucket."""
 
@@ -304,6 +320,7 @@ class StackSettings:
     fsx: FsxSettings
     cluster: ClusterSettings
     lifecycle: LifecycleSettings
+    login: LoginSettings = field(default_factory=LoginSettings)
     tags: tuple[tuple[str, str], ...] = field(default=())
 
     @property
@@ -314,7 +331,7 @@ class StackSettings:
 # --------------------------------------------------------------------------------------------------
 # Parsing
 # --------------------------------------------------------------------------------------------------
-TOP_KEYS = ("clusterName", "tags", "network", "fsx", "cluster", "lifecycle")
+TOP_KEYS = ("clusterName", "tags", "network", "fsx", "cluster", "lifecycle", "login")
 
 
 def _tags(r: _Reader, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
@@ -515,6 +532,45 @@ def _parse_cluster(r: _Reader, raw: Any, name: Optional[str]) -> ClusterSettings
                            slurm_config_strategy=strategy or "Managed", subnet_placement=placement or "primary")
 
 
+def _parse_login(r: _Reader, raw: Any, network: NetworkSettings, cluster: ClusterSettings) -> LoginSettings:
+    path = "login"
+    lg = r.obj(raw, path, ("enabled", "allowedCidrs", "stickiness", "targetIps", "hostKeyVersion"))
+    enabled = r.get(lg, "enabled", path, bool, True)
+
+    def client_cidr(v: str):
+        bad = _cidr(v)
+        if bad:
+            return bad
+        if ipaddress.IPv4Network(v).prefixlen == 0:
+            return ("would open SSH to the whole internet", "list the client networks that need SSH, or use the VPN")
+        return None
+
+    cidrs = r.str_list(lg, "allowedCidrs", path, [], item=client_cidr)
+
+    def ip(v: str):
+        try:
+            addr = ipaddress.IPv4Address(v)
+        except ValueError:
+            return ("is not an IPv4 address", "give the login nodes' private IPs, or omit targetIps")
+        nets = [ipaddress.IPv4Network(c) for c in network.private_subnet_cidrs if _network(c)]
+        if nets and not any(addr in n for n in nets):
+            return ("is not in any private subnet", "give the login nodes' private IPs")
+        return None
+
+    target_ips = r.str_list(lg, "targetIps", path, [], item=ip)
+    login = cluster.login_group
+    if target_ips and login and len(target_ips) != login.count:
+        r.fail(f"{path}.targetIps", target_ips, f"the login group has {login.count} node(s)",
+               f"list {login.count} IPs, or omit targetIps to look them up")
+    if "enabled" in lg and enabled and cluster.instance_groups and not login:
+        r.fail(f"{path}.enabled", True, "there is no login group to put behind the NLB",
+               "add a group with role: login, or set login.enabled: false")
+    version = r.get(lg, "hostKeyVersion", path, int, 1, _range(1, 10_000))
+    return LoginSettings(enabled=bool(enabled) and login is not None, allowed_cidrs=tuple(cidrs),
+                         stickiness=r.get(lg, "stickiness", path, bool, True), target_ips=tuple(target_ips),
+                         host_key_version=version or 1)
+
+
 def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
     """Validate ``raw`` (key -> value, without the project prefix) and return the settings."""
     r = _Reader()
@@ -530,11 +586,12 @@ def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
     cluster = _parse_cluster(r, raw.get("cluster", _MISSING), name)
     lc = r.obj(raw.get("lifecycle", _MISSING), "lifecycle", ("bucketName",))
     lifecycle = LifecycleSettings(bucket_name=r.get(lc, "bucketName", "lifecycle", str, None, _bucket_name))
+    login = _parse_login(r, raw.get("login", _MISSING), network, cluster)
     tags = _tags(r, raw.get("tags"), "tags")
     if r.problems:
         raise ConfigError(r.problems)
     return StackSettings(region=region or "", network=network, fsx=fsx, cluster=cluster, lifecycle=lifecycle,
-                         tags=tags)
+                         login=login, tags=tags)
 
 
 def load() -> StackSettings:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
@@ -32,10 +32,12 @@ class ExecutionRoleArgs:
     """Key prefix of the lifecycle scripts."""
     tags: dict[str, str]
     """Tags for the role."""
+    readable_secret_arns: list[pulumi.Input[str]] = field(default_factory=list)
+    """The only secrets the nodes may read (e.g. the login host keys)."""
 
 
 def policy_document(vpc_arn: str, subnet_arns: list[str], sg_arns: list[str], bucket_arn: str,
-                    prefix: str) -> dict:
+                    prefix: str, secret_arns: list[str] = ()) -> dict:
     """The inline policy, as a plain document (tested and linted on its own)."""
     _, partition, _, region, account, _ = vpc_arn.split(":", 5)
     enis = f"arn:{partition}:ec2:{region}:{account}:network-interface/*"
@@ -52,7 +54,8 @@ def policy_document(vpc_arn: str, subnet_arns: list[str], sg_arns: list[str], bu
          "Resource": f"{bucket_arn}/{prefix}/*"},
         {"Sid": "ListLifecycleScripts", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
          "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*", prefix]}}},
-    ]}
+    ] + ([{"Sid": "ReadNamedSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+           "Resource": list(secret_arns)}] if secret_arns else [])}
 
 
 class ExecutionRole(pulumi.ComponentResource):
@@ -81,8 +84,10 @@ class ExecutionRole(pulumi.ComponentResource):
         inline = aws.iam.RolePolicy(
             f"{name}-vpc-and-lifecycle", role=self.role.id, opts=child,
             policy=pulumi.Output.all(args.vpc_arn, pulumi.Output.all(*args.subnet_arns),
-                                     pulumi.Output.all(*args.security_group_arns), args.bucket_arn).apply(
-                lambda v: json.dumps(policy_document(v[0], list(v[1]), list(v[2]), v[3], args.lifecycle_prefix))))
+                                     pulumi.Output.all(*args.security_group_arns), args.bucket_arn,
+                                     pulumi.Output.all(*args.readable_secret_arns)).apply(
+                lambda v: json.dumps(policy_document(v[0], list(v[1]), list(v[2]), v[3], args.lifecycle_prefix,
+                                                     list(v[4])))))
         self.arn = self.role.arn
         self.ready = [managed, inline]
         self.register_outputs({"arn": self.arn})

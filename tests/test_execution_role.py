@@ -44,7 +44,7 @@ def test_eni_actions_scoped_to_cluster_network(dev_run):
     """ENIs are created only in the cluster's subnets with its security group, and managed only in its VPC."""
     stmts = {s["Sid"]: s for s in _inline(dev_run)["Statement"]}
     subnet = dev_run.named("hp-dev-private-0").outputs["arn"]
-    sg = dev_run.one("aws:ec2/securityGroup:SecurityGroup").outputs["arn"]
+    sg = dev_run.named("hp-dev-cluster-sg").outputs["arn"]
     vpc = dev_run.one("aws:ec2/vpc:Vpc").outputs["arn"]
     create = stmts["CreateEniInClusterSubnets"]["Resource"]
     assert subnet in create and sg in create

@@ -33,7 +33,7 @@ def test_vpc_config_private_subnet_and_cluster_sg(dev_config, run_stack, dev_run
     """Nodes sit in the primary private subnet (next to FSx) with the cluster SG; `all` spreads them."""
     vpc = dev_run.one("aws-native:sagemaker:Cluster").inputs["vpcConfig"]
     assert vpc["subnets"] == [dev_run.named("hp-dev-private-0").outputs["id"]]
-    assert vpc["securityGroupIds"] == [dev_run.one("aws:ec2/securityGroup:SecurityGroup").outputs["id"]]
+    assert vpc["securityGroupIds"] == [dev_run.named("hp-dev-cluster-sg").outputs["id"]]
     dev_config[P + "cluster"]["subnetPlacement"] = "all"
     result = run_stack(dev_config)
     assert result.one("aws-native:sagemaker:Cluster").inputs["vpcConfig"]["subnets"] == [

@@ -58,19 +58,22 @@ def test_nat_gateway_count_follows_config(dev_config, run_stack):
 
 def test_cluster_security_group_rules(dev_run):
     """All traffic from and to itself (EFA), Lustre 988 and 1018-1023 from itself, egress; nothing else."""
-    sg = dev_run.one("aws:ec2/securityGroup:SecurityGroup")
+    sg = dev_run.named("hp-dev-cluster-sg")
     sg_id = sg.outputs["id"]
-    ingress = dev_run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-    egress = dev_run.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    nlb_sg_id = dev_run.named("hp-dev-nlb-sg").outputs["id"]
+    ingress = [r for r in dev_run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+               if r.inputs["securityGroupId"] == sg_id]
+    egress = [r for r in dev_run.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+              if r.inputs["securityGroupId"] == sg_id]
     assert not sg.inputs.get("ingress") and not sg.inputs.get("egress")
     got_in = {(r.inputs["ipProtocol"], r.inputs.get("fromPort"), r.inputs.get("toPort"),
                r.inputs.get("referencedSecurityGroupId"), r.inputs.get("cidrIpv4")) for r in ingress}
     assert got_in == {("-1", None, None, sg_id, None), ("tcp", 988, 988, sg_id, None),
-                      ("tcp", 1018, 1023, sg_id, None)}
+                      ("tcp", 1018, 1023, sg_id, None),
+                      ("tcp", 22, 22, nlb_sg_id, None)}  # SSH only from the login NLB
     got_out = {(r.inputs["ipProtocol"], r.inputs.get("referencedSecurityGroupId"), r.inputs.get("cidrIpv4"))
                for r in egress}
     assert got_out == {("-1", sg_id, None), ("-1", None, "0.0.0.0/0")}
-    assert all(r.inputs["securityGroupId"] == sg_id for r in ingress + egress)
 
 
 def test_s3_gateway_endpoint_on_private_route_tables(dev_run):
@@ -107,7 +110,7 @@ def test_existing_vpc_is_read_not_created(dev_config, run_stack):
                      ("aws:ec2/subnet:Subnet", "subnet-0123456789abcdef1")}
     assert not [r for r in result.registrations if not r.read and r.type in (
         "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway")]
-    assert result.one("aws:ec2/securityGroup:SecurityGroup").inputs["vpcId"] == "vpc-0123456789abcdef0"
+    assert result.named("hp-dev-cluster-sg").inputs["vpcId"] == "vpc-0123456789abcdef0"
     assert result.one("aws:ec2/vpcEndpoint:VpcEndpoint").inputs["routeTableIds"] == ["rtb-0123456789abcdef0"]
     cluster = result.one("aws-native:sagemaker:Cluster")
     assert cluster.inputs["vpcConfig"]["subnets"] == ["subnet-0123456789abcdef0"]

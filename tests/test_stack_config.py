@@ -116,6 +116,12 @@ BAD_CONFIGS = [
         "mode": "existing", "vpcId": "vpc-xyz", "privateSubnetIds": ["subnet-0123456789abcdef0",
                                                                      "subnet-0123456789abcdef1"]}),
      "network.vpcId", "is not a VPC id"),
+    ("login-target-count", _set("login.targetIps", ["10.20.0.5"]), "login.targetIps", "has 2 node(s)"),
+    ("login-target-outside", _set("login.targetIps", ["10.20.0.5", "172.16.0.1"]), "login.targetIps[1]",
+     "not in any private subnet"),
+    ("login-without-group", lambda c: (c[P + "cluster"]["instanceGroups"].pop(1), c[P + "login"].update(enabled=True)),
+     "login.enabled", "no login group"),
+    ("login-key-version", _set("login.hostKeyVersion", 0), "login.hostKeyVersion", "between 1 and 10000"),
     ("tags-aws-prefix", lambda c: c.__setitem__(P + "tags", {"aws:owner": "me"}), "tags.aws:owner", "aws:"),
 ]
 

@@ -12,7 +12,7 @@ def test_fsx_settings_and_placement(dev_run):
     assert fs.inputs["storageCapacity"] == 1200 and fs.inputs["perUnitStorageThroughput"] == 250
     primary = dev_run.named("hp-dev-private-0")
     assert fs.inputs["subnetIds"] == primary.outputs["id"]
-    sg = dev_run.one("aws:ec2/securityGroup:SecurityGroup")
+    sg = dev_run.named("hp-dev-cluster-sg")
     assert fs.inputs["securityGroupIds"] == [sg.outputs["id"]]
     assert fs.inputs["skipFinalBackup"] is False
 

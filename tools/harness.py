@@ -84,9 +84,11 @@ class AwsMocks(pmocks.Mocks):
     In preview mode computed attributes are unknown, exactly as in a first ``pulumi preview``.
     """
 
-    def __init__(self, region: str, preview: bool):
+    def __init__(self, region: str, preview: bool, login_nodes: int = 2):
         self.region = region
         self.preview = preview
+        self.login_nodes = login_nodes
+        self.calls: list[pmocks.MockCallArgs] = []
 
     def _arn(self, service: str, resource: str, region: bool = True) -> str:
         return f"arn:aws:{service}:{self.region if region else ''}:{ACCOUNT}:{resource}"
@@ -129,6 +131,21 @@ class AwsMocks(pmocks.Mocks):
         elif typ == "aws:cloudwatch/logGroup:LogGroup":
             rid = inputs.get("name") or name
             out = {"arn": self._arn("logs", f"log-group:{rid}")}
+        elif typ == "aws:lb/loadBalancer:LoadBalancer":
+            rid = self._arn("elasticloadbalancing", f"loadbalancer/net/{name}/0123456789abcdef")
+            out = {"arn": rid, "dnsName": f"{name}-0123456789abcdef.elb.{r}.amazonaws.com"}
+        elif typ == "aws:lb/targetGroup:TargetGroup":
+            rid = self._arn("elasticloadbalancing", f"targetgroup/{name}/0123456789abcdef")
+            out = {"arn": rid}
+        elif typ == "aws:secretsmanager/secret:Secret":
+            rid = self._arn("secretsmanager", f"secret:{name}-AbCdEf")
+            out = {"arn": rid}
+        elif typ == "tls:index/privateKey:PrivateKey":
+            rid = _short_id("key", name)
+            kind = inputs.get("algorithm", "ED25519").lower()
+            out = {"privateKeyOpenssh": f"-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK{rid}\n"
+                                        f"-----END OPENSSH PRIVATE KEY-----\n",
+                   "publicKeyOpenssh": f"ssh-{kind} AAAAMOCK{rid}\n"}
         elif typ == "aws-native:sagemaker:Cluster":
             rid = self._arn("sagemaker", "cluster/abcdef123456")
             out = {"clusterArn": rid, "clusterStatus": "InService"}
@@ -149,12 +166,19 @@ class AwsMocks(pmocks.Mocks):
         return rid, {**args.inputs, **computed}
 
     def call(self, args: pmocks.MockCallArgs):
+        self.calls.append(args)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/mock", "userId": "mock"}
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
+        if args.token == "aws:ec2/getNetworkInterfaces:getNetworkInterfaces":
+            # The login group's ENIs: one per node in LOGIN_NODES, in a scrambled order.
+            return {"ids": [f"eni-{i:017x}" for i in reversed(range(self.login_nodes))], "filters": args.args.get("filters")}
+        if args.token == "aws:ec2/getNetworkInterface:getNetworkInterface":
+            n = int(args.args["id"].split("-")[1], 16)
+            return {"id": args.args["id"], "privateIp": f"10.20.{n}.{10 + n}"}
         return {}
 
 
@@ -200,6 +224,8 @@ class RunResult:
     registrations: list[Registration]
     outputs: dict[str, Any]
     error: Optional[BaseException]
+    calls: list = field(default_factory=list)
+    """Invokes the program made (token and args), in order."""
 
     def of_type(self, typ: str) -> list[Registration]:
         return [r for r in self.registrations if r.type == typ]
@@ -260,7 +286,7 @@ def run_program(program: Callable[[], Any] | Path, config: dict[str, Any], *, pr
                 outputs[key] = _resolve(value)
         except Exception as exc:  # noqa: BLE001 - an output that failed to resolve is a program error
             error = exc
-    return RunResult(monitor.registrations, outputs, error)
+    return RunResult(monitor.registrations, outputs, error, [(c.token, c.args) for c in mocks.calls])
 
 
 def _resolve(value: Any) -> Any:

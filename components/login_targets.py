@@ -1,0 +1,67 @@
+"""Login targets: the login nodes' IPs registered in the login NLB's target group.
+
+The IPs are the ENIs of the login instance group in the cluster VPC (looked up once the cluster exists), or
+given in config. One attachment per configured login node keeps the plan's shape known at preview; a node
+replaced by node recovery gets a new IP, which the next `pulumi up` (and its preview) shows as the
+replacement of that node's attachment.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+
+@dataclass
+class LoginTargetsArgs:
+    """Inputs of :class:`LoginTargets`."""
+
+    target_group_arn: pulumi.Input[str]
+    """The login NLB's target group."""
+    login_group: str
+    """Login instance group name; its ENI descriptions contain it."""
+    count: int
+    """Number of login nodes."""
+    vpc_id: pulumi.Input[str]
+    """Cluster VPC (the ENI lookup is limited to it)."""
+    cluster: pulumi.Resource
+    """The HyperPod cluster: the lookup runs after it exists."""
+    target_ips: Sequence[str] = field(default_factory=tuple)
+    """Fixed IPs from config; skips the lookup."""
+
+
+class LoginTargets(pulumi.ComponentResource):
+    """One TCP 22 target per login node."""
+
+    ips: pulumi.Output[list[str]]
+    """The login nodes' private IPs, sorted."""
+
+    def __init__(self, name: str, args: LoginTargetsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("hyperpod:platform:LoginTargets", name, None, opts)
+        self.ips = (pulumi.Output.from_input(sorted(args.target_ips)) if args.target_ips
+                    else self._lookup(args))
+        for i in range(args.count):
+            aws.lb.TargetGroupAttachment(f"{name}-login-{i}", target_group_arn=args.target_group_arn, port=22,
+                                         target_id=self.ips.apply(lambda ips, i=i: _nth(ips, i, args)),
+                                         opts=pulumi.ResourceOptions(parent=self))
+        self.register_outputs({"ips": self.ips})
+
+    def _lookup(self, args: LoginTargetsArgs) -> pulumi.Output[list[str]]:
+        found = aws.ec2.get_network_interfaces_output(
+            filters=[{"name": "vpc-id", "values": [args.vpc_id]},
+                     {"name": "description", "values": [f"*{args.login_group}*"]}],
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[args.cluster]))
+        return found.ids.apply(lambda ids: pulumi.Output.all(*[
+            aws.ec2.get_network_interface_output(id=eni, opts=pulumi.InvokeOutputOptions(parent=self)).private_ip
+            for eni in sorted(ids)])).apply(sorted)
+
+
+def _nth(ips: list[str], i: int, args: LoginTargetsArgs) -> str:
+    if i >= len(ips):
+        raise pulumi.RunError(
+            f"login group {args.login_group!r} has {len(ips)} network interface(s) in the VPC, expected "
+            f"{args.count}: the cluster may still be scaling; run `pulumi up` again, or set "
+            f"hyperpod-platform:login.targetIps")
+    return ips[i]
