@@ -5,6 +5,7 @@ from pathlib import Path
 import pulumi
 
 import stack_config
+from components.client_vpn import ClientVpn, ClientVpnArgs
 from components.execution_role import ExecutionRole, ExecutionRoleArgs
 from components.hyperpod_cluster import HyperPodCluster, HyperPodClusterArgs
 from components.lifecycle_bucket import PREFIX, LifecycleBucket, LifecycleBucketArgs
@@ -27,9 +28,15 @@ storage = (SharedStorage(name, SharedStorageArgs(settings=settings.fsx, subnet_i
                                                  security_group_id=cluster_sg.id, tags=tags))
            if settings.fsx.enabled else None)
 
+vpn = (ClientVpn(name, ClientVpnArgs(settings=settings.vpn, vpc_id=network.vpc_id,
+                                     vpc_cidr=settings.network.vpc_cidr,
+                                     subnet_ids=[s.id for s in network.private_subnets], tags=tags))
+       if settings.vpn.enabled else None)
+
 login = (LoginAccess(name, LoginAccessArgs(
     settings=settings.login, login_group=login_group.name, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
-    subnet_ids=[s.id for s in network.private_subnets], cluster_security_group_id=cluster_sg.id, tags=tags))
+    subnet_ids=[s.id for s in network.private_subnets], cluster_security_group_id=cluster_sg.id, tags=tags,
+    client_cidrs=[settings.vpn.client_cidr] if vpn else []))
     if settings.login.enabled else None)
 
 platform_json = pulumi.Output.all(
@@ -64,6 +71,10 @@ if login:
         vpc_id=network.vpc_id, cluster=cluster.cluster, target_ips=settings.login.target_ips))
     pulumi.export("loginHost", login.host_name)
     pulumi.export("loginKnownHosts", login.known_hosts)
+
+if vpn:
+    pulumi.export("vpnEndpointId", vpn.endpoint.id)
+    pulumi.export("vpnProfiles", vpn.profiles)  # secret: `scripts/vpn-profile NAME` writes one to a file
 
 pulumi.export("clusterName", name)
 pulumi.export("clusterArn", cluster.arn)

@@ -304,6 +304,26 @@ class LoginSettings:
 
 
 @dataclass(frozen=True)
+class VpnSettings:
+    """AWS Client VPN with mutual TLS."""
+
+    enabled: bool = False
+    """Create the Client VPN endpoint."""
+    client_cidr: str = ""
+    """Addresses given to VPN clients: /12 to /22, not overlapping the VPC."""
+    clients: tuple[str, ...] = ()
+    """One client certificate and .ovpn profile per name."""
+    split_tunnel: bool = True
+    """Only VPC traffic goes through the VPN."""
+    port: int = 443
+    """UDP port of the endpoint (443 or 1194)."""
+    log_retention_days: int = 90
+    """Retention of the connection log group."""
+    pki_version: int = 1
+    """Bump to re-issue the CA and every certificate."""
+
+
+@dataclass(frozen=True)
 class LifecycleSettings:
     """The lifecycle-script bucket."""
 
@@ -321,6 +341,7 @@ class StackSettings:
     cluster: ClusterSettings
     lifecycle: LifecycleSettings
     login: LoginSettings = field(default_factory=LoginSettings)
+    vpn: VpnSettings = field(default_factory=VpnSettings)
     tags: tuple[tuple[str, str], ...] = field(default=())
 
     @property
@@ -331,7 +352,7 @@ class StackSettings:
 # --------------------------------------------------------------------------------------------------
 # Parsing
 # --------------------------------------------------------------------------------------------------
-TOP_KEYS = ("clusterName", "tags", "network", "fsx", "cluster", "lifecycle", "login")
+TOP_KEYS = ("clusterName", "tags", "network", "fsx", "cluster", "lifecycle", "login", "vpn")
 
 
 def _tags(r: _Reader, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
@@ -571,6 +592,42 @@ def _parse_login(r: _Reader, raw: Any, network: NetworkSettings, cluster: Cluste
                          host_key_version=version or 1)
 
 
+def _parse_vpn(r: _Reader, raw: Any, network: NetworkSettings) -> VpnSettings:
+    path = "vpn"
+    v = r.obj(raw, path, ("enabled", "clientCidr", "clients", "splitTunnel", "port", "logRetentionDays",
+                          "pkiVersion"))
+    enabled = r.get(v, "enabled", path, bool, False)
+    if not enabled:
+        return VpnSettings()
+
+    def client_cidr(c: str):
+        bad = _cidr(c)
+        if bad:
+            return bad
+        net = ipaddress.IPv4Network(c)
+        if not 12 <= net.prefixlen <= 22:
+            return ("Client VPN client ranges must be /12 to /22", "use a /22, e.g. 10.255.0.0/22")
+        vpc = _network(network.vpc_cidr) if network.vpc_cidr else None
+        if vpc is not None and net.overlaps(vpc):
+            return (f"overlaps the VPC CIDR {network.vpc_cidr}", "pick a range outside the VPC, e.g. 10.255.0.0/22")
+        return None
+
+    cidr = r.get(v, "clientCidr", path, str, check=client_cidr)
+    clients = r.str_list(v, "clients", path, [], item=lambda c: None if re.match(r"^[a-z0-9][a-z0-9-]{0,31}$", c)
+                         else ("client names must be 1-32 lowercase letters, digits or hyphens",
+                               "use a short name like 'alice'"))
+    if len(set(clients)) != len(clients):
+        r.fail(f"{path}.clients", clients, "lists a client twice", "list each client once")
+    if network.mode == "existing":
+        r.fail(f"{path}.enabled", True, "the VPN needs the VPC CIDR, known only for a VPC this stack creates",
+               "set vpn.enabled: false, or use network.mode: create")
+    return VpnSettings(enabled=True, client_cidr=cidr or "", clients=tuple(clients),
+                       split_tunnel=r.get(v, "splitTunnel", path, bool, True),
+                       port=r.get(v, "port", path, int, 443, _enum(443, 1194)) or 443,
+                       log_retention_days=r.get(v, "logRetentionDays", path, int, 90, _enum(*LOG_RETENTION_DAYS)) or 90,
+                       pki_version=r.get(v, "pkiVersion", path, int, 1, _range(1, 10_000)) or 1)
+
+
 def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
     """Validate ``raw`` (key -> value, without the project prefix) and return the settings."""
     r = _Reader()
@@ -587,11 +644,12 @@ def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
     lc = r.obj(raw.get("lifecycle", _MISSING), "lifecycle", ("bucketName",))
     lifecycle = LifecycleSettings(bucket_name=r.get(lc, "bucketName", "lifecycle", str, None, _bucket_name))
     login = _parse_login(r, raw.get("login", _MISSING), network, cluster)
+    vpn = _parse_vpn(r, raw.get("vpn", _MISSING), network)
     tags = _tags(r, raw.get("tags"), "tags")
     if r.problems:
         raise ConfigError(r.problems)
     return StackSettings(region=region or "", network=network, fsx=fsx, cluster=cluster, lifecycle=lifecycle,
-                         login=login, tags=tags)
+                         login=login, vpn=vpn, tags=tags)
 
 
 def load() -> StackSettings:

@@ -145,13 +145,24 @@ class AwsMocks(pmocks.Mocks):
             kind = inputs.get("algorithm", "ED25519").lower()
             out = {"privateKeyOpenssh": f"-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK{rid}\n"
                                         f"-----END OPENSSH PRIVATE KEY-----\n",
-                   "publicKeyOpenssh": f"ssh-{kind} AAAAMOCK{rid}\n"}
+                   "publicKeyOpenssh": f"ssh-{kind} AAAAMOCK{rid}\n",
+                   "privateKeyPem": f"-----BEGIN PRIVATE KEY-----\nMOCK{rid}\n-----END PRIVATE KEY-----\n"}
+        elif typ in ("tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert"):
+            rid = _short_id("cert", name)
+            out = {"certPem": f"-----BEGIN CERTIFICATE-----\nMOCK{rid}\n-----END CERTIFICATE-----\n"}
+        elif typ == "tls:index/certRequest:CertRequest":
+            rid = _short_id("csr", name)
+            out = {"certRequestPem": f"-----BEGIN CERTIFICATE REQUEST-----\nMOCK{rid}\n-----END CERTIFICATE REQUEST-----\n"}
+        elif typ == "aws:ec2clientvpn/endpoint:Endpoint":
+            rid = _short_id("cvpn-endpoint", name)
+            out = {"dnsName": f"*.{rid}.prod.clientvpn.{r}.amazonaws.com"}
         elif typ == "aws-native:sagemaker:Cluster":
             rid = self._arn("sagemaker", "cluster/abcdef123456")
             out = {"clusterArn": rid, "clusterStatus": "InService"}
         else:
             rid = _short_id(typ.split(":")[-1].lower()[:8], name)
         out.setdefault("arn", self._arn(typ.split(":")[1].split("/")[0], f"{name}"))
+        out.setdefault("name", inputs.get("name") or name)
         out["id"] = rid
         return rid, out
 
