@@ -5,6 +5,7 @@ from pathlib import Path
 import pulumi
 
 import stack_config
+from components.access_paths import AccessPaths, AccessPathsArgs
 from components.client_vpn import ClientVpn, ClientVpnArgs
 from components.execution_role import ExecutionRole, ExecutionRoleArgs
 from components.hyperpod_cluster import HyperPodCluster, HyperPodClusterArgs
@@ -72,6 +73,15 @@ if login:
     pulumi.export("loginHost", login.host_name)
     pulumi.export("loginKnownHosts", login.known_hosts)
 
+paths = AccessPaths(name, AccessPathsArgs(
+    settings=settings.access, cluster_name=name, cluster_arn=cluster.arn, vpc_id=network.vpc_id,
+    public_subnet_id=network.public_subnets[0].id if network.public_subnets else None,
+    cluster_security_group_id=cluster_sg.id, tags=tags))
+if paths.ssm_ssh_config:
+    pulumi.export("ssmUserPolicyArn", paths.ssm_policy_arn)
+    pulumi.export("ssmSshConfig", paths.ssm_ssh_config)
+if paths.bastion_ssh_config:
+    pulumi.export("bastionSshConfig", paths.bastion_ssh_config)
 if vpn:
     pulumi.export("vpnEndpointId", vpn.endpoint.id)
     pulumi.export("vpnProfiles", vpn.profiles)  # secret: `scripts/vpn-profile NAME` writes one to a file

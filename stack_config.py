@@ -324,6 +324,22 @@ class VpnSettings:
 
 
 @dataclass(frozen=True)
+class AccessPathSettings:
+    """Ways in besides the VPN: SSH over SSM, and a bastion host."""
+
+    ssm: bool = True
+    """Create the IAM policy for users (SSH over SSM to the cluster only) and its ssh_config snippet."""
+    bastion: bool = False
+    """Create a bastion in a public subnet (the one legitimate public-subnet instance)."""
+    bastion_allowed_cidrs: tuple[str, ...] = ()
+    """Client ranges that may SSH to the bastion; required with the bastion, never 0.0.0.0/0."""
+    bastion_instance_type: str = "t3.micro"
+    """EC2 type of the bastion."""
+    bastion_key_name: Optional[str] = None
+    """EC2 key pair for the bastion."""
+
+
+@dataclass(frozen=True)
 class LifecycleSettings:
     """The lifecycle-script bucket."""
 
@@ -342,6 +358,7 @@ class StackSettings:
     lifecycle: LifecycleSettings
     login: LoginSettings = field(default_factory=LoginSettings)
     vpn: VpnSettings = field(default_factory=VpnSettings)
+    access: AccessPathSettings = field(default_factory=AccessPathSettings)
     tags: tuple[tuple[str, str], ...] = field(default=())
 
     @property
@@ -352,7 +369,7 @@ class StackSettings:
 # --------------------------------------------------------------------------------------------------
 # Parsing
 # --------------------------------------------------------------------------------------------------
-TOP_KEYS = ("clusterName", "tags", "network", "fsx", "cluster", "lifecycle", "login", "vpn")
+TOP_KEYS = ("clusterName", "tags", "network", "fsx", "cluster", "lifecycle", "login", "vpn", "access")
 
 
 def _tags(r: _Reader, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
@@ -558,15 +575,7 @@ def _parse_login(r: _Reader, raw: Any, network: NetworkSettings, cluster: Cluste
     lg = r.obj(raw, path, ("enabled", "allowedCidrs", "stickiness", "targetIps", "hostKeyVersion"))
     enabled = r.get(lg, "enabled", path, bool, True)
 
-    def client_cidr(v: str):
-        bad = _cidr(v)
-        if bad:
-            return bad
-        if ipaddress.IPv4Network(v).prefixlen == 0:
-            return ("would open SSH to the whole internet", "list the client networks that need SSH, or use the VPN")
-        return None
-
-    cidrs = r.str_list(lg, "allowedCidrs", path, [], item=client_cidr)
+    cidrs = r.str_list(lg, "allowedCidrs", path, [], item=_no_world)
 
     def ip(v: str):
         try:
@@ -628,6 +637,33 @@ def _parse_vpn(r: _Reader, raw: Any, network: NetworkSettings) -> VpnSettings:
                        pki_version=r.get(v, "pkiVersion", path, int, 1, _range(1, 10_000)) or 1)
 
 
+def _no_world(c: str):
+    bad = _cidr(c)
+    if bad:
+        return bad
+    if ipaddress.IPv4Network(c).prefixlen == 0:
+        return ("would open SSH to the whole internet", "list the client networks that need SSH")
+    return None
+
+
+def _parse_access(r: _Reader, raw: Any, network: NetworkSettings) -> AccessPathSettings:
+    path = "access"
+    a = r.obj(raw, path, ("ssm", "bastion", "bastionAllowedCidrs", "bastionInstanceType", "bastionKeyName"))
+    bastion = r.get(a, "bastion", path, bool, False)
+    cidrs = r.str_list(a, "bastionAllowedCidrs", path, [], item=_no_world)
+    if bastion and not a.get("bastionAllowedCidrs"):
+        r.fail(f"{path}.bastionAllowedCidrs", _MISSING, "a bastion needs the client ranges allowed to reach it",
+               "list your office or VPN egress ranges")
+    if bastion and network.mode == "existing":
+        r.fail(f"{path}.bastion", True, "the bastion goes in a public subnet this stack creates",
+               "set access.bastion: false, or use network.mode: create")
+    itype = r.get(a, "bastionInstanceType", path, str, "t3.micro", lambda v: None if re.match(
+        r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", v) else ("is not an EC2 instance type", "use e.g. t3.micro"))
+    return AccessPathSettings(ssm=r.get(a, "ssm", path, bool, True), bastion=bool(bastion),
+                              bastion_allowed_cidrs=tuple(cidrs), bastion_instance_type=itype or "t3.micro",
+                              bastion_key_name=r.get(a, "bastionKeyName", path, str, None))
+
+
 def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
     """Validate ``raw`` (key -> value, without the project prefix) and return the settings."""
     r = _Reader()
@@ -645,11 +681,12 @@ def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
     lifecycle = LifecycleSettings(bucket_name=r.get(lc, "bucketName", "lifecycle", str, None, _bucket_name))
     login = _parse_login(r, raw.get("login", _MISSING), network, cluster)
     vpn = _parse_vpn(r, raw.get("vpn", _MISSING), network)
+    access = _parse_access(r, raw.get("access", _MISSING), network)
     tags = _tags(r, raw.get("tags"), "tags")
     if r.problems:
         raise ConfigError(r.problems)
     return StackSettings(region=region or "", network=network, fsx=fsx, cluster=cluster, lifecycle=lifecycle,
-                         login=login, vpn=vpn, tags=tags)
+                         login=login, vpn=vpn, access=access, tags=tags)
 
 
 def load() -> StackSettings:

@@ -70,7 +70,8 @@ def test_cluster_security_group_rules(dev_run):
                r.inputs.get("referencedSecurityGroupId"), r.inputs.get("cidrIpv4")) for r in ingress}
     assert got_in == {("-1", None, None, sg_id, None), ("tcp", 988, 988, sg_id, None),
                       ("tcp", 1018, 1023, sg_id, None),
-                      ("tcp", 22, 22, nlb_sg_id, None)}  # SSH only from the login NLB
+                      ("tcp", 22, 22, nlb_sg_id, None),  # SSH only from the login NLB ...
+                      ("tcp", 22, 22, dev_run.named("hp-dev-bastion-sg").outputs["id"], None)}  # ... and bastion
     got_out = {(r.inputs["ipProtocol"], r.inputs.get("referencedSecurityGroupId"), r.inputs.get("cidrIpv4"))
                for r in egress}
     assert got_out == {("-1", sg_id, None), ("-1", None, "0.0.0.0/0")}
@@ -102,7 +103,8 @@ def test_existing_vpc_is_read_not_created(dev_config, run_stack):
     dev_config[P + "network"] = {"mode": "existing", "vpcId": "vpc-0123456789abcdef0",
                                  "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
                                  "routeTableIds": ["rtb-0123456789abcdef0"]}
-    dev_config.pop(P + "vpn")  # the VPN needs a known VPC CIDR (a config error in existing mode)
+    dev_config.pop(P + "vpn")  # the VPN and the bastion need a VPC this stack creates
+    dev_config.pop(P + "access")
     result = run_stack(dev_config)
     assert result.error is None, result.error
     reads = {(r.type, r.id) for r in result.registrations if r.read}

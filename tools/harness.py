@@ -153,6 +153,9 @@ class AwsMocks(pmocks.Mocks):
         elif typ == "tls:index/certRequest:CertRequest":
             rid = _short_id("csr", name)
             out = {"certRequestPem": f"-----BEGIN CERTIFICATE REQUEST-----\nMOCK{rid}\n-----END CERTIFICATE REQUEST-----\n"}
+        elif typ == "aws:ec2/instance:Instance":
+            rid = _short_id("i", name)
+            out = {"publicIp": "203.0.113.20", "privateIp": "10.20.192.10"}
         elif typ == "aws:ec2clientvpn/endpoint:Endpoint":
             rid = _short_id("cvpn-endpoint", name)
             out = {"dnsName": f"*.{rid}.prod.clientvpn.{r}.amazonaws.com"}
@@ -273,6 +276,8 @@ def run_program(program: Callable[[], Any] | Path, config: dict[str, Any], *, pr
     pulumi.runtime.set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
     )
+    # A fresh root stack per run: otherwise exports of an earlier run in this process would leak in.
+    pulumi.runtime.settings.ROOT.set(None)
     pmocks.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     if isinstance(program, Path):
         path = program
