@@ -1,9 +1,14 @@
-"""Offline preview: run the program under mocks in preview mode and show what it would create.
+"""Offline preview: run the program under mocks in preview mode, check it, and show what it would create.
 
     scripts/preview [--stack NAME | --config-file FILE] [--json OUT] [--mermaid OUT]
+                    [--policy-config FILE] [--no-policy] [--program FILE] [--quiet]
 
-Exit codes: 0 clean, 2 invalid config (every problem listed), 3 CloudFormation schema violations,
-4 the program failed for another reason.
+After the CloudFormation schema check, the CrossGuard pack in policies/ judges the plan through the engine's
+analyzer protocol (tools/policy_harness.py): Analyze per resource, AnalyzeStack with the dependency graph.
+
+Exit codes: 0 clean, 1 a mandatory policy violation, 2 invalid config (every problem listed; also an
+invalid policy config), 3 CloudFormation schema violations, 4 the program (or the policy pack) failed for
+another reason.
 """
 from __future__ import annotations
 
@@ -26,6 +31,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--json", type=Path, help="write the plan (resources, dependencies, inputs) here")
     p.add_argument("--mermaid", type=Path, help="write an architecture diagram (Mermaid) here")
     p.add_argument("--quiet", action="store_true", help="print only the summary and problems")
+    p.add_argument("--policy-config", type=Path, metavar="FILE",
+                   help="policy pack config, as for `pulumi preview --policy-pack-config` "
+                        "(e.g. policies/config/prod.json)")
+    p.add_argument("--no-policy", action="store_true", help="skip the policy pack")
+    p.add_argument("--program", type=Path, metavar="FILE", default=None,
+                   help="the Pulumi program to run (default: the project's __main__.py)")
     return p.parse_args(argv)
 
 
@@ -83,9 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     started = time.perf_counter()
     sys.path.insert(0, str(ROOT))
-    from stack_config import ConfigError
-    from tools import cfn_schema
-    from tools.harness import config_from_stack_file, run_program
+    from tools.harness import config_from_stack_file
+    from tools.policy_harness import PolicyConfigError, PolicyPackRunner, load_policy_config
 
     config_file = args.config_file or ROOT / f"Pulumi.{args.stack or 'dev'}.yaml"
     if not config_file.exists():
@@ -97,7 +107,32 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - unreadable YAML is a config problem
         print(f"error: cannot read {config_file}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    result = run_program(ROOT / "__main__.py", config, preview=True, stack=stack)
+    try:
+        policy_config = None if args.no_policy else load_policy_config(args.policy_config)
+    except PolicyConfigError as exc:
+        print(f"error: policy config: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    program = args.program.resolve() if args.program else ROOT / "__main__.py"
+    if not program.exists():
+        print(f"error: {program} does not exist", file=sys.stderr)
+        return EXIT_PROGRAM
+    # The pack boots in its own process while the program runs.
+    runner = None if args.no_policy else PolicyPackRunner(stack=stack, preview=True, config=config).start()
+    try:
+        return _preview(args, config_file, stack, config, program, runner, policy_config, started)
+    finally:
+        if runner is not None:
+            runner.close()
+
+
+def _preview(args, config_file: Path, stack: str, config: dict, program: Path, runner, policy_config,
+             started: float) -> int:
+    from stack_config import ConfigError
+    from tools import cfn_schema
+    from tools.harness import run_program
+    from tools.policy_harness import PolicyConfigError, PolicyPackError
+
+    result = run_program(program, config, preview=True, stack=stack)
     if isinstance(result.error, ConfigError):
         print(f"{config_file.name}: {result.error}", file=sys.stderr)
         return EXIT_CONFIG
@@ -144,8 +179,63 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_SCHEMA
     native = sum(1 for r in plan if r["custom"] and r["type"].startswith("aws-native:"))
     print(f"\nSchema check: {native} aws-native resource(s) valid against the CloudFormation schemas.")
+
+    code = EXIT_OK
+    if runner is not None:
+        try:
+            report = runner.analyze(result.registrations, outputs=result.outputs, config=config,
+                                    policy_config=policy_config)
+        except PolicyConfigError as exc:
+            print(f"error: policy config: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        except PolicyPackError as exc:
+            print(f"error: the policy pack failed: {exc}", file=sys.stderr)
+            return EXIT_PROGRAM
+        code = report_policies(report, quiet=args.quiet)
     print(f"Done in {time.perf_counter() - started:.2f} s.")
-    return EXIT_OK
+    return code
+
+
+def report_policies(report, *, quiet: bool = False, out=None, err=None) -> int:
+    """Print a policy report: every violation with rule, resource, enforcement level and message.
+
+    Returns 1 when a mandatory violation was found, else 0. Notes for values unknown at preview (the
+    engine's "can't run policy ... during preview") are listed unless ``quiet``, counted always."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    violations = [d for d in report.violations if d.level != "disabled"]
+    mandatory = [d for d in violations if d.mandatory]
+    advisory = [d for d in violations if not d.mandatory]
+    levels = collections.Counter(p["level"] for p in report.policies.values())
+    print(f"\nPolicies: pack {report.pack}, {len(report.policies)} policies "
+          f"({', '.join(f'{n} {lvl}' for lvl, n in sorted(levels.items()))}), {report.seconds:.2f} s.", file=out)
+
+    def line(d) -> str:
+        where = f"{d.name} ({d.type})" if d.urn else "stack"
+        return f"  [{d.level}] {d.policy}: {where}: {d.message}"
+
+    if mandatory:
+        print("\nMandatory policy violations:", file=err)
+        for d in mandatory:
+            print(line(d), file=err)
+        for name in dict.fromkeys(d.policy for d in mandatory):
+            steps = report.policies.get(name, {}).get("remediation")
+            if steps:
+                print(f"  remediation ({name}): {steps}", file=err)
+    if advisory:
+        print("\nAdvisory policy violations:", file=out)
+        for d in advisory:
+            print(line(d), file=out)
+    notes = report.notes
+    if notes:
+        print(f"\n{len(notes)} policy check(s) could not judge a value unknown at preview (advisory):", file=out)
+        if not quiet:
+            for d in notes:
+                where = f"{d.name} ({d.type})" if d.urn else "stack"
+                text = d.message.split(" during preview: ", 1)[-1]
+                print(f"  [{d.level}] {d.policy}: {where}: {text}", file=out)
+    print(f"\nPolicy check: {len(mandatory)} mandatory, {len(advisory)} advisory violation(s).", file=out)
+    return EXIT_POLICY if mandatory else EXIT_OK
 
 
 def _redacted_outputs(outputs: dict) -> dict:

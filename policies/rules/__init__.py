@@ -1,0 +1,19 @@
+"""The rules of the pack, one module per rule; each module defines ``POLICY``.
+
+``RULES`` is the order in which the pack lists them (``pulumi policy`` output, the README table).
+"""
+from . import (bucket_protection, hyperpod_resilience, iam_least_privilege, iam_parliament_findings,
+               internal_load_balancers, nlb_ssh_only_security_groups, no_plaintext_ldap, no_world_ssh,
+               private_subnets)
+
+RULES = [
+    private_subnets,
+    nlb_ssh_only_security_groups,
+    internal_load_balancers,
+    no_plaintext_ldap,
+    bucket_protection,
+    hyperpod_resilience,
+    no_world_ssh,
+    iam_least_privilege,
+    iam_parliament_findings,
+]

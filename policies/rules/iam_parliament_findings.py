@@ -1,0 +1,82 @@
+"""iam-parliament-findings: what the parliament IAM linter finds in identity policies, as advice.
+
+Part of the least-privilege guardrail, kept as its own policy so that its findings stay advisory while
+iam-least-privilege is mandatory (a policy reports at one enforcement level). Trust policies are not linted
+(parliament expects a Resource element). Findings whose issue is in ``ignoreIssues`` are skipped.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs,
+                           ResourceValidationPolicy, Severity)
+
+from ._iam import DOCUMENTS, documents
+from ._lib import UNKNOWN, Verdicts, config_of, parse_document, plain
+
+NAME = "iam-parliament-findings"
+DEFAULTS: dict[str, Any] = {"ignoreIssues": []}
+
+DESCRIPTION = "Findings of the parliament IAM linter in identity policies (advisory part of iam-least-privilege)."
+REMEDIATION = ("Read the finding: UNKNOWN_ACTION / UNKNOWN_PREFIX are typos, RESOURCE_MISMATCH means the action does "
+               "not apply to the resource ARN, RESOURCE_STAR means an action that supports resource ARNs is granted "
+               "on '*'. Fix the document, or list the issue in ignoreIssues with a reason in the stack's docs.")
+
+
+def _findings(doc: Any) -> list[tuple[str, str]]:
+    """(issue, text) for each finding of parliament in ``doc``."""
+    try:
+        from parliament import analyze_policy_string, enhance_finding
+    except ImportError:  # the pack still loads; say so instead of passing silently
+        return [("PARLIAMENT_MISSING",
+                 "parliament is not installed in the policy pack's environment (see policies/requirements.txt)")]
+    policy = analyze_policy_string(json.dumps(doc))
+    out = []
+    for finding in policy.findings:
+        try:
+            finding = enhance_finding(finding)
+            severity = getattr(finding, "severity", "")
+        except Exception:  # noqa: BLE001 - an unknown issue type still gets reported
+            severity = ""
+        if severity == "MUTE":
+            continue
+        out.append((finding.issue, f"{finding.issue}{f' ({severity})' if severity else ''}: {finding.detail}"))
+    return out
+
+
+def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    typ = args.resource_type
+    if typ not in DOCUMENTS:
+        return
+    cfg = config_of(args, DEFAULTS)
+    ignore = {str(i) for i in cfg.get("ignoreIssues") or []}
+    props = plain(args.props) or {}
+    verdicts = Verdicts()
+    for where, kind, raw in documents(typ, props):
+        if kind != "identity":
+            continue
+        doc, error = parse_document(raw)
+        if doc is UNKNOWN:
+            verdicts.cannot_judge(f"{where} is not known yet")
+            continue
+        if error or doc is None:
+            continue  # iam-least-privilege reports malformed documents
+        for issue, text in _findings(doc):
+            if issue not in ignore:
+                report_violation(f"{where}: {text}")
+    verdicts.finish()
+
+
+POLICY = ResourceValidationPolicy(
+    name=NAME,
+    description=DESCRIPTION,
+    validate=_validate,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    severity=Severity.LOW,
+    remediation_steps=REMEDIATION,
+    config_schema=PolicyConfigSchema(properties={
+        "ignoreIssues": {"type": "array", "items": {"type": "string"}, "default": DEFAULTS["ignoreIssues"],
+                         "description": "parliament issue codes to skip (e.g. RESOURCE_STAR)."},
+    }),
+)

@@ -1,0 +1,288 @@
+"""private-subnets: what holds data or serves users internally sits in private subnets.
+
+Judged from the dependency graph, because subnet and route table IDs are unknown at preview: a placed
+resource's property dependencies lead to its subnets, route table associations (property dependencies on
+the subnet and the route table) lead to route tables, and routes (property dependency of ``gatewayId``) lead
+to internet gateways. Known IDs (``.get()`` reads, later updates) are matched to resources of the stack too.
+
+Only the resource types in :data:`PLACEMENTS` are judged, so a bastion or a NAT gateway may sit in a public
+subnet.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ReportViolation, Severity,
+                           StackValidationArgs, StackValidationPolicy)
+
+from ._lib import UNKNOWN, Graph, Node, Verdicts, as_list, collect, config_of
+
+NAME = "private-subnets"
+
+SUBNET_TYPES = {"aws:ec2/subnet:Subnet", "aws-native:ec2:Subnet"}
+VPC_TYPES = {"aws:ec2/vpc:Vpc", "aws-native:ec2:VPC"}
+ROUTE_TABLE_TYPES = {"aws:ec2/routeTable:RouteTable", "aws:ec2/defaultRouteTable:DefaultRouteTable",
+                     "aws-native:ec2:RouteTable"}
+INTERNET_GATEWAY_TYPES = {"aws:ec2/internetGateway:InternetGateway", "aws-native:ec2:InternetGateway"}
+# association type -> (subnet property, route table property)
+ASSOCIATION_TYPES = {
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": ("subnetId", "routeTableId"),
+    "aws-native:ec2:SubnetRouteTableAssociation": ("subnetId", "routeTableId"),
+}
+MAIN_ASSOCIATION_TYPE = "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation"
+# route type -> (route table property, gateway property)
+ROUTE_TYPES = {"aws:ec2/route:Route": ("routeTableId", "gatewayId"),
+               "aws-native:ec2:Route": ("routeTableId", "gatewayId")}
+INTERNAL_LB_TYPES = {"aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"}
+
+# type -> [(top-level property whose dependencies hold the subnets, path of the subnet IDs, label)]
+PLACEMENTS: dict[str, list[tuple[str, list[str], str]]] = {
+    "aws-native:sagemaker:Cluster": [
+        ("vpcConfig", ["vpcConfig", "subnets"], "vpcConfig.subnets"),
+        ("instanceGroups", ["instanceGroups", "*", "overrideVpcConfig", "subnets"],
+         "instanceGroups[].overrideVpcConfig.subnets"),
+    ],
+    "aws:eks/cluster:Cluster": [("vpcConfig", ["vpcConfig", "subnetIds"], "vpcConfig.subnetIds")],
+    "aws-native:eks:Cluster": [("resourcesVpcConfig", ["resourcesVpcConfig", "subnetIds"],
+                                "resourcesVpcConfig.subnetIds")],
+    "eks:index:Cluster": [("subnetIds", ["subnetIds"], "subnetIds"),
+                          ("privateSubnetIds", ["privateSubnetIds"], "privateSubnetIds")],
+    "aws:fsx/lustreFileSystem:LustreFileSystem": [("subnetIds", ["subnetIds"], "subnetIds")],
+    "aws:directoryservice/directory:Directory": [
+        ("vpcSettings", ["vpcSettings", "subnetIds"], "vpcSettings.subnetIds"),
+        ("connectSettings", ["connectSettings", "subnetIds"], "connectSettings.subnetIds"),
+    ],
+    "aws:ec2clientvpn/networkAssociation:NetworkAssociation": [("subnetId", ["subnetId"], "subnetId")],
+    "aws:lb/loadBalancer:LoadBalancer": [
+        ("subnets", ["subnets"], "subnets"),
+        ("subnetMappings", ["subnetMappings", "*", "subnetId"], "subnetMappings[].subnetId"),
+    ],
+    "aws:alb/loadBalancer:LoadBalancer": [
+        ("subnets", ["subnets"], "subnets"),
+        ("subnetMappings", ["subnetMappings", "*", "subnetId"], "subnetMappings[].subnetId"),
+    ],
+}
+
+DEFAULTS: dict[str, Any] = {"unverifiable": "violation", "trustedSubnetIds": []}
+
+DESCRIPTION = ("HyperPod clusters (and per-group overrides), EKS clusters, FSx file systems, directories, internal "
+               "load balancers and Client VPN associations are placed only in private subnets: "
+               "mapPublicIpOnLaunch is not true and no associated route table routes to an internet gateway.")
+
+REMEDIATION = ("Pass the private subnets (routed through a NAT gateway, never an internet gateway) to the resource, "
+               "or remove the internet gateway route from the subnet's route table and set "
+               "mapPublicIpOnLaunch=false. An existing subnet whose route table is not managed in this stack can "
+               "be vouched for in the policy config: trustedSubnetIds: [\"subnet-...\"].")
+
+
+class _Subnets:
+    """Judges subnets from the graph: 'private', 'public' (with reasons) or 'unverifiable' (with reasons)."""
+
+    def __init__(self, graph: Graph, trusted: set[str]):
+        self.g = graph
+        self.trusted = trusted
+        self.cache: dict[str, tuple[str, list[str]]] = {}
+
+    def judge(self, subnet: Node) -> tuple[str, list[str]]:
+        if subnet.urn not in self.cache:
+            self.cache[subnet.urn] = self._judge(subnet)
+        return self.cache[subnet.urn]
+
+    def _judge(self, subnet: Node) -> tuple[str, list[str]]:
+        if subnet.id and subnet.id in self.trusted:
+            return "private", []
+        public, unknown, unverifiable = [], [], []
+        flag = subnet.props.get("mapPublicIpOnLaunch")
+        if flag is True:
+            public.append(f"subnet {subnet.name} has mapPublicIpOnLaunch=true")
+        elif flag is UNKNOWN:
+            unknown.append(f"mapPublicIpOnLaunch of subnet {subnet.name} is not known yet")
+        tables, problems = self._route_tables(subnet)
+        unverifiable += problems
+        for table_label, routes in tables:
+            for verdict, text in routes:
+                if verdict == "igw":
+                    public.append(f"subnet {subnet.name} uses {table_label}, which {text}")
+                elif verdict == "unknown":
+                    unknown.append(f"{table_label} of subnet {subnet.name}: {text}")
+                elif verdict == "unverifiable":
+                    unverifiable.append(f"{table_label} of subnet {subnet.name}: {text}")
+        if public:
+            return "public", public
+        if unverifiable:
+            return "unverifiable", unverifiable
+        if unknown:
+            return "unknown", unknown
+        return "private", []
+
+    # route tables of a subnet: [(label, [(verdict, text)])], problems
+    def _route_tables(self, subnet: Node) -> tuple[list[tuple[str, list[tuple[str, str]]]], list[str]]:
+        g = self.g
+        associations = [a for a in g.nodes
+                        if a.type in ASSOCIATION_TYPES and g.refers(a, ASSOCIATION_TYPES[a.type][0], subnet)]
+        tables: list[tuple[str, list[tuple[str, str]]]] = []
+        problems: list[str] = []
+        if associations:
+            for assoc in associations:
+                rt_key = ASSOCIATION_TYPES[assoc.type][1]
+                value = assoc.props.get(rt_key)
+                found, unresolved = g.resolve(assoc, rt_key, as_list(value), ROUTE_TABLE_TYPES)
+                for rt in found:
+                    tables.append((f"route table {rt.name}", self._routes_of_table(rt)))
+                vpcs = assoc.deps_of(rt_key, VPC_TYPES)  # vpc.main_route_table_id / default_route_table_id
+                for vpc in vpcs:
+                    tables.append(self._main_table(vpc))
+                if not found and not vpcs:
+                    problems += [f"route table {u} of association {assoc.name} is not a route table of this stack"
+                                 for u in unresolved] or [f"association {assoc.name} names no route table"]
+            return tables, problems
+        if subnet.read:
+            return [], [f"existing subnet {subnet.name} ({subnet.id or 'id unknown'}) has no route table "
+                        "association in this stack, so its route table cannot be seen"]
+        vpcs, unresolved = g.resolve(subnet, "vpcId", as_list(subnet.props.get("vpcId")), VPC_TYPES)
+        if not vpcs:
+            return [], [f"subnet {subnet.name} has no route table association and its VPC "
+                        f"({', '.join(unresolved) or 'unknown'}) is not in this stack"]
+        for vpc in vpcs:
+            if vpc.read:
+                problems.append(f"subnet {subnet.name} has no route table association: it uses the main route "
+                                f"table of existing VPC {vpc.name}, which this stack cannot see")
+            else:
+                tables.append(self._main_table(vpc))
+        return tables, problems
+
+    def _main_table(self, vpc: Node) -> tuple[str, list[tuple[str, str]]]:
+        """The main route table of a VPC created in this stack: routes added to it, or the table made main."""
+        g = self.g
+        routes: list[tuple[str, str]] = []
+        for route in g.nodes:
+            if route.type in ROUTE_TYPES and any(d is vpc for d in route.deps.get(ROUTE_TYPES[route.type][0], [])):
+                routes.append(self._judge_route(route))
+        for table in g.of_type("aws:ec2/defaultRouteTable:DefaultRouteTable"):
+            if any(d is vpc for d in table.deps.get("defaultRouteTableId", [])):
+                routes += self._routes_of_table(table)
+        for main in g.of_type(MAIN_ASSOCIATION_TYPE):
+            if any(d is vpc for d in main.deps.get("vpcId", [])):
+                found, _ = g.resolve(main, "routeTableId", as_list(main.props.get("routeTableId")), ROUTE_TABLE_TYPES)
+                for rt in found:
+                    routes += self._routes_of_table(rt)
+        return f"the main route table of VPC {vpc.name}", routes
+
+    def _routes_of_table(self, table: Node) -> list[tuple[str, str]]:
+        g = self.g
+        out: list[tuple[str, str]] = []
+        for route in g.nodes:
+            if route.type in ROUTE_TYPES and g.refers(route, ROUTE_TYPES[route.type][0], table):
+                out.append(self._judge_route(route))
+        inline = table.props.get("routes")
+        if inline is UNKNOWN:
+            if table.deps_of("routes", INTERNET_GATEWAY_TYPES):
+                out.append(("igw", f"has an inline route to internet gateway "
+                                   f"{table.deps_of('routes', INTERNET_GATEWAY_TYPES)[0].name}"))
+            elif table.deps.get("routes"):
+                out.append(("unknown", "its inline routes are not known yet"))
+        for i, r in enumerate(inline if isinstance(inline, list) else []):
+            gw = r.get("gatewayId") if isinstance(r, dict) else UNKNOWN
+            dest = (r.get("cidrBlock") or r.get("ipv6CidrBlock") or r.get("destinationPrefixListId")) \
+                if isinstance(r, dict) else None
+            igws = table.deps_of("routes", INTERNET_GATEWAY_TYPES)
+            if isinstance(gw, str) and gw.startswith("igw-"):
+                out.append(("igw", f"routes {dest or 'traffic'} to internet gateway {gw}"))
+            elif gw is UNKNOWN and igws:
+                out.append(("igw", f"routes {dest or 'traffic'} to internet gateway {igws[0].name} "
+                                   f"(inline route {i})"))
+            elif gw is UNKNOWN and not table.deps.get("routes"):
+                out.append(("unknown", f"the gateway of inline route {i} is not known yet"))
+        return out
+
+    def _judge_route(self, route: Node) -> tuple[str, str]:
+        gw_key = ROUTE_TYPES[route.type][1]
+        gw = route.props.get(gw_key)
+        dest = route.props.get("destinationCidrBlock") or route.props.get("destinationIpv6CidrBlock") \
+            or route.props.get("destinationPrefixListId") or "traffic"
+        dest = "traffic" if dest is UNKNOWN else dest
+        igws = route.deps_of(gw_key, INTERNET_GATEWAY_TYPES)
+        if igws:
+            return "igw", f"routes {dest} to internet gateway {igws[0].name} (route {route.name})"
+        if isinstance(gw, str) and gw.startswith("igw-"):
+            hit = self.g.by_value(gw, INTERNET_GATEWAY_TYPES)
+            return "igw", f"routes {dest} to internet gateway {hit.name if hit else gw} (route {route.name})"
+        if gw is UNKNOWN and not route.deps.get(gw_key):
+            return "unknown", f"the gateway of route {route.name} is not known yet"
+        return "ok", ""
+
+
+def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    cfg = config_of(args, DEFAULTS)
+    graph = Graph(args.resources)
+    subnets = _Subnets(graph, {str(s) for s in cfg.get("trustedSubnetIds") or []})
+    verdicts = Verdicts()
+    strict = cfg.get("unverifiable") != "advisory"
+
+    for res in graph.nodes:
+        specs = PLACEMENTS.get(res.type)
+        if not specs:
+            continue
+        if res.type in INTERNAL_LB_TYPES:
+            internal = res.props.get("internal")
+            if internal is UNKNOWN:
+                verdicts.cannot_judge(f"{res.label}: whether it is internal is not known yet")
+                continue
+            if internal is not True:
+                continue  # internet-facing load balancers belong in public subnets (see internal-load-balancers)
+        public: list[str] = []
+        unverifiable: list[str] = []
+        for dep_key, path, what in specs:
+            values = collect(res.props, path)
+            if not values:
+                continue
+            found, unresolved = graph.resolve(res, dep_key, values, SUBNET_TYPES)
+            for u in unresolved:
+                if u in subnets.trusted:
+                    continue
+                unverifiable.append(f"{what}: {u} is not a subnet of this stack")
+            for subnet in found:
+                verdict, reasons = subnets.judge(subnet)
+                if verdict == "public":
+                    public += [f"{what}: {r}" for r in reasons]
+                elif verdict == "unverifiable":
+                    unverifiable += [f"{what}: {r}" for r in reasons]
+                elif verdict == "unknown":
+                    for r in reasons:
+                        verdicts.cannot_judge(f"{res.label}: {r}")
+        if public:
+            report_violation("placed in a public subnet: " + "; ".join(_unique(public)), res.urn)
+        if unverifiable:
+            text = "cannot verify that its subnets are private: " + "; ".join(_unique(unverifiable))
+            if strict:
+                report_violation(text, res.urn)
+            else:
+                verdicts.cannot_judge(f"{res.label}: {text}")
+    verdicts.finish()
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+POLICY = StackValidationPolicy(
+    name=NAME,
+    description=DESCRIPTION,
+    validate=_validate,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    severity=Severity.HIGH,
+    remediation_steps=REMEDIATION,
+    config_schema=PolicyConfigSchema(properties={
+        "unverifiable": {
+            "type": "string", "enum": ["violation", "advisory"], "default": DEFAULTS["unverifiable"],
+            "description": "How to report a placement whose subnets this stack cannot see (existing subnets "
+                           "without a route table association here, IDs of other stacks): as a violation at "
+                           "this policy's enforcement level, or as an advisory note.",
+        },
+        "trustedSubnetIds": {
+            "type": "array", "items": {"type": "string"}, "default": DEFAULTS["trustedSubnetIds"],
+            "description": "IDs of existing subnets reviewed as private (their route tables live elsewhere).",
+        },
+    }),
+)
+

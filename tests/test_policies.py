@@ -1,0 +1,363 @@
+"""The CrossGuard pack in policies/, driven through the engine's analyzer protocol.
+
+Every test runs a real Pulumi program under mocks (tools.harness.run_program) and hands what it registered to
+the pack running as a subprocess, over gRPC, as the engine does (tools.policy_harness): Analyze per resource,
+AnalyzeStack with the dependency graph. No test calls a rule's function directly, so the rules see what the
+engine sends: read-only proxies, floats, unknown sentinels at preview.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.policy_programs import COMPLIANT, VIOLATING, hyperpod, iam, load_balancers, security_groups, subnets
+from tools import preview
+from tools.harness import run_program
+from tools.policy_harness import (PROD_CONFIG, SECRET_SIG, SIG_KEY, UNKNOWN, PolicyConfigError, PolicyPackRunner,
+                                  effective_config, load_policy_config, wire)
+
+RULES = ["private-subnets", "nlb-ssh-only-security-groups", "internal-load-balancers", "no-plaintext-ldap",
+         "bucket-protection", "hyperpod-resilience", "no-world-ssh", "iam-least-privilege"]
+ADVISORY_BY_DEFAULT = {"hyperpod-resilience", "iam-parliament-findings"}
+REGION = {"aws:region": "us-east-1"}
+PROD = load_policy_config(PROD_CONFIG)
+LOGIN_NLB_STACK = ROOT / "tests" / "policy_programs" / "login_nlb_stack.py"
+
+# (program, rule): unknown at preview (a "cannot judge" note), a mandatory violation once deployed
+UNKNOWN_AT_PREVIEW = [
+    (subnets.public_ip_flag_unknown_at_preview, "private-subnets", False),
+    (load_balancers.login_nlb_source_unknown_at_preview, "nlb-ssh-only-security-groups", True),
+    (security_groups.world_ssh_unknown_at_preview, "no-world-ssh", True),
+    (iam.policy_unknown_at_preview, "iam-least-privilege", True),
+]
+ALL_PROGRAMS = sorted({p for table in (COMPLIANT, VIOLATING) for progs in table.values() for p in progs}
+                      | {p for p, _, _ in UNKNOWN_AT_PREVIEW}, key=lambda p: (p.__module__, p.__name__))
+
+
+def _id(value):
+    return getattr(value, "__name__", None) or str(value)
+
+
+@pytest.fixture(scope="module")
+def pack():
+    """One pack process for the module (configured anew for every analysis)."""
+    with PolicyPackRunner(stack="dev", config=REGION) as runner:
+        yield runner
+
+
+def judge(pack, program, *, preview=False, policy_config=None, config=REGION):
+    result = run_program(program, config, preview=preview)
+    assert result.error is None, result.error
+    return pack.analyze(result.registrations, outputs=result.outputs, config=config, policy_config=policy_config)
+
+
+# ---------------------------------------------------------------- the pack itself
+def test_pack_describes_every_rule(pack):
+    """GetAnalyzerInfo lists every rule with description, severity, remediation steps, config schema with
+    defaults, and the default enforcement levels of the issue (resilience and parliament advisory)."""
+    from google.protobuf import json_format
+
+    from pulumi.runtime.proto import analyzer_pb2
+
+    info = pack.info()
+    policies = {p.name: p for p in info.policies}
+    assert info.name == "hyperpod-guardrails" and info.supportsConfig
+    assert set(RULES) | {"iam-parliament-findings"} == set(policies)
+    for name, p in policies.items():
+        assert p.description and p.remediation_steps, name
+        assert p.severity != analyzer_pb2.POLICY_SEVERITY_UNSPECIFIED, name
+        level = analyzer_pb2.EnforcementLevel.Name(p.enforcementLevel).lower()
+        assert level == ("advisory" if name in ADVISORY_BY_DEFAULT else "mandatory"), name
+        schema = json_format.MessageToDict(p.configSchema)
+        assert schema.get("properties"), name
+        assert all("default" in prop for prop in schema["properties"].values()), name
+    stack_policies = {p.name for p in info.policies if p.policy_type == analyzer_pb2.POLICY_TYPE_STACK}
+    assert stack_policies == {"private-subnets", "nlb-ssh-only-security-groups", "bucket-protection"}
+
+
+def test_prod_config_makes_every_rule_mandatory(pack):
+    """policies/config/prod.json: every rule of the issue mandatory; parliament findings stay advisory."""
+    effective = effective_config(PROD, pack.info())
+    assert {name: level for name, (level, _) in effective.items()} == {
+        **{rule: "mandatory" for rule in RULES}, "iam-parliament-findings": "advisory"}
+
+
+def test_dev_stack_passes_every_rule_under_prod_config(pack, dev_config):
+    """The shipped dev stack, as `pulumi preview` and as `pulumi up` would register it, under prod.json: no
+    mandatory violation, and every rule can judge every resource once values are known."""
+    for in_preview in (True, False):
+        result = run_program(ROOT / "__main__.py", dev_config, preview=in_preview)
+        assert result.error is None, result.error
+        report = pack.analyze(result.registrations, outputs=result.outputs, config=dev_config, policy_config=PROD)
+        assert report.mandatory == [], [str(d) for d in report.mandatory]
+        # Advice may come only from the parliament linter (its action database lags behind AWS).
+        assert {d.policy for d in report.violations} <= {"iam-parliament-findings"}, \
+            [str(d) for d in report.violations]
+        if not in_preview:
+            assert report.notes == [], "with every value known, every rule can judge"
+
+
+# ---------------------------------------------------------------- every rule: compliant and violating programs
+@pytest.mark.parametrize("rule,program", [(r, p) for r, progs in COMPLIANT.items() for p in progs], ids=_id)
+def test_compliant_program_passes(pack, rule, program):
+    """A compliant program has no violation of its rule, nor of any other, even with every rule mandatory."""
+    report = judge(pack, program, policy_config=PROD)
+    assert report.violations == [], [str(d) for d in report.violations]
+    assert report.notes == []
+
+
+@pytest.mark.parametrize("rule,program", [(r, p) for r, progs in VIOLATING.items() for p in progs], ids=_id)
+def test_violating_program_is_reported(pack, rule, program):
+    """A violating program is reported by its rule, on a resource of the program, at the rule's default level
+    and as mandatory under prod.json (parliament findings stay advisory)."""
+    result = run_program(program, REGION, preview=False)
+    assert result.error is None, result.error
+    urns = {r.urn for r in result.registrations}
+    default = pack.analyze(result.registrations, outputs=result.outputs, config=REGION).by_policy(rule)
+    assert default, f"{rule} did not report {program.__name__}"
+    assert all(d.urn in urns and not d.cannot_judge for d in default), [str(d) for d in default]
+    assert {d.level for d in default} == {"advisory" if rule in ADVISORY_BY_DEFAULT else "mandatory"}
+    prod = pack.analyze(result.registrations, outputs=result.outputs, config=REGION, policy_config=PROD)
+    assert {d.level for d in prod.by_policy(rule)} == {"advisory" if rule == "iam-parliament-findings"
+                                                       else "mandatory"}
+
+
+@pytest.mark.parametrize("program", ALL_PROGRAMS, ids=_id)
+def test_preview_never_crashes_a_rule(pack, program):
+    """Under preview (IDs, ARNs and documents unknown) every rule runs to completion on every program: a
+    crashing rule would surface as a gRPC error (PolicyPackError) here."""
+    report = judge(pack, program, preview=True, policy_config=PROD)
+    for d in report.notes:
+        assert d.level == "advisory" and d.message.startswith("can't run policy")
+
+
+@pytest.mark.parametrize("rule,program", [(r, p) for r, progs in VIOLATING.items() for p in progs], ids=_id)
+def test_preview_never_passes_a_violation_silently(pack, rule, program):
+    """At preview a violating program is still reported, or its rule says what it could not judge."""
+    report = judge(pack, program, preview=True)
+    assert report.by_policy(rule), f"{rule} was silent on {program.__name__} at preview"
+
+
+@pytest.mark.parametrize("program,rule,stack_level", UNKNOWN_AT_PREVIEW, ids=_id)
+def test_unknown_at_preview_is_a_note_then_judged(pack, program, rule, stack_level):
+    """A value that is unknown at preview gives the engine's advisory "can't run policy ... during preview"
+    note naming what is unknown; once known (`up`), the same program is judged."""
+    preview = judge(pack, program, preview=True, policy_config=PROD).by_policy(rule)
+    assert preview and all(d.cannot_judge and d.level == "advisory" for d in preview), [str(d) for d in preview]
+    assert "not known yet" in preview[0].message
+    deployed = judge(pack, program, preview=False, policy_config=PROD).by_policy(rule)
+    if program is subnets.public_ip_flag_unknown_at_preview:
+        assert deployed == []  # the flag turns out false
+    else:
+        assert deployed and all(d.mandatory for d in deployed), [str(d) for d in deployed]
+
+
+# ---------------------------------------------------------------- what the rules say
+def test_private_subnets_names_the_route_to_the_internet_gateway(pack):
+    (d,) = judge(pack, subnets.cluster_in_public_subnet).by_policy("private-subnets")
+    assert d.name == "cluster" and d.type == "aws-native:sagemaker:Cluster"
+    assert "subnet public uses route table public-rt" in d.message and "internet gateway igw" in d.message
+
+
+def test_private_subnets_judges_per_group_overrides(pack):
+    (d,) = judge(pack, subnets.group_override_in_public_subnet).by_policy("private-subnets")
+    assert "instanceGroups[].overrideVpcConfig.subnets" in d.message and "vpcConfig.subnets:" not in d.message
+
+
+def test_private_subnets_read_subnet_judged_from_its_read_state(pack):
+    (d,) = judge(pack, subnets.read_subnet_with_public_ips).by_policy("private-subnets")
+    assert "mapPublicIpOnLaunch=true" in d.message
+
+
+def test_private_subnets_unverifiable_placement_is_said_not_passed(pack):
+    """Subnets the stack cannot see are a violation by default, an advisory note if configured, and pass only
+    when the policy config vouches for them."""
+    for program, subnet_id in ((subnets.read_subnet_routes_unseen, "subnet-0ccccccccccccccccc"),
+                               (subnets.literal_subnet_id, "subnet-0ddddddddddddddddd")):
+        (d,) = judge(pack, program).by_policy("private-subnets")
+        assert d.mandatory and "cannot verify" in d.message and subnet_id in d.message
+        notes = judge(pack, program, policy_config={"private-subnets": {"unverifiable": "advisory"}})
+        (n,) = notes.by_policy("private-subnets")
+        assert n.cannot_judge and n.level == "advisory" and subnet_id in n.message
+        trusted = judge(pack, program, policy_config={"private-subnets": {"trustedSubnetIds": [subnet_id]}})
+        assert trusted.by_policy("private-subnets") == []
+
+
+def test_nlb_rule_reports_http_and_world_ssh_on_the_login_group(pack):
+    (http,) = judge(pack, load_balancers.login_nlb_admits_http).by_policy("nlb-ssh-only-security-groups")
+    assert http.name == "login" and "TCP 80" in http.message and "login-nlb-sg" in http.message
+    (world,) = judge(pack, load_balancers.login_nlb_world_ssh).by_policy("nlb-ssh-only-security-groups")
+    assert "TCP 22 from 0.0.0.0/0" in world.message
+
+
+def test_nlb_rule_config_names_roles(pack):
+    """A load balancer that matches no role pattern is judged as 'other' (any ingress is a violation)."""
+    report = judge(pack, load_balancers.login_nlb_ssh_only,
+                   policy_config={"nlb-ssh-only-security-groups": {"loginNamePattern": "^bastion$"}})
+    (d,) = report.by_policy("nlb-ssh-only-security-groups")
+    assert "no login or directory role" in d.message
+
+
+def test_internal_load_balancers_config_widens_the_types(pack):
+    report = judge(pack, load_balancers.internet_facing_alb,
+                   policy_config={"internal-load-balancers": {"loadBalancerTypes": ["network", "application"]}})
+    (d,) = report.by_policy("internal-load-balancers")
+    assert d.name == "web" and "internet-facing application" in d.message
+
+
+def test_hyperpod_resilience_config_and_levels(pack):
+    relaxed = judge(pack, hyperpod.trainium_group_with_one_check,
+                    policy_config={"hyperpod-resilience": {"requiredDeepHealthChecks": ["InstanceStress"]}})
+    assert relaxed.by_policy("hyperpod-resilience") == []
+    (d,) = judge(pack, hyperpod.node_recovery_none).by_policy("hyperpod-resilience")
+    assert d.level == "advisory" and "nodeRecovery is None" in d.message
+
+
+def test_iam_parliament_findings_can_be_ignored(pack):
+    (d,) = judge(pack, iam.unknown_action).by_policy("iam-parliament-findings")
+    assert "UNKNOWN_ACTION" in d.message and "s3:GetObjekt" in d.message
+    ignored = judge(pack, iam.unknown_action, policy_config={"iam-parliament-findings":
+                                                              {"ignoreIssues": ["UNKNOWN_ACTION"]}})
+    assert ignored.by_policy("iam-parliament-findings") == []
+
+
+def test_disabled_rules_do_not_run(pack):
+    report = judge(pack, load_balancers.login_nlb_world_ssh, policy_config={"all": "disabled"})
+    assert report.diagnostics == []
+    report = judge(pack, load_balancers.login_nlb_world_ssh, policy_config={"all": "disabled",
+                                                                           "no-world-ssh": "advisory"})
+    assert {d.policy for d in report.diagnostics} == {"no-world-ssh"}
+    assert all(d.level == "advisory" for d in report.diagnostics)
+
+
+# ---------------------------------------------------------------- policy config validation
+@pytest.mark.parametrize("config,message", [
+    ({"private-subnet": "mandatory"}, "unknown policies: private-subnet"),
+    ({"no-world-ssh": "blocking"}, "enforcement level 'blocking'"),
+    ({"no-world-ssh": {"ports": ["ssh"]}}, "no-world-ssh: ports.0"),
+    ({"private-subnets": {"unverifiable": "ignore"}}, "private-subnets: unverifiable"),
+    ({"bucket-protection": {"exempt": ["x"]}}, "Additional properties"),
+])
+def test_invalid_policy_config_is_an_error(pack, config, message):
+    with pytest.raises(PolicyConfigError, match=message.replace("(", r"\(").replace(".", r"\.")):
+        effective_config(config, pack.info())
+
+
+def test_policy_config_file_errors(tmp_path):
+    with pytest.raises(PolicyConfigError, match="does not exist"):
+        load_policy_config(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(PolicyConfigError, match="not valid JSON"):
+        load_policy_config(tmp_path / "bad.json")
+
+
+# ---------------------------------------------------------------- the protocol harness
+def test_harness_sends_every_registration_and_the_stack(pack, dev_config):
+    """Analyze once per registration (component resources included) plus the stack resource; AnalyzeStack
+    once; the subprocess is gone after close()."""
+    result = run_program(ROOT / "__main__.py", dev_config, preview=True)
+    assert any(not r.custom for r in result.registrations)
+    with PolicyPackRunner(stack="dev", config=dev_config) as runner:
+        runner.analyze(result.registrations, outputs=result.outputs)
+        assert runner.calls["Analyze"] == len(result.registrations) + 1
+        assert runner.calls["AnalyzeStack"] == 1 and runner.calls["Configure"] == 1
+        proc = runner.proc
+    assert runner.proc is None and proc.poll() is not None
+
+
+def test_wire_encoding_matches_the_engine():
+    """The harness's markers go back to the engine's encoding: unknown sentinel and secret envelope."""
+    plain = {"a": "<unknown>", "b": [{"<secret>": "s3cr3t"}, 1.0], "c": {"d": "<unknown>"}}
+    assert wire(plain) == {"a": UNKNOWN, "b": [{SIG_KEY: SECRET_SIG, "value": "s3cr3t"}, 1.0], "c": {"d": UNKNOWN}}
+
+
+def test_secrets_and_assets_reach_the_pack(pack):
+    """A secret input and a file asset travel in the engine's envelopes without upsetting any rule."""
+    import pulumi
+    import pulumi_aws as aws
+
+    def program():
+        aws.secretsmanager.SecretVersion("s", secret_id="x", secret_string=pulumi.Output.secret("hunter2"))
+        aws.s3.BucketObjectv2("o", bucket="b", key="k", source=pulumi.FileAsset(str(ROOT / "README.md")))
+
+    report = judge(pack, program)
+    assert report.diagnostics == []
+
+
+# ---------------------------------------------------------------- scripts/preview end to end
+def _preview(*args, env=None):
+    return subprocess.run([str(ROOT / "scripts" / "preview"), *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, **(env or {})})
+
+
+def test_dev_preview_passes_prod_policy_config():
+    """`scripts/preview --stack dev --policy-config policies/config/prod.json` exits 0."""
+    proc = _preview("--stack", "dev", "--quiet", "--policy-config", "policies/config/prod.json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Policies: pack hyperpod-guardrails, 9 policies (1 advisory, 8 mandatory)" in proc.stdout
+    assert "Policy check: 0 mandatory, 0 advisory violation(s)." in proc.stdout
+
+
+def test_cluster_in_public_subnet_fails_preview_naming_rule_and_cluster():
+    """Acceptance: the shipped program with the cluster in subnets routed to the internet gateway exits 1,
+    naming private-subnets and the cluster."""
+    proc = _preview("--stack", "dev", "--quiet", "--program", "tests/policy_programs/public_cluster_stack.py")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("  [mandatory] private-subnets:")]
+    assert lines and "hp-dev-cluster (aws-native:sagemaker:Cluster)" in lines[0]
+    assert "internet gateway hp-dev-igw" in lines[0]
+
+
+def _main(capsys, *args):
+    """scripts/preview in this process (warm imports): exit code, stdout, stderr."""
+    code = preview.main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("variant,needle", [("http", "admits TCP 80 from 192.168.100.0/24"),
+                                            ("world", "admits TCP 22 from 0.0.0.0/0")])
+def test_login_nlb_extra_ingress_fails_preview_naming_rule(capsys, monkeypatch, variant, needle):
+    """Acceptance: the login load balancer's security group also admitting TCP 80, or admitting 22 from
+    0.0.0.0/0, exits 1 naming nlb-ssh-only-security-groups."""
+    monkeypatch.setenv("LOGIN_INGRESS", variant)
+    code, out, err = _main(capsys, "--stack", "dev", "--quiet", "--program", str(LOGIN_NLB_STACK))
+    assert code == 1, out + err
+    lines = [ln for ln in err.splitlines() if ln.startswith("  [mandatory] nlb-ssh-only-security-groups:")]
+    assert len(lines) == 1 and needle in lines[0], err
+    assert "(aws:lb/loadBalancer:LoadBalancer): login load balancer:" in lines[0]
+
+
+def test_login_nlb_without_extra_ingress_passes(capsys, monkeypatch):
+    monkeypatch.setenv("LOGIN_INGRESS", "none")
+    code, out, err = _main(capsys, "--stack", "dev", "--quiet", "--program", str(LOGIN_NLB_STACK),
+                           "--policy-config", str(PROD_CONFIG))
+    assert code == 0, out + err
+
+
+def test_preview_policy_config_errors_exit_2(capsys, tmp_path):
+    (tmp_path / "typo.json").write_text(json.dumps({"private-subnet": "mandatory"}))
+    code, _, err = _main(capsys, "--stack", "dev", "--quiet", "--policy-config", str(tmp_path / "typo.json"))
+    assert code == 2 and "unknown policies: private-subnet" in err
+    code, _, err = _main(capsys, "--stack", "dev", "--quiet", "--policy-config", str(tmp_path / "missing.json"))
+    assert code == 2 and "does not exist" in err
+
+
+def test_no_policy_skips_the_pack(capsys):
+    code, out, _ = _main(capsys, "--stack", "dev", "--quiet", "--no-policy")
+    assert code == 0 and "Policies:" not in out
+
+
+def test_stack_config_error_takes_precedence_over_policies(capsys, monkeypatch, tmp_path):
+    """Exit 2 for a bad stack config even when the policies would also fail."""
+    monkeypatch.setenv("LOGIN_INGRESS", "world")
+    cfg = (ROOT / "Pulumi.dev.yaml").read_text().replace("name: gpu", "name: worker_group")
+    (tmp_path / "bad.yaml").write_text(cfg)
+    code, out, err = _main(capsys, "--config-file", str(tmp_path / "bad.yaml"), "--quiet", "--program",
+                           str(LOGIN_NLB_STACK))
+    assert code == 2, out + err
+
