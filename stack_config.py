@@ -36,11 +36,21 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 
 @functools.lru_cache(maxsize=1)
 def hyperpod_instance_types() -> frozenset[str]:
-    """The ``ClusterInstanceType`` enum of the SageMaker API model that ships with botocore."""
-    import botocore.session
+    """The ``ClusterInstanceType`` enum of the SageMaker API model that ships with botocore.
 
-    model = botocore.session.get_session().get_service_model("sagemaker")
-    return frozenset(model.shape_for("ClusterInstanceType").enum)
+    Read straight from botocore's bundled model file (newest API version), which is what its loader reads,
+    in a quarter of the time of a botocore session; a test checks both agree.
+    """
+    import gzip
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("botocore")
+    base = Path(list(spec.submodule_search_locations)[0]) / "data" / "sagemaker"
+    version = sorted(p for p in base.iterdir() if p.is_dir())[-1]
+    model = version / "service-2.json.gz"
+    raw = gzip.decompress(model.read_bytes()) if model.exists() else (version / "service-2.json").read_bytes()
+    return frozenset(json.loads(raw)["shapes"]["ClusterInstanceType"]["enum"])
 
 
 # --------------------------------------------------------------------------------------------------

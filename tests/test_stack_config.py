@@ -181,6 +181,10 @@ def test_instance_types_come_from_the_sagemaker_model():
     assert "ml.p5.48xlarge" in types and "ml.g5.12xlarge" in types
     assert all(t.startswith("ml.") for t in types)
     assert "ml.m5.3xlarge" not in types
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    assert types == frozenset(model.shape_for("ClusterInstanceType").enum)  # same data as botocore's loader
 
 
 def test_pulumi_yaml_declares_every_key_with_a_description():
