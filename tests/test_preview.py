@@ -100,3 +100,19 @@ def test_readme_diagram_is_the_generated_one(tmp_path):
     readme = (ROOT / "README.md").read_text()
     block = readme.split("```mermaid\n", 1)[1].split("```", 1)[0]
     assert block == out.read_text(), "README diagram is stale: regenerate with scripts/preview --mermaid"
+
+
+def test_dev_preview_shows_login_access_and_passes_guardrails():
+    """`scripts/preview --stack dev` shows the login NLB, target group, listener, VPN endpoint and the
+    secrets, and no mandatory guardrail fails (exit 0), also with every rule mandatory."""
+    for extra in ([], ["--policy-config", "policies/config/prod.json"]):
+        proc = _preview("--stack", "dev", *extra)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        for needle in ("aws:lb/loadBalancer:LoadBalancer  hp-dev-login", "aws:lb/targetGroup:TargetGroup  hp-dev-login",
+                       "aws:lb/listener:Listener  hp-dev-login-ssh",
+                       "aws:lb/targetGroupAttachment:TargetGroupAttachment  hp-dev-login-0",
+                       "aws:ec2clientvpn/endpoint:Endpoint  hp-dev-vpn",
+                       "aws:secretsmanager/secret:Secret  hp-dev-host-keys",
+                       "aws:secretsmanager/secretVersion:SecretVersion  hp-dev-host-keys"):
+            assert needle in proc.stdout, needle
+        assert "0 mandatory" in proc.stdout
