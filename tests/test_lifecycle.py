@@ -370,3 +370,16 @@ def test_node_info_address_not_found(node_info):
     assert result.returncode == 1
     assert result.stdout == ""
     assert "10.9.9.9" in result.stderr and "10.9.9.10" in result.stderr
+
+
+def test_write_if_changed_fails_loudly_inside_if(tmp_path):
+    """A failed install inside `if write_if_changed ...` stops the step with a message instead of being
+    reported as written (bash ignores `set -e` inside functions called from `if`)."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where a directory is needed")
+    script = (f'set -euo pipefail; HP_ROOT=""; source {LIFECYCLE}/lib/common.sh; '
+              f'if write_if_changed {blocker}/sub/file 0644 <<<x; then echo WROTE; fi; echo AFTER')
+    proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "WROTE" not in proc.stdout and "AFTER" not in proc.stdout
+    assert "cannot" in proc.stderr

@@ -32,8 +32,9 @@ write_if_changed() {
     rm -f "${tmp}"
     return 1
   fi
-  mkdir -p "$(dirname "${dest}")"
-  install -m "${mode}" -o root -g root "${tmp}" "${dest}"
+  # Checked explicitly: callers use this in `if`, where bash does not apply `set -e` inside functions.
+  mkdir -p "$(dirname "${dest}")" || die "cannot create the directory of ${dest#"${HP_ROOT}"}"
+  install -m "${mode}" -o root -g root "${tmp}" "${dest}" || die "cannot install ${dest#"${HP_ROOT}"}"
   rm -f "${tmp}"
   log "wrote ${dest#"${HP_ROOT}"}"
   return 0
