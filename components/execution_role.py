@@ -88,6 +88,16 @@ class ExecutionRole(pulumi.ComponentResource):
                                      pulumi.Output.all(*args.readable_secret_arns)).apply(
                 lambda v: json.dumps(policy_document(v[0], list(v[1]), list(v[2]), v[3], args.lifecycle_prefix,
                                                      list(v[4])))))
+        # The secrets' own policies refuse every other principal, so "only the nodes" holds even against
+        # broad IAM grants elsewhere in the account.
+        for i, secret_arn in enumerate(args.readable_secret_arns):
+            aws.secretsmanager.SecretPolicy(
+                f"{name}-secret-{i}-nodes-only", secret_arn=secret_arn, opts=child,
+                policy=pulumi.Output.all(secret_arn, self.role.arn).apply(lambda v: json.dumps({
+                    "Version": "2012-10-17", "Statement": [{
+                        "Sid": "OnlyTheClusterNodesRead", "Effect": "Deny", "Principal": "*",
+                        "Action": "secretsmanager:GetSecretValue", "Resource": v[0],
+                        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": v[1]}}}]})))
         self.arn = self.role.arn
         self.ready = [managed, inline]
         self.register_outputs({"arn": self.arn})

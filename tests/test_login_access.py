@@ -143,3 +143,14 @@ def test_no_login_group_no_nlb(dev_config, run_stack):
     assert result.error is None, result.error
     assert not result.of_type(LB) and not result.of_type("aws:secretsmanager/secret:Secret")
     assert '"login": null' in result.named("hp-dev-generated-platform.json").inputs["content"]
+
+
+def test_host_key_secret_refuses_everyone_but_the_execution_role(dev_run):
+    """The secret's resource policy denies GetSecretValue to any principal other than the execution role."""
+    secret = dev_run.one("aws:secretsmanager/secret:Secret").outputs["arn"]
+    role = next(r for r in dev_run.of_type("aws:iam/role:Role") if r.name == "hp-dev-role").outputs["arn"]
+    (policy,) = dev_run.of_type("aws:secretsmanager/secretPolicy:SecretPolicy")
+    assert policy.inputs["secretArn"] == secret
+    (stmt,) = json.loads(policy.inputs["policy"])["Statement"]
+    assert (stmt["Effect"], stmt["Action"], stmt["Resource"]) == ("Deny", "secretsmanager:GetSecretValue", secret)
+    assert stmt["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": role}}
