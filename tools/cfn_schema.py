@@ -119,7 +119,5 @@ def validate(pulumi_type: str, inputs: dict, region: str = "us-east-1") -> Itera
     for err in sorted(validator.iter_errors(props), key=lambda e: list(e.absolute_path)):
         if _has_unknown(err.instance):
             continue
-        if err.validator == "oneOf" and _has_unknown(err.instance):
-            continue
         path = "/".join(str(p) for p in err.absolute_path) or "(resource)"
         yield f"{type_name} {path}: {err.message}"
