@@ -350,6 +350,90 @@ class AccessPathSettings:
 
 
 @dataclass(frozen=True)
+class DirectoryUserSettings:
+    """A directory user kept by the stack (Directory Service Data API)."""
+
+    name: str
+    """sAMAccountName: 1-20 letters, digits, dots, hyphens or underscores (the login name on the nodes)."""
+    groups: tuple[str, ...] = ()
+    """Directory groups the user belongs to (of ``directory.groups``)."""
+    ssh_public_keys: tuple[str, ...] = ()
+    """OpenSSH public keys, stored in ``altSecurityIdentities`` and served to sshd by SSSD."""
+    email: Optional[str] = None
+    """Email address (``mail``)."""
+    given_name: Optional[str] = None
+    """First name (``givenName``)."""
+    surname: Optional[str] = None
+    """Last name (``sn``)."""
+
+
+@dataclass(frozen=True)
+class LdapsSettings:
+    """The LDAPS endpoint in front of the domain controllers."""
+
+    dns_name: Optional[str] = None
+    """Name in the LDAPS certificate and the nodes' ``ldap_uri``; default: the NLB's DNS name."""
+    certificate_arn: Optional[str] = None
+    """Use this ACM certificate instead of one issued by the stack's own CA (needs ``caCertificate``)."""
+    ca_certificate: Optional[str] = None
+    """PEM of the CA that issued ``certificateArn``; pinned on the nodes."""
+    plaintext_listener: bool = False
+    """Also listen on TCP 389 (plaintext LDAP). Off by default; the no-plaintext-ldap guardrail flags it."""
+    ca_version: int = 1
+    """Bump to re-issue the stack's CA and LDAPS certificate."""
+
+
+@dataclass(frozen=True)
+class DirectorySettings:
+    """Central identity: AWS Managed Microsoft AD over LDAPS, its contents, and SSSD on every node."""
+
+    enabled: bool = False
+    """Set up the directory, the LDAPS endpoint, the contents and SSSD on the nodes."""
+    mode: str = "create"
+    """``create`` an AWS Managed Microsoft AD, or use an ``existing`` one by id."""
+    domain_name: str = ""
+    """Fully qualified domain name, e.g. ``corp.example.com``."""
+    short_name: Optional[str] = None
+    """NetBIOS name (default: the first label of the domain, upper-cased)."""
+    edition: str = "Standard"
+    """``Standard`` or ``Enterprise``."""
+    directory_id: Optional[str] = None
+    """Existing mode: the directory id (``d-`` and 10 hex digits)."""
+    dns_ips: tuple[str, ...] = ()
+    """Existing mode: the domain controllers' IPs (default: read from the directory)."""
+    protect: bool = True
+    """Protect the directory and its contents from ``pulumi destroy`` and replacement."""
+    bind_user: str = "ReadOnly"
+    """The read-only user SSSD binds as; its password is generated and kept in Secrets Manager."""
+    groups: tuple[str, ...] = ("ClusterAdmin", "ClusterDev")
+    """Directory groups the stack keeps; members of ``allowedGroups`` may log in."""
+    allowed_groups: tuple[str, ...] = ("ClusterAdmin", "ClusterDev")
+    """Groups allowed on the nodes (SSSD access filter and sshd AllowGroups)."""
+    sudo_groups: tuple[str, ...] = ("ClusterAdmin",)
+    """Groups with passwordless sudo on the nodes (ClusterDev has none by default)."""
+    local_groups: tuple[str, ...] = ("ubuntu",)
+    """Local groups that keep SSH access besides the directory groups (the HyperPod default admin user)."""
+    users: tuple[DirectoryUserSettings, ...] = ()
+    """Users the stack keeps in the directory."""
+    default_shell: str = "/bin/bash"
+    """Login shell of directory users."""
+    ldaps: LdapsSettings = field(default_factory=LdapsSettings)
+    """The LDAPS endpoint."""
+    admin_instance: bool = False
+    """Launch a domain-joined Windows admin instance (for what the Data API cannot do)."""
+    admin_instance_type: str = "t3.medium"
+    """EC2 type of the admin instance."""
+
+    @property
+    def netbios_name(self) -> str:
+        return self.short_name or self.domain_name.split(".")[0].upper()[:15]
+
+    @property
+    def search_base(self) -> str:
+        return ",".join(f"DC={part}" for part in self.domain_name.split("."))
+
+
+@dataclass(frozen=True)
 class LifecycleSettings:
     """The lifecycle-script bucket."""
 
@@ -369,6 +453,7 @@ class StackSettings:
     login: LoginSettings = field(default_factory=LoginSettings)
     vpn: VpnSettings = field(default_factory=VpnSettings)
     access: AccessPathSettings = field(default_factory=AccessPathSettings)
+    directory: DirectorySettings = field(default_factory=DirectorySettings)
     tags: tuple[tuple[str, str], ...] = field(default=())
 
     @property
@@ -379,7 +464,7 @@ class StackSettings:
 # --------------------------------------------------------------------------------------------------
 # Parsing
 # --------------------------------------------------------------------------------------------------
-TOP_KEYS = ("clusterName", "tags", "network", "fsx", "cluster", "lifecycle", "login", "vpn", "access")
+TOP_KEYS = ("clusterName", "tags", "network", "fsx", "cluster", "lifecycle", "login", "vpn", "access", "directory")
 
 
 def _tags(r: _Reader, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
@@ -674,6 +759,187 @@ def _parse_access(r: _Reader, raw: Any, network: NetworkSettings) -> AccessPathS
                               bastion_key_name=r.get(a, "bastionKeyName", path, str, None))
 
 
+DOMAIN_RE = re.compile(r"^(?=.{1,255}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$")
+NETBIOS_RE = re.compile(r'^[^\\/:*?"<>|.\s]{1,15}$')
+DIRECTORY_ID_RE = re.compile(r"^d-[0-9a-f]{10}$")
+SAM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,18}[A-Za-z0-9_-]$|^[A-Za-z0-9]$")
+AD_GROUP_RE = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,63}$")
+LINUX_GROUP_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+ACM_ARN_RE = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
+SSH_KEY_TYPES = ("ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521",
+                 "sk-ssh-ed25519@openssh.com", "sk-ecdsa-sha2-nistp256@openssh.com")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _ssh_key(v: str):
+    """An OpenSSH public key line whose base64 blob names the same key type."""
+    import base64
+    import binascii
+    import struct
+
+    parts = v.strip().split()
+    fix = "paste the whole line of the user's id_*.pub file, e.g. 'ssh-ed25519 AAAAC3Nza... alice@laptop'"
+    if len(parts) < 2 or parts[0] not in SSH_KEY_TYPES:
+        return (f"is not an OpenSSH public key (types: {', '.join(SSH_KEY_TYPES)})", fix)
+    try:
+        blob = base64.b64decode(parts[1], validate=True)
+        (length,) = struct.unpack(">I", blob[:4])
+        inner = blob[4:4 + length].decode()
+    except (binascii.Error, struct.error, UnicodeDecodeError, ValueError):
+        return ("has a key body that is not valid base64 key data", fix)
+    if inner != parts[0]:
+        return (f"says {parts[0]} but its key data is {inner}", fix)
+    if len(v) > 1024:
+        return ("is longer than 1024 characters", "use an ed25519 or ecdsa key")
+    return None
+
+
+def _parse_directory(r: _Reader, raw: Any, region: str) -> DirectorySettings:
+    path = "directory"
+    d = r.obj(raw, path, ("enabled", "mode", "domainName", "shortName", "edition", "directoryId", "dnsIps",
+                          "protect", "bindUser", "groups", "allowedGroups", "sudoGroups", "localGroups", "users",
+                          "defaultShell", "ldaps", "adminInstance", "adminInstanceType"))
+    if not r.get(d, "enabled", path, bool, False):
+        return DirectorySettings()
+    mode = r.get(d, "mode", path, str, "create", _enum("create", "existing")) or "create"
+    domain = r.get(d, "domainName", path, str, check=lambda v: None if DOMAIN_RE.match(v) else (
+        "is not a fully qualified domain name", "use a name like corp.example.com"))
+    short = r.get(d, "shortName", path, str, None, lambda v: None if NETBIOS_RE.match(v) else (
+        "NetBIOS names are 1-15 characters without dots, spaces or \\\\/:*?\"<>|", "use e.g. CORP"))
+    edition = r.get(d, "edition", path, str, "Standard", _enum("Standard", "Enterprise")) or "Standard"
+    directory_id = r.get(d, "directoryId", path, str, None, lambda v: None if DIRECTORY_ID_RE.match(v) else (
+        "is not a directory id", "give the id shown by `aws ds describe-directories`, like d-1234567890"))
+
+    def ipv4(v: str):
+        try:
+            ipaddress.IPv4Address(v)
+        except ValueError:
+            return ("is not an IPv4 address", "give the domain controllers' IPs, or omit dnsIps")
+        return None
+
+    dns_ips = r.str_list(d, "dnsIps", path, [], item=ipv4)
+    if mode == "existing":
+        if "directoryId" not in d:
+            r.fail(f"{path}.directoryId", _MISSING, "is required when directory.mode is 'existing'",
+                   "set directory.directoryId to the existing directory's id")
+        for key in ("edition", "shortName"):
+            if key in d:
+                r.fail(f"{path}.{key}", d[key], "applies only when directory.mode is 'create'",
+                       f"remove {path}.{key}")
+        if d.get("adminInstance"):
+            r.fail(f"{path}.adminInstance", True, "the admin instance joins a directory this stack creates",
+                   "set directory.adminInstance: false, or use directory.mode: create")
+    else:
+        for key in ("directoryId", "dnsIps"):
+            if key in d:
+                r.fail(f"{path}.{key}", d[key], "applies only when directory.mode is 'existing'",
+                       f"remove {path}.{key}, or set directory.mode: existing")
+
+    def sam(what: str):
+        def check(v: str):
+            if not SAM_RE.match(v):
+                return (f"{what} must be 1-20 letters, digits, dots, hyphens or underscores, not starting with a "
+                        "dot or hyphen and not ending with a dot (sAMAccountName)", f"use e.g. '{what.split()[0]}1'")
+            if v.lower() in ("admin", "administrator", "root", "nobody", "krbtgt", "guest"):
+                return (f"{v} is a reserved account name", "pick another name")
+            return None
+        return check
+
+    def ad_group(v: str):
+        return None if AD_GROUP_RE.match(v) else (
+            "group names must be 1-64 letters, digits, dots, hyphens or underscores, starting with a letter "
+            "(no spaces: they end up in sshd AllowGroups and sudoers)", f"use '{re.sub(r'[^A-Za-z0-9._-]', '', v) or 'ClusterUsers'}'")
+
+    bind_user = r.get(d, "bindUser", path, str, "ReadOnly", sam("bind user names")) or "ReadOnly"
+    groups = r.str_list(d, "groups", path, ["ClusterAdmin", "ClusterDev"], item=ad_group)
+    allowed = r.str_list(d, "allowedGroups", path, ["ClusterAdmin", "ClusterDev"], item=ad_group)
+    sudo = r.str_list(d, "sudoGroups", path, ["ClusterAdmin"], item=ad_group)
+    local = r.str_list(d, "localGroups", path, ["ubuntu"], item=lambda v: None if LINUX_GROUP_RE.match(v) else (
+        "is not a Linux group name", "use lowercase letters, digits, '-' or '_', e.g. ubuntu"))
+    for key, values in (("groups", groups), ("allowedGroups", allowed), ("sudoGroups", sudo), ("localGroups", local)):
+        if len({v.lower() for v in values}) != len(values):
+            r.fail(f"{path}.{key}", values, "lists a group twice", "list each group once")
+    for key, values in (("allowedGroups", allowed), ("sudoGroups", sudo)):
+        for i, g in enumerate(values):
+            if g not in groups:
+                r.fail(f"{path}.{key}[{i}]", g, "is not one of directory.groups (the groups the stack keeps)",
+                       f"add {g} to directory.groups, or use one of: {', '.join(groups)}")
+    if not allowed:
+        r.fail(f"{path}.allowedGroups", [], "no directory group could log in", "list at least one group")
+    for i, g in enumerate(sudo):
+        if g not in allowed:
+            r.fail(f"{path}.sudoGroups[{i}]", g, "has sudo but may not log in (not in directory.allowedGroups)",
+                   f"add {g} to directory.allowedGroups, or remove it from sudoGroups")
+
+    users: list[DirectoryUserSettings] = []
+    users_raw = r.get(d, "users", path, list, [])
+    for i, u_raw in enumerate(users_raw or []):
+        upath = f"{path}.users[{i}]"
+        u = r.obj(u_raw, upath, ("name", "groups", "sshPublicKeys", "email", "givenName", "surname"))
+        if not isinstance(u_raw, dict):
+            continue
+        uname = r.get(u, "name", upath, str, check=sam("user names"))
+        ugroups = r.str_list(u, "groups", upath, [], item=lambda v: None if v in groups else (
+            "is not one of directory.groups", f"use one of: {', '.join(groups)}, or add it to directory.groups"))
+        keys = r.str_list(u, "sshPublicKeys", upath, [], item=_ssh_key)
+        email = r.get(u, "email", upath, str, None, lambda v: None if EMAIL_RE.match(v) else (
+            "is not an email address", "use name@example.com"))
+        given = r.get(u, "givenName", upath, str, None, lambda v: None if 0 < len(v) <= 64 else (
+            "must be 1-64 characters", "shorten it"))
+        surname = r.get(u, "surname", upath, str, None, lambda v: None if 0 < len(v) <= 64 else (
+            "must be 1-64 characters", "shorten it"))
+        if uname:
+            users.append(DirectoryUserSettings(name=uname, groups=tuple(ugroups), ssh_public_keys=tuple(keys),
+                                               email=email, given_name=given, surname=surname))
+    names = [u.name.lower() for u in users]
+    for dup in sorted({n for n in names if names.count(n) > 1}):
+        r.fail(f"{path}.users", dup, "two users share this name (names are case-insensitive)", "give each user its own name")
+    if bind_user.lower() in names:
+        r.fail(f"{path}.users", bind_user, "is the bind user, which the stack manages itself",
+               "remove it from directory.users, or set another directory.bindUser")
+    clash = {g.lower() for g in groups} & set(names + [bind_user.lower()])
+    if clash:
+        r.fail(f"{path}.groups", sorted(clash), "share a name with a user (AD names are unique across both)",
+               "rename the group or the user")
+
+    shell = r.get(d, "defaultShell", path, str, "/bin/bash", lambda v: None if re.match(r"^/[A-Za-z0-9/._-]+$", v)
+                  else ("is not an absolute path", "use /bin/bash")) or "/bin/bash"
+
+    lpath = f"{path}.ldaps"
+    lraw = r.obj(d.get("ldaps", _MISSING), lpath, ("dnsName", "certificateArn", "caCertificate",
+                                                    "plaintextListener", "caVersion"))
+    dns_name = r.get(lraw, "dnsName", lpath, str, None, lambda v: None if DOMAIN_RE.match(v) else (
+        "is not a DNS name", "use a name like ldaps.corp.example.com, or omit it to use the NLB's name"))
+    cert_arn = r.get(lraw, "certificateArn", lpath, str, None, lambda v: None if ACM_ARN_RE.match(v) else (
+        "is not an ACM certificate ARN", "use arn:aws:acm:<region>:<account>:certificate/<id>"))
+    if cert_arn and region and cert_arn.split(":")[3] != region:
+        r.fail(f"{lpath}.certificateArn", cert_arn, f"is not in the stack's region {region}",
+               "import the certificate into ACM in the stack's region")
+    ca_pem = r.get(lraw, "caCertificate", lpath, str, None, lambda v: None if re.fullmatch(
+        r"\s*(-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----\s*)+", v) else (
+        "is not a PEM certificate", "paste the CA certificate, -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----"))
+    if cert_arn and not lraw.get("caCertificate"):
+        r.fail(f"{lpath}.caCertificate", _MISSING, "nodes pin the CA that issued directory.ldaps.certificateArn, "
+               "and cannot fetch it safely", "paste that CA's PEM certificate into directory.ldaps.caCertificate")
+    if ca_pem and not cert_arn:
+        r.fail(f"{lpath}.caCertificate", "<PEM>", "applies only with directory.ldaps.certificateArn (the stack "
+               "issues its own CA otherwise)", f"remove {lpath}.caCertificate, or set certificateArn")
+    if cert_arn and not dns_name:
+        r.fail(f"{lpath}.dnsName", _MISSING, "a certificate from config names a host the stack cannot guess",
+               "set directory.ldaps.dnsName to the name in that certificate (and point it at the LDAPS NLB)")
+    ldaps = LdapsSettings(dns_name=dns_name, certificate_arn=cert_arn, ca_certificate=ca_pem,
+                          plaintext_listener=r.get(lraw, "plaintextListener", lpath, bool, False),
+                          ca_version=r.get(lraw, "caVersion", lpath, int, 1, _range(1, 10_000)) or 1)
+    itype = r.get(d, "adminInstanceType", path, str, "t3.medium", lambda v: None if re.match(
+        r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", v) else ("is not an EC2 instance type", "use e.g. t3.medium"))
+    return DirectorySettings(
+        enabled=True, mode=mode, domain_name=domain or "", short_name=short, edition=edition,
+        directory_id=directory_id, dns_ips=tuple(dns_ips), protect=r.get(d, "protect", path, bool, True),
+        bind_user=bind_user, groups=tuple(groups), allowed_groups=tuple(allowed), sudo_groups=tuple(sudo),
+        local_groups=tuple(local), users=tuple(users), default_shell=shell, ldaps=ldaps,
+        admin_instance=bool(r.get(d, "adminInstance", path, bool, False)), admin_instance_type=itype or "t3.medium")
+
+
 def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
     """Validate ``raw`` (key -> value, without the project prefix) and return the settings."""
     r = _Reader()
@@ -692,11 +958,12 @@ def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
     login = _parse_login(r, raw.get("login", _MISSING), network, cluster)
     vpn = _parse_vpn(r, raw.get("vpn", _MISSING), network)
     access = _parse_access(r, raw.get("access", _MISSING), network)
+    directory = _parse_directory(r, raw.get("directory", _MISSING), region or "")
     tags = _tags(r, raw.get("tags"), "tags")
     if r.problems:
         raise ConfigError(r.problems)
     return StackSettings(region=region or "", network=network, fsx=fsx, cluster=cluster, lifecycle=lifecycle,
-                         login=login, vpn=vpn, access=access, tags=tags)
+                         login=login, vpn=vpn, access=access, directory=directory, tags=tags)
 
 
 def load() -> StackSettings:

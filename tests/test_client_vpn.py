@@ -41,9 +41,9 @@ def test_associations_and_authorization(dev_run):
 def test_pki_in_acm_and_keys_only_as_secrets(dev_run):
     """A CA, a server certificate and one client certificate per configured name, each imported into ACM
     with the CA as chain; every private key reaches ACM only as a secret; RSA 2048 throughout."""
-    ca = dev_run.one("tls:index/selfSignedCert:SelfSignedCert")
+    ca = dev_run.named("hp-dev-vpn-ca-v1", "tls:index/selfSignedCert:SelfSignedCert")
     assert ca.inputs["isCaCertificate"] is True
-    certs = {c.name: c for c in dev_run.of_type("aws:acm/certificate:Certificate")}
+    certs = {c.name: c for c in dev_run.of_type("aws:acm/certificate:Certificate") if "-vpn-" in c.name}
     assert set(certs) == {"hp-dev-vpn-server", "hp-dev-vpn-client-alice", "hp-dev-vpn-client-bob"}
     for cert in certs.values():
         assert cert.inputs["certificateChain"] == ca.outputs["certPem"]
@@ -63,7 +63,7 @@ def test_ovpn_profiles_match_the_endpoint(dev_run):
     host = dev_run.one(ENDPOINT).outputs["dnsName"].removeprefix("*.")
     assert f"remote {host} 443\n" in alice
     assert "remote-cert-tls server\n" in alice and "verify-x509-name server.hp-dev.vpn name\n" in alice
-    ca = dev_run.one("tls:index/selfSignedCert:SelfSignedCert").outputs["certPem"].strip()
+    ca = dev_run.named("hp-dev-vpn-ca-v1", "tls:index/selfSignedCert:SelfSignedCert").outputs["certPem"].strip()
     cert = dev_run.named("hp-dev-vpn-client-alice-v1", "tls:index/locallySignedCert:LocallySignedCert").outputs["certPem"]
     key = dev_run.named("hp-dev-vpn-client-alice-v1", "tls:index/privateKey:PrivateKey").outputs["privateKeyPem"]
     assert f"<ca>\n{ca}\n</ca>" in alice and f"<cert>\n{cert.strip()}\n</cert>" in alice

@@ -116,3 +116,37 @@ def test_dev_preview_shows_login_access_and_passes_guardrails():
                        "aws:secretsmanager/secretVersion:SecretVersion  hp-dev-host-keys"):
             assert needle in proc.stdout, needle
         assert "0 mandatory" in proc.stdout
+
+
+def test_dev_preview_shows_the_directory_and_passes_guardrails():
+    """`scripts/preview --stack dev` (directory on) shows the directory, the LDAPS NLB with its one TLS
+    listener, and the directory contents, and no mandatory guardrail fails, also with every rule mandatory."""
+    for extra in ([], ["--policy-config", "policies/config/prod.json"]):
+        proc = _preview("--stack", "dev", *extra)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        for needle in ("aws:directoryservice/directory:Directory  hp-dev-directory [protected]",
+                       "aws:secretsmanager/secret:Secret  hp-dev-directory-admin [protected]",
+                       "aws:secretsmanager/secret:Secret  hp-dev-ldap-bind",
+                       "aws:lb/loadBalancer:LoadBalancer  hp-dev-ldaps", "aws:lb/listener:Listener  hp-dev-ldaps",
+                       "aws:lb/targetGroupAttachment:TargetGroupAttachment  hp-dev-ldap-dc-1",
+                       "aws:acm/certificate:Certificate  hp-dev-ldaps",
+                       "pulumi-python:dynamic:Resource  hp-dev-directory-contents [protected]",
+                       "aws:s3/bucketObjectv2:BucketObjectv2  hp-dev-generated-ldaps-ca.pem"):
+            assert needle in proc.stdout, needle
+        assert "hp-dev-ldap-plaintext" not in proc.stdout
+        assert "0 mandatory" in proc.stdout
+
+
+def test_plaintext_ldap_listener_fails_the_guardrails(tmp_path):
+    """Asking for the plaintext 389 listener works, but the pack refuses it (exit 1): the listener and the
+    389 ingress on the directory NLB are both mandatory violations."""
+    cfg = (ROOT / "Pulumi.dev.yaml").read_text().replace(
+        "    shortName: HPDEV\n", "    shortName: HPDEV\n    ldaps:\n      plaintextListener: true\n")
+    assert "plaintextListener: true" in cfg
+    (tmp_path / "Pulumi.plain.yaml").write_text(cfg)
+    proc = _preview("--config-file", str(tmp_path / "Pulumi.plain.yaml"))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "aws:lb/listener:Listener  hp-dev-ldap-plaintext" in proc.stdout
+    out = proc.stdout + proc.stderr
+    assert "no-plaintext-ldap" in out and "port 389 (plaintext LDAP)" in out
+    assert "nlb-ssh-only-security-groups" in out and "admits only TCP 636" in out

@@ -159,6 +159,21 @@ class AwsMocks(pmocks.Mocks):
         elif typ == "aws:ec2clientvpn/endpoint:Endpoint":
             rid = _short_id("cvpn-endpoint", name)
             out = {"dnsName": f"*.{rid}.prod.clientvpn.{r}.amazonaws.com"}
+        elif typ == "aws:directoryservice/directory:Directory":
+            rid = "d-" + hashlib.sha1(name.encode()).hexdigest()[:10]
+            out = {"dnsIpAddresses": ["10.20.64.10", "10.20.0.10"], "securityGroupId": _short_id("sg", name + "dc"),
+                   "accessUrl": f"{rid}.awsapps.com"}
+        elif typ == "aws:acm/certificate:Certificate":
+            rid = self._arn("acm", f"certificate/{hashlib.sha1(name.encode()).hexdigest()[:8]}-0000-4000-8000-000000000000")
+            out = {"arn": rid}
+        elif typ == "random:index/randomPassword:RandomPassword":
+            rid = "none"
+            out = {"result": "Mock-" + hashlib.sha256(name.encode()).hexdigest()[:24] + "-Aa1!"}
+        elif typ == "pulumi-python:dynamic:Resource" and "groups" in inputs and "bind_user" in inputs:
+            rid = f"{inputs.get('directory_id')}/contents"
+            base = "OU=Users,OU=MOCK,DC=mock,DC=example"
+            out = {"bind_dn": f"CN={inputs['bind_user']},{base}",
+                   "group_dns": {g: f"CN={g},{base}" for g in inputs.get("groups") or []}}
         elif typ == "aws-native:sagemaker:Cluster":
             rid = self._arn("sagemaker", "cluster/abcdef123456")
             out = {"clusterArn": rid, "clusterStatus": "InService"}
@@ -187,6 +202,11 @@ class AwsMocks(pmocks.Mocks):
             return {"name": self.region, "region": self.region, "id": self.region}
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
+        if args.token == "aws:directoryservice/getDirectory:getDirectory":
+            return {"id": args.args["directoryId"], "directoryId": args.args["directoryId"], "name": "corp.example.com",
+                    "dnsIpAddresses": ["10.20.0.53", "10.20.64.53"], "securityGroupId": "sg-0directory00000001"}
+        if args.token == "aws:ssm/getParameter:getParameter":
+            return {"name": args.args["name"], "value": "ami-0123456789abcdef0", "type": "String", "id": args.args["name"]}
         if args.token == "aws:ec2/getNetworkInterfaces:getNetworkInterfaces":
             # The login group's ENIs: one per node in LOGIN_NODES, in a scrambled order.
             return {"ids": [f"eni-{i:017x}" for i in reversed(range(self.login_nodes))], "filters": args.args.get("filters")}

@@ -1,0 +1,113 @@
+"""The directory: AWS Managed Microsoft AD in two private subnets of distinct AZs, or an existing one by id.
+
+Created mode generates the directory's Admin password with pulumi-random and keeps it in Secrets Manager
+(it is a secret everywhere in Pulumi state too). The directory and that secret are protected from
+``pulumi destroy`` and replacement (``directory.protect``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_random as random
+
+from stack_config import DirectorySettings
+
+# AD password rules: at least three of upper, lower, digit, special. The special characters are limited to
+# ones that need no quoting in JSON, INI files or shells.
+PASSWORD_SPECIALS = "-_.+=^!*"
+
+
+def directory_password(name: str, opts: pulumi.ResourceOptions) -> random.RandomPassword:
+    """A 32-character password that meets the AD complexity rules."""
+    return random.RandomPassword(name, length=32, special=True, override_special=PASSWORD_SPECIALS,
+                                 min_upper=2, min_lower=2, min_numeric=2, min_special=2, opts=opts)
+
+
+@dataclass
+class DirectoryArgs:
+    """Inputs of :class:`Directory`."""
+
+    settings: DirectorySettings
+    """Validated directory settings."""
+    vpc_id: pulumi.Input[str]
+    """VPC of the directory."""
+    subnet_ids: Sequence[pulumi.Input[str]]
+    """Private subnets, the first two in distinct AZs (Managed AD puts one domain controller in each)."""
+    tags: dict[str, str]
+    """Tags for every resource."""
+
+
+class Directory(pulumi.ComponentResource):
+    """AWS Managed Microsoft AD (or an existing directory) and its admin credential."""
+
+    directory_id: pulumi.Output[str]
+    """Directory id (``d-...``)."""
+    dns_ips: pulumi.Output[list]
+    """Domain controllers' IPs (the LDAPS endpoint's targets)."""
+    controller_count: int
+    """How many domain controller IPs there are (known at plan time)."""
+    security_group_id: Optional[pulumi.Output[str]]
+    """The security group AWS made for the domain controllers (created or looked-up directory)."""
+    admin_secret: Optional[aws.secretsmanager.Secret]
+    """Secret holding the directory's Admin password (created mode only)."""
+    directory: Optional[aws.directoryservice.Directory]
+    """The Managed AD resource (created mode only)."""
+    bind_password: pulumi.Output[str]
+    """Generated password of the read-only bind user (a Pulumi secret)."""
+    bind_secret: aws.secretsmanager.Secret
+    """Secret holding ``bind_password``; only the cluster's execution role may read it."""
+    ready: list[pulumi.Resource]
+    """What nodes need before they boot (the bind secret's value)."""
+
+    def __init__(self, name: str, args: DirectoryArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("hyperpod:platform:Directory", name, None, opts)
+        s = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        kept = pulumi.ResourceOptions(parent=self, protect=s.protect)
+        self.admin_secret = None
+        self.directory = None
+        if s.mode == "create":
+            password = directory_password(f"{name}-directory-admin", child)
+            self.admin_secret = aws.secretsmanager.Secret(
+                f"{name}-directory-admin", description=f"Admin password of the {s.domain_name} directory",
+                recovery_window_in_days=30, tags=args.tags, opts=kept)
+            aws.secretsmanager.SecretVersion(f"{name}-directory-admin", secret_id=self.admin_secret.id,
+                                             secret_string=password.result, opts=child)
+            self.directory = aws.directoryservice.Directory(
+                f"{name}-directory", name=s.domain_name, short_name=s.netbios_name, type="MicrosoftAD",
+                edition=s.edition, password=password.result, enable_directory_data_access=True,
+                description=f"HyperPod {name} users and groups",
+                vpc_settings={"vpc_id": args.vpc_id, "subnet_ids": list(args.subnet_ids[:2])},
+                tags=args.tags, opts=kept)
+            self.directory_id = self.directory.id
+            self.dns_ips = self.directory.dns_ip_addresses
+            self.security_group_id = self.directory.security_group_id
+            self.controller_count = 2  # Managed AD starts with one domain controller per subnet
+        elif s.dns_ips:
+            self.directory_id = pulumi.Output.from_input(s.directory_id)
+            self.dns_ips = pulumi.Output.from_input(list(s.dns_ips))
+            self.security_group_id = None
+            self.controller_count = len(s.dns_ips)
+        else:
+            found = aws.directoryservice.get_directory_output(directory_id=s.directory_id,
+                                                              opts=pulumi.InvokeOutputOptions(parent=self))
+            self.directory_id = found.id
+            self.dns_ips = found.dns_ip_addresses
+            self.security_group_id = found.security_group_id
+            self.controller_count = 2
+
+        # The read-only bind user's password: generated, kept in Secrets Manager, fetched by nodes at boot.
+        bind = directory_password(f"{name}-ldap-bind", child)
+        self.bind_password = bind.result
+        self.bind_secret = aws.secretsmanager.Secret(
+            f"{name}-ldap-bind", description=f"Password of {s.bind_user}, the read-only LDAP bind user of "
+            f"{s.domain_name} (read by the cluster nodes' SSSD)", recovery_window_in_days=7, tags=args.tags,
+            opts=child)
+        version = aws.secretsmanager.SecretVersion(f"{name}-ldap-bind", secret_id=self.bind_secret.id,
+                                                   secret_string=bind.result, opts=child)
+        self.ready = [version]
+        self.register_outputs({"directory_id": self.directory_id, "dns_ips": self.dns_ips,
+                               "bind_secret_arn": self.bind_secret.arn})
