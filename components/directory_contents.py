@@ -171,21 +171,21 @@ class _Ownership:
                    {(g, u) for g, u in p.get("added_memberships") or ()})
 
 
-def _attribute_delta(old: dict, new: dict) -> tuple[dict, dict]:
-    """UpdateUser parameters for a changed user: (REPLACE attributes, REMOVE attributes)."""
-    replace: dict[str, Any] = {}
-    remove: dict[str, Any] = {}
+def _attribute_delta(old: dict, new: dict) -> dict[str, dict]:
+    """UpdateUser parameters for a changed user, by UpdateType as the API documents them: ``ADD`` an attribute
+    that has no value yet, ``REPLACE`` one that has, ``REMOVE`` one the config dropped."""
+    delta: dict[str, dict[str, Any]] = {"ADD": {}, "REPLACE": {}, "REMOVE": {}}
     for f, param in USER_FIELDS:
         if new[f] is not None and new[f] != old[f]:
-            replace[param] = new[f]
+            delta["ADD" if old[f] is None else "REPLACE"][param] = new[f]
         elif new[f] is None and old[f] is not None:
-            remove[param] = old[f]
+            delta["REMOVE"][param] = old[f]
     old_keys, new_keys = old["ssh_public_keys"], new["ssh_public_keys"]
     if new_keys and set(new_keys) != set(old_keys):
-        replace["OtherAttributes"] = {SSH_KEY_ATTRIBUTE: {"SS": list(new_keys)}}
+        delta["REPLACE" if old_keys else "ADD"]["OtherAttributes"] = {SSH_KEY_ATTRIBUTE: {"SS": list(new_keys)}}
     elif not new_keys and old_keys:
-        remove["OtherAttributes"] = {SSH_KEY_ATTRIBUTE: {"SS": list(old_keys)}}
-    return replace, remove
+        delta["REMOVE"]["OtherAttributes"] = {SSH_KEY_ATTRIBUTE: {"SS": list(old_keys)}}
+    return {kind: attrs for kind, attrs in delta.items() if attrs}
 
 
 def _user_attributes(user: dict) -> dict:
@@ -454,11 +454,8 @@ class DirectoryContentsProvider(dyn.ResourceProvider):
                                  f"setting the password of bind user {new.bind_user}")
             for name, user in new.users.items():
                 if name in old.users:
-                    replace, remove = _attribute_delta(old.users[name], user)
-                    if replace:
-                        s.update_user(name, "REPLACE", replace)
-                    if remove:
-                        s.update_user(name, "REMOVE", remove)
+                    for update_type, attrs in _attribute_delta(old.users[name], user).items():
+                        s.update_user(name, update_type, attrs)
                 elif s.create_user(user):
                     owned.users.add(name)
                     journal.append(("user", name))
