@@ -22,6 +22,34 @@ print("" if value is None else value)
 PY
 }
 
+# platform_list KEY.PATH: the items of a list value, one per line, or of an object, one "key<TAB>value"
+# line per entry (nothing when null or absent). Fails, saying why, when the value is neither, or when an
+# item is not a string or holds a tab or a line break (it could not be read back line by line).
+platform_list() {
+  python3 - "${HP_PLATFORM_JSON}" "$1" <<'PY'
+import json, sys
+value = json.load(open(sys.argv[1]))
+for part in sys.argv[2].split("."):
+    value = value.get(part) if isinstance(value, dict) else None
+if value is None:
+    sys.exit(0)
+if isinstance(value, dict):
+    rows = list(value.items())
+elif isinstance(value, list):
+    rows = [(item,) for item in value]
+else:
+    sys.exit(f"platform.json {sys.argv[2]} is not a list or an object")
+lines = []
+for row in rows:
+    for item in row:
+        if not isinstance(item, str) or any(c in item for c in "\t\r\n"):
+            sys.exit(f"platform.json {sys.argv[2]} holds {item!r}: not a single-line string")
+    lines.append("\t".join(row))
+if lines:
+    print("\n".join(lines))
+PY
+}
+
 # write_if_changed DEST MODE < content: install content at DEST with MODE (root-owned) only when the
 # file or its mode differ. Returns 0 when it wrote, 1 when DEST was already right.
 write_if_changed() {
