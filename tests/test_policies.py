@@ -21,8 +21,8 @@ from tools.policy_harness import (PROD_CONFIG, SECRET_SIG, SIG_KEY, UNKNOWN, Pol
                                   effective_config, load_policy_config, wire)
 
 RULES = ["private-subnets", "nlb-ssh-only-security-groups", "internal-load-balancers", "no-plaintext-ldap",
-         "bucket-protection", "hyperpod-resilience", "no-world-ssh", "iam-least-privilege"]
-ADVISORY_BY_DEFAULT = {"hyperpod-resilience", "iam-parliament-findings"}
+         "bucket-protection", "stateful-protection", "hyperpod-resilience", "no-world-ssh", "iam-least-privilege"]
+ADVISORY_BY_DEFAULT = {"hyperpod-resilience", "iam-parliament-findings", "stateful-protection"}
 REGION = {"aws:region": "us-east-1"}
 PROD = load_policy_config(PROD_CONFIG)
 LOGIN_NLB_STACK = ROOT / "tests" / "policy_programs" / "login_nlb_stack.py"
@@ -298,7 +298,7 @@ def test_dev_preview_passes_prod_policy_config():
     """`scripts/preview --stack dev --policy-config policies/config/prod.json` exits 0."""
     proc = _preview("--stack", "dev", "--quiet", "--policy-config", "policies/config/prod.json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Policies: pack hyperpod-guardrails, 9 policies (1 advisory, 8 mandatory)" in proc.stdout
+    assert "Policies: pack hyperpod-guardrails, 10 policies (1 advisory, 9 mandatory)" in proc.stdout
     assert "Policy check: 0 mandatory, 0 advisory violation(s)." in proc.stdout
 
 

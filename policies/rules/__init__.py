@@ -4,7 +4,7 @@
 """
 from . import (bucket_protection, hyperpod_resilience, iam_least_privilege, iam_parliament_findings,
                internal_load_balancers, nlb_ssh_only_security_groups, no_plaintext_ldap, no_world_ssh,
-               private_subnets)
+               private_subnets, stateful_protection)
 
 RULES = [
     private_subnets,
@@ -12,6 +12,7 @@ RULES = [
     internal_load_balancers,
     no_plaintext_ldap,
     bucket_protection,
+    stateful_protection,
     hyperpod_resilience,
     no_world_ssh,
     iam_least_privilege,

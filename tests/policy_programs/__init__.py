@@ -7,7 +7,7 @@ what they register to the pack through the analyzer protocol (tools.policy_harne
 """
 from __future__ import annotations
 
-from . import buckets, hyperpod, iam, load_balancers, security_groups, subnets
+from . import buckets, hyperpod, iam, load_balancers, security_groups, stateful, subnets
 
 VIOLATING = {
     "private-subnets": [subnets.cluster_in_public_subnet, subnets.group_override_in_public_subnet,
@@ -24,6 +24,7 @@ VIOLATING = {
     "no-plaintext-ldap": [load_balancers.ldap_listener_389, load_balancers.tls_listener_old_policy,
                           load_balancers.tls_listener_without_policy],
     "bucket-protection": [buckets.bare_bucket, buckets.partial_public_access_block, buckets.policy_without_tls_deny],
+    "stateful-protection": [stateful.unprotected_directory, stateful.unprotected_fsx],
     "hyperpod-resilience": [hyperpod.node_recovery_none, hyperpod.gpu_group_without_checks,
                             hyperpod.trainium_group_with_one_check],
     "no-world-ssh": [security_groups.inline_world_ssh, security_groups.rule_all_protocols_from_ipv6_world,
@@ -41,6 +42,7 @@ COMPLIANT = {
     "internal-load-balancers": [load_balancers.login_nlb_ssh_only, load_balancers.internet_facing_alb],
     "no-plaintext-ldap": [load_balancers.directory_nlb_ldaps_from_vpc, load_balancers.tls_listener_current_policy],
     "bucket-protection": [buckets.protected_bucket],
+    "stateful-protection": [stateful.protected_directory_and_fsx],
     "hyperpod-resilience": [hyperpod.resilient_cluster],
     "no-world-ssh": [security_groups.restricted_ssh, security_groups.world_https_and_egress],
     "iam-least-privilege": [iam.service_role, iam.trust_account_root_with_condition],

@@ -1,6 +1,7 @@
 """Programs for private-subnets: placements in private, public and unverifiable subnets."""
 from __future__ import annotations
 
+import pulumi
 import pulumi_aws as aws
 
 from .common import cluster, group, network, unknown_in_preview
@@ -13,14 +14,16 @@ def cluster_in_private_subnet():
     net = network()
     cluster([net.private.id, net.private_b.id])
     aws.fsx.LustreFileSystem("fsx", storage_capacity=1200, subnet_ids=net.private.id,
-                             deployment_type="PERSISTENT_2", per_unit_storage_throughput=250)
+                             deployment_type="PERSISTENT_2", per_unit_storage_throughput=250,
+                             opts=pulumi.ResourceOptions(protect=True))
 
 
 def fsx_on_main_route_table():
     """A subnet with no association uses the VPC's main route table, which has only the local route."""
     vpc = aws.ec2.Vpc("vpc", cidr_block="10.1.0.0/16")
     subnet = aws.ec2.Subnet("isolated", vpc_id=vpc.id, cidr_block="10.1.0.0/24")
-    aws.fsx.LustreFileSystem("fsx", storage_capacity=1200, subnet_ids=subnet.id, deployment_type="SCRATCH_2")
+    aws.fsx.LustreFileSystem("fsx", storage_capacity=1200, subnet_ids=subnet.id, deployment_type="SCRATCH_2",
+                             opts=pulumi.ResourceOptions(protect=True))
 
 
 def public_things_not_judged():
