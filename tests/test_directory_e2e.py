@@ -42,7 +42,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tests.test_login_host_keys_e2e import Namespace, run
+from tests.test_login_host_keys_e2e import Namespace, aws_secret_stub, run
 
 ROOT = Path(__file__).resolve().parent.parent
 LIFECYCLE = ROOT / "lifecycle"
@@ -89,17 +89,7 @@ PACKAGES = ["sssd", "sssd-tools", "sssd-ldap", "libnss-sss", "libpam-sss", "ldap
 BINARIES = ["unshare", "nsenter", "samba", "samba-tool", "sssd", "sssctl", "sss_ssh_authorizedkeys", "ldapsearch",
             "sshd", "ssh", "sudo", "visudo", "pam-auth-update", "dpkg-query", "openssl"]
 
-AWS_STUB = f"""#!/usr/bin/env bash
-# The secret store: the SecretString of {SECRET_ID} only, as the AWS CLI prints it with --output text.
-printf '%s\\n' "aws $*" >>"${{STUB_CALLS}}"
-expected="secretsmanager get-secret-value --region {REGION} --secret-id {SECRET_ID} --query SecretString --output text"
-if [[ "$*" != "${{expected}}" ]]; then
-  echo "An error occurred (ResourceNotFoundException) when calling the GetSecretValue operation: not $*" >&2
-  exit 254
-fi
-cat "${{AWS_STUB_SECRET}}"
-echo
-"""
+AWS_STUB = aws_secret_stub(REGION, SECRET_ID)
 # No systemd in the namespace: restart the namespace's own daemons, found by their pidfiles in its /run.
 SYSTEMCTL_STUB = """#!/usr/bin/env bash
 printf '%s\\n' "systemctl $*" >>"${STUB_CALLS}"

@@ -52,14 +52,17 @@ RESOURCE_CONFIG = {"InstanceGroups": [
 ]}
 GROUPS = {"controller": "controller", "login": "login", "gpu": "compute"}
 
-AWS_STUB = f"""#!/usr/bin/env bash
-# The secret store: prints the SecretString for {SECRET_ID} only, as the AWS CLI does with --output text.
+
+def aws_secret_stub(region: str, secret_id: str) -> str:
+    """An ``aws`` stub: the secret store, printing the SecretString (file ``$AWS_STUB_SECRET``) for
+    ``secret_id`` only, as the AWS CLI does with ``--output text``; ``$AWS_STUB_FAIL`` makes it refuse."""
+    return f"""#!/usr/bin/env bash
 printf '%s\\n' "aws $*" >>"${{STUB_CALLS}}"
 if [[ -n "${{AWS_STUB_FAIL:-}}" ]]; then
   echo "An error occurred (${{AWS_STUB_FAIL}}) when calling the GetSecretValue operation: denied by the test" >&2
   exit 254
 fi
-expected="secretsmanager get-secret-value --region {REGION} --secret-id {SECRET_ID} --query SecretString --output text"
+expected="secretsmanager get-secret-value --region {region} --secret-id {secret_id} --query SecretString --output text"
 if [[ "$*" != "${{expected}}" ]]; then
   echo "An error occurred (ResourceNotFoundException) when calling the GetSecretValue operation: not $*" >&2
   exit 254
@@ -67,6 +70,9 @@ fi
 cat "${{AWS_STUB_SECRET}}"
 echo
 """
+
+
+AWS_STUB = aws_secret_stub(REGION, SECRET_ID)
 # There is no systemd in the namespace: "restart ssh" is SIGHUP to this node's sshd (it re-execs itself,
 # rereading sshd_config and the host keys), found by the PidFile in the node's own /run.
 SYSTEMCTL_STUB = """#!/usr/bin/env bash

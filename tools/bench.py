@@ -28,7 +28,7 @@ def sdk_imports() -> str:
                         "--json", str(plan)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
         types = {r["type"] for r in json.loads(plan.read_text())["resources"] if r["custom"]}
     packages = {"aws": "pulumi_aws", "aws-native": "pulumi_aws_native", "tls": "pulumi_tls",
-                "random": "pulumi_random"}
+                "random": "pulumi_random", "pulumi-python": "pulumi"}  # pulumi-python:dynamic:Resource
     lines = ["import pulumi, importlib"]
     for typ in sorted(types):
         pkg, module, cls = typ.split(":")
