@@ -7,6 +7,7 @@ records the mount in ``${HP_ROOT}/proc/mounts`` the way the kernel would.
 """
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -18,6 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 ROOT = Path(__file__).resolve().parent.parent
 LIFECYCLE = ROOT / "lifecycle"
@@ -383,3 +388,98 @@ def test_write_if_changed_fails_loudly_inside_if(tmp_path):
     assert proc.returncode != 0
     assert "WROTE" not in proc.stdout and "AFTER" not in proc.stdout
     assert "cannot" in proc.stderr
+
+
+# --- directory step: packages (the Samba end-to-end test runs on a node that has them) ---------------------
+
+DIRECTORY_PACKAGES = ["sssd", "sssd-ldap", "sssd-tools", "libnss-sss", "libpam-sss", "ldap-utils"]
+# dpkg-query answers from $PKG_STATE (one installed package per line); apt-get fails its first
+# $APT_FAILURES installs, then installs (appends to $PKG_STATE); remove drops the package.
+DPKG_QUERY_STUB = """#!/usr/bin/env bash
+package="${*: -1}"
+if grep -qx "${package}" "${PKG_STATE}"; then printf 'install ok installed'; else exit 1; fi
+"""
+APT_GET_STUB = """#!/usr/bin/env bash
+printf '%s\\n' "apt-get $*" >>"${STUB_CALLS}"
+[[ "$*" == *update* ]] && exit 0
+if [[ "$*" == *" install "* ]]; then
+  count=$(( $(cat "${APT_COUNT}" 2>/dev/null || echo 0) + 1 ))
+  echo "${count}" >"${APT_COUNT}"
+  if (( count <= APT_FAILURES )); then
+    echo "E: Could not get lock /var/lib/dpkg/lock-frontend (attempt ${count})" >&2
+    exit 100
+  fi
+  for arg in "$@"; do [[ "${arg}" == -* || "${arg}" == install ]] || echo "${arg}" >>"${PKG_STATE}"; done
+  exit 0
+fi
+if [[ "$*" == *" remove "* ]]; then
+  grep -vx "${*: -1}" "${PKG_STATE}" >"${PKG_STATE}.new" || true
+  mv "${PKG_STATE}.new" "${PKG_STATE}"
+fi
+"""
+DENYING_AWS_STUB = """#!/usr/bin/env bash
+printf '%s\\n' "aws $*" >>"${STUB_CALLS}"
+echo "An error occurred (AccessDeniedException) when calling the GetSecretValue operation: denied" >&2
+exit 254
+"""
+
+
+@pytest.fixture
+def directory_node(node: Node, tmp_path: Path) -> Node:
+    """A compute node of a stack with a directory, missing the SSSD packages, with ec2-instance-connect."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test LDAPS CA")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+          .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(key, hashes.SHA256()))
+    (node.bundle / "generated").mkdir(exist_ok=True)
+    (node.bundle / "generated" / "ldaps-ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    base = "OU=Users,OU=CORP,DC=corp,DC=example,DC=com"
+    node.set_platform({**platform(fsx=None), "directory": {
+        "domain": "corp.example.com", "ldaps_uri": "ldaps://ldaps.corp.example.com", "search_base": "DC=corp,DC=example,DC=com",
+        "bind_dn": f"CN=ReadOnly,{base}", "bind_secret_id": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bind-AbCdEf",
+        "ca_cert": "generated/ldaps-ca.pem", "allowed_groups": {"ClusterAdmin": f"CN=ClusterAdmin,{base}"},
+        "sudo_groups": ["ClusterAdmin"], "local_groups": ["ubuntu"], "home_dir": "/home/%u",
+        "default_shell": "/bin/bash"}})
+    (node.root / "bin").mkdir()
+    shutil.copy2("/bin/bash", node.root / "bin" / "bash")
+    (tmp_path / "packages").write_text("ec2-instance-connect\n", encoding="utf-8")
+    node.stub("dpkg-query", DPKG_QUERY_STUB)
+    node.stub("apt-get", APT_GET_STUB)
+    node.stub("aws", DENYING_AWS_STUB)
+    return node
+
+
+def _run_directory_step(node: Node, tmp_path: Path, failures: int) -> subprocess.CompletedProcess:
+    return node.run(PKG_STATE=str(tmp_path / "packages"), APT_COUNT=str(tmp_path / "apt-count"),
+                    APT_FAILURES=str(failures), HP_RETRY_DELAY="0")
+
+
+def test_directory_step_installs_packages_with_retries(directory_node: Node, tmp_path: Path):
+    """Missing SSSD packages are installed after two failed attempts (package lists refreshed each time),
+    ec2-instance-connect is removed, and only then is the bind secret read; here it is denied, so the step
+    fails naming the secret and the AWS error, and writes no SSSD file."""
+    result = _run_directory_step(directory_node, tmp_path, failures=2)
+    assert result.returncode != 0, result.stdout
+    apt = [c for c in directory_node.calls() if c[0] == "apt-get"]
+    install = ["apt-get", "-y", "-qq", "install", "--no-install-recommends", *DIRECTORY_PACKAGES]
+    assert apt == [["apt-get", "update", "-qq"], install] * 3 + [["apt-get", "-y", "-qq", "remove", "ec2-instance-connect"]]
+    assert "failed (attempt 1/3)" in result.stdout and "failed (attempt 2/3)" in result.stdout
+    assert "Could not get lock" in result.stdout
+    assert "removed ec2-instance-connect" in result.stdout
+    assert sorted((tmp_path / "packages").read_text().split()) == sorted(DIRECTORY_PACKAGES)
+    assert [c[:3] for c in directory_node.calls() if c[0] == "aws"] == [["aws", "secretsmanager", "get-secret-value"]]
+    assert "cannot read the directory bind password arn:aws:secretsmanager:us-east-1:123456789012:secret:bind-AbCdEf" \
+        in result.stdout and "AccessDeniedException" in result.stdout
+    assert "FAILED: step 50-directory" in result.stdout
+    assert not (directory_node.root / "etc" / "sssd").exists()
+
+
+def test_directory_step_gives_up_after_three_failed_installs(directory_node: Node, tmp_path: Path):
+    """Three failed installs: the step fails saying so, and never asks for the bind password."""
+    result = _run_directory_step(directory_node, tmp_path, failures=3)
+    assert result.returncode != 0
+    assert f"could not install {' '.join(DIRECTORY_PACKAGES)} after 3 attempts" in result.stdout
+    assert [c for c in directory_node.calls() if c[0] == "aws"] == []
+    assert "ec2-instance-connect" in (tmp_path / "packages").read_text()
