@@ -89,15 +89,21 @@ class ExecutionRole(pulumi.ComponentResource):
                 lambda v: json.dumps(policy_document(v[0], list(v[1]), list(v[2]), v[3], args.lifecycle_prefix,
                                                      list(v[4])))))
         # The secrets' own policies refuse every other principal, so "only the nodes" holds even against
-        # broad IAM grants elsewhere in the account.
+        # broad IAM grants elsewhere in the account. The principal running `pulumi up` is exempt too: the AWS
+        # provider reads a secret's value back after writing it and on every refresh. aws:PrincipalArn of an
+        # assumed role is the role's ARN (with its path), which the session context gives.
+        if args.readable_secret_arns:
+            caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+            deployer = aws.iam.get_session_context_output(arn=caller.arn,
+                                                          opts=pulumi.InvokeOutputOptions(parent=self)).issuer_arn
         for i, secret_arn in enumerate(args.readable_secret_arns):
             aws.secretsmanager.SecretPolicy(
                 f"{name}-secret-{i}-nodes-only", secret_arn=secret_arn, opts=child,
-                policy=pulumi.Output.all(secret_arn, self.role.arn).apply(lambda v: json.dumps({
+                policy=pulumi.Output.all(secret_arn, self.role.arn, deployer).apply(lambda v: json.dumps({
                     "Version": "2012-10-17", "Statement": [{
                         "Sid": "OnlyTheClusterNodesRead", "Effect": "Deny", "Principal": "*",
                         "Action": "secretsmanager:GetSecretValue", "Resource": v[0],
-                        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": v[1]}}}]})))
+                        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": sorted({v[1], v[2]})}}}]})))
         self.arn = self.role.arn
         self.ready = [managed, inline]
         self.register_outputs({"arn": self.arn})

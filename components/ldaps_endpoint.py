@@ -112,10 +112,11 @@ class LdapsEndpoint(pulumi.ComponentResource):
                 validity_period_hours=CA_HOURS, allowed_uses=["cert_signing", "crl_signing"],
                 subject={"common_name": f"{name} LDAPS CA", "organization": args.domain_name}, opts=child)
             server_key = tls.PrivateKey(f"{name}-ldaps-server-v{v}", algorithm="RSA", rsa_bits=2048, opts=child)
+            # The host goes in the SAN, which is what TLS clients check; the CN stays short because an NLB's
+            # DNS name can exceed the 64 characters X.509 allows a common name.
             request = tls.CertRequest(
-                f"{name}-ldaps-server-v{v}", private_key_pem=server_key.private_key_pem,
-                dns_names=[self.host], subject={"common_name": self.host, "organization": args.domain_name},
-                opts=child)
+                f"{name}-ldaps-server-v{v}", private_key_pem=server_key.private_key_pem, dns_names=[self.host],
+                subject={"common_name": f"{name} LDAPS"[:64], "organization": args.domain_name}, opts=child)
             server = tls.LocallySignedCert(
                 f"{name}-ldaps-server-v{v}", cert_request_pem=request.cert_request_pem,
                 ca_private_key_pem=ca_key.private_key_pem, ca_cert_pem=ca.cert_pem,

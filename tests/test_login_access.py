@@ -6,6 +6,7 @@ import json
 
 from stack_config import ConfigError
 from tests.conftest import P
+from tools.harness import DEPLOYER_ROLE
 from tools.preview import plan_of
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
@@ -153,7 +154,8 @@ def test_no_login_group_no_nlb(dev_config, run_stack):
 
 
 def test_host_key_secret_refuses_everyone_but_the_execution_role(dev_run):
-    """The secret's resource policy denies GetSecretValue to any principal other than the execution role."""
+    """The secret's resource policy denies GetSecretValue to any principal other than the execution role and
+    the role that deploys the stack."""
     secret = dev_run.named("hp-dev-host-keys", "aws:secretsmanager/secret:Secret").outputs["arn"]
     role = next(r for r in dev_run.of_type("aws:iam/role:Role") if r.name == "hp-dev-role").outputs["arn"]
     (policy,) = [p for p in dev_run.of_type("aws:secretsmanager/secretPolicy:SecretPolicy")
@@ -161,4 +163,4 @@ def test_host_key_secret_refuses_everyone_but_the_execution_role(dev_run):
     assert policy.inputs["secretArn"] == secret
     (stmt,) = json.loads(policy.inputs["policy"])["Statement"]
     assert (stmt["Effect"], stmt["Action"], stmt["Resource"]) == ("Deny", "secretsmanager:GetSecretValue", secret)
-    assert stmt["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": role}}
+    assert stmt["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": sorted([role, DEPLOYER_ROLE])}}

@@ -24,6 +24,8 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's sentinel for an
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
 ACCOUNT = "123456789012"
+DEPLOYER_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/platform-deployer/ci"  # who runs `pulumi up`
+DEPLOYER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ci/platform-deployer"
 PROJECT = "hyperpod-platform"
 
 
@@ -197,7 +199,12 @@ class AwsMocks(pmocks.Mocks):
     def call(self, args: pmocks.MockCallArgs):
         self.calls.append(args)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/mock", "userId": "mock"}
+            return {"accountId": ACCOUNT, "arn": DEPLOYER_SESSION, "userId": "AROAEXAMPLE:ci"}
+        if args.token == "aws:iam/getSessionContext:getSessionContext":
+            # An assumed-role session's issuer is the role, whose ARN keeps the path the session ARN drops.
+            issuer = DEPLOYER_ROLE if args.args["arn"] == DEPLOYER_SESSION else args.args["arn"]
+            return {"arn": args.args["arn"], "issuerArn": issuer, "issuerName": issuer.rsplit("/", 1)[-1],
+                    "id": args.args["arn"]}
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}
         if args.token == "aws:index/getPartition:getPartition":
