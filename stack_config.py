@@ -405,6 +405,8 @@ class DirectorySettings:
     """Protect the directory and its contents from ``pulumi destroy`` and replacement."""
     bind_user: str = "ReadOnly"
     """The read-only user SSSD binds as; its password is generated and kept in Secrets Manager."""
+    bind_password_version: int = 1
+    """Bump to generate a new bind password (set in the directory and the secret; nodes re-run the step)."""
     groups: tuple[str, ...] = ("ClusterAdmin", "ClusterDev")
     """Directory groups the stack keeps; members of ``allowedGroups`` may log in."""
     allowed_groups: tuple[str, ...] = ("ClusterAdmin", "ClusterDev")
@@ -797,7 +799,7 @@ def _ssh_key(v: str):
 def _parse_directory(r: _Reader, raw: Any, region: str) -> DirectorySettings:
     path = "directory"
     d = r.obj(raw, path, ("enabled", "mode", "domainName", "shortName", "edition", "directoryId", "dnsIps",
-                          "protect", "bindUser", "groups", "allowedGroups", "sudoGroups", "localGroups", "users",
+                          "protect", "bindUser", "bindPasswordVersion", "groups", "allowedGroups", "sudoGroups", "localGroups", "users",
                           "defaultShell", "ldaps", "adminInstance", "adminInstanceType"))
     if not r.get(d, "enabled", path, bool, False):
         return DirectorySettings()
@@ -882,6 +884,11 @@ def _parse_directory(r: _Reader, raw: Any, region: str) -> DirectorySettings:
         ugroups = r.str_list(u, "groups", upath, [], item=lambda v: None if v in groups else (
             "is not one of directory.groups", f"use one of: {', '.join(groups)}, or add it to directory.groups"))
         keys = r.str_list(u, "sshPublicKeys", upath, [], item=_ssh_key)
+        if len(keys) > 25:
+            r.fail(f"{upath}.sshPublicKeys", len(keys), "the Directory Service Data API keeps at most 25 values "
+                   "of an attribute (altSecurityIdentities)", "list at most 25 keys")
+        if len(set(keys)) != len(keys):
+            r.fail(f"{upath}.sshPublicKeys", keys, "lists a key twice", "list each key once")
         email = r.get(u, "email", upath, str, None, lambda v: None if EMAIL_RE.match(v) else (
             "is not an email address", "use name@example.com"))
         given = r.get(u, "givenName", upath, str, None, lambda v: None if 0 < len(v) <= 64 else (
@@ -935,7 +942,8 @@ def _parse_directory(r: _Reader, raw: Any, region: str) -> DirectorySettings:
     return DirectorySettings(
         enabled=True, mode=mode, domain_name=domain or "", short_name=short, edition=edition,
         directory_id=directory_id, dns_ips=tuple(dns_ips), protect=r.get(d, "protect", path, bool, True),
-        bind_user=bind_user, groups=tuple(groups), allowed_groups=tuple(allowed), sudo_groups=tuple(sudo),
+        bind_user=bind_user,
+        bind_password_version=r.get(d, "bindPasswordVersion", path, int, 1, _range(1, 10_000)) or 1, groups=tuple(groups), allowed_groups=tuple(allowed), sudo_groups=tuple(sudo),
         local_groups=tuple(local), users=tuple(users), default_shell=shell, ldaps=ldaps,
         admin_instance=bool(r.get(d, "adminInstance", path, bool, False)), admin_instance_type=itype or "t3.medium")
 

@@ -20,10 +20,13 @@ from stack_config import DirectorySettings
 PASSWORD_SPECIALS = "-_.+=^!*"
 
 
-def directory_password(name: str, opts: pulumi.ResourceOptions) -> random.RandomPassword:
-    """A 32-character password that meets the AD complexity rules."""
+def directory_password(name: str, opts: pulumi.ResourceOptions,
+                       version: Optional[int] = None) -> random.RandomPassword:
+    """A 32-character password that meets the AD complexity rules; a new ``version`` makes a new one. (The
+    Admin password has none: a new one would replace the directory.)"""
     return random.RandomPassword(name, length=32, special=True, override_special=PASSWORD_SPECIALS,
-                                 min_upper=2, min_lower=2, min_numeric=2, min_special=2, opts=opts)
+                                 min_upper=2, min_lower=2, min_numeric=2, min_special=2,
+                                 keepers={"version": str(version)} if version else None, opts=opts)
 
 
 @dataclass
@@ -100,7 +103,7 @@ class Directory(pulumi.ComponentResource):
             self.controller_count = 2
 
         # The read-only bind user's password: generated, kept in Secrets Manager, fetched by nodes at boot.
-        bind = directory_password(f"{name}-ldap-bind", child)
+        bind = directory_password(f"{name}-ldap-bind", child, s.bind_password_version)
         self.bind_password = bind.result
         self.bind_secret = aws.secretsmanager.Secret(
             f"{name}-ldap-bind", description=f"Password of {s.bind_user}, the read-only LDAP bind user of "

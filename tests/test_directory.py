@@ -67,6 +67,16 @@ def test_passwords_generated_and_only_secrets(dev_run):
     assert contents["bind_password"] == {"<secret>": passwords["hp-dev-ldap-bind"].outputs["result"]}
 
 
+def test_bind_password_version_rotates_only_the_bind_password(dev_config, run_stack, dev_run):
+    """bindPasswordVersion is the bind password's keeper: bumping it makes a new password (a replacement the
+    preview shows), and the Admin password stays."""
+    keepers = {p.name: p.inputs.get("keepers") for p in dev_run.of_type(PASSWORD)}
+    assert keepers == {"hp-dev-directory-admin": None, "hp-dev-ldap-bind": {"version": "1"}}
+    dev_config[P + "directory"]["bindPasswordVersion"] = 2
+    keepers = {p.name: p.inputs.get("keepers") for p in run_stack(dev_config).of_type(PASSWORD)}
+    assert keepers == {"hp-dev-directory-admin": None, "hp-dev-ldap-bind": {"version": "2"}}
+
+
 def test_execution_role_reads_only_the_named_secrets(dev_run):
     """The nodes may read the bind-password and host-key secrets and nothing else; each of those secrets
     refuses every other principal but the deploying role (the provider reads a secret back after writing it;

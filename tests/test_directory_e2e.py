@@ -90,6 +90,25 @@ BINARIES = ["unshare", "nsenter", "samba", "samba-tool", "sssd", "sssctl", "sss_
             "sshd", "ssh", "sudo", "visudo", "pam-auth-update", "dpkg-query", "openssl"]
 
 AWS_STUB = aws_secret_stub(REGION, SECRET_ID)
+# sssctl as SSSD 2.2 has it: config-check knows no --config/--snippet, so it checks only the installed file.
+# With SSSCTL_REJECT set, that check fails the way sssctl reports a bad option.
+OLD_SSSCTL_STUB = """#!/usr/bin/env bash
+if [[ "${1:-}" == config-check ]]; then
+  for arg in "$@"; do
+    case "${arg}" in
+      --help) printf 'Usage: sssctl config-check [OPTIONS...]\\n\\nHelp options:\\n  -?, --help  Show this help message\\n'; exit 0 ;;
+      -c | --config* | -s | --snippet*) echo "sssctl: unknown option ${arg}" >&2; exit 1 ;;
+    esac
+  done
+  printf '%s\\n' "sssctl $*" >>"${STUB_CALLS}"
+  if [[ -n "${SSSCTL_REJECT:-}" ]]; then
+    echo "Issues identified by validators: 1"
+    echo "[rule/allowed_domain_options]: Attribute 'default_shel' is not allowed in section 'domain/corp.test'."
+    exit 1
+  fi
+fi
+exec /usr/sbin/sssctl "$@"
+"""
 # No systemd in the namespace: restart the namespace's own daemons, found by their pidfiles in its /run.
 SYSTEMCTL_STUB = """#!/usr/bin/env bash
 printf '%s\\n' "systemctl $*" >>"${STUB_CALLS}"
@@ -683,6 +702,28 @@ def test_directory_users_log_in_through_sssd(node: Node, tmp_path: Path):
     assert [c for c in node.calls()[len(calls_before):] if not c.startswith("aws ")] == []
     main_config.write_text(original)
     assert node.ssh("alice").returncode == 0
+
+    # --- an sssctl that cannot check a file before it is installed (SSSD 2.2, Ubuntu 20.04) -----------------
+    old_sssctl = node.bin / "sssctl"
+    old_sssctl.write_text(OLD_SSSCTL_STUB)
+    old_sssctl.chmod(0o755)
+    current, calls_before = node.snapshot(), node.calls()
+    rejected = node.lifecycle(directory={"default_shell": "/bin/sh"}, SSSCTL_REJECT="1")
+    assert rejected.returncode != 0, rejected.stdout
+    assert "checking /etc/sssd/sssd.conf in place" in rejected.stdout
+    assert "sssctl rejects the rendered sssd.conf: Issues identified by validators: 1 [rule/allowed_domain_options]" in rejected.stdout
+    assert "previous files restored" in rejected.stdout
+    assert node.snapshot() == current
+    assert [c for c in node.calls()[len(calls_before):] if not c.startswith("aws ")] == ["sssctl config-check"]
+    changed = node.lifecycle(directory={"default_shell": "/bin/sh"})
+    assert changed.returncode == 0, changed.stdout
+    assert "checking /etc/sssd/sssd.conf in place" in changed.stdout
+    assert node.run(["getent", "passwd", "alice"]).stdout.strip().endswith(":/bin/sh")
+    old_sssctl.unlink()
+    back = node.lifecycle()
+    assert back.returncode == 0 and "checking" not in back.stdout, back.stdout
+    assert node.snapshot() == current
+    assert node.login_with_sudo("alice").stdout == "alice\nsudo=0\n"
 
     # --- the password never shows; no temporary file is left; the host is untouched ----------------------
     lifecycle_log = node.path("/var/log/hyperpod-platform/lifecycle.log").read_text()

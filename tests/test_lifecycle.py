@@ -409,7 +409,11 @@ if [[ "$*" == *" install "* ]]; then
     echo "E: Could not get lock /var/lib/dpkg/lock-frontend (attempt ${count})" >&2
     exit 100
   fi
-  for arg in "$@"; do [[ "${arg}" == -* || "${arg}" == install ]] || echo "${arg}" >>"${PKG_STATE}"; done
+  after=0
+  for arg in "$@"; do
+    if ((after)); then [[ "${arg}" == -* ]] || echo "${arg}" >>"${PKG_STATE}"; fi
+    [[ "${arg}" == install ]] && after=1
+  done
   exit 0
 fi
 if [[ "$*" == *" remove "* ]]; then
@@ -463,11 +467,15 @@ def test_directory_step_installs_packages_with_retries(directory_node: Node, tmp
     result = _run_directory_step(directory_node, tmp_path, failures=2)
     assert result.returncode != 0, result.stdout
     apt = [c for c in directory_node.calls() if c[0] == "apt-get"]
-    install = ["apt-get", "-y", "-qq", "install", "--no-install-recommends", *DIRECTORY_PACKAGES]
-    assert apt == [["apt-get", "update", "-qq"], install] * 3 + [["apt-get", "-y", "-qq", "remove", "ec2-instance-connect"]]
+    lock = ["-o", "DPkg::Lock::Timeout=600"]  # waits for unattended-upgrades instead of failing at once
+    install = ["apt-get", *lock, "-y", "-qq", "install", "--no-install-recommends", *DIRECTORY_PACKAGES]
+    assert apt == [["apt-get", *lock, "update", "-qq"], install] * 3 + [
+        ["apt-get", *lock, "-y", "-qq", "remove", "ec2-instance-connect"]]
     assert "failed (attempt 1/3)" in result.stdout and "failed (attempt 2/3)" in result.stdout
     assert "Could not get lock" in result.stdout
     assert "removed ec2-instance-connect" in result.stdout
+    # its systemd drop-in for ssh goes with it only after a daemon-reload
+    assert [c for c in directory_node.calls() if c[0] == "systemctl"] == [["systemctl", "daemon-reload"]]
     assert sorted((tmp_path / "packages").read_text().split()) == sorted(DIRECTORY_PACKAGES)
     assert [c[:3] for c in directory_node.calls() if c[0] == "aws"] == [["aws", "secretsmanager", "get-secret-value"]]
     assert "cannot read the directory bind password arn:aws:secretsmanager:us-east-1:123456789012:secret:bind-AbCdEf" \
@@ -483,3 +491,34 @@ def test_directory_step_gives_up_after_three_failed_installs(directory_node: Nod
     assert f"could not install {' '.join(DIRECTORY_PACKAGES)} after 3 attempts" in result.stdout
     assert [c for c in directory_node.calls() if c[0] == "aws"] == []
     assert "ec2-instance-connect" in (tmp_path / "packages").read_text()
+
+
+PASSWORD_AWS_STUB = """#!/usr/bin/env bash
+printf '%s\\n' "aws $*" >>"${STUB_CALLS}"
+echo 'Old-Bind-Password-1'
+"""
+# ldapsearch as it fails against AD when the bind user's password has expired (sub-code 532).
+EXPIRED_LDAPSEARCH_STUB = """#!/usr/bin/env bash
+printf '%s\\n' "ldapsearch $*" >>"${STUB_CALLS}"
+echo "ldap_bind: Invalid credentials (49)" >&2
+echo "	additional info: 80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 532, v4563" >&2
+exit 49
+"""
+
+
+def test_directory_step_says_when_the_bind_password_expired(directory_node: Node, tmp_path: Path):
+    """An expired bind password (AD's data 532) is named as such, with how to rotate it, and nothing is
+    written; the password itself never shows."""
+    (tmp_path / "packages").write_text("\n".join(DIRECTORY_PACKAGES) + "\n", encoding="utf-8")
+    directory_node.stub("aws", PASSWORD_AWS_STUB)
+    directory_node.stub("ldapsearch", EXPIRED_LDAPSEARCH_STUB)
+    result = _run_directory_step(directory_node, tmp_path, failures=0)
+    assert result.returncode != 0
+    assert "cannot bind to ldaps://ldaps.corp.example.com as CN=ReadOnly" in result.stdout
+    assert "Invalid credentials (49)" in result.stdout
+    assert "password has expired or must be changed" in result.stdout and "directory.bindPasswordVersion" in result.stdout
+    assert "Old-Bind-Password-1" not in result.stdout
+    assert not [c for c in directory_node.calls() if c[0] in ("apt-get", "systemctl")]
+    ldap = [c for c in directory_node.calls() if c[0] == "ldapsearch"]
+    assert len(ldap) == 1 and "-y" in ldap[0] and "Old-Bind-Password-1" not in " ".join(ldap[0])
+    assert not (directory_node.root / "etc" / "sssd").exists()

@@ -159,6 +159,13 @@ BAD_CONFIGS = [
      "directory.users[0].sshPublicKeys[0]", "says ssh-ed25519 but its key data is ssh-rsa"),
     ("dir-ssh-key-private", _set("directory.users.0.sshPublicKeys", ["-----BEGIN OPENSSH PRIVATE KEY-----"]),
      "directory.users[0].sshPublicKeys[0]", "not an OpenSSH public key"),
+    ("dir-ssh-too-many", _set("directory.users.0.sshPublicKeys", [
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHcNtHPqFcSXq+7fcpbVaM6SJE6eCAB7dKPkM8XHs7lN key%d" % i for i in range(26)]),
+     "directory.users[0].sshPublicKeys", "at most 25 values"),
+    ("dir-ssh-dup", _set("directory.users.0.sshPublicKeys", [
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHcNtHPqFcSXq+7fcpbVaM6SJE6eCAB7dKPkM8XHs7lN a"] * 2),
+     "directory.users[0].sshPublicKeys", "lists a key twice"),
+    ("dir-bind-version", _set("directory.bindPasswordVersion", 0), "directory.bindPasswordVersion", "between 1 and 10000"),
     ("dir-user-email", _set("directory.users.0.email", "alice"), "directory.users[0].email", "not an email"),
     ("dir-user-unknown-key", _set("directory.users.0.sshKeys", []), "directory.users[0].sshKeys",
      "did you mean 'sshPublicKeys'"),

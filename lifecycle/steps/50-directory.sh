@@ -89,8 +89,9 @@ apt_get() { # apt_get install|remove ARGS...: up to 3 attempts (package lists re
   local attempt
   for attempt in 1 2 3; do
     : >"${work}/apt.log"
-    if { [[ "$1" != install ]] || apt-get update -qq >>"${work}/apt.log" 2>&1; } &&
-      DEBIAN_FRONTEND=noninteractive apt-get -y -qq "$@" >>"${work}/apt.log" 2>&1; then
+    # On first boot unattended-upgrades may hold the dpkg lock for minutes: wait for it, then retry.
+    if { [[ "$1" != install ]] || apt-get -o DPkg::Lock::Timeout=600 update -qq >>"${work}/apt.log" 2>&1; } &&
+      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -y -qq "$@" >>"${work}/apt.log" 2>&1; then
       return 0
     fi
     log "apt-get $* failed (attempt ${attempt}/3): $(tail -n 2 "${work}/apt.log" | tr '\n' ' ')"
@@ -126,6 +127,8 @@ ssh_changed=0
 if installed ec2-instance-connect; then
   # Its sshd unit override sets its own AuthorizedKeysCommand, which would replace SSSD's.
   apt_get remove ec2-instance-connect || die "could not remove ec2-instance-connect"
+  # Its override lives in a systemd drop-in for the ssh unit: reload units so the restart below drops it.
+  systemctl daemon-reload || die "systemctl daemon-reload failed after removing ec2-instance-connect"
   log "removed ec2-instance-connect (it overrides sshd's AuthorizedKeysCommand)"
   ssh_changed=1
 fi
@@ -171,6 +174,14 @@ if ! ldap ldapsearch -LLL -s base -b "${bind_dn}" dn >/dev/null 2>"${work}/error
       -verify_hostname "${hostport%:*}" -CAfile "${ca_src}" -verify_return_error -brief </dev/null 2>&1 |
       grep -m 1 -E 'verify error|errno=|Verification: OK' || echo "no answer from ${hostport}")"
   fi
+  # AD's sub-codes of "Invalid credentials (49)" (in the additional info) tell a wrong password from an account
+  # problem; the domain's default policy expires passwords (42 days in AWS Managed Microsoft AD).
+  case "${reason}" in
+    *"data 532"* | *"data 773"*) reason+="; the bind user's password has expired or must be changed: rotate it (bump directory.bindPasswordVersion, pulumi up, then run this step again), and exempt the bind user from expiry with a fine-grained password policy" ;;
+    *"data 533"*) reason+="; the bind user's account is disabled in the directory" ;;
+    *"data 701"*) reason+="; the bind user's account has expired in the directory" ;;
+    *"data 775"*) reason+="; the bind user's account is locked out (too many failed binds)" ;;
+  esac
   die "cannot bind to ${uri} as ${bind_dn} (password from ${secret_id}, server certificate checked against ${ca_rel}): ${reason}"
 fi
 # Every allowed group must exist under its name: a mistyped DN would silently lock its members out, and
@@ -238,6 +249,8 @@ ldap_default_authtok = {password}
 ldap_tls_reqcert = hard
 ldap_tls_cacert = {ca}
 ldap_referrals = False
+# The NLB drops TCP flows idle for 350 s; SSSD reconnects before that instead of finding the connection reset.
+ldap_connection_expire_timeout = 300
 ldap_id_mapping = True
 ldap_use_tokengroups = True
 ldap_user_extra_attrs = altSecurityIdentities:altSecurityIdentities
@@ -303,8 +316,14 @@ snippets="${HP_ROOT}/etc/sssd/conf.d"
 [[ -d "${snippets}" ]] || snippets="${work}/check/conf.d"
 mkdir -p "${snippets}"
 install -m 0600 -o root -g root "${work}/new/sssd.conf" "${work}/check/sssd.conf"
-if ! sssctl config-check -c "${work}/check/sssd.conf" -s "${snippets}" >"${work}/error" 2>&1; then
-  die "sssctl rejects the rendered sssd.conf: $(grep -v '^$' "${work}/error" | head -n 3 | tr '\n' ' ')"
+# sssctl before SSSD 2.3 (Ubuntu 20.04 has 2.2) checks only the installed file: then the file is checked in
+# place right after it is installed, and put back like every other file when it fails.
+sssd_checked=0
+if sssctl config-check --help 2>&1 | grep -q -- '--config'; then
+  if ! sssctl config-check -c "${work}/check/sssd.conf" -s "${snippets}" >"${work}/error" 2>&1; then
+    die "sssctl rejects the rendered sssd.conf: $(grep -v '^$' "${work}/error" | head -n 3 | tr '\n' ' ')"
+  fi
+  sssd_checked=1
 fi
 install -m 0440 -o root -g root "${work}/new/sudoers" "${work}/check/sudoers"
 if ! visudo -c -q -f "${work}/check/sudoers" >"${work}/error" 2>&1; then
@@ -365,6 +384,12 @@ installing=1
 sssd_changed=0
 write_if_changed "${HP_ROOT}${ca}" 0644 <"${work}/new/ca" && sssd_changed=1
 write_if_changed "${sssd_conf}" 0600 <"${work}/new/sssd.conf" && sssd_changed=1
+if ((!sssd_checked)); then
+  log "this sssctl cannot check a file before it is installed; checking ${sssd_conf#"${HP_ROOT}"} in place"
+  if ! sssctl config-check >"${work}/error" 2>&1; then
+    rollback "sssctl rejects the rendered sssd.conf: $(grep -v '^$' "${work}/error" | head -n 3 | tr '\n' ' ')"
+  fi
+fi
 write_if_changed "${nsswitch}" 0644 <"${work}/new/nsswitch" || true
 write_if_changed "${sshd_conf}" 0644 <"${work}/new/sshd.conf" && ssh_changed=1
 write_if_changed "${sudoers}" 0440 <"${work}/new/sudoers" || true
