@@ -999,6 +999,38 @@ def load() -> StackSettings:
         settings = parse(raw, region)
     except ConfigError as err:
         raise ConfigError(problems + err.problems) from None
+    problems += existing_subnet_problems(settings.network)
     if problems:
         raise ConfigError(problems)
     return settings
+
+
+def existing_subnet_problems(network: NetworkSettings) -> list[Problem]:
+    """Existing VPC: each private subnet exists, is in ``vpcId``, and has an AZ of its own (Managed AD and the
+    load balancers take one subnet per AZ). Read from AWS, before any resource is registered."""
+    if network.mode != "existing" or not network.private_subnet_ids:
+        return []
+    import pulumi_aws as aws
+
+    path = "network.privateSubnetIds"
+    problems: list[Problem] = []
+    seen: dict[str, str] = {}
+    for i, subnet_id in enumerate(network.private_subnet_ids):
+        try:
+            subnet = aws.ec2.get_subnet(id=subnet_id)
+        except Exception as exc:  # noqa: BLE001 - the lookup's own error says why (not found, no access)
+            reason = re.sub(r"^invoke of \S+ failed: ", "", str(exc).splitlines()[0])
+            problems.append(Problem(f"{path}[{i}]", subnet_id, f"cannot be read ({reason})",
+                                    "give a subnet of network.vpcId that these credentials can describe"))
+            continue
+        if subnet.vpc_id != network.vpc_id:
+            problems.append(Problem(f"{path}[{i}]", subnet_id, f"is in {subnet.vpc_id}, not in network.vpcId "
+                                    f"{network.vpc_id}", "give private subnets of network.vpcId"))
+        az = subnet.availability_zone
+        if az in seen:
+            problems.append(Problem(f"{path}[{i}]", subnet_id, f"is in {az}, like {seen[az]}; the directory and "
+                                    "the load balancers need each subnet in its own AZ",
+                                    "list one private subnet per AZ, two AZs or more"))
+        else:
+            seen[az] = subnet_id
+    return problems

@@ -116,6 +116,18 @@ BAD_CONFIGS = [
         "mode": "existing", "vpcId": "vpc-xyz", "privateSubnetIds": ["subnet-0123456789abcdef0",
                                                                      "subnet-0123456789abcdef1"]}),
      "network.vpcId", "is not a VPC id"),
+    ("existing-same-az", lambda c: (c.update({P + "network": {
+        "mode": "existing", "vpcId": "vpc-0123456789abcdef0",
+        "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef2"]}}), c.pop(P + "vpn"),
+        c.pop(P + "access")), "network.privateSubnetIds[1]", "like subnet-0123456789abcdef0"),
+    ("existing-other-vpc", lambda c: (c.update({P + "network": {
+        "mode": "existing", "vpcId": "vpc-0fedcba987654321f",
+        "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]}}), c.pop(P + "vpn"),
+        c.pop(P + "access")), "network.privateSubnetIds[0]", "not in network.vpcId vpc-0fedcba987654321f"),
+    ("existing-missing-subnet", lambda c: (c.update({P + "network": {
+        "mode": "existing", "vpcId": "vpc-0123456789abcdef0",
+        "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789deadef1"]}}), c.pop(P + "vpn"),
+        c.pop(P + "access")), "network.privateSubnetIds[1]", "cannot be read (InvalidSubnetID.NotFound"),
     ("login-target-count", _set("login.targetIps", ["10.20.0.5"]), "login.targetIps", "has 2 node(s)"),
     ("login-target-outside", _set("login.targetIps", ["10.20.0.5", "172.16.0.1"]), "login.targetIps[1]",
      "not in any private subnet"),

@@ -212,6 +212,15 @@ class AwsMocks(pmocks.Mocks):
         if args.token == "aws:directoryservice/getDirectory:getDirectory":
             return {"id": args.args["directoryId"], "directoryId": args.args["directoryId"], "name": "corp.example.com",
                     "dnsIpAddresses": ["10.20.0.53", "10.20.64.53"], "securityGroupId": "sg-0directory00000001"}
+        if args.token == "aws:ec2/getSubnet:getSubnet":
+            # An existing VPC's subnets: in vpc-0123456789abcdef0, AZ "a" for an even last digit, "b" for odd;
+            # ids with "dead" in them do not exist.
+            sid = args.args["id"]
+            if "dead" in sid:  # a failed read, as the provider reports it
+                return {}, [("id", f"InvalidSubnetID.NotFound: The subnet ID '{sid}' does not exist")]
+            az = f"{self.region}{'a' if int(sid[-1], 16) % 2 == 0 else 'b'}"
+            return {"id": sid, "vpcId": "vpc-0123456789abcdef0", "availabilityZone": az,
+                    "cidrBlock": f"10.0.{int(sid[-1], 16)}.0/24", "mapPublicIpOnLaunch": False}
         if args.token == "aws:ssm/getParameter:getParameter":
             return {"name": args.args["name"], "value": "ami-0123456789abcdef0", "type": "String", "id": args.args["name"]}
         if args.token == "aws:ec2/getNetworkInterfaces:getNetworkInterfaces":
