@@ -1,4 +1,4 @@
-"""HyperPod platform: network, shared storage, login access, directory, lifecycle scripts, execution role, Slurm cluster."""
+"""HyperPod platform: network, storage, login access, directory, lifecycle scripts, execution role, Slurm cluster."""
 import json
 from pathlib import Path
 
