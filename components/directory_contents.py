@@ -49,14 +49,13 @@ import pulumi.dynamic as dyn
 from botocore.exceptions import BotoCoreError, ClientError
 from pulumi.runtime import rpc
 
+from components.directory import PASSWORD_SPECIALS
 from stack_config import DirectoryUserSettings
 
 SSH_KEY_ATTRIBUTE = "altSecurityIdentities"
 """LDAP attribute holding a user's OpenSSH public keys (SSSD's ``ldap_user_ssh_public_key``)."""
 USER_FIELDS = (("given_name", "GivenName"), ("surname", "Surname"), ("email", "EmailAddress"))
 """Optional user fields and their Data API parameters."""
-PASSWORD_SPECIALS = "-_.+=^!*"
-"""Special characters of generated passwords (need no quoting anywhere)."""
 OUTPUT_KEYS = ("bind_dn", "group_dns", "created_users", "created_groups", "added_memberships")
 """Properties the provider computes (declared on the resource so they are readable as outputs)."""
 
@@ -262,11 +261,12 @@ class _Session:
         self.call(self.data, "delete_group", f"deleting group {name}", absorb=("ResourceNotFoundException",),
                   DirectoryId=self.directory_id, SAMAccountName=name)
 
-    def group_dn(self, name: str) -> str:
-        resp, _ = self.call(self.data, "describe_group", f"reading group {name}", DirectoryId=self.directory_id,
-                            SAMAccountName=name)
+    def dn(self, kind: str, name: str) -> str:
+        """The distinguished name of a ``user`` or ``group`` (DescribeUser / DescribeGroup)."""
+        what = f"reading {kind} {name}"
+        resp, _ = self.call(self.data, f"describe_{kind}", what, DirectoryId=self.directory_id, SAMAccountName=name)
         if not resp.get("DistinguishedName"):
-            raise self.fail(f"reading group {name}", "the answer has no DistinguishedName")
+            raise self.fail(what, "the answer has no DistinguishedName")
         return resp["DistinguishedName"]
 
     # --- users ------------------------------------------------------------------------------------
@@ -287,13 +287,6 @@ class _Session:
     def delete_user(self, name: str) -> None:
         self.call(self.data, "delete_user", f"deleting user {name}", absorb=("ResourceNotFoundException",),
                   DirectoryId=self.directory_id, SAMAccountName=name)
-
-    def user_dn(self, name: str) -> str:
-        resp, _ = self.call(self.data, "describe_user", f"reading user {name}", DirectoryId=self.directory_id,
-                            SAMAccountName=name)
-        if not resp.get("DistinguishedName"):
-            raise self.fail(f"reading user {name}", "the answer has no DistinguishedName")
-        return resp["DistinguishedName"]
 
     def reset_password(self, name: str, password: str, what: str) -> None:
         """Set a password (this also enables a disabled account)."""
@@ -389,8 +382,8 @@ class DirectoryContentsProvider(dyn.ResourceProvider):
             for name, user in spec.users.items():
                 if name in owned.users:
                     s.enable_user(user)
-            bind_dn = s.user_dn(spec.bind_user)
-            group_dns = {g: s.group_dn(g) for g in spec.groups}
+            bind_dn = s.dn("user", spec.bind_user)
+            group_dns = {g: s.dn("group", g) for g in spec.groups}
         except DirectoryContentsError as exc:
             raise s.roll_back(journal, exc) from None
         return dyn.CreateResult(id_=f"{spec.directory_id}/contents", outs=self._outs(props, owned, bind_dn, group_dns))
@@ -465,10 +458,10 @@ class DirectoryContentsProvider(dyn.ResourceProvider):
                     owned.memberships.add((g, u))
 
             if renamed_bind or not bind_dn:
-                bind_dn = s.user_dn(new.bind_user)
+                bind_dn = s.dn("user", new.bind_user)
             for g in new.groups:
                 if g not in group_dns:
-                    group_dns[g] = s.group_dn(g)
+                    group_dns[g] = s.dn("group", g)
         except DirectoryContentsError as exc:
             raise s.roll_back(journal, exc) from None
         return dyn.UpdateResult(outs=self._outs(news, owned, bind_dn, group_dns))

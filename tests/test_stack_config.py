@@ -136,6 +136,17 @@ BAD_CONFIGS = [
     ("login-key-version", _set("login.hostKeyVersion", 0), "login.hostKeyVersion", "between 1 and 10000"),
     ("tags-aws-prefix", lambda c: c.__setitem__(P + "tags", {"aws:owner": "me"}), "tags.aws:owner", "aws:"),
     # directory
+    ("dir-mode", _set("directory.mode", "imported"), "directory.mode", "create, existing"),
+    ("dir-bind-user", _set("directory.bindUser", "read only"), "directory.bindUser", "sAMAccountName"),
+    ("dir-shell", _set("directory.defaultShell", "bash"), "directory.defaultShell", "absolute path"),
+    ("dir-ldaps-dns", _set("directory.ldaps", {"dnsName": "ldaps_corp"}), "directory.ldaps.dnsName", "not a DNS name"),
+    ("dir-ca-not-pem", _set("directory.ldaps", {"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/"
+                                                "12345678-1234-1234-1234-123456789012", "dnsName": "ldaps.corp.example.com",
+                                                "caCertificate": "-----BEGIN PRIVATE KEY-----\nabc\n"}),
+     "directory.ldaps.caCertificate", "not a PEM certificate"),
+    ("dir-ca-version", _set("directory.ldaps", {"caVersion": 0}), "directory.ldaps.caVersion", "between 1 and 10000"),
+    ("dir-admin-type", _set("directory.adminInstanceType", "large"), "directory.adminInstanceType",
+     "not an EC2 instance type"),
     ("dir-domain", _set("directory.domainName", "corp"), "directory.domainName", "fully qualified"),
     ("dir-domain-missing", _set("directory.domainName", _DELETE), "directory.domainName", "is required"),
     ("dir-edition", _set("directory.edition", "Large"), "directory.edition", "Standard, Enterprise"),
