@@ -411,6 +411,9 @@ class DirectorySettings:
     """Directory groups the stack keeps; members of ``allowedGroups`` may log in."""
     allowed_groups: tuple[str, ...] = ("ClusterAdmin", "ClusterDev")
     """Groups allowed on the nodes (SSSD access filter and sshd AllowGroups)."""
+    allowed_groups_by_role: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Per node role (controller, login, compute): the allowed groups on nodes of that role; a role not
+    listed in ``allowedGroupsByRole`` gets all of ``allowedGroups``."""
     sudo_groups: tuple[str, ...] = ("ClusterAdmin",)
     """Groups with passwordless sudo on the nodes (ClusterDev has none by default)."""
     local_groups: tuple[str, ...] = ("ubuntu",)
@@ -425,6 +428,10 @@ class DirectorySettings:
     """Launch a domain-joined Windows admin instance (for what the Data API cannot do)."""
     admin_instance_type: str = "t3.medium"
     """EC2 type of the admin instance."""
+
+    def allowed_on(self, role: str) -> tuple[str, ...]:
+        """The groups allowed on nodes of ``role``."""
+        return dict(self.allowed_groups_by_role).get(role, self.allowed_groups)
 
     @property
     def netbios_name(self) -> str:
@@ -799,7 +806,7 @@ def _ssh_key(v: str):
 def _parse_directory(r: _Reader, raw: Any, region: str) -> DirectorySettings:
     path = "directory"
     d = r.obj(raw, path, ("enabled", "mode", "domainName", "shortName", "edition", "directoryId", "dnsIps",
-                          "protect", "bindUser", "bindPasswordVersion", "groups", "allowedGroups", "sudoGroups", "localGroups", "users",
+                          "protect", "bindUser", "bindPasswordVersion", "groups", "allowedGroups", "allowedGroupsByRole", "sudoGroups", "localGroups", "users",
                           "defaultShell", "ldaps", "adminInstance", "adminInstanceType"))
     if not r.get(d, "enabled", path, bool, False):
         return DirectorySettings()
@@ -868,6 +875,7 @@ def _parse_directory(r: _Reader, raw: Any, region: str) -> DirectorySettings:
                        f"add {g} to directory.groups, or use one of: {', '.join(groups)}")
     if not allowed:
         r.fail(f"{path}.allowedGroups", [], "no directory group could log in", "list at least one group")
+    by_role = _allowed_by_role(r, d.get("allowedGroupsByRole"), f"{path}.allowedGroupsByRole", allowed)
     for i, g in enumerate(sudo):
         if g not in allowed:
             r.fail(f"{path}.sudoGroups[{i}]", g, "has sudo but may not log in (not in directory.allowedGroups)",
@@ -943,9 +951,36 @@ def _parse_directory(r: _Reader, raw: Any, region: str) -> DirectorySettings:
         enabled=True, mode=mode, domain_name=domain or "", short_name=short, edition=edition,
         directory_id=directory_id, dns_ips=tuple(dns_ips), protect=r.get(d, "protect", path, bool, True),
         bind_user=bind_user,
-        bind_password_version=r.get(d, "bindPasswordVersion", path, int, 1, _range(1, 10_000)) or 1, groups=tuple(groups), allowed_groups=tuple(allowed), sudo_groups=tuple(sudo),
+        bind_password_version=r.get(d, "bindPasswordVersion", path, int, 1, _range(1, 10_000)) or 1,
+        groups=tuple(groups), allowed_groups=tuple(allowed), allowed_groups_by_role=by_role, sudo_groups=tuple(sudo),
         local_groups=tuple(local), users=tuple(users), default_shell=shell, ldaps=ldaps,
         admin_instance=bool(r.get(d, "adminInstance", path, bool, False)), admin_instance_type=itype or "t3.medium")
+
+
+def _allowed_by_role(r: _Reader, raw: Any, path: str, allowed: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``allowedGroupsByRole``: role -> a subset of ``allowedGroups``; every role is filled in."""
+    if raw is None:
+        return tuple((role, tuple(allowed)) for role in ROLES)
+    if not isinstance(raw, dict):
+        r.fail(path, raw, "must be a mapping of node role to groups", "give e.g. {controller: [ClusterAdmin]}")
+        return tuple((role, tuple(allowed)) for role in ROLES)
+    out = []
+    for role in raw:
+        if role not in ROLES:
+            r.fail(f"{path}.{role}", raw[role], "is not a node role", f"use one of: {', '.join(ROLES)}")
+    for role in ROLES:
+        if role not in raw:
+            out.append((role, tuple(allowed)))
+            continue
+        values = r.str_list(raw, role, path, item=lambda v: None if v in allowed else (
+            "is not one of directory.allowedGroups", f"use one of: {', '.join(allowed)}, or add it to allowedGroups"))
+        if role in raw and isinstance(raw[role], list) and not raw[role]:
+            r.fail(f"{path}.{role}", [], f"no directory group could log in to {role} nodes",
+                   "list at least one group (local groups keep access regardless)")
+        if len(set(values)) != len(values):
+            r.fail(f"{path}.{role}", values, "lists a group twice", "list each group once")
+        out.append((role, tuple(dict.fromkeys(values))))
+    return tuple(out)
 
 
 def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
