@@ -2,7 +2,8 @@
 
     venv/bin/python -m tools.bench [--runs N]
 
-Both are measured in the same run, alternating, as whole processes; the medians are printed.
+Both are measured in the same run, alternating, as whole processes; the medians are printed. Also prints the
+deploy-time model (tools/deploy_model.py) of the dev plan: the modelled first `pulumi up`.
 """
 from __future__ import annotations
 
@@ -16,9 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def sdk_imports() -> str:
-    """Import every SDK module whose resources the dev plan registers (from the plan itself, so the baseline
-    follows the program), touching one class in each to force pulumi's lazily loaded submodules."""
+def dev_plan() -> list[dict]:
+    """The dev plan's resources, from `scripts/preview --stack dev --json`."""
     import json
     import tempfile
 
@@ -26,7 +26,13 @@ def sdk_imports() -> str:
         plan = Path(tmp) / "plan.json"
         subprocess.run([str(ROOT / "scripts" / "preview"), "--stack", "dev", "--quiet", "--no-policy",
                         "--json", str(plan)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
-        types = {r["type"] for r in json.loads(plan.read_text())["resources"] if r["custom"]}
+        return json.loads(plan.read_text())["resources"]
+
+
+def sdk_imports(resources: list[dict] | None = None) -> str:
+    """Import every SDK module whose resources the dev plan registers (from the plan itself, so the baseline
+    follows the program), touching one class in each to force pulumi's lazily loaded submodules."""
+    types = {r["type"] for r in (dev_plan() if resources is None else resources) if r["custom"]}
     packages = {"aws": "pulumi_aws", "aws-native": "pulumi_aws_native", "tls": "pulumi_tls",
                 "random": "pulumi_random", "pulumi-python": "pulumi"}  # pulumi-python:dynamic:Resource
     lines = ["import pulumi, importlib"]
@@ -49,7 +55,8 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     python = str(ROOT / "venv" / "bin" / "python")
-    code = sdk_imports()
+    resources = dev_plan()
+    code = sdk_imports(resources)
     imports, previews = [], []
     _time([python, "-c", code])  # warm the file cache once
     for _ in range(args.runs):
@@ -59,6 +66,10 @@ def main() -> int:
     print(f"bare SDK import: median {imp:.2f} s (min {min(imports):.2f}, max {max(imports):.2f})")
     print(f"scripts/preview --stack dev: median {prev:.2f} s (min {min(previews):.2f}, max {max(previews):.2f})")
     print(f"ratio: {prev / imp:.2f}x (target <= 1.5x); baseline imports {code.count('getattr')} resource classes")
+    sys.path.insert(0, str(ROOT))
+    from tools import deploy_model
+
+    print(deploy_model.one_line(deploy_model.model(resources), "dev"))
     return 0
 
 
