@@ -40,8 +40,8 @@ DEFAULT_SECONDS = 10
 DURATIONS: dict[str, tuple[float, str]] = {
     # The long poles.
     "aws:directoryservice/directory:Directory": (
-        30 * MIN, "Managed Microsoft AD: 20-40 min until Active (AWS Directory Service guidance; alchemy.run "
-                  "DirectoryService docs: 'Microsoft AD 20-40 minutes'); 30 min typical"),
+        30 * MIN, "estimate: Managed Microsoft AD Creating -> Active; alchemy.run DirectoryService docs: "
+                  "'Microsoft AD 20-40 minutes'; 30 min typical"),
     "aws-native:sagemaker:Cluster": (
         20 * MIN, "estimate: HyperPod CreateCluster until InService incl. lifecycle scripts on every node; "
                   "alchemy.run SageMaker Cluster docs: 'takes 10-25 minutes'"),
