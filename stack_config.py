@@ -53,6 +53,91 @@ def hyperpod_instance_types() -> frozenset[str]:
     return frozenset(json.loads(raw)["shapes"]["ClusterInstanceType"]["enum"])
 
 
+def _botocore_data(*parts: str) -> Any:
+    """A JSON file of botocore's bundled data (``.json`` or ``.json.gz``), read as its loader reads it."""
+    import gzip
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("botocore")
+    path = Path(list(spec.submodule_search_locations)[0], "data", *parts)
+    if path.exists():
+        return json.loads(path.read_bytes())
+    return json.loads(gzip.decompress(path.with_name(path.name + ".gz").read_bytes()))
+
+
+@functools.lru_cache(maxsize=1)
+def aws_regions() -> frozenset[str]:
+    """Every region of every AWS partition (botocore's ``partitions.json``)."""
+    data = _botocore_data("partitions.json")
+    return frozenset(r for part in data["partitions"] for r in part["regions"] if not r.startswith("aws-"))
+
+
+@functools.lru_cache(maxsize=1)
+def hyperpod_regions() -> tuple[str, ...]:
+    """Regions where HyperPod can be deployed: their CloudFormation registry has ``AWS::SageMaker::Cluster``
+    (``data/hyperpod_regions.json``, taken from cfn-lint's schemas by ``tools/cfn_schema.py --regions``)."""
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent / "data" / "hyperpod_regions.json"
+    return tuple(json.loads(path.read_text())["regions"])
+
+
+def region_problem(key: str, region: Any) -> Optional[tuple[str, str]]:
+    """Why ``region`` cannot host the platform (unknown region, or no HyperPod there), with the fix."""
+    offered = hyperpod_regions()
+    if not isinstance(region, str):
+        return ("must be a region name", f"set {key} to one of: {', '.join(offered)}")
+    close = difflib.get_close_matches(region, offered, n=1)
+    hint = f"did you mean {close[0]}?" if close else f"HyperPod regions: {', '.join(offered)}"
+    if region not in aws_regions():
+        return ("is not an AWS region", f"set {key} to a HyperPod region ({hint})")
+    if region not in offered:
+        return (f"SageMaker HyperPod is not offered in {region} (its CloudFormation registry has no "
+                "AWS::SageMaker::Cluster)", f"use a HyperPod region: {', '.join(offered)}")
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def ec2_instance_types() -> frozenset[str]:
+    """The ``InstanceType`` enum of the EC2 API model that ships with botocore (newest API version)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("botocore")
+    base = Path(list(spec.submodule_search_locations)[0]) / "data" / "ec2"
+    version = sorted(p.name for p in base.iterdir() if p.is_dir())[-1]
+    return frozenset(_botocore_data("ec2", version, "service-2.json")["shapes"]["InstanceType"]["enum"])
+
+
+# Processor facts by instance family (the part between "ml." and the size). The EC2 API model lists types
+# but not their processors, so these follow AWS's documented families: Graviton families carry a "g" after
+# the generation (m7g, c7gn, r8gd, t4g, x2gd, im4gn) and, like the Grace CPU of the GB200 types and
+# a1, are arm64 with one thread per core; AMD families from the 7th generation on (m7a, c7a, r7a, hpc7a,
+# m8a, c8a) run one thread per core too ("each vCPU is a physical core").
+ARM64_FAMILY_RE = re.compile(r"^(a1|[a-z]+\d+g[a-z]*|[a-z0-9]+-gb\d+)$")
+NO_SMT_FAMILY_RE = re.compile(r"^(a1|[a-z]+\d+g[a-z]*|[a-z0-9]+-gb\d+|[a-z]*([7-9]|\d{2,})a[a-z]*)$")
+
+
+def instance_family(instance_type: str) -> str:
+    """``ml.c7g.4xlarge`` and ``c7g.4xlarge`` -> ``c7g``."""
+    return instance_type.removeprefix("ml.").split(".")[0]
+
+
+def ec2_type_check(what: str, *, x86_only: str = "") -> Callable[[str], Optional[tuple[str, str]]]:
+    """An EC2 instance type of botocore's list; ``x86_only`` names the x86_64 image it must run."""
+    def check(v: str):
+        types = ec2_instance_types()
+        if v not in types:
+            close = difflib.get_close_matches(v, sorted(types), n=1)
+            return (f"is not an EC2 instance type (botocore's EC2 model)",
+                    f"use {close[0]!r}" if close else f"use a current type for the {what}, e.g. t3.micro")
+        if x86_only and ARM64_FAMILY_RE.match(instance_family(v)):
+            return (f"is an arm64 (Graviton) type, but the {what} runs {x86_only}", "use an x86_64 type, e.g. t3.micro")
+        return None
+    return check
+
+
 # --------------------------------------------------------------------------------------------------
 # Errors
 # --------------------------------------------------------------------------------------------------
@@ -64,11 +149,49 @@ class Problem:
     value: Any
     why: str
     fix: str
+    secret: bool = False
+    """The value must not be shown (a Pulumi secret, or a key or value that looks like a credential)."""
 
     def __str__(self) -> str:
-        shown = "<missing>" if self.value is _MISSING else json.dumps(self.value, default=str)
         key = self.path if ":" in self.path.split(".")[0] else f"{PROJECT}:{self.path}"
-        return f"{key} = {shown}: {self.why}. Fix: {self.fix}"
+        why, fix = self.why, self.fix
+        if self.value is not _MISSING and (self.secret or looks_secret(self.path, self.value)):
+            # Suggestions derived from the value go too; names of settings (plain words) stay.
+            why, fix = _scrub(why, self.value), re.sub(r"'(?![A-Za-z]{1,40}')[^']*'", "'...'", _scrub(fix, self.value))
+        return f"{key} = {shown(self.path, self.value, self.secret)}: {why}. Fix: {fix}"
+
+
+def _scrub(text: str, value: Any) -> str:
+    """``text`` without any rendering of a secret ``value`` (as given, lowercased, or JSON-quoted)."""
+    for part in (value if isinstance(value, list) else [value]):
+        for form in {str(part), str(part).lower(), json.dumps(part, default=str)}:
+            if len(form) >= 4:
+                text = text.replace(form, "<redacted>")
+    return text
+
+
+SECRET_KEY_RE = re.compile(r"pass(word|wd|phrase)?|secret|token|credential|private|api.?key|access.?key|auth",
+                           re.IGNORECASE)
+SECRET_VALUE_RE = re.compile(r"PRIVATE KEY|^v1:|AKIA[0-9A-Z]{16}|aws_secret_access_key", re.IGNORECASE)
+
+
+def looks_secret(path: str, value: Any) -> bool:
+    """A key named like a credential, or a value that holds one (a private key, an access key id)."""
+    last = re.split(r"[.:\[]", path.rstrip("]"))[-1] if path else ""
+    if SECRET_KEY_RE.search(last):
+        return True
+    return bool(SECRET_VALUE_RE.search(json.dumps(value, default=str)))
+
+
+def shown(path: str, value: Any, secret: bool = False) -> str:
+    """How a config value appears in an error: as given, or redacted when it might be a secret."""
+    if value is _MISSING:
+        return "<missing>"
+    if secret or looks_secret(path, value):
+        size = len(value) if isinstance(value, (str, list, dict)) else None
+        return f"<redacted {type(value).__name__}{f' of {size} characters' if isinstance(value, str) else ''}>"
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 200 else text[:160] + f"... ({len(text)} characters)"
 
 
 class ConfigError(pulumi.RunError):
@@ -81,6 +204,8 @@ class ConfigError(pulumi.RunError):
 
 
 _MISSING = object()
+KIND_NAMES = {int: "an integer", bool: "a boolean (true or false)", str: "a string", list: "a list",
+              dict: "a mapping", float: "a number", type(None): "empty"}
 
 
 class _Reader:
@@ -115,8 +240,13 @@ class _Reader:
             return None if default is _MISSING else default
         kinds = kind if isinstance(kind, tuple) else (kind,)
         if bool not in kinds and isinstance(value, bool) or not isinstance(value, kinds):
-            names = " or ".join(k.__name__ for k in kinds)
-            self.fail(full, value, f"must be a {names}", f"give {full} as a {names}")
+            names = " or ".join(KIND_NAMES.get(k, k.__name__) for k in kinds)
+            hint = f"give {full} as {names}"
+            if isinstance(value, str) and int in kinds and re.fullmatch(r"-?\d+", value.strip()):
+                hint = f"write {value.strip()} without quotes"
+            elif isinstance(value, str) and bool in kinds and value.lower() in ("yes", "no", "true", "false", "on", "off"):
+                hint = f"write {'true' if value.lower() in ('yes', 'true', 'on') else 'false'} without quotes"
+            self.fail(full, value, f"must be {names}, not {KIND_NAMES.get(type(value), type(value).__name__)}", hint)
             return None if default is _MISSING else default
         if check is not None:
             bad = check(value)
@@ -126,16 +256,23 @@ class _Reader:
         return value
 
     def str_list(self, raw: dict, key: str, path: str, default: Any = _MISSING,
-                 item: Optional[Callable[[str], Optional[tuple[str, str]]]] = None) -> list[str]:
+                 item: Optional[Callable[[str], Optional[tuple[str, str]]]] = None,
+                 same: Callable[[str], Any] = lambda v: v) -> list[str]:
+        """A list of strings, each checked by ``item``; an entry given twice (by ``same``) is a problem."""
         values = self.get(raw, key, path, list, default)
         if values is None:
             return []
-        out = []
+        out: list[str] = []
+        seen: dict[Any, int] = {}
         for i, v in enumerate(values):
             p = f"{path}.{key}[{i}]"
             if not isinstance(v, str):
-                self.fail(p, v, "must be a string", f"quote {p}")
+                self.fail(p, v, f"must be a string, not {KIND_NAMES.get(type(v), type(v).__name__)}", f"quote {p}")
                 continue
+            if same(v) in seen:
+                self.fail(p, v, f"repeats {path}.{key}[{seen[same(v)]}]", "list each entry once")
+                continue
+            seen[same(v)] = i
             bad = item(v) if item else None
             if bad:
                 self.fail(p, v, *bad)
@@ -476,19 +613,46 @@ class StackSettings:
 TOP_KEYS = ("clusterName", "tags", "network", "fsx", "cluster", "lifecycle", "login", "vpn", "access", "directory")
 
 
+TAG_LIMIT = 50  # tags per resource, for every service the stack tags
+STACK_TAGS = ("Project", "Cluster", "Name")  # set by the stack (Name on some resources)
+TAG_PUNCTUATION = set("_.:/=+-@")
+
+
+def _tag_text_problem(text: str) -> Optional[str]:
+    """AWS tag keys and values: Unicode letters, digits, spaces and ``_ . : / = + - @``."""
+    import unicodedata
+
+    bad = sorted({c for c in text if c not in TAG_PUNCTUATION and unicodedata.category(c)[0] not in "LNZ"})
+    return f"holds {', '.join(repr(c) for c in bad)}" if bad else None
+
+
 def _tags(r: _Reader, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
+    """Extra tags for every resource: AWS's tag rules, and room for the stack's own tags."""
     if raw is None:
         return ()
     if not isinstance(raw, dict):
         r.fail(path, raw, "must be a mapping of tag keys to values", f"give {path} as key: value pairs")
         return ()
+    allowed = "letters, digits, spaces and _ . : / = + - @"
     out = []
     for k, v in raw.items():
-        if not isinstance(v, str) or not 1 <= len(str(k)) <= 128 or len(v) > 256 or str(k).startswith("aws:"):
-            r.fail(f"{path}.{k}", v, "tag keys must be 1-128 characters, not start with 'aws:', and values "
-                   "strings of at most 256 characters", "shorten or quote the tag")
-            continue
-        out.append((str(k), v))
+        key, p = str(k), f"{path}.{k}"
+        if not 1 <= len(key) <= 128 or key.lower().startswith("aws:") or _tag_text_problem(key):
+            why = (_tag_text_problem(key) and f"the key {_tag_text_problem(key)}; tag keys may hold only {allowed}"
+                   or ("keys starting with 'aws:' are reserved for AWS" if key.lower().startswith("aws:")
+                       else "tag keys must be 1-128 characters"))
+            r.fail(p, v, why, "rename the tag key")
+        elif not isinstance(v, str):
+            r.fail(p, v, f"must be a string, not {KIND_NAMES.get(type(v), type(v).__name__)}", f"quote it: {key}: \"{v}\"")
+        elif len(v) > 256 or _tag_text_problem(v):
+            r.fail(p, v, f"the value {_tag_text_problem(v) or 'is longer than 256 characters'}; tag values hold at "
+                   f"most 256 of {allowed}", "shorten or change the value")
+        else:
+            out.append((key, v))
+    total = len(set(map(str, raw)) | set(STACK_TAGS))
+    if total > TAG_LIMIT:
+        r.fail(path, f"{len(raw)} tags", f"with the stack's own tags ({', '.join(STACK_TAGS)}) that makes {total}, "
+               f"over AWS's {TAG_LIMIT} tags per resource", f"keep at most {TAG_LIMIT - len(STACK_TAGS)} extra tags")
     return tuple(out)
 
 
@@ -512,8 +676,6 @@ def _parse_network(r: _Reader, raw: Any, region: str) -> NetworkSettings:
         if "privateSubnetIds" in n and len(subnets) < 2:
             r.fail(f"{path}.privateSubnetIds", n.get("privateSubnetIds"), "needs at least 2 private subnets in "
                    "distinct AZs", "list two or more private subnets of the VPC, in different AZs")
-        if len(set(subnets)) != len(subnets):
-            r.fail(f"{path}.privateSubnetIds", subnets, "lists a subnet twice", "list each subnet once")
         rtbs = r.str_list(n, "routeTableIds", path, [], item=lambda v: None if RTB_ID_RE.match(v) else (
             "is not a route table id", "give ids like rtb-0123456789abcdef0"))
         return NetworkSettings(mode="existing", vpc_id=vpc_id or "", private_subnet_ids=tuple(subnets),
@@ -530,8 +692,6 @@ def _parse_network(r: _Reader, raw: Any, region: str) -> NetworkSettings:
         if len(n["availabilityZones"]) < 2:
             r.fail(f"{path}.availabilityZones", n["availabilityZones"], "needs at least 2 AZs (Managed AD, the "
                    "login NLB and resilience need two)", "list two or more AZs of the region")
-        if len(set(azs)) != len(azs):
-            r.fail(f"{path}.availabilityZones", azs, "lists an AZ twice", "list distinct AZs")
         for i, az in enumerate(azs):
             m = AZ_RE.match(az)
             if m and region and m.group(1) != region:
@@ -547,9 +707,10 @@ def _parse_network(r: _Reader, raw: Any, region: str) -> NetworkSettings:
     seen: list[tuple[str, ipaddress.IPv4Network]] = []
     for key, cidrs in (("privateSubnetCidrs", private), ("publicSubnetCidrs", public)):
         raw_list = n.get(key)
-        if isinstance(raw_list, list) and azs and len(raw_list) != len(n.get("availabilityZones") or []):
-            r.fail(f"{path}.{key}", raw_list, f"needs one CIDR per AZ ({len(azs)} AZs listed)",
-                   f"give exactly {len(azs)} CIDRs, in the order of network.availabilityZones")
+        az_list = n.get("availabilityZones")
+        if isinstance(raw_list, list) and isinstance(az_list, list) and len(az_list) >= 2 and len(raw_list) != len(az_list):
+            r.fail(f"{path}.{key}", raw_list, f"needs one CIDR per AZ ({len(az_list)} AZs listed)",
+                   f"give exactly {len(az_list)} CIDRs, in the order of network.availabilityZones")
         for i, c in enumerate(cidrs):
             net = _network(c)
             p = f"{path}.{key}[{i}]"
@@ -592,6 +753,21 @@ def _parse_fsx(r: _Reader, raw: Any) -> FsxSettings:
     )
 
 
+def _type_suggestion(v: str, types: frozenset[str]) -> str:
+    """The nearest HyperPod type of the same family, else of the same kind (accelerated or not)."""
+    wanted = v if v.startswith("ml.") else f"ml.{v}"
+    family = instance_family(wanted)
+    same_family = sorted(t for t in types if instance_family(t) == family)
+    same_kind = sorted(t for t in types if bool(ACCELERATED_RE.match(t)) == bool(ACCELERATED_RE.match(wanted)))
+    for pool in (same_family, same_kind):
+        close = difflib.get_close_matches(wanted, pool, n=1, cutoff=0.5)
+        if close:
+            return f"use {close[0]!r}"
+    if same_family:
+        return f"use one of {', '.join(same_family)}"
+    return "use an ml.* type such as 'ml.g5.8xlarge' (GPU) or 'ml.m5.2xlarge' (CPU)"
+
+
 def _parse_group(r: _Reader, raw: Any, path: str) -> Optional[InstanceGroupSettings]:
     g = r.obj(raw, path, ("name", "role", "instanceType", "count", "partition", "threadsPerCore",
                           "ebsVolumeGiB", "deepHealthChecks"))
@@ -602,9 +778,7 @@ def _parse_group(r: _Reader, raw: Any, path: str) -> Optional[InstanceGroupSetti
     def itype(v: str):
         if v in types:
             return None
-        close = difflib.get_close_matches(v if v.startswith("ml.") else f"ml.{v}", sorted(types), n=1)
-        return ("is not a HyperPod instance type (the SageMaker ClusterInstanceType list)",
-                f"use {close[0]!r}" if close else "use an ml.* type such as 'ml.g5.8xlarge'")
+        return ("is not a HyperPod instance type (the SageMaker ClusterInstanceType list)", _type_suggestion(v, types))
 
     name = r.get(g, "name", path, str, check=_name("instance group names"))
     role = r.get(g, "role", path, str, check=_enum(*ROLES))
@@ -617,17 +791,23 @@ def _parse_group(r: _Reader, raw: Any, path: str) -> Optional[InstanceGroupSetti
         r.fail(f"{path}.partition", partition, f"only compute groups have a partition (this is a {role} group)",
                f"remove {path}.partition")
     tpc = r.get(g, "threadsPerCore", path, int, None, _enum(1, 2))
+    if tpc == 2 and instance_type and NO_SMT_FAMILY_RE.match(instance_family(instance_type)):
+        r.fail(f"{path}.threadsPerCore", tpc, f"{instance_type} has one thread per core (no simultaneous "
+               "multithreading on Graviton, Grace and 7th-generation-or-later AMD processors)",
+               f"remove {path}.threadsPerCore, or set it to 1")
     ebs = r.get(g, "ebsVolumeGiB", path, int, None, _range(1, 16384))
     checks = r.str_list(g, "deepHealthChecks", path, [], item=lambda v: None if v in DEEP_HEALTH_CHECKS else (
         f"must be one of {', '.join(DEEP_HEALTH_CHECKS)}", f"use {' or '.join(DEEP_HEALTH_CHECKS)}"))
-    if len(set(checks)) != len(checks):
-        r.fail(f"{path}.deepHealthChecks", checks, "lists a check twice", "list each check once")
     if checks and role != "compute":
         r.fail(f"{path}.deepHealthChecks", checks, f"deep health checks run on compute groups, not on a {role} group",
                f"remove {path}.deepHealthChecks")
     elif checks and instance_type and not ACCELERATED_RE.match(instance_type):
         r.fail(f"{path}.deepHealthChecks", checks, f"deep health checks apply only to accelerated (GPU/Trainium) "
                f"instance types, not {instance_type}", f"remove {path}.deepHealthChecks or use a GPU/Trainium type")
+    elif "InstanceConnectivity" in checks and count is not None and count < 2:
+        r.fail(f"{path}.deepHealthChecks", checks, f"InstanceConnectivity tests the network between instances of "
+               f"the group, which needs at least 2 (count is {count})",
+               "keep only InstanceStress, or set count to 2 or more")
     if None in (name, role, instance_type, count):
         return None
     return InstanceGroupSettings(name=name, role=role, instance_type=instance_type, count=count,
@@ -729,8 +909,6 @@ def _parse_vpn(r: _Reader, raw: Any, network: NetworkSettings) -> VpnSettings:
     clients = r.str_list(v, "clients", path, [], item=lambda c: None if re.match(r"^[a-z0-9][a-z0-9-]{0,31}$", c)
                          else ("client names must be 1-32 lowercase letters, digits or hyphens",
                                "use a short name like 'alice'"))
-    if len(set(clients)) != len(clients):
-        r.fail(f"{path}.clients", clients, "lists a client twice", "list each client once")
     if network.mode == "existing":
         r.fail(f"{path}.enabled", True, "the VPN needs the VPC CIDR, known only for a VPC this stack creates",
                "set vpn.enabled: false, or use network.mode: create")
@@ -761,8 +939,8 @@ def _parse_access(r: _Reader, raw: Any, network: NetworkSettings) -> AccessPathS
     if bastion and network.mode == "existing":
         r.fail(f"{path}.bastion", True, "the bastion goes in a public subnet this stack creates",
                "set access.bastion: false, or use network.mode: create")
-    itype = r.get(a, "bastionInstanceType", path, str, "t3.micro", lambda v: None if re.match(
-        r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", v) else ("is not an EC2 instance type", "use e.g. t3.micro"))
+    itype = r.get(a, "bastionInstanceType", path, str, "t3.micro",
+                  ec2_type_check("bastion", x86_only="the Amazon Linux 2023 x86_64 image"))
     return AccessPathSettings(ssm=r.get(a, "ssm", path, bool, True), bastion=bool(bastion),
                               bastion_allowed_cidrs=tuple(cidrs), bastion_instance_type=itype or "t3.micro",
                               bastion_key_name=r.get(a, "bastionKeyName", path, str, None))
@@ -781,26 +959,44 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _ssh_key(v: str):
-    """An OpenSSH public key line whose base64 blob names the same key type."""
+    """An OpenSSH public key line, parsed (cryptography's OpenSSH reader): the key data must be a whole key of
+    the type the line names, and RSA keys at least 2048 bits."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import load_ssh_public_key
+
+    fix = "paste the whole line of the user's id_*.pub file, e.g. 'ssh-ed25519 AAAAC3Nza... alice@laptop'"
+    if "PRIVATE KEY" in v:
+        return ("is a private key; it must never be in config (rotate it if it was shared)",
+                "give the public key: the one line of the matching .pub file")
+    parts = v.strip().split()
+    if len(parts) < 2 or parts[0] not in SSH_KEY_TYPES:
+        return (f"is not an OpenSSH public key line (types: {', '.join(SSH_KEY_TYPES)})", fix)
+    if len(v) > 1024:
+        return ("is longer than 1024 characters", "use an ed25519 or ecdsa key")
+    try:
+        key = load_ssh_public_key(" ".join(parts[:2]).encode())
+    except Exception as exc:  # noqa: BLE001 - the reader says what is wrong with the key data
+        inner = _ssh_blob_type(parts[1])
+        if inner and inner != parts[0]:
+            return (f"says {parts[0]} but its key data is {inner}", fix)
+        return (f"has key data that is not a whole {parts[0]} key ({exc})", fix)
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < 2048:
+        return (f"is a {key.key_size}-bit RSA key; keys under 2048 bits are refused", "use an ed25519 key")
+    return None
+
+
+def _ssh_blob_type(body: str) -> Optional[str]:
+    """The key type named inside an OpenSSH key blob, if the blob can be read that far."""
     import base64
     import binascii
     import struct
 
-    parts = v.strip().split()
-    fix = "paste the whole line of the user's id_*.pub file, e.g. 'ssh-ed25519 AAAAC3Nza... alice@laptop'"
-    if len(parts) < 2 or parts[0] not in SSH_KEY_TYPES:
-        return (f"is not an OpenSSH public key (types: {', '.join(SSH_KEY_TYPES)})", fix)
     try:
-        blob = base64.b64decode(parts[1], validate=True)
+        blob = base64.b64decode(body, validate=True)
         (length,) = struct.unpack(">I", blob[:4])
-        inner = blob[4:4 + length].decode()
+        return blob[4:4 + length].decode()
     except (binascii.Error, struct.error, UnicodeDecodeError, ValueError):
-        return ("has a key body that is not valid base64 key data", fix)
-    if inner != parts[0]:
-        return (f"says {parts[0]} but its key data is {inner}", fix)
-    if len(v) > 1024:
-        return ("is longer than 1024 characters", "use an ed25519 or ecdsa key")
-    return None
+        return None
 
 
 def _parse_directory(r: _Reader, raw: Any, region: str) -> DirectorySettings:
@@ -860,14 +1056,11 @@ def _parse_directory(r: _Reader, raw: Any, region: str) -> DirectorySettings:
             "(no spaces: they end up in sshd AllowGroups and sudoers)", f"use '{re.sub(r'[^A-Za-z0-9._-]', '', v) or 'ClusterUsers'}'")
 
     bind_user = r.get(d, "bindUser", path, str, "ReadOnly", sam("bind user names")) or "ReadOnly"
-    groups = r.str_list(d, "groups", path, ["ClusterAdmin", "ClusterDev"], item=ad_group)
-    allowed = r.str_list(d, "allowedGroups", path, ["ClusterAdmin", "ClusterDev"], item=ad_group)
-    sudo = r.str_list(d, "sudoGroups", path, ["ClusterAdmin"], item=ad_group)
+    groups = r.str_list(d, "groups", path, ["ClusterAdmin", "ClusterDev"], item=ad_group, same=str.lower)
+    allowed = r.str_list(d, "allowedGroups", path, ["ClusterAdmin", "ClusterDev"], item=ad_group, same=str.lower)
+    sudo = r.str_list(d, "sudoGroups", path, ["ClusterAdmin"], item=ad_group, same=str.lower)
     local = r.str_list(d, "localGroups", path, ["ubuntu"], item=lambda v: None if LINUX_GROUP_RE.match(v) else (
         "is not a Linux group name", "use lowercase letters, digits, '-' or '_', e.g. ubuntu"))
-    for key, values in (("groups", groups), ("allowedGroups", allowed), ("sudoGroups", sudo), ("localGroups", local)):
-        if len({v.lower() for v in values}) != len(values):
-            r.fail(f"{path}.{key}", values, "lists a group twice", "list each group once")
     for key, values in (("allowedGroups", allowed), ("sudoGroups", sudo)):
         for i, g in enumerate(values):
             if g not in groups:
@@ -891,12 +1084,10 @@ def _parse_directory(r: _Reader, raw: Any, region: str) -> DirectorySettings:
         uname = r.get(u, "name", upath, str, check=sam("user names"))
         ugroups = r.str_list(u, "groups", upath, [], item=lambda v: None if v in groups else (
             "is not one of directory.groups", f"use one of: {', '.join(groups)}, or add it to directory.groups"))
-        keys = r.str_list(u, "sshPublicKeys", upath, [], item=_ssh_key)
+        keys = r.str_list(u, "sshPublicKeys", upath, [], item=_ssh_key, same=lambda k: tuple(k.split()[:2]))
         if len(keys) > 25:
             r.fail(f"{upath}.sshPublicKeys", len(keys), "the Directory Service Data API keeps at most 25 values "
                    "of an attribute (altSecurityIdentities)", "list at most 25 keys")
-        if len(set(keys)) != len(keys):
-            r.fail(f"{upath}.sshPublicKeys", keys, "lists a key twice", "list each key once")
         email = r.get(u, "email", upath, str, None, lambda v: None if EMAIL_RE.match(v) else (
             "is not an email address", "use name@example.com"))
         given = r.get(u, "givenName", upath, str, None, lambda v: None if 0 < len(v) <= 64 else (
@@ -945,8 +1136,8 @@ def _parse_directory(r: _Reader, raw: Any, region: str) -> DirectorySettings:
     ldaps = LdapsSettings(dns_name=dns_name, certificate_arn=cert_arn, ca_certificate=ca_pem,
                           plaintext_listener=r.get(lraw, "plaintextListener", lpath, bool, False),
                           ca_version=r.get(lraw, "caVersion", lpath, int, 1, _range(1, 10_000)) or 1)
-    itype = r.get(d, "adminInstanceType", path, str, "t3.medium", lambda v: None if re.match(
-        r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", v) else ("is not an EC2 instance type", "use e.g. t3.medium"))
+    itype = r.get(d, "adminInstanceType", path, str, "t3.medium",
+                  ec2_type_check("admin instance", x86_only="Windows Server (x86_64 only)"))
     return DirectorySettings(
         enabled=True, mode=mode, domain_name=domain or "", short_name=short, edition=edition,
         directory_id=directory_id, dns_ips=tuple(dns_ips), protect=r.get(d, "protect", path, bool, True),
@@ -972,15 +1163,48 @@ def _allowed_by_role(r: _Reader, raw: Any, path: str, allowed: list[str]) -> tup
         if role not in raw:
             out.append((role, tuple(allowed)))
             continue
-        values = r.str_list(raw, role, path, item=lambda v: None if v in allowed else (
+        values = r.str_list(raw, role, path, same=str.lower, item=lambda v: None if v in allowed else (
             "is not one of directory.allowedGroups", f"use one of: {', '.join(allowed)}, or add it to allowedGroups"))
         if role in raw and isinstance(raw[role], list) and not raw[role]:
             r.fail(f"{path}.{role}", [], f"no directory group could log in to {role} nodes",
                    "list at least one group (local groups keep access regardless)")
-        if len(set(values)) != len(values):
-            r.fail(f"{path}.{role}", values, "lists a group twice", "list each group once")
         out.append((role, tuple(dict.fromkeys(values))))
     return tuple(out)
+
+
+# Names the stack derives from clusterName. Pulumi auto-names resources "<logical name>-<7 hex>" (8 more
+# characters); load balancers and target groups take at most 32 (tests check every one in the plan).
+AUTONAME_SUFFIX = 8
+LB_NAME_LIMIT = 32
+LOGIN_LB_SUFFIXES = ("-login",)  # components/login_access.py: load balancer and target group
+LDAPS_LB_SUFFIXES = ("-ldaps", "-ldap")  # components/ldaps_endpoint.py
+RESERVED_PREFIXES = {"sg-": "security group names", "internal-": "load balancer names"}
+
+
+def _cluster_name(v: str) -> Optional[tuple[str, str]]:
+    """HyperPod's ClusterName pattern, and whatever the names derived from it need."""
+    bad = _name("cluster names")(v)
+    if bad:
+        return bad
+    for prefix, what in RESERVED_PREFIXES.items():
+        if v.lower().startswith(prefix):
+            return (f"starts with '{prefix}', which AWS refuses at the start of {what} (derived from clusterName)",
+                    f"use e.g. 'hp-{v[len(prefix):]}'")
+    return None
+
+
+def _derived_name_lengths(r: _Reader, name: Optional[str], login: LoginSettings, directory: DirectorySettings):
+    """The load balancers and target groups this config creates must fit AWS's 32 characters."""
+    suffixes = (LOGIN_LB_SUFFIXES if login.enabled else ()) + (LDAPS_LB_SUFFIXES if directory.enabled else ())
+    if not name or not suffixes:
+        return
+    longest = max(suffixes, key=len)
+    limit = LB_NAME_LIMIT - AUTONAME_SUFFIX - len(longest)
+    if len(name) > limit:
+        r.fail("clusterName", name, f"is {len(name)} characters, but it begins the name of the load balancer "
+               f"'{name}{longest}', which with Pulumi's {AUTONAME_SUFFIX}-character random suffix must fit AWS's "
+               f"{LB_NAME_LIMIT}-character limit for load balancer and target group names",
+               f"use at most {limit} characters, e.g. '{name[:limit].rstrip('-')}'")
 
 
 def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
@@ -989,10 +1213,13 @@ def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
     if not region:
         r.problems.append(Problem("aws:region", _MISSING, "the AWS region is not set",
                                   "run `pulumi config set aws:region us-east-1`"))
+    elif region_problem("aws:region", region):
+        r.problems.append(Problem("aws:region", region, *region_problem("aws:region", region)))
+        region = None  # checks that depend on the region (AZ names, ARNs) would only repeat this problem
     r.obj(raw, "", TOP_KEYS)
     # Unknown top-level keys come back as ".key"; strip the leading dot.
     r.problems = [Problem(p.path.lstrip("."), p.value, p.why, p.fix) for p in r.problems]
-    name = r.get(raw, "clusterName", "", str, check=_name("cluster names"))
+    name = r.get(raw, "clusterName", "", str, check=_cluster_name)
     network = _parse_network(r, raw.get("network", _MISSING), region or "")
     fsx = _parse_fsx(r, raw.get("fsx", _MISSING))
     cluster = _parse_cluster(r, raw.get("cluster", _MISSING), name)
@@ -1003,6 +1230,7 @@ def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
     access = _parse_access(r, raw.get("access", _MISSING), network)
     directory = _parse_directory(r, raw.get("directory", _MISSING), region or "")
     tags = _tags(r, raw.get("tags"), "tags")
+    _derived_name_lengths(r, name, login, directory)
     if r.problems:
         raise ConfigError(r.problems)
     return StackSettings(region=region or "", network=network, fsx=fsx, cluster=cluster, lifecycle=lifecycle,
@@ -1011,6 +1239,8 @@ def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
 
 def load() -> StackSettings:
     """Read this project's keys from the Pulumi config and validate them."""
+    from pulumi.runtime import config as runtime_config
+
     cfg = pulumi.Config(PROJECT)
     raw: dict[str, Any] = {}
     problems = []
@@ -1022,22 +1252,86 @@ def load() -> StackSettings:
             problems.append(Problem(key, value, "is not valid structured config", f"give {key} as a YAML mapping"))
         if value is not None:
             raw[key] = value
-    # Keys under the project namespace that the program does not know about are typos.
-    from pulumi.runtime import config as runtime_config
-
-    for full in sorted(set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())):
+    every_key = sorted(set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env()))
+    for full in every_key:  # keys under the project namespace that the program does not know are typos
         key = full.split(":", 1)[1] if full.startswith(f"{PROJECT}:") else None
         if key and key not in TOP_KEYS:
             raw[key] = runtime_config.get_config(full)
+    problems += namespace_problems({k: runtime_config.get_config(k) for k in every_key})
     region = pulumi.Config("aws").get("region")
     try:
         settings = parse(raw, region)
     except ConfigError as err:
-        raise ConfigError(problems + err.problems) from None
-    problems += existing_subnet_problems(settings.network)
+        problems += err.problems
+        settings = None
+    if settings is not None:
+        problems += native_region_problems(region, pulumi.Config("aws-native").get("region"))
+        problems += existing_subnet_problems(settings.network)
     if problems:
-        raise ConfigError(problems)
+        secret = {k for k in every_key if runtime_config.is_config_secret(k)}
+        raise ConfigError([_with_secrecy(p, secret) for p in problems])
     return settings
+
+
+def _with_secrecy(problem: Problem, secret_keys: set[str]) -> Problem:
+    """Mark a problem secret when its value comes from a config key set with ``--secret``."""
+    import dataclasses
+
+    top = re.split(r"[.\[]", problem.path)[0]
+    full = top if ":" in top else f"{PROJECT}:{top}"
+    return dataclasses.replace(problem, secret=True) if full in secret_keys else problem
+
+
+# Config namespaces this program reads, with their keys where they can be listed (None: any key).
+def _provider_keys(module: str) -> frozenset[str]:
+    import importlib
+
+    names = dir(importlib.import_module(module).vars._ExportableConfig)
+    return frozenset(re.sub(r"_([a-z0-9])", lambda m: m.group(1).upper(), n) for n in names if not n.startswith("_"))
+
+
+def namespace_problems(config: dict[str, Any]) -> list[Problem]:
+    """Keys of unknown namespaces (``hyperpod-platfrom:fsx``), and unknown keys of the AWS providers."""
+    known: dict[str, Optional[Callable[[], frozenset[str]]]] = {
+        PROJECT: None, "aws": lambda: _provider_keys("pulumi_aws.config"),
+        "aws-native": lambda: _provider_keys("pulumi_aws_native.config"),
+        "pulumi": None, "tls": None, "random": None, "kubernetes": None, "eks": None, "awsx": None}
+    problems = []
+    for full, value in config.items():
+        namespace, _, key = full.partition(":")
+        try:
+            value = json.loads(value) if isinstance(value, str) and value[:1] in "{[" else value
+        except ValueError:
+            pass
+        if namespace not in known:
+            close = difflib.get_close_matches(namespace, known, n=1, cutoff=0.6)
+            fix = (f"rename it to {close[0]}:{key}" if close
+                   else f"remove it (namespaces this program reads: {', '.join(known)})")
+            problems.append(Problem(full, value, f"'{namespace}' is not a config namespace of this program, so "
+                                    "the value would be ignored", fix))
+        elif known[namespace] is not None and key not in known[namespace]():
+            close = difflib.get_close_matches(key, sorted(known[namespace]()), n=1)
+            fix = f"did you mean {namespace}:{close[0]}?" if close else f"remove it ({namespace} provider settings only)"
+            problems.append(Problem(full, value, f"is not a setting of the {namespace} provider", fix))
+    return problems
+
+
+def native_region_problems(region: Optional[str], native_region: Optional[str]) -> list[Problem]:
+    """The aws-native provider (the HyperPod cluster) reads its own region: it must be the stack's region."""
+    import os
+
+    if not region:
+        return []
+    if native_region is None:
+        env = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if env == region:
+            return []
+        return [Problem("aws-native:region", _MISSING, "the aws-native provider, which creates the HyperPod "
+                        "cluster, reads its own region key", f"run `pulumi config set aws-native:region {region}`")]
+    if native_region != region:
+        return [Problem("aws-native:region", native_region, f"differs from aws:region {region}: the cluster would "
+                        "be created in another region than its network", f"set aws-native:region to {region}")]
+    return []
 
 
 def existing_subnet_problems(network: NetworkSettings) -> list[Problem]:

@@ -32,6 +32,23 @@ def _set(path: str, value):
 _DELETE = object()
 
 
+def _ed25519_keys(n: int) -> list[str]:
+    """``n`` distinct, well-formed OpenSSH ed25519 public key lines."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    return [ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode() + f" key{i}" for i in range(n)]
+
+
+def _rsa_key(bits: int) -> str:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits).public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+
+
 def _groups(mutate_groups):
     def mutate(cfg):
         mutate_groups(cfg[P + "cluster"]["instanceGroups"])
@@ -50,7 +67,7 @@ BAD_CONFIGS = [
     ("az-other-region", _set("network.availabilityZones", ["us-east-1a", "us-west-2b"]),
      "network.availabilityZones[1]", "not in the stack's region"),
     ("az-duplicate", _set("network.availabilityZones", ["us-east-1a", "us-east-1a"]),
-     "network.availabilityZones", "twice"),
+     "network.availabilityZones[1]", "repeats network.availabilityZones[0]"),
     ("vpc-cidr-invalid", _set("network.vpcCidr", "10.20.0.0/33"), "network.vpcCidr", "not a valid IPv4 CIDR"),
     ("vpc-cidr-host-bits", _set("network.vpcCidr", "10.20.0.1/16"), "network.vpcCidr", "not a valid IPv4 CIDR"),
     ("vpc-cidr-too-big", _set("network.vpcCidr", "10.0.0.0/8"), "network.vpcCidr", "/16 and /28"),
@@ -72,7 +89,7 @@ BAD_CONFIGS = [
     ("count-negative", _set("cluster.instanceGroups.2.count", -1), "cluster.instanceGroups[2].count",
      "between 0 and 6758"),
     ("count-not-int", _set("cluster.instanceGroups.2.count", "two"), "cluster.instanceGroups[2].count",
-     "must be a int"),
+     "must be an integer, not a string"),
     ("login-zero", _set("cluster.instanceGroups.1.count", 0), "cluster.instanceGroups[1].count",
      "at least one instance"),
     ("threads-per-core", _set("cluster.instanceGroups.0.threadsPerCore", 4),
@@ -181,13 +198,13 @@ BAD_CONFIGS = [
     ("dir-ssh-key-body", _set("directory.users.0.sshPublicKeys", ["ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAABAQ=="]),
      "directory.users[0].sshPublicKeys[0]", "says ssh-ed25519 but its key data is ssh-rsa"),
     ("dir-ssh-key-private", _set("directory.users.0.sshPublicKeys", ["-----BEGIN OPENSSH PRIVATE KEY-----"]),
-     "directory.users[0].sshPublicKeys[0]", "not an OpenSSH public key"),
-    ("dir-ssh-too-many", _set("directory.users.0.sshPublicKeys", [
-        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHcNtHPqFcSXq+7fcpbVaM6SJE6eCAB7dKPkM8XHs7lN key%d" % i for i in range(26)]),
+     "directory.users[0].sshPublicKeys[0]", "is a private key"),
+    ("dir-ssh-too-many", lambda c: _set("directory.users.0.sshPublicKeys", _ed25519_keys(26))(c),
      "directory.users[0].sshPublicKeys", "at most 25 values"),
     ("dir-ssh-dup", _set("directory.users.0.sshPublicKeys", [
-        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHcNtHPqFcSXq+7fcpbVaM6SJE6eCAB7dKPkM8XHs7lN a"] * 2),
-     "directory.users[0].sshPublicKeys", "lists a key twice"),
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHcNtHPqFcSXq+7fcpbVaM6SJE6eCAB7dKPkM8XHs7lN a",
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHcNtHPqFcSXq+7fcpbVaM6SJE6eCAB7dKPkM8XHs7lN same key, other comment"]),
+     "directory.users[0].sshPublicKeys[1]", "repeats directory.users[0].sshPublicKeys[0]"),
     ("dir-bind-version", _set("directory.bindPasswordVersion", 0), "directory.bindPasswordVersion", "between 1 and 10000"),
     ("dir-user-email", _set("directory.users.0.email", "alice"), "directory.users[0].email", "not an email"),
     ("dir-user-unknown-key", _set("directory.users.0.sshKeys", []), "directory.users[0].sshKeys",
@@ -204,6 +221,56 @@ BAD_CONFIGS = [
     ("dir-admin-existing", lambda c: c[P + "directory"].update(mode="existing", directoryId="d-0123456789",
                                                                   adminInstance=True, edition=None, shortName=None),
      "directory.adminInstance", "joins a directory this stack creates"),
+    # Classes of mistakes that used to get through (issue 9), one case or more each.
+    ("region-unknown", lambda c: c.update({"aws:region": "us-east-7", "aws-native:region": "us-east-7"}),
+     "aws:region", "is not an AWS region"),
+    ("region-without-hyperpod", lambda c: c.update({"aws:region": "af-south-1", "aws-native:region": "af-south-1"}),
+     "aws:region", "HyperPod is not offered in af-south-1"),
+    ("native-region-differs", lambda c: c.__setitem__("aws-native:region", "us-west-2"), "aws-native:region",
+     "differs from aws:region"),
+    ("native-region-missing", lambda c: c.pop("aws-native:region"), "aws-native:region", "reads its own region"),
+    ("cluster-name-too-long-for-lb", lambda c: c.__setitem__(P + "clusterName", "hp-research-dev-01"[:17] + "xy"),
+     "clusterName", "32-character limit"),
+    ("cluster-name-sg-prefix", lambda c: c.__setitem__(P + "clusterName", "sg-dev"), "clusterName",
+     "security group names"),
+    ("cluster-name-internal-prefix", lambda c: c.__setitem__(P + "clusterName", "internal-hp"), "clusterName",
+     "load balancer names"),
+    ("tags-too-many", _set("tags", {f"Team{i}": "x" for i in range(48)}), "tags", "over AWS's 50 tags per resource"),
+    ("tag-key-characters", _set("tags", {"Cost#Center": "42"}), "tags.Cost#Center", "holds '#'"),
+    ("tag-value-characters", _set("tags", {"Owner": "team<ops>"}), "tags.Owner", "holds '<', '>'"),
+    ("tag-value-number", _set("tags", {"CostCenter": 1234}), "tags.CostCenter", "must be a string, not an integer"),
+    ("tag-aws-prefix", _set("tags", {"aws:team": "x"}), "tags.aws:team", "reserved for AWS"),
+    ("threads-on-graviton", lambda c: c[P + "cluster"]["instanceGroups"][0].update(instanceType="ml.m7g.4xlarge",
+                                                                                   threadsPerCore=2),
+     "cluster.instanceGroups[0].threadsPerCore", "has one thread per core"),
+    ("connectivity-check-one-node", _set("cluster.instanceGroups.2.count", 1),
+     "cluster.instanceGroups[2].deepHealthChecks", "needs at least 2"),
+    ("bastion-type-unknown", _set("access.bastionInstanceType", "t3.mirco"), "access.bastionInstanceType",
+     "not an EC2 instance type"),
+    ("bastion-type-arm", _set("access.bastionInstanceType", "t4g.micro"), "access.bastionInstanceType", "arm64"),
+    ("admin-type-unknown", _set("directory.adminInstanceType", "t3.mediun"), "directory.adminInstanceType",
+     "use 't3.medium'"),
+    ("dir-ssh-key-truncated", _set("directory.users.0.sshPublicKeys", [
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHcNtHPqFcSXq+7fcpbVaM6SJE6eCAB7 alice"]),
+     "directory.users[0].sshPublicKeys[0]", "not a whole ssh-ed25519 key"),
+    ("dir-ssh-key-no-key-bytes", _set("directory.users.0.sshPublicKeys", ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5"]),
+     "directory.users[0].sshPublicKeys[0]", "not a whole ssh-ed25519 key"),
+    ("dir-ssh-key-weak-rsa", lambda c: _set("directory.users.0.sshPublicKeys", [_rsa_key(1024)])(c),
+     "directory.users[0].sshPublicKeys[0]", "1024-bit RSA key"),
+    ("namespace-typo", lambda c: c.__setitem__("hyperpod-platfrom:fsx", {"mountPath": "/data"}),
+     "hyperpod-platfrom:fsx", "rename it to hyperpod-platform:fsx"),
+    ("aws-key-typo", lambda c: c.__setitem__("aws:profle", "prod"), "aws:profle", "did you mean aws:profile"),
+    ("login-target-ip-twice", _set("login.targetIps", ["10.20.0.10", "10.20.0.10"]), "login.targetIps[1]",
+     "repeats login.targetIps[0]"),
+    ("login-cidr-twice", _set("login.allowedCidrs", ["192.168.100.0/24", "192.168.100.0/24"]),
+     "login.allowedCidrs[1]", "repeats"),
+    ("vpn-client-twice", _set("vpn.clients", ["alice", "alice"]), "vpn.clients[1]", "repeats vpn.clients[0]"),
+    ("dir-group-twice-any-case", _set("directory.groups", ["ClusterAdmin", "ClusterDev", "clusteradmin"]),
+     "directory.groups[2]", "repeats directory.groups[0]"),
+    ("dir-by-role-unknown-role", _set("directory.allowedGroupsByRole", {"controler": ["ClusterAdmin"]}),
+     "directory.allowedGroupsByRole.controler", "not a node role"),
+    ("dir-by-role-not-allowed", _set("directory.allowedGroupsByRole", {"login": ["Nobody"]}),
+     "directory.allowedGroupsByRole.login[0]", "not one of directory.allowedGroups"),
 ]
 
 
@@ -280,3 +347,126 @@ def test_pulumi_yaml_declares_every_key_with_a_description():
     declared = project["config"]
     assert set(declared) == set(stack_config.TOP_KEYS)
     assert all(entry.get("description") for entry in declared.values())
+
+
+def test_a_wrong_region_is_one_problem_not_one_per_az(dev_config, run_stack):
+    """A region that does not exist is reported once, first, not again through every AZ name of the stack."""
+    dev_config.update({"aws:region": "us-east-7", "aws-native:region": "us-east-7"})
+    result = run_stack(dev_config, preview=True)
+    assert isinstance(result.error, ConfigError)
+    assert [p.path for p in result.error.problems] == ["aws:region"]
+    assert "did you mean us-east-2?" in str(result.error)
+
+
+def test_one_az_is_one_problem_not_three(dev_config, run_stack):
+    """Too few AZs is one mistake: the per-AZ subnet lists are not also reported as the wrong length."""
+    _set("network.availabilityZones", ["us-east-1a"])(dev_config)
+    result = run_stack(dev_config, preview=True)
+    assert [p.path for p in result.error.problems] == ["network.availabilityZones"]
+
+
+def test_quoted_number_gets_the_exact_fix(dev_config, run_stack):
+    """A number given as a string says so in plain words, and the fix is the value without quotes."""
+    _set("cluster.instanceGroups.2.count", "2")(dev_config)
+    text = str(run_stack(dev_config, preview=True).error)
+    assert "must be an integer, not a string" in text and "write 2 without quotes" in text
+    assert "a int" not in text
+
+
+@pytest.mark.parametrize("typo,family", [("ml.g5.12xl", "g5"), ("ml.p9.48xlarge", "p5"), ("g6e.12xlarge", "g6e")])
+def test_instance_type_suggestion_stays_in_family_and_kind(dev_config, run_stack, typo, family):
+    """A mistyped GPU type is answered with a GPU type of the same family (or at least an accelerated one),
+    never a CPU type."""
+    _set("cluster.instanceGroups.2.instanceType", typo)(dev_config)
+    problems = run_stack(dev_config, preview=True).error.problems
+    (problem,) = [p for p in problems if p.path == "cluster.instanceGroups[2].instanceType"]
+    suggested = problem.fix.split("'")[1]
+    assert stack_config.instance_family(suggested) == family
+    assert stack_config.ACCELERATED_RE.match(suggested)
+
+
+SECRET = "Zq8!rT-s3cr3t-Value-991"
+
+
+@pytest.mark.parametrize("mutate", [
+    _set("directory.adminPassword", SECRET),  # a password under a key the program does not know
+    _set("directory.users.0.sshPublicKeys", [f"-----BEGIN OPENSSH PRIVATE KEY-----\n{SECRET}\n-----END"]),
+    lambda c: c.__setitem__("hyperpod-platfrom:token", SECRET),  # and under a misspelt namespace
+], ids=["unknown-key-password", "private-key-as-public", "unknown-namespace-token"])
+def test_errors_never_echo_a_secret(dev_config, run_stack, mutate):
+    """Values that look like credentials are shown redacted, with their kind and size only."""
+    mutate(dev_config)
+    error = run_stack(dev_config, preview=True).error
+    assert isinstance(error, ConfigError)
+    assert "<redacted str" in str(error)
+    assert SECRET not in str(error) and "s3cr3t" not in str(error).lower()
+
+
+def test_values_of_secret_config_keys_are_redacted(dev_config):
+    """A key set with `pulumi config set --secret` never shows its value, whatever the key is called."""
+    from pulumi.runtime import config as runtime_config
+
+    _set("lifecycle.bucketName", "Not_A_Bucket_" + SECRET)(dev_config)
+    flat = {k: v if isinstance(v, str) else __import__("json").dumps(v) for k, v in dev_config.items()}
+    runtime_config.set_all_config(flat, secret_keys=[P + "lifecycle"])
+    try:
+        with pytest.raises(ConfigError) as err:
+            stack_config.load()
+    finally:
+        runtime_config.set_all_config({}, secret_keys=[])
+    text = str(err.value)
+    assert "lifecycle.bucketName" in text and "<redacted str of" in text
+    assert SECRET not in text and SECRET.lower() not in text and "s3cr3t" not in text.lower()
+
+
+def test_accepted_cluster_name_fits_every_load_balancer_and_target_group(dev_config, run_stack):
+    """The longest clusterName the config accepts gives load balancer and target group names (plus Pulumi's
+    random suffix) within AWS's 32 characters, for every one the dev stack creates."""
+    longest = "hp-" + "x" * 30
+    while True:  # the longest name the config accepts
+        dev_config[P + "clusterName"] = longest
+        result = run_stack(dev_config, preview=True)
+        if result.error is None:
+            break
+        assert [p.path for p in result.error.problems] == ["clusterName"], result.error
+        longest = longest[:-1]
+    balancers = [r for r in result.registrations
+                 if r.type in ("aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup")]
+    assert len(balancers) == 4
+    for r in balancers:
+        physical = r.inputs.get("name") or f"{r.name}-{'f' * (stack_config.AUTONAME_SUFFIX - 1)}"
+        assert len(physical) <= 32 and not physical.startswith("internal-"), physical
+    assert max(len(r.name) for r in balancers) + stack_config.AUTONAME_SUFFIX == 32  # the limit is tight
+
+
+def test_cluster_name_may_be_longer_without_load_balancers(dev_config, run_stack):
+    """The 32-character limit binds only the load balancers the stack creates."""
+    dev_config[P + "clusterName"] = "hp-research-eu-central-1-dev"
+    dev_config[P + "directory"] = {"enabled": False}
+    dev_config[P + "login"] = {"enabled": False}
+    assert run_stack(dev_config, preview=True).error is None
+
+
+def test_hyperpod_regions_follow_the_cloudformation_registry():
+    """The shipped region list is what cfn-lint's schemas say (regenerate: python -m tools.cfn_schema --regions)."""
+    from tools.cfn_schema import hyperpod_regions
+
+    assert list(stack_config.hyperpod_regions()) == hyperpod_regions()
+    assert "us-east-1" in stack_config.hyperpod_regions() and "af-south-1" not in stack_config.hyperpod_regions()
+
+
+def test_ec2_instance_types_come_from_the_ec2_model():
+    """Bastion and admin instance types are checked against botocore's EC2 model, read as its loader reads it."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("ec2")
+    assert stack_config.ec2_instance_types() == frozenset(model.shape_for("InstanceType").enum)
+
+
+@pytest.mark.parametrize("family,arm,smt", [("c7g", True, False), ("p6e-gb200", True, False), ("m7a", False, False),
+                                            ("c6a", False, True), ("g5", False, True), ("trn2", False, True),
+                                            ("t4g", True, False), ("m5", False, True)])
+def test_processor_facts_by_family(family, arm, smt):
+    """Graviton/Grace families are arm64 without SMT; 7th-generation AMD has no SMT; the rest has both."""
+    assert bool(stack_config.ARM64_FAMILY_RE.match(family)) is arm
+    assert (not stack_config.NO_SMT_FAMILY_RE.match(family)) is smt

@@ -121,3 +121,32 @@ def validate(pulumi_type: str, inputs: dict, region: str = "us-east-1") -> Itera
             continue
         path = "/".join(str(p) for p in err.absolute_path) or "(resource)"
         yield f"{type_name} {path}: {err.message}"
+
+
+def hyperpod_regions() -> list[str]:
+    """Regions whose CloudFormation registry (as cfn-lint ships it) has ``AWS::SageMaker::Cluster``: where
+    HyperPod can be deployed. ``data/hyperpod_regions.json`` keeps this list for the program, which must not
+    need cfn-lint; a test checks the two agree (regenerate with ``python -m tools.cfn_schema --regions``)."""
+    from cfnlint.helpers import REGIONS
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+    from cfnlint.schema._exceptions import ResourceNotFoundError
+
+    found = []
+    for region in REGIONS:
+        try:
+            PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, "AWS::SageMaker::Cluster")
+        except ResourceNotFoundError:
+            continue
+        found.append(region)
+    return sorted(found)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["--regions"]:
+        out = Path(__file__).resolve().parent.parent / "data" / "hyperpod_regions.json"
+        out.write_text(json.dumps({"source": "regions whose CloudFormation registry has AWS::SageMaker::Cluster "
+                                   "(cfn-lint's schemas; tools/cfn_schema.py --regions)",
+                                   "regions": hyperpod_regions()}, indent=2) + "\n")
+        print(f"wrote {out}")
