@@ -1,0 +1,37 @@
+"""The offline preview turns config mistakes into exit 2 with the key and the fix, before any resource."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+
+def _preview(tmp_path: Path, mutate) -> subprocess.CompletedProcess:
+    stack = yaml.safe_load((ROOT / "Pulumi.dev.yaml").read_text())
+    mutate(stack["config"])
+    path = tmp_path / "Pulumi.case.yaml"
+    path.write_text(yaml.safe_dump(stack))
+    return subprocess.run([sys.executable, "-m", "tools.preview", "--config-file", str(path), "--quiet"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_region_that_does_not_exist_exits_2_naming_aws_region(tmp_path):
+    """A region that does not exist is a config error (exit 2) naming aws:region, not a crash."""
+    run = _preview(tmp_path, lambda c: c.update({"aws:region": "us-east-7", "aws-native:region": "us-east-7"}))
+    assert run.returncode == 2, run.stderr
+    assert 'aws:region = "us-east-7": is not an AWS region' in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize("name", ["hp-research-platform-dev-eu-01", "x" * 30])
+def test_thirty_character_cluster_name_exits_2_naming_the_limit(tmp_path, name):
+    """A 30-character clusterName cannot fit the load balancer names: exit 2 naming clusterName and the limit."""
+    run = _preview(tmp_path, lambda c: c.__setitem__("hyperpod-platform:clusterName", name))
+    assert run.returncode == 2, run.stderr
+    assert f'hyperpod-platform:clusterName = "{name}": is 30 characters' in run.stderr
+    assert "32-character limit" in run.stderr and "use at most 18 characters" in run.stderr
