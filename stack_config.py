@@ -697,8 +697,9 @@ def _parse_network(r: _Reader, raw: Any, region: str) -> NetworkSettings:
             if m and region and m.group(1) != region:
                 r.fail(f"{path}.availabilityZones[{i}]", az, f"is not in the stack's region {region} (aws:region)",
                        f"use an AZ of {region}, like {region}a")
+    before = len(r.problems)
     vpc_cidr = r.get(n, "vpcCidr", path, str, "10.0.0.0/16", _cidr)
-    vpc_net = _network(vpc_cidr) if vpc_cidr else None
+    vpc_net = _network(vpc_cidr) if vpc_cidr and len(r.problems) == before else None  # no containment checks
     if vpc_net is not None and not 16 <= vpc_net.prefixlen <= 28:
         r.fail(f"{path}.vpcCidr", vpc_cidr, "VPC CIDRs must be between /16 and /28", "use a /16 to /28 block")
         vpc_net = None
@@ -1068,8 +1069,11 @@ def _parse_directory(r: _Reader, raw: Any, region: str) -> DirectorySettings:
                        f"add {g} to directory.groups, or use one of: {', '.join(groups)}")
     if not allowed:
         r.fail(f"{path}.allowedGroups", [], "no directory group could log in", "list at least one group")
-    by_role = _allowed_by_role(r, d.get("allowedGroupsByRole"), f"{path}.allowedGroupsByRole", allowed)
-    for i, g in enumerate(sudo):
+    # A bad allowedGroups entry is reported once: checks against that list are skipped until it is fixed.
+    written = d.get("allowedGroups")
+    judged = not isinstance(written, list) or len(written) == len(allowed)
+    by_role = _allowed_by_role(r, d.get("allowedGroupsByRole"), f"{path}.allowedGroupsByRole", allowed, judged)
+    for i, g in enumerate(sudo if judged else []):
         if g not in allowed:
             r.fail(f"{path}.sudoGroups[{i}]", g, "has sudo but may not log in (not in directory.allowedGroups)",
                    f"add {g} to directory.allowedGroups, or remove it from sudoGroups")
@@ -1148,7 +1152,8 @@ def _parse_directory(r: _Reader, raw: Any, region: str) -> DirectorySettings:
         admin_instance=bool(r.get(d, "adminInstance", path, bool, False)), admin_instance_type=itype or "t3.medium")
 
 
-def _allowed_by_role(r: _Reader, raw: Any, path: str, allowed: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+def _allowed_by_role(r: _Reader, raw: Any, path: str, allowed: list[str],
+                     judged: bool = True) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """``allowedGroupsByRole``: role -> a subset of ``allowedGroups``; every role is filled in."""
     if raw is None:
         return tuple((role, tuple(allowed)) for role in ROLES)
@@ -1163,7 +1168,7 @@ def _allowed_by_role(r: _Reader, raw: Any, path: str, allowed: list[str]) -> tup
         if role not in raw:
             out.append((role, tuple(allowed)))
             continue
-        values = r.str_list(raw, role, path, same=str.lower, item=lambda v: None if v in allowed else (
+        values = r.str_list(raw, role, path, same=str.lower, item=lambda v: None if v in allowed or not judged else (
             "is not one of directory.allowedGroups", f"use one of: {', '.join(allowed)}, or add it to allowedGroups"))
         if role in raw and isinstance(raw[role], list) and not raw[role]:
             r.fail(f"{path}.{role}", [], f"no directory group could log in to {role} nodes",

@@ -470,3 +470,13 @@ def test_processor_facts_by_family(family, arm, smt):
     """Graviton/Grace families are arm64 without SMT; 7th-generation AMD has no SMT; the rest has both."""
     assert bool(stack_config.ARM64_FAMILY_RE.match(family)) is arm
     assert (not stack_config.NO_SMT_FAMILY_RE.match(family)) is smt
+
+
+@pytest.mark.parametrize("mutate,path", [
+    (_set("network.vpcCidr", "10.20.0.0/12"), "network.vpcCidr"),
+    (_set("directory.allowedGroups", ["ClusterAdmn", "ClusterDev"]), "directory.allowedGroups[0]"),
+], ids=["bad-vpc-cidr-not-also-every-subnet", "allowed-group-typo-not-also-sudo-and-roles"])
+def test_one_mistake_is_one_problem(dev_config, run_stack, mutate, path):
+    """A bad value is not replaced by a default that then fails the checks that depend on it."""
+    mutate(dev_config)
+    assert [p.path for p in run_stack(dev_config, preview=True).error.problems] == [path]
