@@ -1071,7 +1071,7 @@ def _parse_directory(r: _Reader, raw: Any, region: str) -> DirectorySettings:
         r.fail(f"{path}.allowedGroups", [], "no directory group could log in", "list at least one group")
     # A bad allowedGroups entry is reported once: checks against that list are skipped until it is fixed.
     written = d.get("allowedGroups")
-    judged = not isinstance(written, list) or len(written) == len(allowed)
+    judged = (not isinstance(written, list) or len(written) == len(allowed)) and set(allowed) <= set(groups)
     by_role = _allowed_by_role(r, d.get("allowedGroupsByRole"), f"{path}.allowedGroupsByRole", allowed, judged)
     for i, g in enumerate(sudo if judged else []):
         if g not in allowed:
