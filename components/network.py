@@ -1,17 +1,92 @@
 """Network: VPC, private and public subnets, NAT, routes, S3 endpoint, the cluster security group.
 
 Built from pulumi-aws resources (not awsx) so that every subnet, route table, route and association is a
-resource the guardrails and tests can see (see docs/decisions.md).
+resource the guardrails and tests can see (see docs/decisions.md). An existing VPC is read, not created: the
+VPC, each private subnet, and each subnet's effective route table (its explicit association, else the VPC's
+main table) with ``.get()``, so the guardrails judge existing subnets from what AWS reports.
 """
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
+from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
 
-from stack_config import NetworkSettings
+from stack_config import NetworkSettings, Problem
+
+
+@dataclass(frozen=True)
+class EffectiveRouteTable:
+    """The route table an existing subnet uses."""
+
+    subnet_id: str
+    route_table_id: str
+    explicit: bool
+    """An explicit subnet association; False: no association, so the VPC's main route table applies."""
+
+
+_lookup: Optional[tuple[object, NetworkSettings, list[EffectiveRouteTable], list[Problem]]] = None
+"""The last lookup: (the run's resource monitor, the settings it was for, tables, problems)."""
+
+
+def existing_route_tables(network: NetworkSettings) -> tuple[list[EffectiveRouteTable], list[Problem]]:
+    """Existing VPC: each private subnet's effective route table, looked up in AWS (blocking invokes).
+
+    ``getRouteTable`` by subnet finds an explicit association; when there is none ("no matching" route table),
+    the subnet uses the VPC's main route table (filter ``association.main=true``), looked up once. A lookup
+    that fails otherwise is a config problem. The result is kept for these very settings in this run (the
+    same resource monitor), so ``stack_config.load()`` and :class:`Network` look up once."""
+    global _lookup
+    monitor = pulumi.runtime.settings.get_monitor()
+    if _lookup is not None and _lookup[0] is monitor and _lookup[1] is network:
+        return _lookup[2], _lookup[3]
+    tables: list[EffectiveRouteTable] = []
+    problems: list[Problem] = []
+    if network.mode == "existing":
+        main: Optional[str] = None
+        main_failed = False
+        for i, subnet_id in enumerate(network.private_subnet_ids):
+            try:
+                rt = aws.ec2.get_route_table(subnet_id=subnet_id)
+                tables.append(EffectiveRouteTable(subnet_id, rt.id, True))
+                continue
+            except Exception as exc:  # noqa: BLE001 - "no matching" means no explicit association
+                reason = _reason(exc)
+                if "no matching" not in reason.lower():
+                    problems.append(Problem(f"network.privateSubnetIds[{i}]", subnet_id,
+                                            f"its route table cannot be read ({reason})",
+                                            "give a subnet whose route tables these credentials can describe"))
+                    continue
+            if main is None and not main_failed:
+                try:
+                    main = aws.ec2.get_route_table(
+                        vpc_id=network.vpc_id,
+                        filters=[aws.ec2.GetRouteTableFilterArgs(name="association.main", values=["true"])]).id
+                except Exception as exc:  # noqa: BLE001 - the lookup's own error says why
+                    main_failed = True
+                    problems.append(Problem("network.vpcId", network.vpc_id,
+                                            f"its main route table cannot be read ({_reason(exc)}); private subnets "
+                                            "without a route table association of their own use it",
+                                            "give a VPC whose route tables these credentials can describe"))
+            if main is not None:
+                tables.append(EffectiveRouteTable(subnet_id, main, False))
+    _lookup = (monitor, network, tables, problems)
+    return tables, problems
+
+
+def route_table_problems(network: NetworkSettings) -> list[Problem]:
+    """Config problems of the existing private subnets' route table lookups (for ``stack_config.load()``)."""
+    return existing_route_tables(network)[1]
+
+
+def _reason(exc: Exception) -> str:
+    """The provider's reason: the last line of the error (the engine nests it), without invoke prefixes."""
+    lines = [ln.strip().lstrip("* ") for ln in str(exc).splitlines() if ln.strip()]
+    text = re.sub(r"^invoke of \S+ failed: ", "", lines[-1] if lines else type(exc).__name__)
+    return re.sub(r"\s*\(\)$", "", text)  # a failure without a property
 
 
 @dataclass
@@ -37,6 +112,8 @@ class Network(pulumi.ComponentResource):
     """CIDR block of the VPC."""
     private_subnets: list[aws.ec2.Subnet]
     """Private subnets, one per AZ, the first one is the primary (FSx, default cluster placement)."""
+    existing_route_tables: list[aws.ec2.RouteTable]
+    """Existing mode: the private subnets' effective route tables, read (each once)."""
     public_subnets: list[aws.ec2.Subnet]
     """Public subnets (create mode only); they hold the NAT gateways."""
     cluster_security_group: aws.ec2.SecurityGroup
@@ -49,6 +126,7 @@ class Network(pulumi.ComponentResource):
         tags = args.tags
         self.public_subnets = []
         self.private_subnets = []
+        self.existing_route_tables = []
         private_route_tables: list[pulumi.Output[str]] = []
 
         if s.mode == "existing":
@@ -57,6 +135,18 @@ class Network(pulumi.ComponentResource):
                 aws.ec2.Subnet.get(f"{name}-private-{i}", sid, opts=child)
                 for i, sid in enumerate(s.private_subnet_ids)
             ]
+            # What the private-subnets guardrail judges them by, as read state: each effective route table
+            # (with its routes) once, and each explicit association (subnet -> table). A subnet without one
+            # uses the main table, which the VPC's read state names (mainRouteTableId).
+            effective, problems = existing_route_tables(s)
+            if problems:  # stack_config.load() reports them before any resource; this is a safety net
+                raise pulumi.RunError("; ".join(str(p) for p in problems))
+            for rtb in dict.fromkeys(e.route_table_id for e in effective):
+                self.existing_route_tables.append(aws.ec2.RouteTable.get(f"{name}-{rtb}", rtb, opts=child))
+            for i, e in enumerate(effective):
+                if e.explicit:
+                    aws.ec2.RouteTableAssociation.get(f"{name}-private-rta-{i}",
+                                                      f"{e.subnet_id}/{e.route_table_id}", opts=child)
             private_route_tables = [pulumi.Output.from_input(r) for r in s.route_table_ids]
         else:
             vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=s.vpc_cidr, enable_dns_hostnames=True,

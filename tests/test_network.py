@@ -3,7 +3,10 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import P
+from tools import harness
 
 
 def _by_id(result):
@@ -110,10 +113,148 @@ def test_existing_vpc_is_read_not_created(dev_config, run_stack):
     reads = {(r.type, r.id) for r in result.registrations if r.read}
     assert reads == {("aws:ec2/vpc:Vpc", "vpc-0123456789abcdef0"),
                      ("aws:ec2/subnet:Subnet", "subnet-0123456789abcdef0"),
-                     ("aws:ec2/subnet:Subnet", "subnet-0123456789abcdef1")}
+                     ("aws:ec2/subnet:Subnet", "subnet-0123456789abcdef1"),
+                     # their effective route tables (see the tests below)
+                     ("aws:ec2/routeTable:RouteTable", "rtb-0123456789abcdef0"),
+                     ("aws:ec2/routeTable:RouteTable", "rtb-0fedcba9876543210"),
+                     ("aws:ec2/routeTableAssociation:RouteTableAssociation",
+                      "subnet-0123456789abcdef0/rtb-0123456789abcdef0")}
     assert not [r for r in result.registrations if not r.read and r.type in (
         "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway")]
     assert result.named("hp-dev-cluster-sg").inputs["vpcId"] == "vpc-0123456789abcdef0"
     assert result.one("aws:ec2/vpcEndpoint:VpcEndpoint").inputs["routeTableIds"] == ["rtb-0123456789abcdef0"]
     cluster = result.one("aws-native:sagemaker:Cluster")
     assert cluster.inputs["vpcConfig"]["subnets"] == ["subnet-0123456789abcdef0"]
+
+
+# ---------------------------------------------------------------- existing VPC: effective route tables, read
+EXISTING = {"mode": "existing", "vpcId": "vpc-0123456789abcdef0",
+            "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]}
+GET_ROUTE_TABLE = "aws:ec2/getRouteTable:getRouteTable"
+
+
+@pytest.fixture
+def existing_config(dev_config):
+    dev_config[P + "network"] = dict(EXISTING)
+    dev_config.pop(P + "vpn")
+    dev_config.pop(P + "access")
+    return dev_config
+
+
+def _mock_network(monkeypatch, edit=None):
+    data = harness.existing_network()
+    if edit:
+        edit(data["routeTables"])
+    monkeypatch.setattr(harness.AwsMocks, "existing_network", data)
+    return data
+
+
+def _reads(result, typ):
+    return [r for r in result.registrations if r.read and r.type == typ]
+
+
+def test_existing_subnet_explicit_association_is_read(existing_config, run_stack):
+    """A subnet with its own route table: getRouteTable by subnet finds it; the association is read by its
+    import id (subnet/route table) and the table with its routes, so both are read state with real ids."""
+    result = run_stack(existing_config, preview=True)
+    assert result.error is None, result.error
+    (assoc,) = _reads(result, "aws:ec2/routeTableAssociation:RouteTableAssociation")
+    assert assoc.name == "hp-dev-private-rta-0" and assoc.id == "subnet-0123456789abcdef0/rtb-0123456789abcdef0"
+    assert assoc.outputs["subnetId"] == "subnet-0123456789abcdef0"
+    assert assoc.outputs["routeTableId"] == "rtb-0123456789abcdef0" and assoc.outputs["id"].startswith("rtbassoc-")
+    table = result.named("hp-dev-rtb-0123456789abcdef0")
+    assert table.read and table.outputs["vpcId"] == "vpc-0123456789abcdef0"
+    assert [(r["cidrBlock"], r["natGatewayId"], r["gatewayId"]) for r in table.outputs["routes"]] == [
+        ("0.0.0.0/0", "nat-0123456789abcdef0", "")]
+    assert (GET_ROUTE_TABLE, {"subnetId": "subnet-0123456789abcdef0"}) in \
+        [(t, {k: v for k, v in a.items() if v}) for t, a in result.calls]
+
+
+def test_existing_subnet_without_association_uses_the_main_table(existing_config, run_stack):
+    """No explicit association ("no matching" table by subnet): the VPC's main route table, found with the
+    filter association.main=true in vpcId, is read; the VPC's read state names the same table."""
+    result = run_stack(existing_config)
+    assert result.error is None, result.error
+    assert [r.outputs["subnetId"] for r in _reads(result, "aws:ec2/routeTableAssociation:RouteTableAssociation")] \
+        == ["subnet-0123456789abcdef0"]  # none for ...f1
+    main = result.named("hp-dev-rtb-0fedcba9876543210")
+    assert result.named("hp-dev-vpc").outputs["mainRouteTableId"] == main.id == "rtb-0fedcba9876543210"
+    assert [(r["cidrBlock"], r["natGatewayId"]) for r in main.outputs["routes"]] == [
+        ("0.0.0.0/0", "nat-0fedcba9876543210")]
+    lookups = [a for t, a in result.calls if t == GET_ROUTE_TABLE]
+    assert [a.get("subnetId") for a in lookups] == ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1", None]
+    assert lookups[2]["vpcId"] == "vpc-0123456789abcdef0"
+    assert lookups[2]["filters"] == [{"name": "association.main", "values": ["true"]}]
+
+
+def test_existing_route_tables_are_looked_up_and_read_once(existing_config, run_stack, monkeypatch):
+    """Two subnets on the main table: one main-table lookup and one read; two on one explicit table: one
+    read, an association each. The lookups run once per run, however often they are asked for."""
+    _mock_network(monkeypatch, lambda t: t["rtb-0123456789abcdef0"].update(subnets=[]))
+    result = run_stack(existing_config)
+    assert result.error is None, result.error
+    assert [r.id for r in _reads(result, "aws:ec2/routeTable:RouteTable")] == ["rtb-0fedcba9876543210"]
+    assert _reads(result, "aws:ec2/routeTableAssociation:RouteTableAssociation") == []
+    assert len([t for t, _ in result.calls if t == GET_ROUTE_TABLE]) == 3  # two by subnet, one main
+
+    _mock_network(monkeypatch, lambda t: t["rtb-0123456789abcdef0"]["subnets"].append("subnet-0123456789abcdef1"))
+    result = run_stack(existing_config)
+    assert result.error is None, result.error
+    assert [r.id for r in _reads(result, "aws:ec2/routeTable:RouteTable")] == ["rtb-0123456789abcdef0"]
+    assert [r.name for r in _reads(result, "aws:ec2/routeTableAssociation:RouteTableAssociation")] == [
+        "hp-dev-private-rta-0", "hp-dev-private-rta-1"]
+    assert len([t for t, _ in result.calls if t == GET_ROUTE_TABLE]) == 2
+
+
+def test_existing_subnet_igw_route_is_read_state(existing_config, run_stack, monkeypatch):
+    """A subnet explicitly associated with a table routed to an internet gateway: the read table's routes
+    carry the igw- gateway, which the private-subnets guardrail then reports (tests/test_policies.py)."""
+    _mock_network(monkeypatch, lambda t: t["rtb-0b0b0b0b0b0b0b0b0"]["subnets"].append("subnet-0123456789abcdef1"))
+    result = run_stack(existing_config)
+    assert result.error is None, result.error
+    assert result.named("hp-dev-private-rta-1").outputs["routeTableId"] == "rtb-0b0b0b0b0b0b0b0b0"
+    routes = result.named("hp-dev-rtb-0b0b0b0b0b0b0b0b0").outputs["routes"]
+    assert {(r["cidrBlock"] or r["ipv6CidrBlock"], r["gatewayId"]) for r in routes} == {
+        ("0.0.0.0/0", "igw-0123456789abcdef0"), ("::/0", "igw-0123456789abcdef0")}
+
+
+def _route_table_problems(settings):
+    from components.network import route_table_problems
+
+    found = {}
+    result = harness.run_program(lambda: found.setdefault("problems", route_table_problems(settings)),
+                                 {"aws:region": "us-east-1"}, preview=True)
+    assert result.error is None, result.error
+    return found["problems"], result.calls
+
+
+def test_route_table_lookup_failures_are_config_problems(monkeypatch):
+    """A main route table that cannot be read is a problem of network.vpcId, reported once; other lookups
+    that fail (not "no matching") are problems of the subnet. A subnet with an explicit association needs no
+    main table."""
+    from stack_config import NetworkSettings
+
+    settings = NetworkSettings(mode="existing", vpc_id="vpc-0123456789abcdef0",
+                               private_subnet_ids=("subnet-0123456789abcdef0", "subnet-0123456789abcdef1",
+                                                   "subnet-0123456789abcdef3"))
+    problems, calls = _route_table_problems(settings)
+    assert problems == [] and len(calls) == 4
+
+    _mock_network(monkeypatch, lambda t: t.pop("rtb-0fedcba9876543210"))
+    problems, calls = _route_table_problems(settings)
+    assert [(p.path, p.value) for p in problems] == [("network.vpcId", "vpc-0123456789abcdef0")]
+    assert "main route table cannot be read (no matching EC2 Route Table found)" in problems[0].why
+    assert len(calls) == 4  # the main table is not asked for again
+
+    monkeypatch.setattr(harness.AwsMocks, "existing_network", None)  # the default data again
+    original = harness.AwsMocks._get_route_table
+
+    def denied(self, a):
+        if a.get("subnetId") == "subnet-0123456789abcdef3":
+            return {}, [("", "UnauthorizedOperation: You are not authorized to perform ec2:DescribeRouteTables")]
+        return original(self, a)
+
+    monkeypatch.setattr(harness.AwsMocks, "_get_route_table", denied)
+    problems, _ = _route_table_problems(settings)
+    assert [(p.path, p.value) for p in problems] == [("network.privateSubnetIds[2]", "subnet-0123456789abcdef3")]
+    assert "UnauthorizedOperation" in problems[0].why

@@ -361,3 +361,105 @@ def test_stack_config_error_takes_precedence_over_policies(capsys, monkeypatch, 
                            str(LOGIN_NLB_STACK))
     assert code == 2, out + err
 
+
+
+# ---------------------------------------------------------------- private-subnets: existing subnets from read state
+def _existing_network(monkeypatch, edit):
+    """The harness's existing VPC with ``edit`` applied to its route tables (tools.harness.existing_network)."""
+    from tools import harness
+
+    data = harness.existing_network()
+    edit(data["routeTables"])
+    monkeypatch.setattr(harness.AwsMocks, "existing_network", data)
+
+
+def test_private_subnets_existing_subnet_explicit_association_read(pack):
+    """A read association (subnetId -> routeTableId) leads to the read route table: NAT only passes, an
+    internet gateway route is a violation naming the subnet's id and the gateway, at preview too."""
+    for preview_mode in (False, True):
+        report = judge(pack, subnets.read_subnet_with_read_association, preview=preview_mode, policy_config=PROD)
+        assert report.violations == [] and report.notes == [], [str(d) for d in report.diagnostics]
+        (d,) = judge(pack, subnets.read_subnet_association_to_igw, preview=preview_mode).by_policy("private-subnets")
+        assert d.mandatory and d.name == "cluster" and "placed in a public subnet" in d.message
+        assert f"subnet existing ({subnets.PUBLIC_SUBNET}) uses route table existing-rt" in d.message
+        assert "routes 0.0.0.0/0 to internet gateway igw-0123456789abcdef0" in d.message
+        assert "routes ::/0 to internet gateway igw-0123456789abcdef0" in d.message
+
+
+def test_private_subnets_existing_subnet_main_table_fallback(pack, monkeypatch):
+    """No association in the stack: the subnet's VPC (read) names its main route table, which is read; its
+    routes decide. Without that table read, the subnet cannot be verified."""
+    report = judge(pack, subnets.read_subnet_on_read_main_table, policy_config=PROD)
+    assert report.violations == [] and report.notes == [], [str(d) for d in report.diagnostics]
+    (d,) = judge(pack, subnets.read_subnet_main_table_unread).by_policy("private-subnets")
+    assert d.mandatory and "cannot verify" in d.message
+    assert f"main route table of VPC {subnets.EXISTING_VPC} ({subnets.MAIN_TABLE}) is not read" in d.message
+    _existing_network(monkeypatch, lambda tables: tables[subnets.MAIN_TABLE]["routes"].append(
+        {"cidrBlock": "0.0.0.0/0", "gatewayId": "igw-0123456789abcdef0"}))
+    (d,) = judge(pack, subnets.read_subnet_on_read_main_table).by_policy("private-subnets")
+    assert "placed in a public subnet" in d.message and "subnet existing (subnet-0123456789abcdef1)" in d.message
+    assert f"(main route table of VPC {subnets.EXISTING_VPC}), which routes 0.0.0.0/0 to internet gateway" \
+        in d.message
+
+
+def test_private_subnets_default_route_to_appliance_needs_trust(pack):
+    """A default route to a network interface (firewall/NAT appliance) cannot be judged: unverifiable until
+    the subnet is listed in trustedSubnetIds. Its transit gateway route for 172.16.0.0/12 is no concern."""
+    (d,) = judge(pack, subnets.read_subnet_default_route_to_appliance).by_policy("private-subnets")
+    assert d.mandatory and "cannot verify" in d.message and subnets.APPLIANCE_SUBNET in d.message
+    assert "routes 0.0.0.0/0 to network interface eni-0e0e0e0e0e0e0e0e0" in d.message and "tgw-" not in d.message
+    trusted = judge(pack, subnets.read_subnet_default_route_to_appliance,
+                    policy_config={**PROD, "private-subnets": {"enforcementLevel": "mandatory",
+                                                               "trustedSubnetIds": [subnets.APPLIANCE_SUBNET]}})
+    assert trusted.by_policy("private-subnets") == []
+
+
+def test_private_subnets_default_route_to_created_appliance_is_unverifiable(pack):
+    """The same for a route resource of the stack to an ENI it creates (unknown id at preview)."""
+    def program():
+        vpc = aws.ec2.Vpc("vpc", cidr_block="10.1.0.0/16")
+        subnet = aws.ec2.Subnet("behind-firewall", vpc_id=vpc.id, cidr_block="10.1.0.0/24")
+        eni = aws.ec2.NetworkInterface("firewall", subnet_id=subnet.id)
+        rt = aws.ec2.RouteTable("rt", vpc_id=vpc.id)
+        aws.ec2.Route("default", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0",
+                      network_interface_id=eni.id)
+        aws.ec2.RouteTableAssociation("a", subnet_id=subnet.id, route_table_id=rt.id)
+        cluster([subnet.id])
+
+    import pulumi_aws as aws
+
+    from tests.policy_programs.common import cluster
+
+    for preview_mode in (False, True):
+        (d,) = judge(pack, program, preview=preview_mode).by_policy("private-subnets")
+        assert d.mandatory and "cannot verify" in d.message and "network interface" in d.message \
+            and "(route default)" in d.message
+
+
+EXISTING_VPC_CONFIG = ROOT / "tests" / "configs" / "existing-vpc.yaml"
+
+
+def test_existing_vpc_preview_passes_prod_policy_config():
+    """Acceptance: an existing-VPC stack with private subnets (one explicitly associated, one on the main
+    table) passes `scripts/preview --config-file tests/configs/existing-vpc.yaml --policy-config prod.json`."""
+    proc = _preview("--config-file", str(EXISTING_VPC_CONFIG), "--quiet", "--policy-config", str(PROD_CONFIG))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Policy check: 0 mandatory, 0 advisory violation(s)." in proc.stdout
+
+
+def test_existing_vpc_with_igw_routed_subnet_fails_preview_naming_it(capsys, tmp_path):
+    """Acceptance: the same stack with a private subnet whose route table routes to an internet gateway exits
+    1; each placement in it is a private-subnets violation naming the subnet and the gateway."""
+    cfg = EXISTING_VPC_CONFIG.read_text().replace("subnet-0123456789abcdef1", subnets.PUBLIC_SUBNET)
+    assert subnets.PUBLIC_SUBNET in cfg
+    (tmp_path / "public.yaml").write_text(cfg)
+    code, out, err = _main(capsys, "--config-file", str(tmp_path / "public.yaml"), "--quiet", "--policy-config",
+                           str(PROD_CONFIG))
+    assert code == 1, out + err
+    lines = [ln for ln in err.splitlines() if ln.startswith("  [mandatory] ")]
+    assert lines and all(ln.startswith("  [mandatory] private-subnets: ") for ln in lines), err
+    assert {ln.split(": ")[1].split(" (")[0] for ln in lines} == {"hp-shared-login", "hp-shared-ldaps",
+                                                                  "hp-shared-directory"}
+    for ln in lines:
+        assert f"subnet hp-shared-private-1 ({subnets.PUBLIC_SUBNET}) uses route table " \
+               f"hp-shared-{subnets.IGW_TABLE}, which routes 0.0.0.0/0 to internet gateway igw-" in ln

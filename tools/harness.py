@@ -80,17 +80,144 @@ def _short_id(prefix: str, name: str) -> str:
     return f"{prefix}-{hashlib.sha1(name.encode()).hexdigest()[:17]}"
 
 
+EXISTING_VPC = "vpc-0123456789abcdef0"
+"""The existing VPC of the mocks: every subnet id the mocks know (not containing "dead") lives in it."""
+PUBLIC_SUBNET = "subnet-0b0b0b0b0b0b0b0b1"
+"""An existing subnet explicitly associated with the VPC's public route table (0.0.0.0/0 and ::/0 to the IGW)."""
+APPLIANCE_SUBNET = "subnet-0e0e0e0e0e0e0e0e0"
+"""An existing subnet whose route table sends 0.0.0.0/0 to a firewall appliance's network interface."""
+
+
+def existing_network() -> dict[str, Any]:
+    """The existing VPC's route tables as EC2 describes them; a fresh copy (tests may edit it and set
+    ``AwsMocks.existing_network``). ``subnets`` are the explicit associations; every other subnet of the VPC
+    uses the table with ``main: True``."""
+    return {
+        "vpcs": {EXISTING_VPC: {"cidrBlock": "10.0.0.0/16", "mainRouteTableId": "rtb-0fedcba9876543210"}},
+        "routeTables": {
+            "rtb-0fedcba9876543210": {"vpcId": EXISTING_VPC, "main": True, "subnets": [],
+                                      "routes": [{"cidrBlock": "0.0.0.0/0", "natGatewayId": "nat-0fedcba9876543210"}]},
+            "rtb-0123456789abcdef0": {"vpcId": EXISTING_VPC, "main": False, "subnets": ["subnet-0123456789abcdef0"],
+                                      "routes": [{"cidrBlock": "0.0.0.0/0", "natGatewayId": "nat-0123456789abcdef0"}]},
+            "rtb-0b0b0b0b0b0b0b0b0": {"vpcId": EXISTING_VPC, "main": False, "subnets": [PUBLIC_SUBNET],
+                                      "routes": [{"cidrBlock": "0.0.0.0/0", "gatewayId": "igw-0123456789abcdef0"},
+                                                 {"ipv6CidrBlock": "::/0", "gatewayId": "igw-0123456789abcdef0"}]},
+            "rtb-0e0e0e0e0e0e0e0e0": {"vpcId": EXISTING_VPC, "main": False, "subnets": [APPLIANCE_SUBNET],
+                                      "routes": [{"cidrBlock": "0.0.0.0/0",
+                                                  "networkInterfaceId": "eni-0e0e0e0e0e0e0e0e0"},
+                                                 {"cidrBlock": "172.16.0.0/12",
+                                                  "transitGatewayId": "tgw-0123456789abcdef0"}]},
+        },
+    }
+
+
+# Every attribute of a route, as the provider reports it (unset: "").
+_ROUTE_KEYS = ("carrierGatewayId", "cidrBlock", "coreNetworkArn", "destinationPrefixListId", "egressOnlyGatewayId",
+               "gatewayId", "ipv6CidrBlock", "localGatewayId", "natGatewayId", "networkInterfaceId", "odbNetworkArn",
+               "transitGatewayId", "vpcEndpointId", "vpcPeeringConnectionId")
+
+
+def _assoc_id(subnet_id: str, rtb_id: str) -> str:
+    return _short_id("rtbassoc", f"{subnet_id}/{rtb_id}")
+
+
 class AwsMocks(pmocks.Mocks):
     """Fake AWS: echoes inputs and adds the computed attributes the program reads.
 
     In preview mode computed attributes are unknown, exactly as in a first ``pulumi preview``.
     """
 
+    existing_network: Optional[dict[str, Any]] = None
+    """Route tables of the existing VPC (see :func:`existing_network`); None: the default data."""
+
     def __init__(self, region: str, preview: bool, login_nodes: int = 2):
         self.region = region
         self.preview = preview
         self.login_nodes = login_nodes
         self.calls: list[pmocks.MockCallArgs] = []
+        self.network = self.existing_network if self.existing_network is not None else existing_network()
+
+    # ---------------------------------------------------------------- the existing VPC
+    def _subnet(self, sid: str) -> Optional[dict[str, Any]]:
+        """An existing subnet: in EXISTING_VPC, AZ "a" for an even last hex digit, "b" for odd; ids with
+        "dead" in them do not exist."""
+        if "dead" in sid:
+            return None
+        n = int(sid[-1], 16)
+        return {"id": sid, "vpcId": EXISTING_VPC, "availabilityZone": f"{self.region}{'ab'[n % 2]}",
+                "cidrBlock": f"10.0.{n}.0/24", "mapPublicIpOnLaunch": False, "assignIpv6AddressOnCreation": False,
+                "arn": self._arn("ec2", f"subnet/{sid}"), "ownerId": ACCOUNT, "tags": {}, "tagsAll": {}}
+
+    def _routes(self, table: dict[str, Any]) -> list[dict[str, str]]:
+        return [{k: r.get(k, "") for k in _ROUTE_KEYS} for r in table["routes"]]
+
+    def _route_table_state(self, rtb_id: str, table: dict[str, Any]) -> dict[str, Any]:
+        """A route table read with RouteTable.get(): its routes, no associations (the resource has none)."""
+        return {"id": rtb_id, "arn": self._arn("ec2", f"route-table/{rtb_id}"), "ownerId": ACCOUNT,
+                "vpcId": table["vpcId"], "routes": self._routes(table), "propagatingVgws": [],
+                "region": self.region, "tags": {}, "tagsAll": {}}
+
+    def _read(self, typ: str, rid: str, inputs: dict) -> Optional[dict[str, Any]]:
+        """State of a .get() read of the existing network, as the provider returns it; None: not modelled."""
+        tables = self.network["routeTables"]
+        if typ == "aws:ec2/vpc:Vpc" and rid in self.network["vpcs"]:
+            vpc = self.network["vpcs"][rid]
+            return {"id": rid, "arn": self._arn("ec2", f"vpc/{rid}"), "cidrBlock": vpc["cidrBlock"],
+                    "mainRouteTableId": vpc["mainRouteTableId"], "defaultRouteTableId": vpc["mainRouteTableId"],
+                    "enableDnsHostnames": True, "enableDnsSupport": True, "instanceTenancy": "default",
+                    "ownerId": ACCOUNT, "tags": {}, "tagsAll": {}}
+        if typ == "aws:ec2/subnet:Subnet":
+            subnet = self._subnet(rid)
+            if subnet is None:
+                raise Exception(f"reading EC2 Subnet ({rid}): couldn't find resource")
+            return {**subnet, **inputs, "id": rid}  # state passed to .get() wins: test programs set it
+        if typ == "aws:ec2/routeTable:RouteTable":
+            if rid not in tables:
+                raise Exception(f"reading Route Table ({rid}): couldn't find resource")
+            return self._route_table_state(rid, tables[rid])
+        if typ == "aws:ec2/routeTableAssociation:RouteTableAssociation":
+            # .get() runs the provider's importer: "<subnet id>/<route table id>", explicit associations only.
+            target, _, rtb_id = rid.partition("/")
+            if rtb_id not in tables:
+                raise Exception(f"reading Route Table ({rtb_id}): couldn't find resource")
+            if target not in tables[rtb_id]["subnets"]:
+                raise Exception(f"No association found between route table ID {rtb_id} and target ID {target}")
+            return {"id": _assoc_id(target, rtb_id), "subnetId": target, "routeTableId": rtb_id, "gatewayId": "",
+                    "region": self.region}
+        return None
+
+    def _get_route_table(self, a: dict[str, Any]):
+        """aws:ec2/getRouteTable: DescribeRouteTables with the given filters; exactly one table, or a failure."""
+        filters = {f["name"]: [str(v) for v in f["values"]] for f in a.get("filters") or []}
+        for key, name in (("routeTableId", "route-table-id"), ("vpcId", "vpc-id"),
+                          ("subnetId", "association.subnet-id")):
+            if a.get(key):
+                filters.setdefault(name, []).append(a[key])
+        unsupported = set(filters) - {"route-table-id", "vpc-id", "association.subnet-id", "association.main"}
+        if unsupported:
+            raise Exception(f"mock getRouteTable: unsupported filters {sorted(unsupported)}")
+
+        def matches(rtb_id: str, t: dict[str, Any]) -> bool:
+            has = {"route-table-id": [rtb_id], "vpc-id": [t["vpcId"]], "association.subnet-id": t["subnets"],
+                   "association.main": (["true"] if t["main"] else []) + (["false"] if t["subnets"] else [])}
+            return all(set(values) & set(has[name]) for name, values in filters.items())
+
+        found = [(rid, t) for rid, t in self.network["routeTables"].items() if matches(rid, t)]
+        if len(found) != 1:
+            reason = ("no matching EC2 Route Table found" if not found else
+                      "multiple EC2 Route Tables matched; use additional constraints to reduce matches to a "
+                      "single EC2 Route Table")
+            return {}, [("", reason)]
+        rtb_id, t = found[0]
+        associations = [{"main": True, "routeTableAssociationId": _assoc_id("main", rtb_id), "routeTableId": rtb_id,
+                         "subnetId": "", "gatewayId": ""}] if t["main"] else []
+        associations += [{"main": False, "routeTableAssociationId": _assoc_id(s, rtb_id), "routeTableId": rtb_id,
+                          "subnetId": s, "gatewayId": ""} for s in t["subnets"]]
+        return {"id": rtb_id, "routeTableId": rtb_id, "arn": self._arn("ec2", f"route-table/{rtb_id}"),
+                "ownerId": ACCOUNT, "vpcId": t["vpcId"], "subnetId": a.get("subnetId") or "",
+                "gatewayId": a.get("gatewayId") or "", "region": self.region, "tags": {},
+                "filters": a.get("filters"), "associations": associations,
+                "routes": [{**r, "instanceId": ""} for r in self._routes(t)]}
 
     def _arn(self, service: str, resource: str, region: bool = True) -> str:
         return f"arn:aws:{service}:{self.region if region else ''}:{ACCOUNT}:{resource}"
@@ -187,6 +314,10 @@ class AwsMocks(pmocks.Mocks):
         return rid, out
 
     def new_resource(self, args: pmocks.MockResourceArgs):
+        if args.resource_id:
+            state = self._read(args.typ, args.resource_id, args.inputs)
+            if state is not None:
+                return state["id"], state
         rid, computed = self.computed(args.typ, args.name, args.inputs)
         if args.resource_id:  # a .get() read: the state comes from the provider
             rid = args.resource_id
@@ -213,14 +344,14 @@ class AwsMocks(pmocks.Mocks):
             return {"id": args.args["directoryId"], "directoryId": args.args["directoryId"], "name": "corp.example.com",
                     "dnsIpAddresses": ["10.20.0.53", "10.20.64.53"], "securityGroupId": "sg-0directory00000001"}
         if args.token == "aws:ec2/getSubnet:getSubnet":
-            # An existing VPC's subnets: in vpc-0123456789abcdef0, AZ "a" for an even last digit, "b" for odd;
-            # ids with "dead" in them do not exist.
+            # An existing VPC's subnets (see _subnet); ids with "dead" in them do not exist.
             sid = args.args["id"]
-            if "dead" in sid:  # a failed read, as the provider reports it
+            subnet = self._subnet(sid)
+            if subnet is None:  # a failed read, as the provider reports it
                 return {}, [("id", f"InvalidSubnetID.NotFound: The subnet ID '{sid}' does not exist")]
-            az = f"{self.region}{'a' if int(sid[-1], 16) % 2 == 0 else 'b'}"
-            return {"id": sid, "vpcId": "vpc-0123456789abcdef0", "availabilityZone": az,
-                    "cidrBlock": f"10.0.{int(sid[-1], 16)}.0/24", "mapPublicIpOnLaunch": False}
+            return subnet
+        if args.token == "aws:ec2/getRouteTable:getRouteTable":
+            return self._get_route_table(args.args)
         if args.token == "aws:ssm/getParameter:getParameter":
             return {"name": args.args["name"], "value": "ami-0123456789abcdef0", "type": "String", "id": args.args["name"]}
         if args.token == "aws:ec2/getNetworkInterfaces:getNetworkInterfaces":

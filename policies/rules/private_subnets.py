@@ -5,12 +5,24 @@ resource's property dependencies lead to its subnets, route table associations (
 the subnet and the route table) lead to route tables, and routes (property dependency of ``gatewayId``) lead
 to internet gateways. Known IDs (``.get()`` reads, later updates) are matched to resources of the stack too.
 
+Existing subnets (``.get()`` reads) are judged from read state, as AWS reports it: a read association
+(``subnetId`` -> ``routeTableId``, e.g. ``RouteTableAssociation.get(..., "subnet-.../rtb-...")``) leads to
+the read route table and its ``routes``. A read subnet with no association in the stack uses the main route
+table of its VPC: the VPC read by the ``vpcId`` of the subnet's state names it (``mainRouteTableId``), and
+that table must be read too. (That the subnet has no explicit association is the program's lookup, e.g.
+``getRouteTable`` by subnet; an association the program did not read is not seen.)
+
+A route to an internet gateway makes a subnet public. A default route (``0.0.0.0/0``, ``::/0``) to a network
+interface or a VPC endpoint (a firewall or NAT appliance, a Gateway Load Balancer endpoint) cannot be judged:
+the appliance may forward to an internet gateway. Such subnets, and subnet IDs the stack does not read, are
+unverifiable unless listed in ``trustedSubnetIds``.
+
 Only the resource types in :data:`PLACEMENTS` are judged, so a bastion or a NAT gateway may sit in a public
 subnet.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ReportViolation, Severity,
                            StackValidationArgs, StackValidationPolicy)
@@ -33,6 +45,9 @@ MAIN_ASSOCIATION_TYPE = "aws:ec2/mainRouteTableAssociation:MainRouteTableAssocia
 # route type -> (route table property, gateway property)
 ROUTE_TYPES = {"aws:ec2/route:Route": ("routeTableId", "gatewayId"),
                "aws-native:ec2:Route": ("routeTableId", "gatewayId")}
+# next hops that are appliances: (property of a route, what it is)
+APPLIANCE_TARGETS = (("networkInterfaceId", "network interface"), ("vpcEndpointId", "VPC endpoint"))
+DEFAULT_ROUTES = {"0.0.0.0/0", "::/0"}
 INTERNAL_LB_TYPES = {"aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"}
 
 # type -> [(top-level property whose dependencies hold the subnets, path of the subnet IDs, label)]
@@ -71,8 +86,10 @@ DESCRIPTION = ("HyperPod clusters (and per-group overrides), EKS clusters, FSx f
 
 REMEDIATION = ("Pass the private subnets (routed through a NAT gateway, never an internet gateway) to the resource, "
                "or remove the internet gateway route from the subnet's route table and set "
-               "mapPublicIpOnLaunch=false. An existing subnet whose route table is not managed in this stack can "
-               "be vouched for in the policy config: trustedSubnetIds: [\"subnet-...\"].")
+               "mapPublicIpOnLaunch=false. Read an existing subnet's route table in the stack (its association, or "
+               "the VPC and its main route table), as the Network component does. A subnet the rule still cannot "
+               "judge (not read here, or a default route to a firewall/NAT appliance) can be vouched for after "
+               "review in the policy config: trustedSubnetIds: [\"subnet-...\"].")
 
 
 class _Subnets:
@@ -92,21 +109,22 @@ class _Subnets:
         if subnet.id and subnet.id in self.trusted:
             return "private", []
         public, unknown, unverifiable = [], [], []
+        name = _subnet_label(subnet)
         flag = subnet.props.get("mapPublicIpOnLaunch")
         if flag is True:
-            public.append(f"subnet {subnet.name} has mapPublicIpOnLaunch=true")
+            public.append(f"subnet {name} has mapPublicIpOnLaunch=true")
         elif flag is UNKNOWN:
-            unknown.append(f"mapPublicIpOnLaunch of subnet {subnet.name} is not known yet")
+            unknown.append(f"mapPublicIpOnLaunch of subnet {name} is not known yet")
         tables, problems = self._route_tables(subnet)
         unverifiable += problems
         for table_label, routes in tables:
             for verdict, text in routes:
                 if verdict == "igw":
-                    public.append(f"subnet {subnet.name} uses {table_label}, which {text}")
+                    public.append(f"subnet {name} uses {table_label}, which {text}")
                 elif verdict == "unknown":
-                    unknown.append(f"{table_label} of subnet {subnet.name}: {text}")
+                    unknown.append(f"{table_label} of subnet {name}: {text}")
                 elif verdict == "unverifiable":
-                    unverifiable.append(f"{table_label} of subnet {subnet.name}: {text}")
+                    unverifiable.append(f"{table_label} of subnet {name}: {text}")
         if public:
             return "public", public
         if unverifiable:
@@ -137,8 +155,11 @@ class _Subnets:
                                  for u in unresolved] or [f"association {assoc.name} names no route table"]
             return tables, problems
         if subnet.read:
+            main, why = self._read_main_table(subnet)
+            if main is not None:
+                return [main], []
             return [], [f"existing subnet {subnet.name} ({subnet.id or 'id unknown'}) has no route table "
-                        "association in this stack, so its route table cannot be seen"]
+                        f"association in this stack and {why}, so its route table cannot be seen"]
         vpcs, unresolved = g.resolve(subnet, "vpcId", as_list(subnet.props.get("vpcId")), VPC_TYPES)
         if not vpcs:
             return [], [f"subnet {subnet.name} has no route table association and its VPC "
@@ -150,6 +171,22 @@ class _Subnets:
             else:
                 tables.append(self._main_table(vpc))
         return tables, problems
+
+    def _read_main_table(self, subnet: Node) -> tuple[Optional[tuple[str, list[tuple[str, str]]]], str]:
+        """An existing subnet's main route table, from read state: subnet.vpcId -> read VPC's mainRouteTableId
+        -> read route table. Returns (label, routes) or None with what is missing."""
+        g = self.g
+        vpc_id = subnet.props.get("vpcId")
+        vpc = g.by_value(vpc_id, VPC_TYPES)
+        if vpc is None or not vpc.read:
+            return None, f"its VPC ({vpc_id if isinstance(vpc_id, str) and vpc_id else 'unknown'}) is not read here"
+        main_id = vpc.props.get("mainRouteTableId")
+        table = g.by_value(main_id, ROUTE_TABLE_TYPES)
+        if table is None or not table.read:
+            shown = main_id if isinstance(main_id, str) and main_id else "unknown"
+            return None, f"the main route table of VPC {vpc.id or vpc.name} ({shown}) is not read here"
+        return (f"route table {table.name} (main route table of VPC {vpc.id or vpc.name})",
+                self._routes_of_table(table)), ""
 
     def _main_table(self, vpc: Node) -> tuple[str, list[tuple[str, str]]]:
         """The main route table of a VPC created in this stack: routes added to it, or the table made main."""
@@ -188,6 +225,9 @@ class _Subnets:
             igws = table.deps_of("routes", INTERNET_GATEWAY_TYPES)
             if isinstance(gw, str) and gw.startswith("igw-"):
                 out.append(("igw", f"routes {dest or 'traffic'} to internet gateway {gw}"))
+            elif (appliance := _appliance(r, dest, bool(table.deps.get("routes")))) is not None:
+                out.append(("unverifiable", f"routes {dest} to {appliance}, an appliance whose path onward "
+                                            "(possibly to an internet gateway) this rule cannot see"))
             elif gw is UNKNOWN and igws:
                 out.append(("igw", f"routes {dest or 'traffic'} to internet gateway {igws[0].name} "
                                    f"(inline route {i})"))
@@ -207,9 +247,36 @@ class _Subnets:
         if isinstance(gw, str) and gw.startswith("igw-"):
             hit = self.g.by_value(gw, INTERNET_GATEWAY_TYPES)
             return "igw", f"routes {dest} to internet gateway {hit.name if hit else gw} (route {route.name})"
+        default = route.props.get("destinationCidrBlock") or route.props.get("destinationIpv6CidrBlock")
+        appliance = _appliance(route.props, default, route.deps)
+        if appliance is not None:
+            return "unverifiable", (f"routes {dest} to {appliance} (route {route.name}), an appliance whose path "
+                                    "onward (possibly to an internet gateway) this rule cannot see")
         if gw is UNKNOWN and not route.deps.get(gw_key):
             return "unknown", f"the gateway of route {route.name} is not known yet"
         return "ok", ""
+
+
+def _appliance(route: Any, dest: Any, deps: Any) -> Optional[str]:
+    """The appliance a default route leads to ("network interface eni-..."), or None.
+
+    ``deps``: the route's property dependencies (a dict by property) or, for an inline route, whether the
+    table's routes depend on anything; an unknown target that comes from a resource is still an appliance."""
+    if not isinstance(route, dict) or dest not in DEFAULT_ROUTES:
+        return None
+    for key, kind in APPLIANCE_TARGETS:
+        value = route.get(key)
+        if isinstance(value, str) and value:
+            return f"{kind} {value}"
+        if value is UNKNOWN and (deps.get(key) if isinstance(deps, dict) else deps):
+            return f"a {kind}"
+    return None
+
+
+def _subnet_label(subnet: Node) -> str:
+    """A subnet's name, with its ID when it was read (an existing subnet is known by its ID)."""
+    return f"{subnet.name} ({subnet.id})" if subnet.read and subnet.id and subnet.id not in subnet.name \
+        else subnet.name
 
 
 def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
@@ -275,13 +342,15 @@ POLICY = StackValidationPolicy(
     config_schema=PolicyConfigSchema(properties={
         "unverifiable": {
             "type": "string", "enum": ["violation", "advisory"], "default": DEFAULTS["unverifiable"],
-            "description": "How to report a placement whose subnets this stack cannot see (existing subnets "
-                           "without a route table association here, IDs of other stacks): as a violation at "
+            "description": "How to report a placement whose subnets this stack cannot judge (existing subnets "
+                           "whose route table is not read here, IDs of other stacks, default routes to an "
+                           "appliance): as a violation at "
                            "this policy's enforcement level, or as an advisory note.",
         },
         "trustedSubnetIds": {
             "type": "array", "items": {"type": "string"}, "default": DEFAULTS["trustedSubnetIds"],
-            "description": "IDs of existing subnets reviewed as private (their route tables live elsewhere).",
+            "description": "IDs of subnets reviewed as private that the rule cannot judge: not read in this "
+                           "stack, or routed by default through an appliance (network interface, VPC endpoint).",
         },
     }),
 )

@@ -146,3 +146,54 @@ def public_ip_flag_unknown_at_preview():
     subnet = aws.ec2.Subnet("late", vpc_id=vpc.id, cidr_block="10.1.0.0/24",
                             map_public_ip_on_launch=unknown_in_preview(vpc, False))
     cluster([subnet.id])
+
+
+# ---------------------------------------------------------------- existing subnets judged from read state
+# Ids of the harness's existing VPC (tools.harness.existing_network): subnet ...f0 has an explicit association
+# with a table routed through a NAT gateway; others (e.g. ...f1) use the VPC's main table (NAT too);
+# PUBLIC_SUBNET's table routes to an internet gateway, APPLIANCE_SUBNET's default route goes to an ENI.
+EXISTING_VPC = "vpc-0123456789abcdef0"
+MAIN_TABLE = "rtb-0fedcba9876543210"
+NAT_TABLE = "rtb-0123456789abcdef0"
+IGW_TABLE = "rtb-0b0b0b0b0b0b0b0b0"
+APPLIANCE_TABLE = "rtb-0e0e0e0e0e0e0e0e0"
+PUBLIC_SUBNET = "subnet-0b0b0b0b0b0b0b0b1"
+APPLIANCE_SUBNET = "subnet-0e0e0e0e0e0e0e0e0"
+
+
+def _read_associated(subnet_id: str, table_id: str):
+    """An existing subnet, its explicit association and its route table, all read (as components/network.py)."""
+    subnet = aws.ec2.Subnet.get("existing", subnet_id)
+    aws.ec2.RouteTableAssociation.get("existing", f"{subnet_id}/{table_id}")
+    aws.ec2.RouteTable.get("existing-rt", table_id)
+    return subnet
+
+
+def read_subnet_with_read_association():
+    """An existing subnet whose explicit association and route table (NAT only) are read."""
+    cluster([_read_associated("subnet-0123456789abcdef0", NAT_TABLE).id])
+
+
+def read_subnet_on_read_main_table():
+    """An existing subnet without an explicit association: the VPC and its main table (NAT only) are read."""
+    aws.ec2.Vpc.get("existing", EXISTING_VPC)
+    subnet = aws.ec2.Subnet.get("existing", "subnet-0123456789abcdef1")
+    aws.ec2.RouteTable.get("existing-main", MAIN_TABLE)
+    cluster([subnet.id])
+
+
+def read_subnet_association_to_igw():
+    """An existing subnet whose read route table routes 0.0.0.0/0 and ::/0 to an internet gateway."""
+    cluster([_read_associated(PUBLIC_SUBNET, IGW_TABLE).id])
+
+
+def read_subnet_main_table_unread():
+    """The VPC is read, but not its main route table: the subnet's routes cannot be seen."""
+    aws.ec2.Vpc.get("existing", EXISTING_VPC)
+    subnet = aws.ec2.Subnet.get("existing", "subnet-0123456789abcdef1")
+    cluster([subnet.id])
+
+
+def read_subnet_default_route_to_appliance():
+    """An existing subnet whose read route table sends 0.0.0.0/0 to a network interface (a firewall appliance)."""
+    cluster([_read_associated(APPLIANCE_SUBNET, APPLIANCE_TABLE).id])
