@@ -15,7 +15,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from stack_config import NetworkSettings, Problem
+from stack_config import ConfigError, NetworkSettings, Problem
 
 
 @dataclass(frozen=True)
@@ -130,6 +130,9 @@ class Network(pulumi.ComponentResource):
         private_route_tables: list[pulumi.Output[str]] = []
 
         if s.mode == "existing":
+            effective, problems = existing_route_tables(s)
+            if problems:  # a config error, before any resource of the network (load() may report it first)
+                raise ConfigError(problems)
             vpc = aws.ec2.Vpc.get(f"{name}-vpc", s.vpc_id, opts=child)
             self.private_subnets = [
                 aws.ec2.Subnet.get(f"{name}-private-{i}", sid, opts=child)
@@ -138,9 +141,6 @@ class Network(pulumi.ComponentResource):
             # What the private-subnets guardrail judges them by, as read state: each effective route table
             # (with its routes) once, and each explicit association (subnet -> table). A subnet without one
             # uses the main table, which the VPC's read state names (mainRouteTableId).
-            effective, problems = existing_route_tables(s)
-            if problems:  # stack_config.load() reports them before any resource; this is a safety net
-                raise pulumi.RunError("; ".join(str(p) for p in problems))
             for rtb in dict.fromkeys(e.route_table_id for e in effective):
                 self.existing_route_tables.append(aws.ec2.RouteTable.get(f"{name}-{rtb}", rtb, opts=child))
             for i, e in enumerate(effective):

@@ -258,3 +258,17 @@ def test_route_table_lookup_failures_are_config_problems(monkeypatch):
     problems, _ = _route_table_problems(settings)
     assert [(p.path, p.value) for p in problems] == [("network.privateSubnetIds[2]", "subnet-0123456789abcdef3")]
     assert "UnauthorizedOperation" in problems[0].why
+
+
+def test_existing_route_table_lookup_failure_stops_the_program_as_a_config_error(existing_config, run_stack,
+                                                                                 monkeypatch):
+    """The program reports a failed lookup as a ConfigError (scripts/preview: exit 2), before any resource of
+    the network is registered."""
+    from stack_config import ConfigError
+
+    _mock_network(monkeypatch, lambda t: t.pop("rtb-0fedcba9876543210"))
+    result = run_stack(existing_config)
+    assert isinstance(result.error, ConfigError), result.error
+    assert [(p.path, p.value) for p in result.error.problems] == [("network.vpcId", "vpc-0123456789abcdef0")]
+    assert not [r for r in result.registrations if r.custom and r.name.startswith("hp-dev-")
+                and r.type.startswith("aws:ec2/")]
