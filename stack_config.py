@@ -1272,6 +1272,10 @@ def load() -> StackSettings:
     if settings is not None:
         problems += native_region_problems(region, pulumi.Config("aws-native").get("region"))
         problems += existing_subnet_problems(settings.network)
+        if not problems and settings.network.mode == "existing":
+            from components.network import route_table_problems  # reads AWS: only for a config valid so far
+
+            problems += route_table_problems(settings.network)
     if problems:
         secret = {k for k in every_key if runtime_config.is_config_secret(k)}
         raise ConfigError([_with_secrecy(p, secret) for p in problems])
