@@ -19,6 +19,7 @@ read-only proxies, floats for numbers, the engine's unknown sentinel and secret 
 ``{"<secret>": v}``; both are turned back into the wire encoding here).
 
 Start the runner before running the program (``start()`` returns at once) and the server boots in parallel.
+The pack never outlives the process that started it, however that process ends (see :data:`_BOOTSTRAP`).
 """
 from __future__ import annotations
 
@@ -26,9 +27,11 @@ import collections
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -222,6 +225,46 @@ def _struct(props: dict[str, Any]):
 
 
 # ---------------------------------------------------------------- the runner
+# The pack must not outlive the process that started it, even one killed by SIGKILL (no code of ours runs then),
+# so the child ends itself, by two independent guards, before it runs the pack as `python <pack dir> <address>`:
+#
+# 1. prctl(PR_SET_PDEATHSIG, SIGKILL) (Linux): the kernel kills the pack as soon as its parent dies. The
+#    "parent" is the *thread* that forked, so it is armed only when start() runs on the main thread (which lives
+#    as long as the process); from another thread the pack would die with that thread. A parent that died
+#    before prctl took effect is caught by comparing getppid() with the pid it passed.
+# 2. stdin is a pipe whose write end only the runner holds (pipe fds are close-on-exec, so no other program
+#    inherits it): a daemon thread in the pack reads it and exits the pack on EOF, i.e. when the runner closed
+#    it or its process ended, however it ended, whatever thread started the pack, on any POSIX system.
+#
+# The pack runs in its own session (process group): a Ctrl-C at the terminal (SIGINT to the foreground process
+# group) reaches only the runner's process, which decides what happens (scripts/preview stops the pack and
+# exits 130) instead of racing a pack that dies of KeyboardInterrupt; and kill() reaches all the pack started.
+_BOOTSTRAP = """\
+import os, sys
+parent, deathsig = int(sys.argv.pop(1)), sys.argv.pop(1) == "1"
+if deathsig:
+    try:
+        import ctypes, signal
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # no prctl: the stdin guard below still ends the pack
+        pass
+if os.getppid() != parent:  # the parent died before prctl took effect
+    os._exit(1)
+def _watch_parent():
+    try:
+        while os.read(0, 4096):
+            pass
+    except OSError:
+        pass
+    os._exit(1)
+import threading
+threading.Thread(target=_watch_parent, name="parent-watch", daemon=True).start()
+del sys.argv[0], _watch_parent, threading, parent, deathsig
+import runpy
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
 def pack_python(pack_dir: Path = PACK_DIR) -> str:
     """The interpreter the CLI would use: the pack's virtualenv, else the project's, else this one."""
     venv = "venv"
@@ -248,6 +291,7 @@ class PolicyPackRunner:
         self.config = config or {}
         self.timeout = timeout
         self.proc: Optional[subprocess.Popen] = None
+        self.pid: Optional[int] = None  # the pack's pid (and process group) until it is reaped
         self._stderr = None
         self._channel = None
         self._stub = None
@@ -268,10 +312,16 @@ class PolicyPackRunner:
         })
         self._stderr = tempfile.TemporaryFile()
         # The language host runs `python <pack dir> <engine address>` in the pack directory; the pack ignores
-        # the address, so a placeholder stands in for the engine's.
-        self.proc = subprocess.Popen([pack_python(self.pack_dir), "-u", str(self.pack_dir), "127.0.0.1:0"],
-                                     cwd=self.pack_dir, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=self._stderr)
+        # the address, so a placeholder stands in for the engine's. _BOOTSTRAP runs exactly that, after arming
+        # the guards that end the pack when this process is gone.
+        deathsig = sys.platform.startswith("linux") and threading.current_thread() is threading.main_thread()
+        self.proc = subprocess.Popen([pack_python(self.pack_dir), "-u", "-c", _BOOTSTRAP, str(os.getpid()),
+                                      "1" if deathsig else "0", str(self.pack_dir), "127.0.0.1:0"],
+                                     cwd=self.pack_dir, env=env, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, stderr=self._stderr, start_new_session=True)
+        self.pid = self.proc.pid
+        if pidfile := os.environ.get("HP_PREVIEW_PACK_PIDFILE"):  # for tests that watch the pack's lifetime
+            Path(pidfile).write_text(f"{self.pid}\n")
         return self
 
     def _connect(self):
@@ -312,6 +362,15 @@ class PolicyPackRunner:
         self._stderr.seek(0)
         return self._stderr.read().decode(errors="replace")[-4000:]
 
+    def _signal_group(self, sig: int) -> None:
+        pid = self.pid
+        if pid is None:
+            return
+        try:
+            os.killpg(pid, sig)  # the pack leads its own process group (start_new_session)
+        except (ProcessLookupError, PermissionError):
+            pass
+
     def close(self) -> None:
         if self._channel is not None:
             self._channel.close()
@@ -319,18 +378,54 @@ class PolicyPackRunner:
         self._stub = None
         if self.proc is not None:
             if self.proc.poll() is None:
-                self.proc.terminate()
+                self._signal_group(signal.SIGTERM)
                 try:
                     self.proc.wait(timeout=5)
                 except subprocess.TimeoutExpired:
-                    self.proc.kill()
+                    self._signal_group(signal.SIGKILL)
                     self.proc.wait()
-            if self.proc.stdout is not None:
-                self.proc.stdout.close()
+            self._signal_group(signal.SIGKILL)  # anything the pack started
+            self.pid = None
+            for pipe in (self.proc.stdin, self.proc.stdout):
+                if pipe is not None:
+                    try:
+                        pipe.close()
+                    except OSError:
+                        pass
             self.proc = None
         if self._stderr is not None:
             self._stderr.close()
             self._stderr = None
+
+    def kill(self, grace: float = 2.0) -> bool:
+        """Stop the pack now, from a signal handler too: SIGTERM to its process group (and SIGCONT, should it
+        be stopped), SIGKILL after ``grace`` seconds, and reap it. Plain system calls only: no Popen method, whose
+        lock the interrupted code may hold. Returns whether a pack was running.
+
+        Leaves the runner unusable; close() afterwards is harmless."""
+        pid = self.pid
+        if pid is None:
+            return False
+        self._signal_group(signal.SIGTERM)
+        self._signal_group(signal.SIGCONT)
+        deadline = time.monotonic() + grace
+        while True:
+            try:
+                if os.waitpid(pid, os.WNOHANG)[0]:
+                    break
+            except ChildProcessError:  # reaped already
+                break
+            if time.monotonic() >= deadline:
+                self._signal_group(signal.SIGKILL)
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+                break
+            time.sleep(0.005)
+        self._signal_group(signal.SIGKILL)  # anything the pack started
+        self.pid = None
+        return True
 
     def __enter__(self) -> "PolicyPackRunner":
         return self.start()

@@ -7,20 +7,27 @@ After the CloudFormation schema check, the CrossGuard pack in policies/ judges t
 analyzer protocol (tools/policy_harness.py): Analyze per resource, AnalyzeStack with the dependency graph.
 
 Exit codes: 0 clean, 1 a mandatory policy violation, 2 invalid config (every problem listed; also an
-invalid policy config), 3 CloudFormation schema violations, 4 the program (or the policy pack) failed for
-another reason.
+invalid policy config), 3 CloudFormation schema violations, 4 the program (or the policy pack, or the
+preview itself) failed for another reason: "error: ... failed: <type>: <message> (at <file>:<line> ...)".
+Stopped by a signal: 130 for SIGINT (Ctrl-C, "interrupted"), 143 for SIGTERM, 129 for SIGHUP (128 + the
+signal number, as a shell reports it); the policy pack is stopped first.
 """
 from __future__ import annotations
 
 import argparse
 import collections
 import json
+import os
+import signal
 import sys
 import time
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EXIT_OK, EXIT_POLICY, EXIT_CONFIG, EXIT_SCHEMA, EXIT_PROGRAM = 0, 1, 2, 3, 4
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+STOP_SIGNALS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -90,7 +97,105 @@ def mermaid_of(plan: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
+# ---------------------------------------------------------------- failures and signals
+def describe(exc: BaseException) -> str:
+    """``Type: message (at file:line in function)``: where it was raised, and, when that is outside the project
+    (a library), the innermost project frame that led there."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    frames = traceback.extract_tb(exc.__traceback__)
+
+    libraries = tuple({str(Path(p).resolve()) + os.sep for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)})
+
+    def place(frame) -> tuple[str, bool]:
+        """(file:line in function, whether it is the project's or the program's code rather than a library's)"""
+        name = frame.filename
+        if name.startswith("<"):  # <frozen runpy>, <string>
+            return f"{name}:{frame.lineno} in {frame.name}", False
+        path = Path(name).resolve()
+        try:
+            shown = str(path.relative_to(ROOT))
+        except ValueError:
+            shown = str(path)
+        ours = not str(path).startswith(libraries) and "site-packages" not in path.parts
+        return f"{shown}:{frame.lineno} in {frame.name}", ours
+
+    if not frames:
+        return text
+    where, ours = place(frames[-1])
+    if not ours:
+        mine = [place(f)[0] for f in frames if place(f)[1]]
+        if mine:
+            where += f", from {mine[-1]}"
+    return f"{text} (at {where})"
+
+
+_runner = None  # the policy pack a stop signal must end
+_stopping = False
+
+
+def _on_stop_signal(signo: int, _frame) -> None:
+    """SIGINT, SIGTERM, SIGHUP: stop the pack, say so, exit 128 + signo, at once.
+
+    Exiting from the handler (os._exit, after flushing) rather than raising is deliberate: an exception raised
+    here lands wherever the main thread happens to be, e.g. inside the mocks' event loop, where asyncio keeps
+    it in a task or run_program reports it as a program failure, while the loop waits on gRPC and executor
+    threads that may never finish. Nothing the preview would still do is worth waiting for."""
+    global _stopping
+    code = 128 + signo
+    if _stopping:  # a second signal while stopping: go now (the pack's own guards end it)
+        os._exit(code)
+    _stopping = True
+    stopped = False
+    runner = _runner
+    if runner is not None:
+        try:
+            stopped = runner.kill()
+        except BaseException:  # noqa: BLE001 - exit regardless; the pack's guards remain
+            pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001 - e.g. the handler interrupted a write to the same stream
+            pass
+    what = STOP_SIGNALS.get(signo, "stopped")
+    msg = f"\n{what} ({signal.Signals(signo).name}): stopped the preview" \
+          f"{' and the policy pack' if stopped else ''}; exit {code}.\n"
+    try:
+        os.write(2, msg.encode())
+    except OSError:  # SIGHUP: the terminal may be gone
+        pass
+    os._exit(code)
+
+
+def main(argv: list[str] | None = None, *, handle_signals: bool = False) -> int:
+    """The preview; returns the exit code. Any unexpected exception is reported on stderr with its cause and
+    returns 4. ``handle_signals`` (the command line): SIGINT, SIGTERM and SIGHUP stop the pack and exit the
+    process at once with 128 + the signal number. Without it (in-process callers), Ctrl-C's KeyboardInterrupt
+    still stops the pack and returns 130."""
+    global _runner, _stopping
+    previous = {}
+    if handle_signals:
+        _stopping = False
+        for signo in STOP_SIGNALS:
+            previous[signo] = signal.signal(signo, _on_stop_signal)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted (SIGINT): stopped the preview; exit {EXIT_INTERRUPTED}.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SystemExit:  # argparse: usage errors (2), --help (0)
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a crash is exit 4 with its cause, never 1 ("policy violation")
+        print(f"error: the preview failed: {describe(exc)}", file=sys.stderr)
+        return EXIT_PROGRAM
+    finally:
+        _runner = None
+        for signo, handler in previous.items():
+            signal.signal(signo, handler)
+
+
+def _main(argv: list[str] | None) -> int:
+    global _runner
     args = parse_args(sys.argv[1:] if argv is None else argv)
     started = time.perf_counter()
     sys.path.insert(0, str(ROOT))
@@ -117,12 +222,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {program} does not exist", file=sys.stderr)
         return EXIT_PROGRAM
     # The pack boots in its own process while the program runs.
-    runner = None if args.no_policy else PolicyPackRunner(stack=stack, preview=True, config=config).start()
+    runner = None if args.no_policy else PolicyPackRunner(stack=stack, preview=True, config=config)
     try:
+        _runner = runner  # before start(): a stop signal from here on ends the pack
+        if runner is not None:
+            runner.start()
         return _preview(args, config_file, stack, config, program, runner, policy_config, started)
     finally:
         if runner is not None:
             runner.close()
+        _runner = None
 
 
 def _preview(args, config_file: Path, stack: str, config: dict, program: Path, runner, policy_config,
@@ -133,11 +242,13 @@ def _preview(args, config_file: Path, stack: str, config: dict, program: Path, r
     from tools.policy_harness import PolicyConfigError, PolicyPackError
 
     result = run_program(program, config, preview=True, stack=stack)
+    if isinstance(result.error, KeyboardInterrupt):  # Ctrl-C without our handler: not a program failure
+        raise result.error
     if isinstance(result.error, ConfigError):
         print(f"{config_file.name}: {result.error}", file=sys.stderr)
         return EXIT_CONFIG
     if result.error is not None:
-        print(f"error: the program failed: {result.error!r}", file=sys.stderr)
+        print(f"error: the program failed: {describe(result.error)}", file=sys.stderr)
         return EXIT_PROGRAM
 
     plan = plan_of(result)
@@ -245,4 +356,4 @@ def _redacted_outputs(outputs: dict) -> dict:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(handle_signals=True))
