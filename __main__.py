@@ -1,5 +1,4 @@
 """HyperPod platform: network, storage, login access, directory, lifecycle scripts, execution role, Slurm cluster."""
-import json
 from pathlib import Path
 
 import pulumi
@@ -9,11 +8,12 @@ from components.access_paths import AccessPaths, AccessPathsArgs
 from components.client_vpn import ClientVpn, ClientVpnArgs
 from components.directory import Directory, DirectoryArgs
 from components.directory_admin_host import DirectoryAdminHost, DirectoryAdminHostArgs
+from components.directory_connection import DirectoryConnection, DirectoryConnectionArgs, node_settings, parameter_name
 from components.directory_contents import DirectoryContents, DirectoryContentsArgs
 from components.execution_role import ExecutionRole, ExecutionRoleArgs
 from components.hyperpod_cluster import HyperPodCluster, HyperPodClusterArgs
 from components.ldaps_endpoint import LdapsEndpoint, LdapsEndpointArgs
-from components.lifecycle_bucket import PREFIX, LifecycleBucket, LifecycleBucketArgs
+from components.lifecycle_bucket import PLATFORM_FILE, PREFIX, LifecycleBucket, LifecycleBucketArgs, platform_json
 from components.login_access import LoginAccess, LoginAccessArgs
 from components.login_targets import LoginTargets, LoginTargetsArgs
 from components.network import Network, NetworkArgs
@@ -47,6 +47,7 @@ login = (LoginAccess(name, LoginAccessArgs(
 ds = settings.directory
 directory_subnets = [s.id for s in network.private_subnets[:2]]  # distinct AZs (validated)
 directory = ldaps = contents = None
+connection = parameter_name(name) if ds.enabled else None  # SSM parameter the nodes find the directory through
 if ds.enabled:
     directory = Directory(name, DirectoryArgs(settings=ds, vpc_id=network.vpc_id, subnet_ids=directory_subnets,
                                               tags=tags))
@@ -57,49 +58,36 @@ if ds.enabled:
     contents = DirectoryContents(name, DirectoryContentsArgs(
         directory_id=directory.directory_id, region=settings.region, bind_user=ds.bind_user,
         bind_password=directory.bind_password, groups=ds.groups, users=ds.users, protect=ds.protect))
+    DirectoryConnection(name, DirectoryConnectionArgs(  # published once the directory can serve the nodes
+        parameter_name=connection, ldaps_uri=ldaps.uri, bind_dn=contents.bind_dn,
+        bind_secret_arn=directory.bind_secret.arn, group_dns=contents.group_dns, groups=ds.allowed_groups,
+        ca_certificate_pem=ldaps.ca_certificate_pem, tags=tags, wait_for=[contents, *ldaps.ready, *directory.ready]))
     if ds.admin_instance:
         DirectoryAdminHost(name, DirectoryAdminHostArgs(
             directory_id=directory.directory_id, domain_name=ds.domain_name, dns_ips=directory.dns_ips,
             vpc_id=network.vpc_id, subnet_id=primary_subnet.id, instance_type=ds.admin_instance_type, tags=tags))
 
-platform_json = pulumi.Output.all(
-    fsx_dns=storage.dns_name if storage else None, fsx_mount=storage.mount_name if storage else None,
-    login_secret=login.host_keys_secret.arn if login else None, login_host=login.host_name if login else None,
-    ldaps_uri=ldaps.uri if ldaps else None, bind_dn=contents.bind_dn if contents else None,
-    group_dns=contents.group_dns if contents else None, bind_secret=directory.bind_secret.arn if directory else None,
-).apply(lambda v: json.dumps({
-    "cluster_name": name,
-    "region": settings.region,
-    "fsx": {"dns_name": v["fsx_dns"], "mount_name": v["fsx_mount"], "mount_path": settings.fsx.mount_path}
-    if storage else None,
-    "groups": {g.name: g.role for g in settings.cluster.instance_groups},
-    "login": {"host_keys_secret_id": v["login_secret"], "host_name": v["login_host"]} if login else None,
-    "directory": {
-        "domain": ds.domain_name, "ldaps_uri": v["ldaps_uri"], "search_base": ds.search_base,
-        "bind_dn": v["bind_dn"], "bind_secret_id": v["bind_secret"], "ca_cert": "generated/ldaps-ca.pem",
-        "allowed_groups": {g: v["group_dns"][g] for g in ds.allowed_groups}, "sudo_groups": list(ds.sudo_groups),
-        "local_groups": list(ds.local_groups), "default_shell": ds.default_shell,
-        "home_dir": f"{settings.fsx.mount_path}/home/%u" if storage else "/home/%u",
-    } if directory else None,
-}, indent=2, sort_keys=True))
-rendered = {"generated/platform.json": platform_json}
-if ldaps:
-    rendered["generated/ldaps-ca.pem"] = ldaps.ca_certificate_pem  # public certificate only
-
+platform = platform_json(  # nothing of the directory in it: the cluster does not wait for Managed AD
+    settings, fsx_dns_name=storage.dns_name if storage else None,
+    fsx_mount_name=storage.mount_name if storage else None,
+    login_secret_arn=login.host_keys_secret.arn if login else None, login_host=login.host_name if login else None,
+    directory=node_settings(ds, connection, f"{settings.fsx.mount_path}/home/%u" if storage else "/home/%u")
+    if connection else None)
 lifecycle = LifecycleBucket(name, LifecycleBucketArgs(
     source_dir=Path(__file__).parent / "lifecycle", cluster_name=name, tags=tags,
-    bucket_name=settings.lifecycle.bucket_name, rendered=rendered))
+    bucket_name=settings.lifecycle.bucket_name, rendered={PLATFORM_FILE: platform}))
 
 role = ExecutionRole(name, ExecutionRoleArgs(
     vpc_arn=network.vpc_arn, subnet_arns=[s.arn for s in node_subnets], security_group_arns=[cluster_sg.arn],
     bucket_arn=lifecycle.bucket.arn, lifecycle_prefix=PREFIX, tags=tags,
     readable_secret_arns=[*([login.host_keys_secret.arn] if login else []),
-                          *([directory.bind_secret.arn] if directory else [])]))
+                          *([directory.bind_secret.arn] if directory else [])],
+    readable_parameter_names=[connection] if connection else []))
 
 cluster = HyperPodCluster(name, HyperPodClusterArgs(
     settings=settings.cluster, execution_role_arn=role.arn, subnet_ids=[s.id for s in node_subnets],
     security_group_ids=[cluster_sg.id], source_s3_uri=lifecycle.source_s3_uri, tags=tags,
-    wait_for=[*lifecycle.objects, *role.ready, *(directory.ready + ldaps.ready if directory else [])]))
+    wait_for=[*lifecycle.objects, *role.ready, *(directory.ready if directory else [])]))
 
 if login:
     LoginTargets(name, LoginTargetsArgs(
@@ -132,6 +120,7 @@ if directory:
     pulumi.export("directoryId", directory.directory_id)
     pulumi.export("ldapsUri", ldaps.uri)
     pulumi.export("ldapBindSecretArn", directory.bind_secret.arn)
+    pulumi.export("directoryConnectionParameter", connection)
     if directory.admin_secret:
         pulumi.export("directoryAdminSecretArn", directory.admin_secret.arn)
 if storage:

@@ -34,10 +34,18 @@ class ExecutionRoleArgs:
     """Tags for the role."""
     readable_secret_arns: list[pulumi.Input[str]] = field(default_factory=list)
     """The only secrets the nodes may read (e.g. the login host keys)."""
+    readable_parameter_names: list[str] = field(default_factory=list)
+    """The only SSM parameters the nodes may read (e.g. the directory connection), by name: their ARNs are
+    built from the name, this account and region, so the role does not wait for the parameters."""
+
+
+def parameter_arn(partition: str, region: str, account: str, name: str) -> str:
+    """ARN of the SSM parameter ``name`` (a hierarchical name's leading slash is not repeated)."""
+    return f"arn:{partition}:ssm:{region}:{account}:parameter/{name.lstrip('/')}"
 
 
 def policy_document(vpc_arn: str, subnet_arns: list[str], sg_arns: list[str], bucket_arn: str,
-                    prefix: str, secret_arns: list[str] = ()) -> dict:
+                    prefix: str, secret_arns: list[str] = (), parameter_arns: list[str] = ()) -> dict:
     """The inline policy, as a plain document (tested and linted on its own)."""
     _, partition, _, region, account, _ = vpc_arn.split(":", 5)
     enis = f"arn:{partition}:ec2:{region}:{account}:network-interface/*"
@@ -55,7 +63,9 @@ def policy_document(vpc_arn: str, subnet_arns: list[str], sg_arns: list[str], bu
         {"Sid": "ListLifecycleScripts", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
          "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*", prefix]}}},
     ] + ([{"Sid": "ReadNamedSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-           "Resource": list(secret_arns)}] if secret_arns else [])}
+           "Resource": list(secret_arns)}] if secret_arns else [])
+      + ([{"Sid": "ReadNamedParameters", "Effect": "Allow", "Action": "ssm:GetParameter",
+           "Resource": list(parameter_arns)}] if parameter_arns else [])}
 
 
 class ExecutionRole(pulumi.ComponentResource):
@@ -81,13 +91,20 @@ class ExecutionRole(pulumi.ComponentResource):
         managed = aws.iam.RolePolicyAttachment(
             f"{name}-managed", role=self.role.name, opts=child,
             policy_arn=arn_parts.apply(lambda p: f"arn:{p[1]}:iam::aws:policy/{MANAGED_POLICY}"))
+        parameter_arns = pulumi.Output.from_input([])
+        if args.readable_parameter_names:  # invokes, not the parameters' arn outputs: no dependency on them
+            invoke = pulumi.InvokeOutputOptions(parent=self)
+            parameter_arns = pulumi.Output.all(
+                aws.get_partition_output(opts=invoke).partition, aws.get_region_output(opts=invoke).region,
+                aws.get_caller_identity_output(opts=invoke).account_id).apply(
+                lambda p: [parameter_arn(*p, n) for n in args.readable_parameter_names])
         inline = aws.iam.RolePolicy(
             f"{name}-vpc-and-lifecycle", role=self.role.id, opts=child,
             policy=pulumi.Output.all(args.vpc_arn, pulumi.Output.all(*args.subnet_arns),
                                      pulumi.Output.all(*args.security_group_arns), args.bucket_arn,
-                                     pulumi.Output.all(*args.readable_secret_arns)).apply(
+                                     pulumi.Output.all(*args.readable_secret_arns), parameter_arns).apply(
                 lambda v: json.dumps(policy_document(v[0], list(v[1]), list(v[2]), v[3], args.lifecycle_prefix,
-                                                     list(v[4])))))
+                                                     list(v[4]), list(v[5])))))
         # The secrets' own policies refuse every other principal, so "only the nodes" holds even against
         # broad IAM grants elsewhere in the account. The principal running `pulumi up` is exempt too: the AWS
         # provider reads a secret's value back after writing it and on every refresh. aws:PrincipalArn of an

@@ -11,7 +11,10 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
+from stack_config import StackSettings
+
 PREFIX = "lifecycle"
+PLATFORM_FILE = "generated/platform.json"
 
 
 def lifecycle_files(root: Path) -> dict[str, Path]:
@@ -23,6 +26,25 @@ def lifecycle_files(root: Path) -> dict[str, Path]:
             continue
         files[f"{PREFIX}/{rel.as_posix()}"] = path
     return files
+
+
+def platform_json(settings: StackSettings, *, fsx_dns_name: pulumi.Input[Optional[str]] = None,
+                  fsx_mount_name: pulumi.Input[Optional[str]] = None,
+                  login_secret_arn: pulumi.Input[Optional[str]] = None, login_host: pulumi.Input[Optional[str]] = None,
+                  directory: Optional[dict] = None) -> pulumi.Output[str]:
+    """``generated/platform.json``, what every node reads at boot: the groups' roles, FSx, login host keys and
+    the plan-time ``directory`` section (:func:`components.directory_connection.node_settings`). Nothing in it
+    comes from the directory or its LDAPS endpoint, so the bundle, and the cluster with it, never wait for them."""
+    fsx, login = settings.fsx.enabled, settings.login.enabled
+    return pulumi.Output.all(fsx_dns_name, fsx_mount_name, login_secret_arn, login_host).apply(
+        lambda v: json.dumps({
+            "cluster_name": settings.cluster.name,
+            "region": settings.region,
+            "fsx": {"dns_name": v[0], "mount_name": v[1], "mount_path": settings.fsx.mount_path} if fsx else None,
+            "groups": {g.name: g.role for g in settings.cluster.instance_groups},
+            "login": {"host_keys_secret_id": v[2], "host_name": v[3]} if login else None,
+            "directory": directory,
+        }, indent=2, sort_keys=True))
 
 
 @dataclass

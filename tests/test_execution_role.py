@@ -5,7 +5,7 @@ import json
 
 import parliament
 
-from components.execution_role import DESCRIBE_ACTIONS
+from components.execution_role import DESCRIBE_ACTIONS, parameter_arn
 
 
 def _role(dev_run):
@@ -64,3 +64,28 @@ def test_parliament_finds_nothing(dev_run):
     """The IAM linter has no finding on the inline policy (it once caught DetachNetworkInterface's scope)."""
     findings = parliament.analyze_policy_string(json.dumps(_inline(dev_run))).findings
     assert [(f.issue, f.detail) for f in findings] == []
+
+
+def test_reads_exactly_the_directory_connection_parameter(dev_config, run_stack, dev_run):
+    """ssm:GetParameter on the one connection parameter's ARN, built from its name, the account and the
+    region (invokes), so the policy, and the cluster waiting for it, do not depend on the parameter; with the
+    directory off there is no SSM grant at all."""
+    ssm = [s for s in _inline(dev_run)["Statement"] if "ssm:" in json.dumps(s["Action"])]
+    name = dev_run.one("aws:ssm/parameter:Parameter").inputs["name"]
+    assert name == "/hyperpod-platform/hp-dev/directory"
+    assert ssm == [{"Sid": "ReadNamedParameters", "Effect": "Allow", "Action": "ssm:GetParameter",
+                    "Resource": ["arn:aws:ssm:us-east-1:123456789012:parameter/hyperpod-platform/hp-dev/directory"]}]
+    param = dev_run.one("aws:ssm/parameter:Parameter").urn
+    inline = dev_run.named("hp-dev-vpc-and-lifecycle")
+    assert param not in inline.dependencies and param not in sum(inline.property_dependencies.values(), [])
+    dev_config["hyperpod-platform:directory"] = {"enabled": False}
+    result = run_stack(dev_config)
+    assert result.error is None, result.error
+    assert "ssm:" not in result.named("hp-dev-vpc-and-lifecycle").inputs["policy"]
+
+
+def test_parameter_arn_from_a_name():
+    assert parameter_arn("aws-cn", "cn-north-1", "123456789012", "/a/b") == \
+        "arn:aws-cn:ssm:cn-north-1:123456789012:parameter/a/b"
+    assert parameter_arn("aws", "us-east-1", "123456789012", "plain") == \
+        "arn:aws:ssm:us-east-1:123456789012:parameter/plain"

@@ -98,7 +98,8 @@ def test_certificate_from_config(dev_config, run_stack):
     assert not [r for r in run.registrations if r.type.startswith("tls:") and "ldaps" in r.name]
     (listener,) = _listeners(run, run.named("hp-dev-ldaps", LB))
     assert listener["certificateArn"] == CERT_ARN
-    assert run.named("hp-dev-generated-ldaps-ca.pem").inputs["content"] == CA_PEM
+    connection = json.loads(run.one("aws:ssm/parameter:Parameter").inputs["insecureValue"])
+    assert connection["ca_cert_pem"] == CA_PEM
 
 
 def test_ca_version_reissues(dev_config, run_stack):
@@ -107,26 +108,24 @@ def test_ca_version_reissues(dev_config, run_stack):
     assert "hp-dev-ldaps-ca-v2" in names and "hp-dev-ldaps-ca-v1" not in names
 
 
-def test_nodes_get_the_directory_in_platform_json(dev_run):
-    """platform.json tells the nodes the LDAPS URI, bind DN, bind secret, pinned CA file, groups and homes."""
-    platform = json.loads(dev_run.named("hp-dev-generated-platform.json").inputs["content"])
-    d = platform["directory"]
-    contents = dev_run.named("hp-dev-directory-contents").outputs
-    assert d["ldaps_uri"] == dev_run.outputs["ldapsUri"]
-    assert d["bind_dn"] == contents["bind_dn"]
-    assert d["bind_secret_id"] == dev_run.named("hp-dev-ldap-bind", "aws:secretsmanager/secret:Secret").outputs["arn"]
-    assert d["ca_cert"] == "generated/ldaps-ca.pem"
-    assert d["allowed_groups"] == {g: contents["group_dns"][g] for g in ("ClusterAdmin", "ClusterDev")}
-    assert d["sudo_groups"] == ["ClusterAdmin"] and d["local_groups"] == ["ubuntu"]
-    assert d["home_dir"] == "/fsx/home/%u" and d["search_base"] == "DC=corp,DC=hp-dev,DC=example,DC=com"
+def test_nodes_find_the_endpoint_through_the_connection_parameter(dev_run):
+    """The LDAPS URI and the pinned CA reach the nodes in the directory connection parameter, not in
+    platform.json or the lifecycle bundle."""
+    connection = json.loads(dev_run.one("aws:ssm/parameter:Parameter").inputs["insecureValue"])
+    ca = dev_run.named("hp-dev-ldaps-ca-v1", "tls:index/selfSignedCert:SelfSignedCert").outputs["certPem"]
+    assert (connection["ldaps_uri"], connection["ca_cert_pem"]) == (dev_run.outputs["ldapsUri"], ca)
+    platform = dev_run.named("hp-dev-generated-platform.json").inputs["content"]
+    assert "ldaps://" not in platform and "CERTIFICATE" not in platform
+    assert not [o for o in dev_run.of_type("aws:s3/bucketObjectv2:BucketObjectv2") if o.name.endswith(".pem")]
 
 
-def test_cluster_waits_for_the_endpoint_and_bind_secret(dev_run):
-    """Nodes run the identity step at boot, so the cluster waits for the LDAPS listener, its targets and
-    the bind secret's value (and, through platform.json, for the directory contents)."""
+def test_connection_waits_for_the_endpoint_and_the_cluster_does_not(dev_run):
+    """The connection parameter waits for the LDAPS listener and its targets; the cluster waits for neither
+    (nodes defer the identity step until the parameter exists), only for the bind secret's value."""
+    endpoint = [dev_run.named("hp-dev-ldaps", LISTENER),
+                *[a for a in dev_run.of_type(ATTACH) if a.name.startswith("hp-dev-ldap-dc-")]]
+    assert len(endpoint) == 3
+    assert all(r.urn in dev_run.one("aws:ssm/parameter:Parameter").dependencies for r in endpoint)
     deps = set(dev_run.one("aws-native:sagemaker:Cluster").dependencies)
-    wanted = [dev_run.named("hp-dev-ldaps", LISTENER), dev_run.named("hp-dev-ldap-bind", "aws:secretsmanager/secretVersion:SecretVersion"),
-              *[a for a in dev_run.of_type(ATTACH) if a.name.startswith("hp-dev-ldap-dc-")]]
-    assert all(r.urn in deps for r in wanted)
-    platform = dev_run.named("hp-dev-generated-platform.json")
-    assert dev_run.named("hp-dev-directory-contents").urn in platform.dependencies
+    assert not [r.name for r in endpoint if r.urn in deps]
+    assert dev_run.named("hp-dev-ldap-bind", "aws:secretsmanager/secretVersion:SecretVersion").urn in deps

@@ -7,8 +7,9 @@ import subprocess
 import pytest
 
 import stack_config
-from tests.conftest import ROOT
+from tests.conftest import ROOT, config_from_stack_file
 from tools import preview
+from tools.harness import run_program
 
 
 def _preview(*args, cwd=ROOT):
@@ -120,7 +121,8 @@ def test_dev_preview_shows_login_access_and_passes_guardrails():
 
 def test_dev_preview_shows_the_directory_and_passes_guardrails():
     """`scripts/preview --stack dev` (directory on) shows the directory, the LDAPS NLB with its one TLS
-    listener, and the directory contents, and no mandatory guardrail fails, also with every rule mandatory."""
+    listener, the directory contents and the connection parameter, and no mandatory guardrail fails, also with
+    every rule mandatory."""
     for extra in ([], ["--policy-config", "policies/config/prod.json"]):
         proc = _preview("--stack", "dev", *extra)
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -131,7 +133,7 @@ def test_dev_preview_shows_the_directory_and_passes_guardrails():
                        "aws:lb/targetGroupAttachment:TargetGroupAttachment  hp-dev-ldap-dc-1",
                        "aws:acm/certificate:Certificate  hp-dev-ldaps",
                        "pulumi-python:dynamic:Resource  hp-dev-directory-contents [protected]",
-                       "aws:s3/bucketObjectv2:BucketObjectv2  hp-dev-generated-ldaps-ca.pem"):
+                       "aws:ssm/parameter:Parameter  hp-dev-directory-connection"):
             assert needle in proc.stdout, needle
         assert "hp-dev-ldap-plaintext" not in proc.stdout
         assert "0 mandatory" in proc.stdout
@@ -150,3 +152,70 @@ def test_plaintext_ldap_listener_fails_the_guardrails(tmp_path):
     out = proc.stdout + proc.stderr
     assert "no-plaintext-ldap" in out and "port 389 (plaintext LDAP)" in out
     assert "nlb-ssh-only-security-groups" in out and "admits only TCP 636" in out
+
+
+def dependency_closure(plan: list[dict], urn: str) -> set[str]:
+    """Every resource ``urn`` waits for, transitively: dependencies and property dependencies, a component
+    standing for all of its descendants."""
+    by_urn = {r["urn"]: r for r in plan}
+    children: dict[str, list[str]] = {}
+    for r in plan:
+        children.setdefault(r["parent"], []).append(r["urn"])
+    seen: set[str] = set()
+    todo = [urn]
+    while todo:
+        res = by_urn[todo.pop()]
+        edges = [*res["dependencies"], *(u for v in res["propertyDependencies"].values() for u in v)]
+        if not res["custom"]:
+            edges += children.get(res["urn"], [])
+        for u in edges:
+            if u not in seen and u in by_urn:
+                seen.add(u)
+                todo.append(u)
+    return seen
+
+
+def test_dependency_closure_follows_components_and_property_dependencies():
+    r = lambda name, deps=(), pdeps=(), parent=None, custom=True: {  # noqa: E731
+        "urn": name, "type": "t", "parent": parent, "custom": custom, "dependencies": list(deps),
+        "propertyDependencies": {"p": list(pdeps)} if pdeps else {}}
+    plan = [r("a"), r("b", pdeps=["a"]), r("k", custom=False), r("c", deps=["b"], parent="k"), r("k2", custom=False,
+            parent="k"), r("d", parent="k2"), r("x", deps=["k"]), r("lone")]
+    assert dependency_closure(plan, "x") == {"k", "c", "k2", "d", "b", "a"}
+
+
+def test_cluster_does_not_wait_for_the_directory():
+    """Issue 9: in the dev plan the HyperPod cluster depends (transitively, components expanded) on no
+    Managed AD directory, no DirectoryContents resource and nothing of the LdapsEndpoint; it does depend on
+    the lifecycle objects, the execution role's policies and the bind secret's value (created in seconds)."""
+    result = run_program(ROOT / "__main__.py", config_from_stack_file(ROOT / "Pulumi.dev.yaml"), preview=True)
+    assert result.error is None, result.error
+    plan = preview.plan_of(result)
+    by_urn = {r["urn"]: r for r in plan}
+    (cluster,) = [r for r in plan if r["type"] == "aws-native:sagemaker:Cluster"]
+    closure = [by_urn[u] for u in dependency_closure(plan, cluster["urn"])]
+    (ldaps,) = [r["urn"] for r in plan if r["type"] == "hyperpod:platform:LdapsEndpoint"]
+
+    def inside(r: dict, ancestor: str) -> bool:
+        while r["parent"] in by_urn:
+            if r["parent"] == ancestor:
+                return True
+            r = by_urn[r["parent"]]
+        return False
+
+    assert [r for r in plan if r["type"] == "aws:directoryservice/directory:Directory"]  # the directory is planned
+    forbidden = [r["name"] for r in closure
+                 if r["type"] in ("aws:directoryservice/directory:Directory", "hyperpod:platform:DirectoryContents",
+                                  "hyperpod:platform:LdapsEndpoint", "hyperpod:platform:DirectoryConnection",
+                                  "aws:ssm/parameter:Parameter")
+                 or (r["type"] == "pulumi-python:dynamic:Resource" and r["name"].endswith("directory-contents"))
+                 or inside(r, ldaps)]
+    assert forbidden == []
+    names = {(r["type"], r["name"]) for r in closure}
+    objects = {r["name"] for r in plan if r["type"] == "aws:s3/bucketObjectv2:BucketObjectv2"}
+    assert objects and objects <= {n for t, n in names if t == "aws:s3/bucketObjectv2:BucketObjectv2"}
+    for wanted in [("aws:s3/bucketObjectv2:BucketObjectv2", "hp-dev-generated-platform.json"),
+                   ("aws:iam/role:Role", "hp-dev-role"), ("aws:iam/rolePolicy:RolePolicy", "hp-dev-vpc-and-lifecycle"),
+                   ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "hp-dev-managed"),
+                   ("aws:secretsmanager/secretVersion:SecretVersion", "hp-dev-ldap-bind")]:
+        assert wanted in names, wanted
