@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.directory_stubs import aws_stub, publish_parameter
+
 ROOT = Path(__file__).resolve().parent.parent
 LIFECYCLE = ROOT / "lifecycle"
 
@@ -390,9 +392,20 @@ def test_write_if_changed_fails_loudly_inside_if(tmp_path):
     assert "cannot" in proc.stderr
 
 
-# --- directory step: packages (the Samba end-to-end test runs on a node that has them) ---------------------
+# --- directory step (the Samba end-to-end test runs it for real on a node that has the packages) -----------
 
 DIRECTORY_PACKAGES = ["sssd", "sssd-ldap", "sssd-tools", "libnss-sss", "libpam-sss", "ldap-utils"]
+REGION = "us-east-1"
+PARAMETER = "/hyperpod-platform/hp-dev/directory"
+SECRET_ID = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bind-AbCdEf"
+BIND_PASSWORD = "Old-Bind-Password-1"
+USERS_OU = "OU=Users,OU=CORP,DC=corp,DC=example,DC=com"
+DIRECTORY = {
+    "domain": "corp.example.com", "search_base": "DC=corp,DC=example,DC=com", "bind_user": "ReadOnly",
+    "connection_parameter": PARAMETER,
+    "allowed_groups_by_role": {"controller": ["ClusterAdmin"], "login": ["ClusterAdmin", "ClusterDev"],
+                               "compute": ["ClusterAdmin", "ClusterDev"]},
+    "sudo_groups": ["ClusterAdmin"], "local_groups": ["ubuntu"], "default_shell": "/bin/bash", "home_dir": "/home/%u"}
 # dpkg-query answers from $PKG_STATE (one installed package per line); apt-get fails its first
 # $APT_FAILURES installs, then installs (appends to $PKG_STATE); remove drops the package.
 DPKG_QUERY_STUB = """#!/usr/bin/env bash
@@ -421,104 +434,276 @@ if [[ "$*" == *" remove "* ]]; then
   mv "${PKG_STATE}.new" "${PKG_STATE}"
 fi
 """
-DENYING_AWS_STUB = """#!/usr/bin/env bash
-printf '%s\\n' "aws $*" >>"${STUB_CALLS}"
-echo "An error occurred (AccessDeniedException) when calling the GetSecretValue operation: denied" >&2
-exit 254
+# ldapsearch: $LDAP_FAILURES first calls fail with $LDAP_ERROR (default: the server does not answer), then
+# every bind works and a base search on a group DN names the group (its CN) as AD would.
+LDAPSEARCH_STUB = """#!/usr/bin/env bash
+printf '%s\\n' "ldapsearch $*" >>"${STUB_CALLS}"
+count=$(( $(cat "${LDAP_COUNT}" 2>/dev/null || echo 0) + 1 ))
+echo "${count}" >"${LDAP_COUNT}"
+if (( count <= ${LDAP_FAILURES:-0} )); then
+  error="ldap_sasl_bind(SIMPLE): Can't contact LDAP server (-1)"
+  printf '%b\\n' "${LDAP_ERROR:-${error}}" >&2
+  exit "${LDAP_STATUS:-255}"
+fi
+base=""
+while (($#)); do [[ "$1" == -b ]] && base="$2"; shift; done
+if [[ "${base}" == CN=Cluster* ]]; then cn="${base#CN=}"; printf 'dn: %s\\nsAMAccountName: %s\\n' "${base}" "${cn%%,*}"; fi
+exit 0
+"""
+# sssctl as SSSD >= 2.3 has it: config-check knows --config; accepts every file.
+SSSCTL_STUB = """#!/usr/bin/env bash
+printf '%s\\n' "sssctl $*" >>"${STUB_CALLS}"
+[[ "$*" == *--help* ]] && echo "  -c, --config=STRING"
+exit 0
+"""
+FAILING_PAM_AUTH_UPDATE_STUB = """#!/usr/bin/env bash
+printf '%s\\n' "pam-auth-update $*" >>"${STUB_CALLS}"
+echo "pam-auth-update: local modifications to /etc/pam.d/common-*, not updating." >&2
+exit 1
 """
 
 
-@pytest.fixture
-def directory_node(node: Node, tmp_path: Path) -> Node:
-    """A compute node of a stack with a directory, missing the SSSD packages, with ec2-instance-connect."""
+def new_ca_pem() -> str:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test LDAPS CA")])
     now = datetime.datetime.now(datetime.timezone.utc)
     ca = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
           .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
           .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(key, hashes.SHA256()))
-    (node.bundle / "generated").mkdir(exist_ok=True)
-    (node.bundle / "generated" / "ldaps-ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    base = "OU=Users,OU=CORP,DC=corp,DC=example,DC=com"
-    node.set_platform({**platform(fsx=None), "directory": {
-        "domain": "corp.example.com", "ldaps_uri": "ldaps://ldaps.corp.example.com", "search_base": "DC=corp,DC=example,DC=com",
-        "bind_dn": f"CN=ReadOnly,{base}", "bind_secret_id": "arn:aws:secretsmanager:us-east-1:123456789012:secret:bind-AbCdEf",
-        "ca_cert": "generated/ldaps-ca.pem", "allowed_groups": {"ClusterAdmin": f"CN=ClusterAdmin,{base}"},
-        "sudo_groups": ["ClusterAdmin"], "local_groups": ["ubuntu"], "home_dir": "/home/%u",
-        "default_shell": "/bin/bash"}})
+    return ca.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def connection(**changes) -> dict:
+    value = {"schema": 1, "ldaps_uri": "ldaps://ldaps.corp.example.com", "bind_dn": f"CN=ReadOnly,{USERS_OU}",
+             "bind_secret_id": SECRET_ID,
+             "group_dns": {"ClusterAdmin": f"CN=ClusterAdmin,{USERS_OU}", "ClusterDev": f"CN=ClusterDev,{USERS_OU}"},
+             "ca_cert_pem": new_ca_pem()}
+    value.update(changes)
+    return {k: v for k, v in value.items() if v is not None}
+
+
+@pytest.fixture
+def directory_node(node: Node, tmp_path: Path) -> Node:
+    """A compute node of a stack with a directory, missing the SSSD packages, with ec2-instance-connect; the
+    directory's parameter and bind secret exist; its LDAPS endpoint answers unless a test says otherwise."""
+    node.set_platform({**platform(fsx=None), "directory": DIRECTORY})
     (node.root / "bin").mkdir()
     shutil.copy2("/bin/bash", node.root / "bin" / "bash")
     (tmp_path / "packages").write_text("ec2-instance-connect\n", encoding="utf-8")
+    (tmp_path / "secret").write_text(BIND_PASSWORD, encoding="utf-8")
+    (tmp_path / "flaky").mkdir()
+    publish_parameter(tmp_path / "parameter", connection())
     node.stub("dpkg-query", DPKG_QUERY_STUB)
     node.stub("apt-get", APT_GET_STUB)
-    node.stub("aws", DENYING_AWS_STUB)
+    node.stub("aws", aws_stub(REGION, PARAMETER, SECRET_ID))
+    node.stub("ldapsearch", LDAPSEARCH_STUB)
     return node
 
 
-def _run_directory_step(node: Node, tmp_path: Path, failures: int) -> subprocess.CompletedProcess:
-    return node.run(PKG_STATE=str(tmp_path / "packages"), APT_COUNT=str(tmp_path / "apt-count"),
-                    APT_FAILURES=str(failures), HP_RETRY_DELAY="0")
+def _run_directory_step(node: Node, tmp_path: Path, failures: int = 0, ip: str = GPU_IP,
+                        **env: str) -> subprocess.CompletedProcess:
+    return node.run(ip=ip, **{
+        "PKG_STATE": str(tmp_path / "packages"), "APT_COUNT": str(tmp_path / "apt-count"),
+        "APT_FAILURES": str(failures), "HP_RETRY_DELAY": "0", "HP_DIRECTORY_RETRY_DELAY": "0",
+        "AWS_STUB_PARAMETER": str(tmp_path / "parameter"), "AWS_STUB_SECRET": str(tmp_path / "secret"),
+        "AWS_STUB_FLAKY_DIR": str(tmp_path / "flaky"), "LDAP_COUNT": str(tmp_path / "ldap-count"), **env})
+
+
+def _identity_files(root: Path) -> dict:
+    """The root's files other than the lifecycle's own log, its log rotation (step 10), the run lock, the timer
+    units and their stable copy."""
+    own = ("var/log", "etc/logrotate.d", "run", "opt", "etc/systemd")
+    return {k: v for k, v in snapshot(root).items() if not k.startswith(own) and k != "var"}
 
 
 def test_directory_step_installs_packages_with_retries(directory_node: Node, tmp_path: Path):
-    """Missing SSSD packages are installed after two failed attempts (package lists refreshed each time),
-    ec2-instance-connect is removed, and only then is the bind secret read; here it is denied, so the step
-    fails naming the secret and the AWS error, and writes no SSSD file."""
-    result = _run_directory_step(directory_node, tmp_path, failures=2)
-    assert result.returncode != 0, result.stdout
+    """Missing SSSD packages are installed after two failed attempts (package lists refreshed each time), after
+    the parameter and the bind secret are read. Here LDAPS never answers: the step retries the bind, then
+    defers (exit 0) and ec2-instance-connect stays."""
+    result = _run_directory_step(directory_node, tmp_path, failures=2, LDAP_FAILURES="99")
+    assert_ok(result)
     apt = [c for c in directory_node.calls() if c[0] == "apt-get"]
     lock = ["-o", "DPkg::Lock::Timeout=600"]  # waits for unattended-upgrades instead of failing at once
     install = ["apt-get", *lock, "-y", "-qq", "install", "--no-install-recommends", *DIRECTORY_PACKAGES]
-    assert apt == [["apt-get", *lock, "update", "-qq"], install] * 3 + [
-        ["apt-get", *lock, "-y", "-qq", "remove", "ec2-instance-connect"]]
+    assert apt == [["apt-get", *lock, "update", "-qq"], install] * 3
     assert "failed (attempt 1/3)" in result.stdout and "failed (attempt 2/3)" in result.stdout
     assert "Could not get lock" in result.stdout
-    assert "removed ec2-instance-connect" in result.stdout
-    # its systemd drop-in for ssh goes with it only after a daemon-reload
-    assert [c for c in directory_node.calls() if c[0] == "systemctl"] == [["systemctl", "daemon-reload"]]
-    assert sorted((tmp_path / "packages").read_text().split()) == sorted(DIRECTORY_PACKAGES)
-    assert [c[:3] for c in directory_node.calls() if c[0] == "aws"] == [["aws", "secretsmanager", "get-secret-value"]]
-    assert "cannot read the directory bind password arn:aws:secretsmanager:us-east-1:123456789012:secret:bind-AbCdEf" \
-        in result.stdout and "AccessDeniedException" in result.stdout
-    assert "FAILED: step 50-directory" in result.stdout
+    assert sorted((tmp_path / "packages").read_text().split()) == sorted(["ec2-instance-connect", *DIRECTORY_PACKAGES])
+    assert [c[:3] for c in directory_node.calls() if c[0] == "aws"] == [
+        ["aws", "ssm", "get-parameter"], ["aws", "secretsmanager", "get-secret-value"]]
+    assert len([c for c in directory_node.calls() if c[0] == "ldapsearch"]) == 5
+    for attempt in range(1, 5):
+        assert f"binding to ldaps://ldaps.corp.example.com failed (attempt {attempt}/5; again in 0 s)" in result.stdout
+    assert "Can't contact LDAP server" in result.stdout
+    assert "deferred: the directory at ldaps://ldaps.corp.example.com is not usable yet" in result.stdout
+    assert "removed ec2-instance-connect" not in result.stdout
     assert not (directory_node.root / "etc" / "sssd").exists()
 
 
 def test_directory_step_gives_up_after_three_failed_installs(directory_node: Node, tmp_path: Path):
-    """Three failed installs: the step fails saying so, and never asks for the bind password."""
+    """Three failed installs: the step fails saying so, and never binds; ec2-instance-connect stays."""
     result = _run_directory_step(directory_node, tmp_path, failures=3)
     assert result.returncode != 0
     assert f"could not install {' '.join(DIRECTORY_PACKAGES)} after 3 attempts" in result.stdout
-    assert [c for c in directory_node.calls() if c[0] == "aws"] == []
+    assert [c for c in directory_node.calls() if c[0] == "ldapsearch"] == []
     assert "ec2-instance-connect" in (tmp_path / "packages").read_text()
 
 
-PASSWORD_AWS_STUB = """#!/usr/bin/env bash
-printf '%s\\n' "aws $*" >>"${STUB_CALLS}"
-echo 'Old-Bind-Password-1'
-"""
 # ldapsearch as it fails against AD when the bind user's password has expired (sub-code 532).
-EXPIRED_LDAPSEARCH_STUB = """#!/usr/bin/env bash
-printf '%s\\n' "ldapsearch $*" >>"${STUB_CALLS}"
-echo "ldap_bind: Invalid credentials (49)" >&2
-echo "	additional info: 80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 532, v4563" >&2
-exit 49
-"""
+EXPIRED = ("ldap_bind: Invalid credentials (49)\n\tadditional info: 80090308: LdapErr: DSID-0C09044E, comment: "
+           "AcceptSecurityContext error, data 532, v4563")
 
 
-def test_directory_step_says_when_the_bind_password_expired(directory_node: Node, tmp_path: Path):
-    """An expired bind password (AD's data 532) is named as such, with how to rotate it, and nothing is
-    written; the password itself never shows."""
-    (tmp_path / "packages").write_text("\n".join(DIRECTORY_PACKAGES) + "\n", encoding="utf-8")
-    directory_node.stub("aws", PASSWORD_AWS_STUB)
-    directory_node.stub("ldapsearch", EXPIRED_LDAPSEARCH_STUB)
-    result = _run_directory_step(directory_node, tmp_path, failures=0)
-    assert result.returncode != 0
-    assert "cannot bind to ldaps://ldaps.corp.example.com as CN=ReadOnly" in result.stdout
+def test_directory_step_defers_when_the_bind_password_expired(directory_node: Node, tmp_path: Path):
+    """An expired bind password (AD's data 532) is named as such, with how to rotate it; the bind is not
+    retried (wrong binds lock accounts out); the step defers: exit 0, nothing written, ec2-instance-connect
+    kept; the password never shows."""
+    (tmp_path / "packages").write_text("\n".join(["ec2-instance-connect", *DIRECTORY_PACKAGES]) + "\n")
+    result = _run_directory_step(directory_node, tmp_path, LDAP_FAILURES="99", LDAP_ERROR=EXPIRED,
+                                 LDAP_STATUS="49")
+    assert_ok(result)
+    assert "ERROR: cannot bind to ldaps://ldaps.corp.example.com as CN=ReadOnly" in result.stdout
     assert "Invalid credentials (49)" in result.stdout
     assert "password has expired or must be changed" in result.stdout and "directory.bindPasswordVersion" in result.stdout
-    assert "Old-Bind-Password-1" not in result.stdout
-    assert not [c for c in directory_node.calls() if c[0] in ("apt-get", "systemctl")]
+    assert "deferred: " in result.stdout
+    assert BIND_PASSWORD not in result.stdout
+    assert not [c for c in directory_node.calls() if c[0] == "apt-get"]
     ldap = [c for c in directory_node.calls() if c[0] == "ldapsearch"]
-    assert len(ldap) == 1 and "-y" in ldap[0] and "Old-Bind-Password-1" not in " ".join(ldap[0])
+    assert len(ldap) == 1 and "-y" in ldap[0] and BIND_PASSWORD not in " ".join(ldap[0])
     assert not (directory_node.root / "etc" / "sssd").exists()
+    assert "ec2-instance-connect" in (tmp_path / "packages").read_text()
+
+
+def test_directory_not_ready_defers_and_installs_the_timer(directory_node: Node, tmp_path: Path):
+    """No parameter yet: the step says deferred, exits 0, installs nothing and removes nothing; it installs the
+    timer (units, stable copy of what the step needs, the node's role in the unit) once; a second run changes
+    nothing at all."""
+    publish_parameter(tmp_path / "parameter", None)
+    before = _identity_files(directory_node.root)
+    result = _run_directory_step(directory_node, tmp_path)
+    assert_ok(result)
+    assert f"deferred: the directory is not ready: parameter {PARAMETER} does not exist yet" in result.stdout
+    assert "all steps done" in result.stdout
+    assert _identity_files(directory_node.root) == before
+    assert (tmp_path / "packages").read_text() == "ec2-instance-connect\n"
+    assert [c for c in directory_node.calls() if c[0] in ("apt-get", "ldapsearch")] == []
+    assert [c[:3] for c in directory_node.calls() if c[0] == "aws"] == [["aws", "ssm", "get-parameter"]]  # no retry
+    assert [c for c in directory_node.calls() if c[0] == "systemctl"] == [
+        ["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", "hyperpod-directory.timer"]]
+    service = (directory_node.root / "etc/systemd/system/hyperpod-directory.service").read_text().splitlines()
+    stable = "/opt/hyperpod-platform/lifecycle"
+    for line in (f"Environment=HP_LIFECYCLE_DIR={stable}", f"Environment=HP_PLATFORM_JSON={stable}/generated/platform.json",
+                 "Environment=HP_NODE_ROLE=compute", "Environment=HP_NODE_GROUP=gpu", "Type=oneshot",
+                 f"ExecStart=/bin/bash {stable}/steps/50-directory.sh"):
+        assert line in service, service
+    timer = (directory_node.root / "etc/systemd/system/hyperpod-directory.timer").read_text().splitlines()
+    assert "OnUnitInactiveSec=5min" in timer and "WantedBy=timers.target" in timer
+    copy = directory_node.root / stable.lstrip("/")
+    for rel in ("steps/50-directory.sh", "lib/common.sh", "lib/directory.sh", "lib/directory.py"):
+        assert (copy / rel).read_bytes() == (LIFECYCLE / rel).read_bytes(), rel
+    assert json.loads((copy / "generated/platform.json").read_text())["directory"] == DIRECTORY
+
+    everything, calls = snapshot(directory_node.root), directory_node.calls()
+    again = _run_directory_step(directory_node, tmp_path)
+    assert_ok(again)
+    assert "deferred" in again.stdout and "wrote" not in again.stdout
+    without_log = lambda snap: {k: v for k, v in snap.items() if not k.startswith(LOG_DIR + "/")}  # noqa: E731
+    assert without_log(snapshot(directory_node.root)) == without_log(everything)
+    assert [c for c in directory_node.calls()[len(calls):] if c[0] != "aws"] == []
+
+
+def test_directory_step_survives_one_transient_error_of_each_call(directory_node: Node, tmp_path: Path):
+    """A throttled parameter read, a dropped connection to Secrets Manager and an LDAPS server that does not
+    answer the first bind: each is retried with backoff and the step goes on (here up to its first check of
+    the rendered files, which a stub sssctl then stops, so that nothing is installed on the host)."""
+    (tmp_path / "packages").write_text("\n".join(["ec2-instance-connect", *DIRECTORY_PACKAGES]) + "\n")
+    directory_node.stub("sssctl", SSSCTL_STUB.replace("exit 0\n", '[[ "$*" == *--help* ]] || { echo "rejected by the test" >&2; exit 1; }\n'))
+    result = _run_directory_step(directory_node, tmp_path, LDAP_FAILURES="1", AWS_STUB_FLAKY="ssm secretsmanager",
+                                 HP_DIRECTORY_RETRY_DELAY="1")
+    assert f"reading the directory parameter {PARAMETER} failed (attempt 1/5; again in 1 s): " \
+           "An error occurred (ThrottlingException)" in result.stdout
+    assert f"reading the bind password {SECRET_ID} failed (attempt 1/5; again in 2 s)" not in result.stdout
+    assert f"reading the bind password {SECRET_ID} failed (attempt 1/5; again in 1 s): Could not connect" in result.stdout
+    assert "binding to ldaps://ldaps.corp.example.com failed (attempt 1/5; again in 1 s): " \
+           "ldap_sasl_bind(SIMPLE): Can't contact LDAP server (-1)" in result.stdout
+    assert "bound to ldaps://ldaps.corp.example.com as CN=ReadOnly" in result.stdout
+    assert "sssctl rejects the rendered sssd.conf: rejected by the test" in result.stdout
+    assert [c[:3] for c in directory_node.calls() if c[0] == "aws"] == [
+        ["aws", "ssm", "get-parameter"]] * 2 + [["aws", "secretsmanager", "get-secret-value"]] * 2
+    assert not (directory_node.root / "etc" / "sssd").exists()
+
+
+def test_ec2_instance_connect_is_reinstalled_when_the_change_is_rolled_back(directory_node: Node, tmp_path: Path):
+    """ec2-instance-connect goes only after a good bind; when a later check fails (here pam-auth-update), the
+    previous files are put back and ec2-instance-connect is installed again (with a daemon-reload for its
+    sshd drop-in)."""
+    (tmp_path / "packages").write_text("\n".join(["ec2-instance-connect", *DIRECTORY_PACKAGES]) + "\n")
+    directory_node.stub("sssctl", SSSCTL_STUB)
+    directory_node.stub("pam-auth-update", FAILING_PAM_AUTH_UPDATE_STUB)
+    (directory_node.root / "etc/pam.d").mkdir(parents=True)
+    before = _identity_files(directory_node.root)
+    result = _run_directory_step(directory_node, tmp_path)
+    assert result.returncode != 0, result.stdout
+    assert "removed ec2-instance-connect" in result.stdout
+    assert "pam-auth-update --enable sss hyperpod-mkhomedir failed: pam-auth-update: local modifications" in result.stdout
+    assert "ec2-instance-connect reinstalled" in result.stdout and "previous files restored" in result.stdout
+    calls = [c for c in directory_node.calls() if c[0] in ("apt-get", "systemctl", "pam-auth-update", "ldapsearch")]
+    binds = [i for i, c in enumerate(calls) if c[0] == "ldapsearch"]
+    remove = calls.index(["apt-get", "-o", "DPkg::Lock::Timeout=600", "-y", "-qq", "remove", "ec2-instance-connect"])
+    assert binds and max(binds) < remove, calls  # the bind and the group checks come first
+    assert calls[remove + 1:] == [
+        ["systemctl", "daemon-reload"], ["pam-auth-update", "--enable", "sss", "hyperpod-mkhomedir"],
+        ["apt-get", "-o", "DPkg::Lock::Timeout=600", "update", "-qq"],
+        ["apt-get", "-o", "DPkg::Lock::Timeout=600", "-y", "-qq", "install", "--no-install-recommends",
+         "ec2-instance-connect"],
+        ["systemctl", "daemon-reload"]]
+    assert "ec2-instance-connect" in (tmp_path / "packages").read_text().split()
+    files = lambda snap: {k: v for k, v in snap.items() if v[0] == "file"}  # noqa: E731 (parent dirs may stay)
+    assert files(_identity_files(directory_node.root)) == files(before)
+    assert not (directory_node.root / "var/lib/hyperpod-platform/directory.state").exists()
+
+
+@pytest.mark.parametrize("where, change, message", [
+    ("parameter", {"schema": 2}, f"directory parameter {PARAMETER}: schema 2 is not supported by this node"),
+    ("parameter", {"ca_cert_pem": None}, f"directory parameter {PARAMETER}.ca_cert_pem is missing"),
+    ("parameter", {"ldaps_uri": "ldap://dc.corp.example.com"}, "is not ldaps://HOST[:PORT]"),
+    ("parameter", {"group_dns": {"ClusterAdmin": "CN=ClusterAdmin"}},
+     f"directory parameter {PARAMETER} group_dns.ClusterDev is missing"),
+    ("platform", {"bind_user": None}, "platform.json directory.bind_user is missing"),
+    ("platform", {"connection_parameter": None}, "platform.json directory.connection_parameter is missing"),
+    ("platform", {"allowed_groups_by_role": {"controller": ["ClusterAdmin"]}},
+     "platform.json directory.allowed_groups_by_role has no entry for this node's role 'compute' (roles: controller)"),
+    ("platform", {"allowed_groups_by_role": {"compute": []}},
+     "platform.json directory.allowed_groups_by_role.compute is empty"),
+])
+def test_directory_step_refuses_malformed_settings_naming_the_key(directory_node: Node, tmp_path: Path, where: str,
+                                                                   change: dict, message: str):
+    """A malformed platform.json or parameter is an error (not a deferral), naming the key; nothing is bound,
+    installed or removed."""
+    if where == "parameter":
+        publish_parameter(tmp_path / "parameter", connection(**change))
+    else:
+        section = {k: v for k, v in {**DIRECTORY, **change}.items() if v is not None}
+        directory_node.set_platform({**platform(fsx=None), "directory": section})
+    result = _run_directory_step(directory_node, tmp_path)
+    assert result.returncode != 0, result.stdout
+    assert message in result.stdout
+    assert "FAILED: step 50-directory" in result.stdout and "deferred" not in result.stdout
+    assert [c for c in directory_node.calls() if c[0] in ("apt-get", "ldapsearch")] == []
+    assert (tmp_path / "packages").read_text() == "ec2-instance-connect\n"
+
+
+@pytest.mark.parametrize("role, allowed, sudo", [
+    ("controller", "ClusterAdmin", "ClusterAdmin"),
+    ("login", "ClusterAdmin ClusterDev", "ClusterAdmin"),
+    ("compute", "ClusterDev", ""),  # ClusterAdmin is a sudo group, but not allowed on this role: no sudo
+])
+def test_allowed_and_sudo_groups_follow_the_node_role(tmp_path: Path, role: str, allowed: str, sudo: str):
+    """This node's groups are allowed_groups_by_role[role]; sudo groups only when allowed on the role too."""
+    section = {**DIRECTORY, "allowed_groups_by_role": {**DIRECTORY["allowed_groups_by_role"], "compute": ["ClusterDev"]}}
+    write_json(tmp_path / "platform.json", {**platform(fsx=None), "directory": section})
+    result = subprocess.run(["python3", str(LIFECYCLE / "lib/directory.py"), "platform", str(tmp_path / "platform.json"),
+                             role], text=True, capture_output=True, check=False)
+    assert result.returncode == 0, result.stderr
+    values = dict(line.split("\t", 1) for line in result.stdout.splitlines())
+    assert (values["allowed_groups"], values["sudo_groups"]) == (allowed, sudo)

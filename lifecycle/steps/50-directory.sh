@@ -1,104 +1,40 @@
 #!/usr/bin/env bash
 # Central identity on every node: directory users (Active Directory over LDAPS) resolve and log in
-# through SSSD. Only members of directory.allowed_groups get in, and the gate is SSSD's own
-# (access_provider = ldap with an ldap_access_filter), doubled by sshd AllowGroups, which also keeps the
-# local groups (the HyperPod admin user). SSH keys come from altSecurityIdentities; homes are created on
-# first login with umask 0077; directory.sudo_groups get passwordless sudo, nobody else.
+# through SSSD. Only members of the groups allowed on this node's role (directory.allowed_groups_by_role)
+# get in; the gate is SSSD's own (access_provider = ldap: an ldap_access_filter on group membership, and
+# AD's account expiry and disabled flag), doubled by sshd AllowGroups, which also keeps the local groups
+# (the HyperPod admin user). SSH keys come from altSecurityIdentities; homes are created on first login
+# with umask 0077; the sudo groups allowed on this role get passwordless sudo, nobody else.
 #
-# Order: packages, then the bind password (Secrets Manager, kept in a 0700 temporary directory), then a
-# real bind with the pinned CA (the bundle's PEM, never fetched from the server). Only when that works
-# are files changed; each is validated (sssctl, visudo, sshd -T, pam-auth-update's result), every
-# previous file is put back when anything fails, and only what changed is restarted. The password is
-# never printed nor put on a command line.
+# The directory may be ready after the node (the stack does not wait for it). Its connection settings
+# are an SSM parameter (directory.connection_parameter) that the stack writes once the directory, its
+# users and groups and the LDAPS endpoint exist. Order: install a timer that re-runs this step from a
+# stable copy; read the parameter, then the bind password (Secrets Manager); when their versions are the
+# ones already applied, stop. Otherwise packages, then a real bind with the parameter's CA. A directory
+# that is not there yet (no parameter, LDAPS not answering) or refuses the bind defers: the step says so,
+# exits 0 and changes nothing; the timer tries again. Only after a good bind are files changed (and
+# ec2-instance-connect removed); each is validated, every previous file (and ec2-instance-connect) is put
+# back when anything fails, and only what changed is restarted. The password is never printed nor put on
+# a command line. A malformed platform.json or parameter is an error.
 set -euo pipefail
 # shellcheck source=../lib/common.sh
 source "${HP_LIFECYCLE_DIR}/lib/common.sh"
+# shellcheck source=../lib/directory.sh
+source "${HP_LIFECYCLE_DIR}/lib/directory.sh"
 
 if [[ -z "$(platform_get directory)" ]]; then
   log "no directory in this stack; identity stays local"
   exit 0
 fi
 
-# --- read and check the directory section ---------------------------------------------------------
-setting() {
-  local value
-  value="$(platform_get "directory.$1")" || die "cannot read directory.$1 from platform.json"
-  [[ -n "${value}" ]] || die "platform.json has a directory section without directory.$1"
-  [[ "${value}" != *$'\n'* && "${value}" != *$'\r'* ]] || die "platform.json directory.$1 is not a single line"
-  printf '%s' "${value}"
-}
-domain="$(setting domain)"
-uri="$(setting ldaps_uri)"
-search_base="$(setting search_base)"
-bind_dn="$(setting bind_dn)"
-secret_id="$(setting bind_secret_id)"
-ca_rel="$(setting ca_cert)"
-home_dir="$(setting home_dir)"
-shell="$(setting default_shell)"
-region="$(platform_get region)"
-[[ -n "${region}" ]] || die "platform.json has no region"
+# One run at a time (the timer may fire while the boot-time run is still going).
+mkdir -p "${HP_ROOT}/run/lock"
+exec 9>"${HP_ROOT}/run/lock/${UNIT}.lock"
+flock 9
+# Whatever these start (a daemon, a package's postinst) must not inherit the lock and outlive this run with it.
+systemctl() { command systemctl "$@" 9>&-; }
+apt-get() { command apt-get "$@" 9>&-; }
 
-[[ "${domain}" =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]] || die "directory.domain '${domain}' is not a DNS name"
-[[ "${uri}" =~ ^ldaps://[A-Za-z0-9.-]+(:[0-9]+)?/?$ ]] ||
-  die "directory.ldaps_uri '${uri}' is not ldaps://HOST[:PORT] (plaintext LDAP is never used)"
-[[ "${home_dir}" =~ ^(/[A-Za-z0-9._-]+)+/%u$ ]] ||
-  die "directory.home_dir '${home_dir}' is not an absolute path ending in /%u"
-home_parent="${home_dir%/%u}"
-[[ "${shell}" == /* && -x "${HP_ROOT}${shell}" ]] ||
-  die "directory.default_shell ${shell} is not installed on this node"
-[[ "${ca_rel}" != /* && "/${ca_rel}/" != */../* ]] ||
-  die "directory.ca_cert '${ca_rel}' is not a path inside the lifecycle bundle"
-ca_src="${HP_LIFECYCLE_DIR}/${ca_rel}"
-[[ -r "${ca_src}" ]] || die "cannot read the directory CA ${ca_rel} in the lifecycle bundle"
-grep -q -- '-----BEGIN CERTIFICATE-----' "${ca_src}" || die "${ca_rel} holds no PEM certificate"
-if grep -q -- 'PRIVATE KEY-----' "${ca_src}"; then die "${ca_rel} holds a private key: ship only the CA certificate"; fi
-if command -v openssl >/dev/null && ! openssl x509 -in "${ca_src}" -noout 2>/dev/null; then
-  die "${ca_rel} is not a readable X.509 certificate"
-fi
-
-group_name_re='^[A-Za-z0-9_][A-Za-z0-9._-]*$'
-list="$(platform_list directory.allowed_groups 2>&1)" || die "${list}"
-allowed_names=()
-allowed_dns=()
-if [[ -n "${list}" ]]; then
-  while IFS=$'\t' read -r name dn; do
-    [[ "${name}" =~ ${group_name_re} ]] || die "directory.allowed_groups: '${name}' is not a plain group name"
-    [[ -n "${dn}" ]] || die "directory.allowed_groups: ${name} has no DN"
-    allowed_names+=("${name}")
-    allowed_dns+=("${dn}")
-  done <<<"${list}"
-fi
-((${#allowed_names[@]})) || die "directory.allowed_groups is empty: nobody from the directory could log in"
-list="$(platform_list directory.sudo_groups 2>&1)" || die "${list}"
-sudo_groups=()
-[[ -z "${list}" ]] || mapfile -t sudo_groups <<<"${list}"
-for group in "${sudo_groups[@]}"; do
-  [[ " ${allowed_names[*]} " == *" ${group} "* ]] ||
-    die "directory.sudo_groups: ${group} is not one of directory.allowed_groups (${allowed_names[*]})"
-done
-list="$(platform_list directory.local_groups 2>&1)" || die "${list}"
-local_groups=()
-[[ -z "${list}" ]] || mapfile -t local_groups <<<"${list}"
-for group in "${local_groups[@]}"; do
-  [[ "${group}" =~ ${group_name_re} ]] || die "directory.local_groups: '${group}' is not a plain group name"
-done
-
-# --- packages -----------------------------------------------------------------------------------------
-installed() { [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" == "install ok installed" ]]; }
-apt_get() { # apt_get install|remove ARGS...: up to 3 attempts (package lists refreshed before an install)
-  local attempt
-  for attempt in 1 2 3; do
-    : >"${work}/apt.log"
-    # On first boot unattended-upgrades may hold the dpkg lock for minutes: wait for it, then retry.
-    if { [[ "$1" != install ]] || apt-get -o DPkg::Lock::Timeout=600 update -qq >>"${work}/apt.log" 2>&1; } &&
-      DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 -y -qq "$@" >>"${work}/apt.log" 2>&1; then
-      return 0
-    fi
-    log "apt-get $* failed (attempt ${attempt}/3): $(tail -n 2 "${work}/apt.log" | tr '\n' ' ')"
-    [[ "${attempt}" -lt 3 ]] && sleep "$((attempt * ${HP_RETRY_DELAY:-5}))"
-  done
-  return 1
-}
 work="$(mktemp -d)"
 installing=0
 # On any failure once files are being installed (a failed validation, or a die anywhere, e.g. inside
@@ -114,6 +50,81 @@ finish() {
 chmod 0700 "${work}"
 mkdir -m 0700 "${work}/new" "${work}/old" "${work}/check"
 
+defer() { # the directory is not usable yet: nothing changed, the timer tries again
+  log "deferred: $*; nothing changed, ${UNIT}.timer tries again in a few minutes"
+  exit 0
+}
+
+# --- this node's settings (platform.json) ---------------------------------------------------------
+HP_NODE_ROLE="${HP_NODE_ROLE:-}"
+python3 "${HP_LIFECYCLE_DIR}/lib/directory.py" platform "${HP_PLATFORM_JSON}" "${HP_NODE_ROLE}" \
+  >"${work}/settings" 2>"${work}/error" || die "$(error_summary)"
+declare -A cfg
+while IFS=$'\t' read -r key value; do cfg["${key}"]="${value}"; done <"${work}/settings"
+domain="${cfg[domain]}"
+region="${cfg[region]}"
+parameter="${cfg[connection_parameter]}"
+home_parent="${cfg[home_dir]%/%u}"
+read -r -a allowed_names <<<"${cfg[allowed_groups]}"
+read -r -a sudo_groups <<<"${cfg[sudo_groups]}"
+read -r -a local_groups <<<"${cfg[local_groups]}"
+[[ -x "${HP_ROOT}${cfg[default_shell]}" ]] ||
+  die "platform.json directory.default_shell ${cfg[default_shell]} is not installed on this node"
+
+install_timer
+
+# --- the connection parameter, then the bind password --------------------------------------------------
+get_parameter() { aws ssm get-parameter --name "${parameter}" --region "${region}" --output json >"${work}/parameter.json"; }
+if ! retry "reading the directory parameter ${parameter}" 'ParameterNotFound' get_parameter; then
+  if grep -q ParameterNotFound "${work}/error"; then
+    defer "the directory is not ready: parameter ${parameter} does not exist yet"
+  fi
+  log "ERROR: cannot read the directory parameter ${parameter}: $(error_summary 3)"
+  defer "the directory parameter ${parameter} cannot be read"
+fi
+python3 "${HP_LIFECYCLE_DIR}/lib/directory.py" parameter "${work}/parameter.json" "${parameter}" \
+  "${allowed_names[*]}" "${work}/ca.pem" >"${work}/connection" 2>"${work}/error" || die "$(error_summary)"
+allowed_dns=()
+while IFS=$'\t' read -r key value dn; do
+  case "${key}" in
+    group_dn) allowed_dns+=("${dn}") ;;
+    *) cfg["${key}"]="${value}" ;;
+  esac
+done <"${work}/connection"
+uri="${cfg[ldaps_uri]}"
+bind_dn="${cfg[bind_dn]}"
+secret_id="${cfg[bind_secret_id]}"
+if command -v openssl >/dev/null && ! openssl x509 -in "${work}/ca.pem" -noout 2>/dev/null; then
+  die "directory parameter ${parameter} ca_cert_pem is not a readable X.509 certificate"
+fi
+
+get_secret() {
+  aws secretsmanager get-secret-value --region "${region}" --secret-id "${secret_id}" --output json \
+    >"${work}/secret.json"
+}
+if ! retry "reading the bind password ${secret_id}" '' get_secret; then
+  log "ERROR: cannot read the directory bind password ${secret_id}: $(error_summary 3)"
+  defer "the bind password ${secret_id} cannot be read"
+fi
+secret_version="$(python3 "${HP_LIFECYCLE_DIR}/lib/directory.py" secret "${work}/secret.json" "${secret_id}" \
+  "${work}/password" 2>"${work}/error")" || die "$(error_summary)"
+rm -f "${work}/secret.json"
+
+# --- already applied? ------------------------------------------------------------------------------------
+# The state names the parameter and secret versions applied, and a digest of everything the files are
+# made from (settings, parameter, this step's own code): the same digest means nothing to do.
+state="${HP_ROOT}${STATE_DIR}/directory.state"
+digest="$(cat "${work}/settings" "${work}/connection" "${work}/ca.pem" <(echo "${HP_NODE_ROLE} ${secret_version}") \
+  "${HP_LIFECYCLE_DIR}"/{steps/50-directory.sh,lib/common.sh,lib/directory.sh,lib/directory.py} | sha256sum)"
+printf 'parameter_version=%s\nsecret_version=%s\ninputs=%s\n' "${cfg[version]}" "${secret_version}" \
+  "${digest%% *}" >"${work}/state"
+if cmp -s "${work}/state" "${state}"; then
+  log "directory ${domain} already configured (parameter version ${cfg[version]}, bind password version ${secret_version})"
+  exit 0
+fi
+log "applying parameter ${parameter} version ${cfg[version]}, bind password version ${secret_version}"
+
+# --- packages ----------------------------------------------------------------------------------------------
 packages=(sssd sssd-ldap sssd-tools libnss-sss libpam-sss ldap-utils)
 missing=()
 for package in "${packages[@]}"; do installed "${package}" || missing+=("${package}"); done
@@ -123,162 +134,52 @@ if ((${#missing[@]})); then
 fi
 [[ -x /usr/bin/sss_ssh_authorizedkeys ]] ||
   die "/usr/bin/sss_ssh_authorizedkeys is missing after installing ${packages[*]}"
-ssh_changed=0
-if installed ec2-instance-connect; then
-  # Its sshd unit override sets its own AuthorizedKeysCommand, which would replace SSSD's.
-  apt_get remove ec2-instance-connect || die "could not remove ec2-instance-connect"
-  # Its override lives in a systemd drop-in for the ssh unit: reload units so the restart below drops it.
-  systemctl daemon-reload || die "systemctl daemon-reload failed after removing ec2-instance-connect"
-  log "removed ec2-instance-connect (it overrides sshd's AuthorizedKeysCommand)"
-  ssh_changed=1
-fi
 
-# --- bind password, then a real bind with the pinned CA, before any file changes ---------------------
-if ! aws secretsmanager get-secret-value --region "${region}" --secret-id "${secret_id}" \
-  --query SecretString --output text >"${work}/secret" 2>"${work}/error"; then
-  die "cannot read the directory bind password ${secret_id}: $(tail -n 3 "${work}/error" | tr '\n' ' ')"
-fi
-# The AWS CLI ends the text with a line break; the password is everything before it, written without one.
-if ! python3 - "${work}/secret" "${work}/password" 2>"${work}/error" <<'PY'; then
-import os, sys
-raw = open(sys.argv[1], encoding="utf-8").read()
-password = raw[:-1] if raw.endswith("\n") else raw
-if not password:
-    sys.exit("the secret is empty")
-if any(ord(c) < 32 or ord(c) == 127 for c in password) or password != password.strip():
-    sys.exit("the password holds control characters or leading/trailing spaces, which sssd.conf cannot carry")
-fd = os.open(sys.argv[2], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-os.write(fd, password.encode())
-os.close(fd)
-PY
-  die "cannot use the directory bind password ${secret_id}: $(tail -n 1 "${work}/error")"
-fi
-rm -f "${work}/secret"
-
-ldap() { # ldap TOOL ARGS...: a simple bind as the bind user over LDAPS, trusting only the pinned CA
-  local tool="$1"
-  shift
-  LDAPTLS_CACERT="${ca_src}" LDAPTLS_REQCERT=hard timeout 60 "${tool}" -x -o nettimeout=10 -H "${uri}" \
-    -D "${bind_dn}" -y "${work}/password" "$@"
-}
+# --- a real bind with the parameter's CA, before any file changes ----------------------------------------
 # The bind user reads its own entry: a simple bind over TLS (failing with the server's own reason), then a
-# search. Not ldapwhoami: Samba AD DCs do not implement the WhoAmI extended operation.
-if ! ldap ldapsearch -LLL -s base -b "${bind_dn}" dn >/dev/null 2>"${work}/error"; then
-  reason="$(head -n 2 "${work}/error" | tr '\n\t' '  ')"
-  if [[ "${reason}" == *"Can't contact LDAP server"* ]] && command -v openssl >/dev/null; then
-    # ldapsearch does not say whether TCP or the certificate failed; openssl does (no credentials involved).
-    hostport="${uri#ldaps://}"
-    hostport="${hostport%/}"
-    [[ "${hostport}" == *:* ]] || hostport="${hostport}:636"
-    reason+="; TLS check: $(timeout 15 openssl s_client -connect "${hostport}" -servername "${hostport%:*}" \
-      -verify_hostname "${hostport%:*}" -CAfile "${ca_src}" -verify_return_error -brief </dev/null 2>&1 |
-      grep -m 1 -E 'verify error|errno=|Verification: OK' || echo "no answer from ${hostport}")"
-  fi
-  # AD's sub-codes of "Invalid credentials (49)" (in the additional info) tell a wrong password from an account
-  # problem; the domain's default policy expires passwords (42 days in AWS Managed Microsoft AD).
-  case "${reason}" in
-    *"data 532"* | *"data 773"*) reason+="; the bind user's password has expired or must be changed: rotate it (bump directory.bindPasswordVersion, pulumi up, then run this step again), and exempt the bind user from expiry with a fine-grained password policy" ;;
-    *"data 533"*) reason+="; the bind user's account is disabled in the directory" ;;
-    *"data 701"*) reason+="; the bind user's account has expired in the directory" ;;
-    *"data 775"*) reason+="; the bind user's account is locked out (too many failed binds)" ;;
-  esac
-  die "cannot bind to ${uri} as ${bind_dn} (password from ${secret_id}, server certificate checked against ${ca_rel}): ${reason}"
+# search. Not ldapwhoami: Samba AD DCs do not implement the WhoAmI extended operation. A refused password
+# (49) is the server's answer, not retried: repeated wrong binds can lock the account out.
+bind() { ldap ldapsearch -LLL -s base -b "${bind_dn}" dn >/dev/null; }
+if ! retry "binding to ${uri}" 'Invalid credentials' bind; then
+  log "ERROR: cannot bind to ${uri} as ${bind_dn} (password from ${secret_id}, server certificate checked against the parameter's ca_cert_pem): $(bind_reason)"
+  defer "the directory at ${uri} is not usable yet"
 fi
 # Every allowed group must exist under its name: a mistyped DN would silently lock its members out, and
 # the name is what sshd AllowGroups and sudo compare (SSSD names AD groups by sAMAccountName).
 for i in "${!allowed_dns[@]}"; do
   if ! found="$(ldap ldapsearch -LLL -o ldif-wrap=no -s base -b "${allowed_dns[i]}" sAMAccountName 2>"${work}/error" |
     awk -F': ' '$1 == "sAMAccountName" { print $2 }')"; then
-    die "directory.allowed_groups ${allowed_names[i]}: ${allowed_dns[i]} not found in the directory: $(head -n 1 "${work}/error")"
+    die "group_dns.${allowed_names[i]}: ${allowed_dns[i]} not found in the directory: $(error_summary 1)"
   fi
   [[ "${found}" == "${allowed_names[i]}" ]] ||
-    die "directory.allowed_groups ${allowed_names[i]}: the group at ${allowed_dns[i]} is named '${found}' (sAMAccountName), not ${allowed_names[i]}"
+    die "group_dns.${allowed_names[i]}: the group at ${allowed_dns[i]} is named '${found}' (sAMAccountName), not ${allowed_names[i]}"
 done
-log "bound to ${uri} as ${bind_dn} with the pinned CA"
+log "bound to ${uri} as ${bind_dn} with the parameter's CA"
 
 # --- render -----------------------------------------------------------------------------------------------
-# The access filter: membership in any allowed group, nested groups included (LDAP_MATCHING_RULE_IN_CHAIN,
-# which AD and Samba evaluate on the server). Values are escaped as RFC 4515 asks.
-filter="$(python3 - "${allowed_dns[@]}" <<'PY'
-import sys
-def escape(value):
-    return "".join("\\%02x" % ord(c) if c in '\\*()\0' else c for c in value)
-terms = "".join(f"(memberOf:1.2.840.113556.1.4.1941:={escape(dn)})" for dn in sys.argv[1:])
-print(f"(|{terms})")
-PY
-)"
+filter="$(python3 "${HP_LIFECYCLE_DIR}/lib/directory.py" filter "${allowed_dns[@]}")"
 status=0
-ldap ldapsearch -LLL -z 1 -b "${search_base}" "(&(objectCategory=person)${filter})" dn \
+ldap ldapsearch -LLL -z 1 -b "${cfg[search_base]}" "(&(objectCategory=person)${filter})" dn \
   >/dev/null 2>"${work}/error" || status=$?
 # 4: size limit exceeded, i.e. the filter matched more than one entry.
 [[ "${status}" -eq 0 || "${status}" -eq 4 ]] ||
-  die "the directory rejects the access filter ${filter}: $(head -n 1 "${work}/error")"
+  die "the directory rejects the access filter ${filter}: $(error_summary 1)"
 
 ca="/etc/sssd/certs/hyperpod-ldaps-ca.pem"
-cp "${ca_src}" "${work}/new/ca"
-python3 - "${work}/new/sssd.conf" "${work}/password" "${domain}" "${uri}" "${search_base}" "${bind_dn}" "${ca}" \
-  "${filter}" "${home_dir}" "${shell}" <<'PY'
-import os, sys
-out, password_file, domain, uri, base, bind_dn, ca, access_filter, home, shell = sys.argv[1:]
-password = open(password_file, encoding="utf-8").read()
-text = f"""# Written by the hyperpod-platform lifecycle (50-directory.sh) from platform.json; overwritten on each run.
-# The bind password is stored as a plain password on purpose: this file is root:root 0600, and SSSD's
-# obfuscated_password is reversible by anyone who can read it (the key is inside the token), so it would
-# add nothing. The bind user is the directory's read-only user.
-[sssd]
-config_file_version = 2
-services = nss, pam, ssh
-domains = {domain}
-
-[nss]
-
-[pam]
-
-[ssh]
-
-[domain/{domain}]
-id_provider = ldap
-auth_provider = ldap
-access_provider = ldap
-ldap_schema = AD
-ldap_uri = {uri}
-ldap_search_base = {base}
-ldap_default_bind_dn = {bind_dn}
-ldap_default_authtok_type = password
-ldap_default_authtok = {password}
-ldap_tls_reqcert = hard
-ldap_tls_cacert = {ca}
-ldap_referrals = False
-# The NLB drops TCP flows idle for 350 s; SSSD reconnects before that instead of finding the connection reset.
-ldap_connection_expire_timeout = 300
-ldap_id_mapping = True
-ldap_use_tokengroups = True
-ldap_user_extra_attrs = altSecurityIdentities:altSecurityIdentities
-ldap_user_ssh_public_key = altSecurityIdentities
-# Only members of the allowed groups (nested membership counts), with an account that has not expired.
-ldap_access_order = filter, expire
-ldap_account_expire_policy = ad
-ldap_access_filter = {access_filter}
-override_homedir = {home}
-default_shell = {shell}
-cache_credentials = True
-enumerate = False
-"""
-fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-os.write(fd, text.encode())
-os.close(fd)
-PY
+cp "${work}/ca.pem" "${work}/new/ca"
+python3 "${HP_LIFECYCLE_DIR}/lib/directory.py" sssd-conf "${work}/new/sssd.conf" "${work}/password" "${domain}" \
+  "${uri}" "${cfg[search_base]}" "${bind_dn}" "${ca}" "${filter}" "${cfg[home_dir]}" "${cfg[default_shell]}"
 {
   echo "# Written by the hyperpod-platform lifecycle (50-directory.sh); overwritten on each run."
   echo "# Directory users: keys from SSSD (altSecurityIdentities); local users keep ~/.ssh/authorized_keys."
-  echo "# Only the allowed directory groups and the local admin groups may log in."
+  echo "# Only the directory groups allowed on this node's role (${HP_NODE_ROLE}) and the local admin groups may log in."
   echo "AuthorizedKeysCommand /usr/bin/sss_ssh_authorizedkeys %u"
   echo "AuthorizedKeysCommandUser nobody"
   echo "AllowGroups ${allowed_names[*]}${local_groups[*]:+ ${local_groups[*]}}"
 } >"${work}/new/sshd.conf"
 {
   echo "# Written by the hyperpod-platform lifecycle (50-directory.sh); overwritten on each run."
-  echo "# Passwordless sudo for directory.sudo_groups only."
+  echo "# Passwordless sudo for directory.sudo_groups allowed on this node's role only."
   for group in "${sudo_groups[@]}"; do echo "%${group} ALL=(ALL:ALL) NOPASSWD: ALL"; done
 } >"${work}/new/sudoers"
 cat >"${work}/new/pam-profile" <<'PROFILE'
@@ -291,24 +192,7 @@ Session:
 	optional			pam_mkhomedir.so umask=0077
 PROFILE
 nsswitch="${HP_ROOT}/etc/nsswitch.conf"
-# passwd, group and shadow also ask SSSD (appended after the existing sources); other lines stay.
-python3 - "${nsswitch}" "${work}/new/nsswitch" <<'PY'
-import os, re, sys
-src, out = sys.argv[1:]
-original = open(src, encoding="utf-8").read() if os.path.exists(src) else ""
-lines = original.splitlines()
-wanted = ["passwd", "group", "shadow"]
-for i, line in enumerate(lines):
-    body, hash_sign, comment = line.partition("#")  # glibc ends a line at "#"
-    m = re.match(r"\s*(\w+)\s*:(.*)$", body)
-    if m and m.group(1) in wanted:
-        wanted.remove(m.group(1))
-        if "sss" not in m.group(2).split():
-            lines[i] = body.rstrip() + " sss" + (f" {hash_sign}{comment}" if hash_sign else "")
-lines += [f"{db}:{' ' * (15 - len(db))}files sss" for db in wanted]
-text = "\n".join(lines) + "\n"
-open(out, "w", encoding="utf-8").write(original if text == "\n".join(original.splitlines()) + "\n" else text)
-PY
+python3 "${HP_LIFECYCLE_DIR}/lib/directory.py" nsswitch "${nsswitch}" "${work}/new/nsswitch"
 
 # Validate what can be validated before installing: sssctl needs the file root:root 0600 and a snippet
 # dir (the node's own conf.d, whose snippets SSSD merges in, when there is one).
@@ -321,13 +205,13 @@ install -m 0600 -o root -g root "${work}/new/sssd.conf" "${work}/check/sssd.conf
 sssd_checked=0
 if sssctl config-check --help 2>&1 | grep -q -- '--config'; then
   if ! sssctl config-check -c "${work}/check/sssd.conf" -s "${snippets}" >"${work}/error" 2>&1; then
-    die "sssctl rejects the rendered sssd.conf: $(grep -v '^$' "${work}/error" | head -n 3 | tr '\n' ' ')"
+    die "sssctl rejects the rendered sssd.conf: $(error_summary 3)"
   fi
   sssd_checked=1
 fi
 install -m 0440 -o root -g root "${work}/new/sudoers" "${work}/check/sudoers"
 if ! visudo -c -q -f "${work}/check/sudoers" >"${work}/error" 2>&1; then
-  die "visudo rejects the rendered sudoers rule: $(head -n 2 "${work}/error" | tr '\n' ' ')"
+  die "visudo rejects the rendered sudoers rule: $(error_summary)"
 fi
 
 # --- install, keeping the previous files ------------------------------------------------------------------
@@ -346,6 +230,7 @@ for i in "${!targets[@]}"; do
 done
 sssd_restarted=0
 ssh_restarted=0
+eic_removed=0
 had_sssd_conf=0
 [[ -e "${sssd_conf}" ]] && had_sssd_conf=1
 clear_sssd_cache() {
@@ -366,6 +251,13 @@ rollback_files() { # put every previous file back, and restart what was restarte
       rm -f "${targets[i]}" || log "ERROR: cannot remove ${targets[i]#"${HP_ROOT}"}"
     fi
   done
+  if ((eic_removed)); then
+    if apt_get install --no-install-recommends ec2-instance-connect && systemctl daemon-reload; then
+      log "ec2-instance-connect reinstalled"
+    else
+      log "ERROR: cannot reinstall ec2-instance-connect"
+    fi
+  fi
   if ((sssd_restarted)); then
     if ((had_sssd_conf)); then
       restart_sssd || log "ERROR: sssd did not restart with the previous configuration"
@@ -381,13 +273,24 @@ rollback_files() { # put every previous file back, and restart what was restarte
 rollback() { die "$*"; } # the EXIT trap restores the previous files
 installing=1
 
+ssh_changed=0
+if installed ec2-instance-connect; then
+  # Its sshd unit override sets its own AuthorizedKeysCommand, which would replace SSSD's. Removed only now
+  # that the directory answers, so that a node whose directory is not ready keeps it.
+  eic_removed=1
+  apt_get remove ec2-instance-connect || rollback "could not remove ec2-instance-connect"
+  # Its override lives in a systemd drop-in for the ssh unit: reload units so the restart below drops it.
+  systemctl daemon-reload || rollback "systemctl daemon-reload failed after removing ec2-instance-connect"
+  log "removed ec2-instance-connect (it overrides sshd's AuthorizedKeysCommand)"
+  ssh_changed=1
+fi
 sssd_changed=0
 write_if_changed "${HP_ROOT}${ca}" 0644 <"${work}/new/ca" && sssd_changed=1
 write_if_changed "${sssd_conf}" 0600 <"${work}/new/sssd.conf" && sssd_changed=1
 if ((!sssd_checked)); then
   log "this sssctl cannot check a file before it is installed; checking ${sssd_conf#"${HP_ROOT}"} in place"
   if ! sssctl config-check >"${work}/error" 2>&1; then
-    rollback "sssctl rejects the rendered sssd.conf: $(grep -v '^$' "${work}/error" | head -n 3 | tr '\n' ' ')"
+    rollback "sssctl rejects the rendered sssd.conf: $(error_summary 3)"
   fi
 fi
 write_if_changed "${nsswitch}" 0644 <"${work}/new/nsswitch" || true
@@ -413,10 +316,10 @@ if ((profile_changed)) || ! pam_ok 2>/dev/null; then
     pam_args+=(--disable mkhomedir) # Debian's own profile, umask 0022
   fi
   if ! DEBIAN_FRONTEND=noninteractive pam-auth-update "${pam_args[@]}" >"${work}/error" 2>&1; then
-    rollback "pam-auth-update ${pam_args[*]} failed: $(grep -v '^$' "${work}/error" | head -n 2 | tr '\n' ' ')"
+    rollback "pam-auth-update ${pam_args[*]} failed: $(error_summary)"
   fi
   pam_ok 2>/dev/null ||
-    rollback "pam-auth-update did not enable pam_sss and pam_mkhomedir umask=0077 in /etc/pam.d/common-*: $(grep -v '^$' "${work}/error" | head -n 2 | tr '\n' ' ') (local changes to those files? pam-auth-update then leaves them alone)"
+    rollback "pam-auth-update did not enable pam_sss and pam_mkhomedir umask=0077 in /etc/pam.d/common-*: $(error_summary) (local changes to those files? pam-auth-update then leaves them alone)"
   log "PAM: sss and hyperpod-mkhomedir (umask 0077) enabled"
 fi
 if [[ ! -d "${HP_ROOT}${home_parent}" ]]; then
@@ -440,12 +343,14 @@ if [[ "${got_groups}" != "${want_groups}" || "${got_command}" != "/usr/bin/sss_s
   rollback "sshd would use AllowGroups [${got_groups}], AuthorizedKeysCommand [${got_command}] as [${got_user}], not ours: /etc/ssh/sshd_config must Include /etc/ssh/sshd_config.d/*.conf before any Match block and not set these itself"
 fi
 if ! visudo -c -q >"${work}/error" 2>&1; then
-  rollback "visudo rejects the sudoers configuration with ${sudoers#"${HP_ROOT}"}: $(head -n 2 "${work}/error" | tr '\n' ' ')"
+  rollback "visudo rejects the sudoers configuration with ${sudoers#"${HP_ROOT}"}: $(error_summary)"
 fi
 
 # --- restart what changed ----------------------------------------------------------------------------------
-probe="${allowed_names[0]}"
-probe_seconds="${HP_SSSD_PROBE_SECONDS:-15}"
+# The probe: one user, the bind user, looked up through sssd itself (not local files, not the memory-mapped
+# cache): it proves the bind, the search base and the id mapping without listing a whole group.
+probe="${cfg[bind_user]}"
+probe_seconds="${HP_SSSD_PROBE_SECONDS:-30}"
 [[ "${probe_seconds}" =~ ^[1-9][0-9]*$ ]] || die "HP_SSSD_PROBE_SECONDS must be a number of seconds"
 if ((sssd_changed)); then
   sssd_restarted=1
@@ -453,23 +358,25 @@ if ((sssd_changed)); then
   resolved=0
   deadline=$((SECONDS + probe_seconds))
   while ((SECONDS < deadline)); do
-    # From sssd itself: not from local files, not from its memory-mapped cache.
-    if SSS_NSS_USE_MEMCACHE=NO timeout 5 getent -s sss group "${probe}" >/dev/null; then
+    if SSS_NSS_USE_MEMCACHE=NO timeout 5 getent -s sss passwd "${probe}" >/dev/null; then
       resolved=1
       break
     fi
     sleep 0.5
   done
-  ((resolved)) || rollback "sssd restarted but the directory group ${probe} does not resolve (getent -s sss group ${probe}) after ${probe_seconds} s; see /var/log/sssd"
-  log "sssd restarted; directory group ${probe} resolves"
+  ((resolved)) || rollback "sssd restarted but the bind user ${probe} does not resolve (getent -s sss passwd ${probe}) within ${probe_seconds} s; see /var/log/sssd"
+  log "sssd restarted; directory user ${probe} resolves"
 fi
 if ((ssh_changed)); then
   ssh_restarted=1
   systemctl restart ssh || rollback "systemctl restart ssh failed"
   log "sshd restarted"
 fi
+install -d -m 0700 -o root -g root "${HP_ROOT}${STATE_DIR}"
+write_if_changed "${state}" 0600 <"${work}/state" >/dev/null || true
+installing=0
 if ((sssd_changed || ssh_changed)); then
-  log "directory ${domain} configured: members of ${allowed_names[*]} may log in${sudo_groups[*]:+, ${sudo_groups[*]} with sudo}"
+  log "directory ${domain} configured: on this ${HP_NODE_ROLE} node members of ${allowed_names[*]} may log in${sudo_groups[*]:+, ${sudo_groups[*]} with sudo}"
 else
-  log "directory ${domain} already configured"
+  log "directory ${domain} already configured (its files were up to date)"
 fi
