@@ -92,6 +92,7 @@ DURATIONS: dict[str, tuple[float, str]] = {
     "aws:secretsmanager/secret:Secret": (3, "estimate: synchronous API call"),
     "aws:secretsmanager/secretVersion:SecretVersion": (3, "estimate: synchronous API call"),
     "aws:secretsmanager/secretPolicy:SecretPolicy": (3, "estimate: synchronous API call"),
+    "aws:ssm/parameter:Parameter": (2, "estimate: synchronous API call"),
     "aws:cloudwatch/logGroup:LogGroup": (2, "estimate: synchronous API call"),
     "aws:cloudwatch/logStream:LogStream": (2, "estimate: synchronous API call"),
     # S3.
