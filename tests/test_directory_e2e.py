@@ -405,7 +405,7 @@ class Node:
         spec = {"groups": ["ClusterAdmin", "ClusterDev", "ClusterDevInterns"],
                 "users": [{"name": "ReadOnly", "password": BIND_PASSWORD},
                           *({"name": name, "password": USER_PASSWORD, "key": self.public[name]} for name in USERS)],
-                "members": {"ClusterAdmin": ["alice"], "ClusterDev": ["bob", "ClusterDevInterns"],
+                "members": {"ClusterAdmin": ["alice"], "ClusterDev": ["bob", "erin", "frank", "ClusterDevInterns"],
                             "ClusterDevInterns": ["dave"]}}
         (self.tmp / "directory.json").write_text(json.dumps(spec))
         (self.tmp / "samdb.py").write_text(SAMDB_SCRIPT)
@@ -530,13 +530,14 @@ class Node:
         return snap
 
     def identity_snapshot(self) -> dict[str, dict]:
-        """The snapshot without the timer, its stable copy and the state: the node's identity as such."""
+        """The snapshot without the timer, its stable copy, the state and the other steps' files: the node's
+        identity as such."""
         snap = self.snapshot(state=False)
         snap["opt-upper"] = {}
         for unit in (UNIT, TIMER):
             snap["etc-upper"].pop(unit.removeprefix("/etc/"), None)
-        for name in list(snap["etc-upper"]):
-            if name in ("systemd", "systemd/system"):
+        for name in list(snap["etc-upper"]):  # and step 10's log rotation
+            if name in ("systemd", "systemd/system", "logrotate.d", "logrotate.d/hyperpod-platform"):
                 snap["etc-upper"].pop(name)
         return snap
 
@@ -842,3 +843,139 @@ def test_directory_users_log_in_through_sssd(node: Node, tmp_path: Path):
     assert list(node.run_tmp.iterdir()) == [], "temporary files left behind"
     node.close()
     assert host_state() == host_before, "the host changed"
+
+
+def test_directory_not_ready_defers_then_the_timer_applies_it(node: Node, tmp_path: Path):
+    """The cluster does not wait for the directory. With no parameter yet, then with a parameter but LDAPS not
+    answering (and one transient error from each AWS call), the step says deferred, exits 0 and changes
+    nothing but installing its timer. Once the directory is up, the timer's service (its ExecStart and
+    Environment as the step wrote them, HyperPod's bundle gone) applies it and alice logs in. The timer then
+    changes nothing while the versions stay; a rotated bind password or a new parameter version re-applies."""
+    host_before = host_state()
+    node.make_fresh_node()
+    node.provision_directory()  # the directory's database exists, but Samba is not started: no LDAPS
+    node.start_sshd()
+    fresh = node.identity_snapshot()
+
+    # --- no parameter yet: deferred, only the timer installed ---------------------------------------------
+    node.publish(None)
+    early = node.lifecycle_as_is()
+    assert early.returncode == 0, early.stdout
+    assert f"[{STEP}] deferred: the directory is not ready: parameter {PARAMETER} does not exist yet; " \
+           "nothing changed, hyperpod-directory.timer tries again in a few minutes" in early.stdout
+    assert "all steps done" in early.stdout
+    assert node.identity_snapshot() == fresh
+    assert node.calls() == [*TIMER_CALLS, AWS_CALLS[0]]
+    assert node.path(UNIT).is_file() and node.path(TIMER).is_file()
+    assert not node.path(STATE).exists()
+
+    # --- the parameter exists, LDAPS does not answer: retried, then deferred; nothing changes at all -------
+    everything, calls = node.snapshot(), len(node.calls())
+    down = node.lifecycle(AWS_STUB_FLAKY="ssm secretsmanager")
+    assert down.returncode == 0, down.stdout
+    assert f"reading the directory parameter {PARAMETER} failed (attempt 1/5; again in 0 s): " \
+           "An error occurred (ThrottlingException)" in down.stdout
+    assert f"reading the bind password {SECRET_ID} failed (attempt 1/5; again in 0 s): Could not connect" in down.stdout
+    assert f"binding to ldaps://{LDAPS_HOST} failed (attempt 4/5; again in 0 s)" in down.stdout
+    assert "Can't contact LDAP server" in down.stdout
+    assert f"deferred: the directory at ldaps://{LDAPS_HOST} is not usable yet" in down.stdout
+    assert node.snapshot() == everything
+    assert [c for c in node.calls()[calls:] if not c.startswith("aws ")] == []
+    assert node.ssh("alice").returncode == 255
+    assert node.ssh(LOCAL_ADMIN).returncode == 0
+
+    # --- the directory is up: the timer's run applies it, from the stable copy --------------------------------
+    node.start_samba()
+    shutil.rmtree(tmp_path / "bundle")  # HyperPod's bundle directory is temporary
+    calls = len(node.calls())
+    applied = node.timer_run()
+    assert applied.returncode == 0, applied.stdout
+    assert f"[{STEP}] directory {DOMAIN} configured: on this compute node" in applied.stdout
+    assert node.calls()[calls:] == [*AWS_CALLS, "systemctl restart sssd", "systemctl restart ssh"]
+    assert node.login_with_sudo("alice").stdout == "alice\nsudo=0\n"
+    assert node.ssh("bob").returncode == 0
+    assert node.state().startswith(f"parameter_version=1\nsecret_version={secret_version(BIND_PASSWORD)}\n")
+
+    # --- the timer again, same versions: nothing -------------------------------------------------------------
+    everything, calls = node.snapshot(), len(node.calls())
+    idle = node.timer_run()
+    assert idle.returncode == 0, idle.stdout
+    assert f"already configured (parameter version 1, bind password version {secret_version(BIND_PASSWORD)})" \
+           in idle.stdout
+    assert "wrote" not in idle.stdout
+    assert node.snapshot() == everything
+    assert node.calls()[calls:] == AWS_CALLS
+
+    # --- the bind password is rotated (in the directory, then a new secret version): re-applied ------------------
+    node.samba_tool("user", "setpassword", "ReadOnly", f"--newpassword={ROTATED_PASSWORD}")
+    node.set_secret(ROTATED_PASSWORD)
+    calls = len(node.calls())
+    rotated = node.timer_run()
+    assert rotated.returncode == 0, rotated.stdout
+    assert f"applying parameter {PARAMETER} version 1, bind password version {secret_version(ROTATED_PASSWORD)}" \
+           in rotated.stdout
+    assert "wrote /etc/sssd/sssd.conf" in rotated.stdout
+    assert node.calls()[calls:] == [*AWS_CALLS, "systemctl restart sssd"]
+    assert node.state().startswith(f"parameter_version=1\nsecret_version={secret_version(ROTATED_PASSWORD)}\n")
+    assert "(ClusterDev)" in node.run(["id", "bob"]).stdout  # sssd binds with the new password
+    assert node.login_with_sudo("alice").stdout == "alice\nsudo=0\n"
+
+    # --- a new parameter version (here the same value, rewritten by the stack): re-applied, nothing to change ---
+    assert node.publish(node.connection(), bump=True) == 2
+    everything, calls = node.snapshot(state=False), len(node.calls())
+    republished = node.timer_run()
+    assert republished.returncode == 0, republished.stdout
+    assert f"applying parameter {PARAMETER} version 2" in republished.stdout
+    assert f"bound to ldaps://{LDAPS_HOST}" in republished.stdout
+    assert f"directory {DOMAIN} already configured (its files were up to date)" in republished.stdout
+    assert node.snapshot(state=False) == everything
+    assert node.calls()[calls:] == AWS_CALLS
+    assert node.state().startswith("parameter_version=2\n")
+
+    assert_no_password(node, *node.outputs)
+    assert list(node.run_tmp.iterdir()) == [], "temporary files left behind"
+    node.close()
+    assert host_state() == host_before, "the host changed"
+
+
+def test_allow_list_follows_the_role_and_ad_refuses_disabled_and_expired_accounts(node: Node):
+    """allowed_groups_by_role: on a controller only ClusterAdmin gets in (bob, ClusterDev, is refused by SSSD
+    itself, not only by sshd); on a login node ClusterDev gets in too, without sudo. An account disabled or
+    expired in AD is refused although its group is allowed and its key is right."""
+    node.make_fresh_node()
+    node.start_directory()
+    node.start_sshd()
+
+    controller = node.lifecycle(node_ip=CONTROLLER_IP)
+    assert controller.returncode == 0, controller.stdout
+    assert "node in group controller (controller)" in controller.stdout
+    assert "on this controller node members of ClusterAdmin may log in, ClusterAdmin with sudo" in controller.stdout
+    assert node.login_with_sudo("alice").stdout == "alice\nsudo=0\n"
+    bob = node.ssh("bob")
+    assert bob.returncode == 255 and "Permission denied" in bob.stderr, bob
+    assert "pam_acct_mgmt: Permission denied" in node.user_checks("bob").stdout
+    assert "pam_acct_mgmt: Success" in node.user_checks("alice").stdout
+
+    login = node.lifecycle(node_ip=LOGIN_IP)
+    assert login.returncode == 0, login.stdout
+    assert "on this login node members of ClusterAdmin ClusterDev may log in, ClusterAdmin with sudo" in login.stdout
+    bob = node.login_with_sudo("bob")
+    assert (bob.returncode, bob.stdout) == (0, "bob\nsudo=1\n"), bob
+    assert node.login_with_sudo("alice").stdout == "alice\nsudo=0\n"
+    for user in ("erin", "frank"):  # ClusterDev members whose accounts are still good
+        assert node.ssh(user).stdout == f"{user}\n", user
+
+    # An administrator disables erin's account and lets frank's expire; the cache is flushed rather than
+    # waited out.
+    node.samba_tool("user", "disable", "erin")
+    node.samba_tool("user", "setexpiry", "frank", "--days=0")
+    node.run(["sss_cache", "-E"])
+    for user in ("erin", "frank"):
+        assert "(ClusterDev)" in node.run(["id", user]).stdout, user  # still resolves, still in an allowed group
+        refused = node.ssh(user)
+        assert (refused.returncode, refused.stdout) == (255, ""), (user, refused)
+        # The key was right; SSSD's account check (PAM account phase) said no.
+        assert f"Access denied for user {user} by PAM account configuration" in (node.tmp / "sshd.log").read_text()
+        check = node.user_checks(user).stdout
+        assert "pam_acct_mgmt: Success" not in check and "pam_acct_mgmt:" in check, (user, check)
+    assert node.ssh("bob").stdout == "bob\n"
