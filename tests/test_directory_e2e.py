@@ -1,23 +1,27 @@
 """Central identity, for real: a Samba AD DC over LDAPS, the project's lifecycle on a node, SSSD, sshd, sudo.
 
 Design. One holder process (``unshare --mount --net``) gives a private mount and network namespace (only
-``lo``, up) with an overlayfs over /etc and scratch directories bound over everything the run writes
-outside /etc: /run, /var/log, /home, /root (as in test_login_host_keys_e2e), plus copies of /var/lib/sss,
-/var/lib/pam, /var/cache/debconf (pam-auth-update's state) and /usr/share/pam-configs, and empty
-/mnt, /var/lib/samba, /var/cache/samba, /var/lib/sudo. The node starts "fresh": ``sss`` is taken out of
-its nsswitch.conf and the sss PAM profile is disabled, so the step has to set both up itself.
+``lo``, up) with overlayfs over /etc, /var/lib and /opt (the step's state and its timer's stable copy land
+in the upper dirs) and scratch directories bound over everything else the run writes: /run, /var/log,
+/home, /root (as in test_login_host_keys_e2e), plus copies of /var/lib/sss, /var/lib/pam,
+/var/cache/debconf (pam-auth-update's state) and /usr/share/pam-configs, and empty /mnt, /var/lib/samba,
+/var/cache/samba, /var/lib/sudo. The node starts "fresh": ``sss`` is taken out of its nsswitch.conf and the
+sss PAM profile is disabled, so the step has to set both up itself.
 
 In that namespace: a Samba AD DC (``samba-tool domain provision``, TLS with a test CA made here, server
 certificate for ``ldaps.corp.test`` and 127.0.0.1, named in the overlay's /etc/hosts), with the bind user
-``ReadOnly``, ``alice`` in ClusterAdmin, ``bob`` in ClusterDev, ``dave`` in ClusterDevInterns (a member of
-ClusterDev: nested), ``carol`` in neither, each with an ed25519 key in ``altSecurityIdentities``; a local
-admin ``ubuntu`` with its own authorized_keys; the node's real ``/usr/sbin/sshd`` (Debian's sshd_config
-plus a port snippet). The lifecycle runs as HyperPod runs it (``bash on_init_complete.sh``, no HP_ROOT).
-Stubs on PATH: ``aws`` prints the bind password for the exact expected arguments only; ``systemctl``
-logs its argv and really restarts the daemons in the namespace (sssd: stop by its pidfile, then
-``sssd -D --logger=files`` as Debian's unit logs;
-ssh: SIGHUP to the node's sshd); ``apt-get`` refuses (the packages must already be installed: nothing
-may be installed on the host by a test).
+``ReadOnly``, ``alice`` in ClusterAdmin, ``bob``, ``erin`` and ``frank`` in ClusterDev, ``dave`` in
+ClusterDevInterns (a member of ClusterDev: nested), ``carol`` in neither, each with an ed25519 key in
+``altSecurityIdentities``; a local admin ``ubuntu`` with its own authorized_keys; the node's real
+``/usr/sbin/sshd`` (Debian's sshd_config plus a port snippet). The lifecycle runs as HyperPod runs it
+(``bash on_init_complete.sh``, no HP_ROOT), or as the step's timer runs it (the unit's ExecStart and
+Environment). platform.json holds the plan-time directory settings only; the connection (LDAPS URI, bind
+DN, secret, group DNs, CA) is the SSM parameter the stack writes once the directory is ready.
+Stubs on PATH: ``aws`` (tests/directory_stubs.py) serves that parameter and the bind secret from files,
+with versions, ParameterNotFound and transient errors; ``systemctl`` logs its argv and really restarts the
+daemons in the namespace (sssd: stop by its pidfile, then ``sssd -D --logger=files`` as Debian's unit logs;
+ssh: SIGHUP to the node's sshd); ``apt-get`` refuses (the packages must already be installed: nothing may
+be installed on the host by a test). Readiness waits use tests/waiting.py: hang guards, never timings.
 
 Nothing on the host changes (checked at the end): every write is in an overlay upper dir or a scratch
 dir under tmp_path; every process left in the namespace is stopped by PID, then the holder.
@@ -761,7 +765,8 @@ def test_directory_users_log_in_through_sssd(node: Node, tmp_path: Path):
     assert wrong.returncode == 0, wrong.stdout
     assert f"ERROR: cannot bind to ldaps://{LDAPS_HOST} as CN=ReadOnly,{OU}" in wrong.stdout
     assert "Invalid credentials (49)" in wrong.stdout
-    assert f"deferred: the directory at ldaps://{LDAPS_HOST} is not usable yet; nothing changed" in wrong.stdout
+    assert f"deferred: the directory at ldaps://{LDAPS_HOST} refuses the bind password ({SECRET_ID}); nothing changed" \
+           in wrong.stdout
     assert "binding to" not in wrong.stdout, "a refused password must not be retried (account lockout)"
     assert node.snapshot() == before
     assert [c for c in node.calls()[len(calls_before):] if not c.startswith("aws ")] == []
@@ -775,7 +780,8 @@ def test_directory_users_log_in_through_sssd(node: Node, tmp_path: Path):
     assert "Can't contact LDAP server" in foreign.stdout
     assert "binding to ldaps://ldaps.corp.test failed (attempt 4/5; again in 0 s)" in foreign.stdout
     assert "TLS check: verify error:num=20:unable to get local issuer certificate" in foreign.stdout
-    assert "deferred: " in foreign.stdout
+    assert f"deferred: the directory at ldaps://{LDAPS_HOST} does not answer over LDAPS with a certificate from the " \
+           "parameter's CA" in foreign.stdout
     assert node.snapshot() == before
     assert [c for c in node.calls()[len(calls_before):] if not c.startswith("aws ")] == []
     assert node.ssh("alice").returncode == 0
@@ -878,7 +884,8 @@ def test_directory_not_ready_defers_then_the_timer_applies_it(node: Node, tmp_pa
     assert f"reading the bind password {SECRET_ID} failed (attempt 1/5; again in 0 s): Could not connect" in down.stdout
     assert f"binding to ldaps://{LDAPS_HOST} failed (attempt 4/5; again in 0 s)" in down.stdout
     assert "Can't contact LDAP server" in down.stdout
-    assert f"deferred: the directory at ldaps://{LDAPS_HOST} is not usable yet" in down.stdout
+    assert f"deferred: the directory at ldaps://{LDAPS_HOST} does not answer over LDAPS with a certificate from the " \
+           "parameter's CA (ldap_sasl_bind(SIMPLE): Can't contact LDAP server (-1)" in down.stdout
     assert node.snapshot() == everything
     assert [c for c in node.calls()[calls:] if not c.startswith("aws ")] == []
     assert node.ssh("alice").returncode == 255

@@ -535,7 +535,8 @@ def test_directory_step_installs_packages_with_retries(directory_node: Node, tmp
     for attempt in range(1, 5):
         assert f"binding to ldaps://ldaps.corp.example.com failed (attempt {attempt}/5; again in 0 s)" in result.stdout
     assert "Can't contact LDAP server" in result.stdout
-    assert "deferred: the directory at ldaps://ldaps.corp.example.com is not usable yet" in result.stdout
+    assert "deferred: the directory at ldaps://ldaps.corp.example.com does not answer over LDAPS with a certificate " \
+           "from the parameter's CA (ldap_sasl_bind(SIMPLE): Can't contact LDAP server (-1)" in result.stdout
     assert "removed ec2-instance-connect" not in result.stdout
     assert not (directory_node.root / "etc" / "sssd").exists()
 
@@ -565,7 +566,8 @@ def test_directory_step_defers_when_the_bind_password_expired(directory_node: No
     assert "ERROR: cannot bind to ldaps://ldaps.corp.example.com as CN=ReadOnly" in result.stdout
     assert "Invalid credentials (49)" in result.stdout
     assert "password has expired or must be changed" in result.stdout and "directory.bindPasswordVersion" in result.stdout
-    assert "deferred: " in result.stdout
+    assert f"deferred: the directory at ldaps://ldaps.corp.example.com refuses the bind password ({SECRET_ID})" \
+           in result.stdout
     assert BIND_PASSWORD not in result.stdout
     assert not [c for c in directory_node.calls() if c[0] == "apt-get"]
     ldap = [c for c in directory_node.calls() if c[0] == "ldapsearch"]
@@ -707,3 +709,18 @@ def test_allowed_and_sudo_groups_follow_the_node_role(tmp_path: Path, role: str,
     assert result.returncode == 0, result.stderr
     values = dict(line.split("\t", 1) for line in result.stdout.splitlines())
     assert (values["allowed_groups"], values["sudo_groups"]) == (allowed, sudo)
+
+
+def test_directory_step_defers_when_the_bind_secret_stays_unreadable(directory_node: Node, tmp_path: Path):
+    """Secrets Manager refusing every attempt (e.g. the node role's policy not there yet): five attempts with
+    backoff, then a loud deferral (exit 0) naming the secret and the AWS error; nothing installed or removed."""
+    result = _run_directory_step(directory_node, tmp_path, AWS_STUB_FAIL="AccessDeniedException")
+    assert_ok(result)
+    assert [c[:3] for c in directory_node.calls() if c[0] == "aws"] == [
+        ["aws", "ssm", "get-parameter"]] + [["aws", "secretsmanager", "get-secret-value"]] * 5
+    assert f"ERROR: cannot read the directory bind password {SECRET_ID}: An error occurred (AccessDeniedException)" \
+        in result.stdout
+    assert f"deferred: the bind password {SECRET_ID} cannot be read (An error occurred (AccessDeniedException)" \
+        in result.stdout
+    assert [c for c in directory_node.calls() if c[0] in ("apt-get", "ldapsearch")] == []
+    assert (tmp_path / "packages").read_text() == "ec2-instance-connect\n"

@@ -102,6 +102,7 @@ After=network-online.target
 
 [Service]
 Type=oneshot
+TimeoutStartSec=30min
 Environment=HP_LIFECYCLE_DIR=${STABLE_DIR}
 Environment=HP_PLATFORM_JSON=${STABLE_DIR}/generated/platform.json
 Environment=HP_NODE_ROLE=${HP_NODE_ROLE}

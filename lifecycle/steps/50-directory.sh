@@ -30,7 +30,7 @@ fi
 # One run at a time (the timer may fire while the boot-time run is still going).
 mkdir -p "${HP_ROOT}/run/lock"
 exec 9>"${HP_ROOT}/run/lock/${UNIT}.lock"
-flock 9
+flock -w 1800 9 || die "another run of this step has held ${HP_ROOT}/run/lock/${UNIT}.lock for 30 minutes"
 # Whatever these start (a daemon, a package's postinst) must not inherit the lock and outlive this run with it.
 systemctl() { command systemctl "$@" 9>&-; }
 apt-get() { command apt-get "$@" 9>&-; }
@@ -80,7 +80,7 @@ if ! retry "reading the directory parameter ${parameter}" 'ParameterNotFound' ge
     defer "the directory is not ready: parameter ${parameter} does not exist yet"
   fi
   log "ERROR: cannot read the directory parameter ${parameter}: $(error_summary 3)"
-  defer "the directory parameter ${parameter} cannot be read"
+  defer "the directory parameter ${parameter} cannot be read ($(error_summary 1))"
 fi
 python3 "${HP_LIFECYCLE_DIR}/lib/directory.py" parameter "${work}/parameter.json" "${parameter}" \
   "${allowed_names[*]}" "${work}/ca.pem" >"${work}/connection" 2>"${work}/error" || die "$(error_summary)"
@@ -104,10 +104,14 @@ get_secret() {
 }
 if ! retry "reading the bind password ${secret_id}" '' get_secret; then
   log "ERROR: cannot read the directory bind password ${secret_id}: $(error_summary 3)"
-  defer "the bind password ${secret_id} cannot be read"
+  defer "the bind password ${secret_id} cannot be read ($(error_summary 1))"
 fi
-secret_version="$(python3 "${HP_LIFECYCLE_DIR}/lib/directory.py" secret "${work}/secret.json" "${secret_id}" \
-  "${work}/password" 2>"${work}/error")" || die "$(error_summary)"
+# An unusable password (empty, control characters) is fixed by a new secret version: deferred, not fatal.
+if ! secret_version="$(python3 "${HP_LIFECYCLE_DIR}/lib/directory.py" secret "${work}/secret.json" "${secret_id}" \
+  "${work}/password" 2>"${work}/error")"; then
+  log "ERROR: $(error_summary)"
+  defer "the bind password in ${secret_id} cannot be used"
+fi
 rm -f "${work}/secret.json"
 
 # --- already applied? ------------------------------------------------------------------------------------
@@ -141,8 +145,12 @@ fi
 # (49) is the server's answer, not retried: repeated wrong binds can lock the account out.
 bind() { ldap ldapsearch -LLL -s base -b "${bind_dn}" dn >/dev/null; }
 if ! retry "binding to ${uri}" 'Invalid credentials' bind; then
-  log "ERROR: cannot bind to ${uri} as ${bind_dn} (password from ${secret_id}, server certificate checked against the parameter's ca_cert_pem): $(bind_reason)"
-  defer "the directory at ${uri} is not usable yet"
+  reason="$(bind_reason)"
+  log "ERROR: cannot bind to ${uri} as ${bind_dn} (password from ${secret_id}, server certificate checked against the parameter's ca_cert_pem): ${reason}"
+  case "${reason}" in
+    *"Invalid credentials"*) defer "the directory at ${uri} refuses the bind password (${secret_id})" ;;
+    *) defer "the directory at ${uri} does not answer over LDAPS with a certificate from the parameter's CA (${reason%%;*})" ;;
+  esac
 fi
 # Every allowed group must exist under its name: a mistyped DN would silently lock its members out, and
 # the name is what sshd AllowGroups and sudo compare (SSSD names AD groups by sAMAccountName).
