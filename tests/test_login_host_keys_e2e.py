@@ -26,13 +26,14 @@ import shutil
 import stat
 import subprocess
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
+
+from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
 LIFECYCLE = ROOT / "lifecycle"
@@ -139,10 +140,12 @@ class Namespace:
         self.holder = subprocess.Popen(cmd)
         self.pid = self.holder.pid
         own = os.readlink("/proc/self/ns/mnt")
-        deadline = time.monotonic() + 5
-        while os.readlink(f"/proc/{self.pid}/ns/mnt") == own:
-            assert time.monotonic() < deadline and self.holder.poll() is None, "namespace holder did not start"
-            time.sleep(0.01)
+        def started() -> bool:
+            if self.holder.poll() is not None:
+                raise RuntimeError(f"the namespace holder exited with {self.holder.returncode}")
+            return os.readlink(f"/proc/{self.pid}/ns/mnt") != own
+
+        wait_for(started, "the namespace holder's mount namespace", interval=0.01)
         if net_of is None:
             self.run(["ip", "link", "set", "lo", "up"])
         upper, work = scratch / "etc-upper", scratch / "etc-work"
@@ -309,14 +312,16 @@ class Cluster:
 
     def wait_for_host_key(self, node: LoginNode, expected: str | None) -> None:
         """Until the node's sshd answers (with ``expected`` as its ed25519 key, when given)."""
-        deadline = time.monotonic() + 10
-        while True:
+        seen: list[str] = []
+
+        def serves() -> bool:
             got = self.keyscan(node, "ed25519")
-            if got and (expected is None or got == expected):
-                return
+            seen.append(got)
             assert node.sshd.poll() is None, f"sshd on {node.name} exited:\n{(node.tmp / 'sshd.log').read_text()}"
-            assert time.monotonic() < deadline, f"{node.name} serves {got!r}, not {expected!r}"
-            time.sleep(0.05)
+            return bool(got) and (expected is None or got == expected)
+
+        wait_for(serves, f"sshd on {node.name} serving {expected or 'any key'}", interval=0.05,
+                 detail=lambda: f"last served {seen[-1]!r}" if seen else "never answered")
 
     def ssh(self, node: LoginNode) -> subprocess.CompletedProcess:
         """``ssh`` as a user with only the exported known_hosts line, via the load balancer's name."""
@@ -357,7 +362,6 @@ def assert_no_secret(keys: HostKeys, *texts: str) -> None:
 def test_login_nodes_share_the_stack_host_identity(cluster: Cluster):
     """Before: the users' known_hosts line refuses both nodes. The lifecycle installs the shared keys and
     restarts sshd once; after it both nodes connect cleanly; a second run changes nothing."""
-    started = time.monotonic()
     nodes = [cluster.add_node("login-1", 2201, sshd=True), cluster.add_node("login-2", 2202, sshd=True)]
     pub = {kind: " ".join(p.split()[:2]) for kind, p in cluster.keys.public.items()}
     assert cluster.keyscan(nodes[0], "ed25519") != cluster.keyscan(nodes[1], "ed25519"), "nodes start alike"
@@ -411,7 +415,6 @@ def test_login_nodes_share_the_stack_host_identity(cluster: Cluster):
                          (node.tmp / "sshd.log").read_text())
         assert list(node.scratch_tmp.iterdir()) == [], "temporary files left behind"
         assert cluster.ssh(node).returncode == 0
-    print(f"two-node host identity scenario: {time.monotonic() - started:.2f}s")
 
 
 @pytest.mark.parametrize("failure, message", [

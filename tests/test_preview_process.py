@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
+from tests.waiting import wait_for
 from tools import cfn_schema, policy_harness, preview
 
 HANG_GUARD = 120  # seconds
@@ -47,17 +48,14 @@ def _finish(proc: subprocess.Popen) -> tuple[int, str, str]:
 
 def _until(predicate, what: str, proc: subprocess.Popen | None = None):
     """Poll ``predicate`` until it is truthy; fail if the process ends first or the hang guard runs out."""
-    deadline = time.monotonic() + HANG_GUARD
-    while True:
+    def check():
         value = predicate()
-        if value:
-            return value
-        if proc is not None and proc.poll() is not None:
+        if not value and proc is not None and proc.poll() is not None:
             code, out, err = _finish(proc)
             pytest.fail(f"the preview exited {code} before {what}:\n{out}\n{err}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.01)
+        return value
+
+    return wait_for(check, what, limit=HANG_GUARD, interval=0.01)
 
 
 def _stat(pid: int) -> tuple[str, int, str] | None:
