@@ -1,4 +1,5 @@
 """Other ways in: SSM Session Manager (SSH over SSM) and an optional bastion host."""
+
 from __future__ import annotations
 
 import json
@@ -40,16 +41,35 @@ def ssm_user_policy(cluster_arn: str) -> dict:
     region, account = cluster_arn.split(":")[3:5]
     partition = cluster_arn.split(":")[1]
     doc = f"arn:{partition}:ssm:{region}::document/{SSH_DOCUMENT}"
-    return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "SshToClusterNodes", "Effect": "Allow", "Action": "ssm:StartSession",
-         "Resource": [cluster_arn, doc]},
-        {"Sid": "DenyDefaultShell", "Effect": "Deny", "Action": "ssm:StartSession",
-         "Resource": f"arn:{partition}:ssm:{region}:{account}:document/{SHELL_DOCUMENT}"},
-        {"Sid": "OwnSessionsOnly", "Effect": "Allow", "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
-         "Resource": f"arn:{partition}:ssm:{region}:{account}:session/${{aws:userid}}-*"},
-        {"Sid": "FindNodes", "Effect": "Allow", "Action": ["sagemaker:DescribeCluster", "sagemaker:ListClusterNodes"],
-         "Resource": cluster_arn},
-    ]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "SshToClusterNodes",
+                "Effect": "Allow",
+                "Action": "ssm:StartSession",
+                "Resource": [cluster_arn, doc],
+            },
+            {
+                "Sid": "DenyDefaultShell",
+                "Effect": "Deny",
+                "Action": "ssm:StartSession",
+                "Resource": f"arn:{partition}:ssm:{region}:{account}:document/{SHELL_DOCUMENT}",
+            },
+            {
+                "Sid": "OwnSessionsOnly",
+                "Effect": "Allow",
+                "Action": ["ssm:TerminateSession", "ssm:ResumeSession"],
+                "Resource": f"arn:{partition}:ssm:{region}:{account}:session/${{aws:userid}}-*",
+            },
+            {
+                "Sid": "FindNodes",
+                "Effect": "Allow",
+                "Action": ["sagemaker:DescribeCluster", "sagemaker:ListClusterNodes"],
+                "Resource": cluster_arn,
+            },
+        ],
+    }
 
 
 class AccessPaths(pulumi.ComponentResource):
@@ -65,40 +85,79 @@ class AccessPaths(pulumi.ComponentResource):
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
         if s.ssm:
-            policy = aws.iam.Policy(f"{name}-ssm-users", description="SSH to HyperPod nodes over SSM only",
-                                    policy=pulumi.Output.from_input(args.cluster_arn).apply(
-                                        lambda arn: json.dumps(ssm_user_policy(arn))), tags=args.tags, opts=child)
+            policy = aws.iam.Policy(
+                f"{name}-ssm-users",
+                description="SSH to HyperPod nodes over SSM only",
+                policy=pulumi.Output.from_input(args.cluster_arn).apply(lambda arn: json.dumps(ssm_user_policy(arn))),
+                tags=args.tags,
+                opts=child,
+            )
             self.ssm_policy_arn = policy.arn
-            self.ssm_ssh_config = pulumi.Output.from_input(args.cluster_arn).apply(lambda arn: (
-                f"# Nodes by SSM target: ssh {args.cluster_name}-node-<group>-<instance-id>\n"
-                f"Host {args.cluster_name}-node-*\n"
-                f"  ProxyCommand sh -c \"aws ssm start-session --document-name {SSH_DOCUMENT} "
-                f"--parameters portNumber=%p --target sagemaker-cluster:{arn.rsplit('/', 1)[1]}_"
-                f"$(echo %h | sed 's/^{args.cluster_name}-node-//')\"\n"))
+            self.ssm_ssh_config = pulumi.Output.from_input(args.cluster_arn).apply(
+                lambda arn: (
+                    f"# Nodes by SSM target: ssh {args.cluster_name}-node-<group>-<instance-id>\n"
+                    f"Host {args.cluster_name}-node-*\n"
+                    f'  ProxyCommand sh -c "aws ssm start-session --document-name {SSH_DOCUMENT} '
+                    f"--parameters portNumber=%p --target sagemaker-cluster:{arn.rsplit('/', 1)[1]}_"
+                    f"$(echo %h | sed 's/^{args.cluster_name}-node-//')\"\n"
+                )
+            )
         if s.bastion:
-            sg = aws.ec2.SecurityGroup(f"{name}-bastion-sg", vpc_id=args.vpc_id,
-                                       description="Bastion: SSH from listed CIDRs only",
-                                       tags={**args.tags, "Name": f"{name}-bastion"}, opts=child)
+            sg = aws.ec2.SecurityGroup(
+                f"{name}-bastion-sg",
+                vpc_id=args.vpc_id,
+                description="Bastion: SSH from listed CIDRs only",
+                tags={**args.tags, "Name": f"{name}-bastion"},
+                opts=child,
+            )
             for i, cidr in enumerate(s.bastion_allowed_cidrs):
-                aws.vpc.SecurityGroupIngressRule(f"{name}-bastion-ssh-{i}", security_group_id=sg.id, ip_protocol="tcp",
-                                                 from_port=22, to_port=22, cidr_ipv4=cidr,
-                                                 description="SSH from an allowed range", opts=child)
-            aws.vpc.SecurityGroupEgressRule(f"{name}-bastion-to-cluster", security_group_id=sg.id,
-                                            ip_protocol="tcp", from_port=22, to_port=22,
-                                            referenced_security_group_id=args.cluster_security_group_id,
-                                            description="SSH to the cluster", opts=child)
-            aws.vpc.SecurityGroupIngressRule(f"{name}-cluster-ssh-from-bastion",
-                                             security_group_id=args.cluster_security_group_id, ip_protocol="tcp",
-                                             from_port=22, to_port=22, referenced_security_group_id=sg.id,
-                                             description="SSH from the bastion", opts=child)
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-bastion-ssh-{i}",
+                    security_group_id=sg.id,
+                    ip_protocol="tcp",
+                    from_port=22,
+                    to_port=22,
+                    cidr_ipv4=cidr,
+                    description="SSH from an allowed range",
+                    opts=child,
+                )
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-bastion-to-cluster",
+                security_group_id=sg.id,
+                ip_protocol="tcp",
+                from_port=22,
+                to_port=22,
+                referenced_security_group_id=args.cluster_security_group_id,
+                description="SSH to the cluster",
+                opts=child,
+            )
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-cluster-ssh-from-bastion",
+                security_group_id=args.cluster_security_group_id,
+                ip_protocol="tcp",
+                from_port=22,
+                to_port=22,
+                referenced_security_group_id=sg.id,
+                description="SSH from the bastion",
+                opts=child,
+            )
             bastion = aws.ec2.Instance(
-                f"{name}-bastion", ami="resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
-                instance_type=s.bastion_instance_type, subnet_id=args.public_subnet_id,
-                vpc_security_group_ids=[sg.id], associate_public_ip_address=True, key_name=s.bastion_key_name,
+                f"{name}-bastion",
+                ami="resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+                instance_type=s.bastion_instance_type,
+                subnet_id=args.public_subnet_id,
+                vpc_security_group_ids=[sg.id],
+                associate_public_ip_address=True,
+                key_name=s.bastion_key_name,
                 metadata_options={"http_tokens": "required", "http_endpoint": "enabled"},
                 root_block_device={"encrypted": True, "volume_size": 16},
-                tags={**args.tags, "Name": f"{name}-bastion", "Role": "bastion"}, opts=child)
-            self.bastion_ssh_config = bastion.public_ip.apply(lambda ip: (
-                f"Host {args.cluster_name}-bastion\n  HostName {ip}\n  User ec2-user\n\n"
-                f"# Then: ssh -J {args.cluster_name}-bastion <user>@<login host>\n"))
+                tags={**args.tags, "Name": f"{name}-bastion", "Role": "bastion"},
+                opts=child,
+            )
+            self.bastion_ssh_config = bastion.public_ip.apply(
+                lambda ip: (
+                    f"Host {args.cluster_name}-bastion\n  HostName {ip}\n  User ec2-user\n\n"
+                    f"# Then: ssh -J {args.cluster_name}-bastion <user>@<login host>\n"
+                )
+            )
         self.register_outputs({})

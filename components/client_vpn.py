@@ -1,4 +1,5 @@
 """Client VPN: mutual-TLS remote access to the VPC, with the PKI made by pulumi-tls and imported into ACM."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -34,10 +35,12 @@ class ClientVpnArgs:
 def ovpn_profile(endpoint_dns: str, server_cn: str, ca: str, cert: str, key: str, port: int) -> str:
     """An OpenVPN client profile for the endpoint, with the client's certificate and key inline."""
     host = endpoint_dns.removeprefix("*.")
-    return (f"client\ndev tun\nproto udp\nremote {host} {port}\nremote-random-hostname\nresolv-retry infinite\n"
-            f"nobind\nremote-cert-tls server\nverify-x509-name {server_cn} name\ncipher AES-256-GCM\n"
-            f"reneg-sec 0\nverb 3\n<ca>\n{ca.strip()}\n</ca>\n<cert>\n{cert.strip()}\n</cert>\n"
-            f"<key>\n{key.strip()}\n</key>\n")
+    return (
+        f"client\ndev tun\nproto udp\nremote {host} {port}\nremote-random-hostname\nresolv-retry infinite\n"
+        f"nobind\nremote-cert-tls server\nverify-x509-name {server_cn} name\ncipher AES-256-GCM\n"
+        f"reneg-sec 0\nverb 3\n<ca>\n{ca.strip()}\n</ca>\n<cert>\n{cert.strip()}\n</cert>\n"
+        f"<key>\n{key.strip()}\n</key>\n"
+    )
 
 
 class ClientVpn(pulumi.ComponentResource):
@@ -56,63 +59,125 @@ class ClientVpn(pulumi.ComponentResource):
         server_cn = f"server.{name}.vpn"
 
         ca_key = tls.PrivateKey(f"{name}-vpn-ca-{v}", **RSA, opts=child)
-        ca = tls.SelfSignedCert(f"{name}-vpn-ca-{v}", private_key_pem=ca_key.private_key_pem, is_ca_certificate=True,
-                                subject={"common_name": f"{name} VPN CA"}, validity_period_hours=VALIDITY_HOURS,
-                                allowed_uses=["cert_signing", "crl_signing"], opts=child)
+        ca = tls.SelfSignedCert(
+            f"{name}-vpn-ca-{v}",
+            private_key_pem=ca_key.private_key_pem,
+            is_ca_certificate=True,
+            subject={"common_name": f"{name} VPN CA"},
+            validity_period_hours=VALIDITY_HOURS,
+            allowed_uses=["cert_signing", "crl_signing"],
+            opts=child,
+        )
 
         def issue(label: str, cn: str, uses: list[str]) -> tuple[tls.PrivateKey, tls.LocallySignedCert]:
             key = tls.PrivateKey(f"{name}-vpn-{label}-{v}", **RSA, opts=child)
-            csr = tls.CertRequest(f"{name}-vpn-{label}-{v}", private_key_pem=key.private_key_pem,
-                                  subject={"common_name": cn}, dns_names=[cn], opts=child)
-            cert = tls.LocallySignedCert(f"{name}-vpn-{label}-{v}", cert_request_pem=csr.cert_request_pem,
-                                         ca_cert_pem=ca.cert_pem, ca_private_key_pem=ca_key.private_key_pem,
-                                         validity_period_hours=VALIDITY_HOURS,
-                                         allowed_uses=["digital_signature", "key_encipherment", *uses], opts=child)
+            csr = tls.CertRequest(
+                f"{name}-vpn-{label}-{v}",
+                private_key_pem=key.private_key_pem,
+                subject={"common_name": cn},
+                dns_names=[cn],
+                opts=child,
+            )
+            cert = tls.LocallySignedCert(
+                f"{name}-vpn-{label}-{v}",
+                cert_request_pem=csr.cert_request_pem,
+                ca_cert_pem=ca.cert_pem,
+                ca_private_key_pem=ca_key.private_key_pem,
+                validity_period_hours=VALIDITY_HOURS,
+                allowed_uses=["digital_signature", "key_encipherment", *uses],
+                opts=child,
+            )
             return key, cert
 
         server_key, server_cert = issue("server", server_cn, ["server_auth"])
-        server_acm = aws.acm.Certificate(f"{name}-vpn-server", private_key=server_key.private_key_pem,
-                                         certificate_body=server_cert.cert_pem, certificate_chain=ca.cert_pem,
-                                         tags=args.tags, opts=child)
+        server_acm = aws.acm.Certificate(
+            f"{name}-vpn-server",
+            private_key=server_key.private_key_pem,
+            certificate_body=server_cert.cert_pem,
+            certificate_chain=ca.cert_pem,
+            tags=args.tags,
+            opts=child,
+        )
         clients = {}
         for client in s.clients:
             key, cert = issue(f"client-{client}", f"{client}.{name}.vpn", ["client_auth"])
-            aws.acm.Certificate(f"{name}-vpn-client-{client}", private_key=key.private_key_pem,
-                                certificate_body=cert.cert_pem, certificate_chain=ca.cert_pem, tags=args.tags,
-                                opts=child)
+            aws.acm.Certificate(
+                f"{name}-vpn-client-{client}",
+                private_key=key.private_key_pem,
+                certificate_body=cert.cert_pem,
+                certificate_chain=ca.cert_pem,
+                tags=args.tags,
+                opts=child,
+            )
             clients[client] = (key, cert)
 
-        logs = aws.cloudwatch.LogGroup(f"{name}-vpn", retention_in_days=s.log_retention_days, tags=args.tags,
-                                       opts=child)
+        logs = aws.cloudwatch.LogGroup(
+            f"{name}-vpn", retention_in_days=s.log_retention_days, tags=args.tags, opts=child
+        )
         stream = aws.cloudwatch.LogStream(f"{name}-vpn", log_group_name=logs.name, opts=child)
-        sg = aws.ec2.SecurityGroup(f"{name}-vpn-sg", vpc_id=args.vpc_id, description="Client VPN: into the VPC only",
-                                   tags={**args.tags, "Name": f"{name}-vpn"}, opts=child)
-        aws.vpc.SecurityGroupEgressRule(f"{name}-vpn-to-vpc", security_group_id=sg.id, ip_protocol="-1",
-                                        cidr_ipv4=args.vpc_cidr, description="VPN clients reach the VPC only",
-                                        opts=child)
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-vpn-sg",
+            vpc_id=args.vpc_id,
+            description="Client VPN: into the VPC only",
+            tags={**args.tags, "Name": f"{name}-vpn"},
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-vpn-to-vpc",
+            security_group_id=sg.id,
+            ip_protocol="-1",
+            cidr_ipv4=args.vpc_cidr,
+            description="VPN clients reach the VPC only",
+            opts=child,
+        )
         resolver = str(ipaddress.IPv4Network(args.vpc_cidr).network_address + 2)
         # Both ends come from our CA: the server certificate's chain is the client root (mutual TLS).
         self.endpoint = aws.ec2clientvpn.Endpoint(
-            f"{name}-vpn", description=f"{name} HyperPod access", vpc_id=args.vpc_id,
-            server_certificate_arn=server_acm.arn, client_cidr_block=s.client_cidr, split_tunnel=s.split_tunnel,
-            dns_servers=[resolver], security_group_ids=[sg.id], transport_protocol="udp", vpn_port=s.port,
+            f"{name}-vpn",
+            description=f"{name} HyperPod access",
+            vpc_id=args.vpc_id,
+            server_certificate_arn=server_acm.arn,
+            client_cidr_block=s.client_cidr,
+            split_tunnel=s.split_tunnel,
+            dns_servers=[resolver],
+            security_group_ids=[sg.id],
+            transport_protocol="udp",
+            vpn_port=s.port,
             session_timeout_hours=12,
-            authentication_options=[{"type": "certificate-authentication",
-                                     "root_certificate_chain_arn": server_acm.arn}],
-            connection_log_options={"enabled": True, "cloudwatch_log_group": logs.name,
-                                    "cloudwatch_log_stream": stream.name},
-            tags={**args.tags, "Name": f"{name}-vpn"}, opts=child)
+            authentication_options=[
+                {"type": "certificate-authentication", "root_certificate_chain_arn": server_acm.arn}
+            ],
+            connection_log_options={
+                "enabled": True,
+                "cloudwatch_log_group": logs.name,
+                "cloudwatch_log_stream": stream.name,
+            },
+            tags={**args.tags, "Name": f"{name}-vpn"},
+            opts=child,
+        )
         for i, subnet in enumerate(args.subnet_ids):
-            aws.ec2clientvpn.NetworkAssociation(f"{name}-vpn-{i}", client_vpn_endpoint_id=self.endpoint.id,
-                                                subnet_id=subnet, opts=child)
-        aws.ec2clientvpn.AuthorizationRule(f"{name}-vpn-vpc", client_vpn_endpoint_id=self.endpoint.id,
-                                           target_network_cidr=args.vpc_cidr, authorize_all_groups=True,
-                                           description="the cluster VPC", opts=child)
+            aws.ec2clientvpn.NetworkAssociation(
+                f"{name}-vpn-{i}", client_vpn_endpoint_id=self.endpoint.id, subnet_id=subnet, opts=child
+            )
+        aws.ec2clientvpn.AuthorizationRule(
+            f"{name}-vpn-vpc",
+            client_vpn_endpoint_id=self.endpoint.id,
+            target_network_cidr=args.vpc_cidr,
+            authorize_all_groups=True,
+            description="the cluster VPC",
+            opts=child,
+        )
 
-        self.profiles = pulumi.Output.secret(pulumi.Output.all(
-            self.endpoint.dns_name, ca.cert_pem,
-            *[x for key, cert in clients.values() for x in (cert.cert_pem, key.private_key_pem)],
-        ).apply(lambda vals: {
-            client: ovpn_profile(vals[0], server_cn, vals[1], vals[2 + 2 * i], vals[3 + 2 * i], s.port)
-            for i, client in enumerate(clients)}))
+        self.profiles = pulumi.Output.secret(
+            pulumi.Output.all(
+                self.endpoint.dns_name,
+                ca.cert_pem,
+                *[x for key, cert in clients.values() for x in (cert.cert_pem, key.private_key_pem)],
+            ).apply(
+                lambda vals: {
+                    client: ovpn_profile(vals[0], server_cn, vals[1], vals[2 + 2 * i], vals[3 + 2 * i], s.port)
+                    for i, client in enumerate(clients)
+                }
+            )
+        )
         self.register_outputs({"endpoint_id": self.endpoint.id, "profiles": self.profiles})

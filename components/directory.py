@@ -4,6 +4,7 @@ Created mode generates the directory's Admin password with pulumi-random and kee
 (it is a secret everywhere in Pulumi state too). The directory and that secret are protected from
 ``pulumi destroy`` and replacement (``directory.protect``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -20,13 +21,21 @@ from stack_config import DirectorySettings
 PASSWORD_SPECIALS = "-_.+=^!*"
 
 
-def directory_password(name: str, opts: pulumi.ResourceOptions,
-                       version: Optional[int] = None) -> random.RandomPassword:
+def directory_password(name: str, opts: pulumi.ResourceOptions, version: Optional[int] = None) -> random.RandomPassword:
     """A 32-character password that meets the AD complexity rules; a new ``version`` makes a new one. (The
     Admin password has none: a new one would replace the directory.)"""
-    return random.RandomPassword(name, length=32, special=True, override_special=PASSWORD_SPECIALS,
-                                 min_upper=2, min_lower=2, min_numeric=2, min_special=2,
-                                 keepers={"version": str(version)} if version else None, opts=opts)
+    return random.RandomPassword(
+        name,
+        length=32,
+        special=True,
+        override_special=PASSWORD_SPECIALS,
+        min_upper=2,
+        min_lower=2,
+        min_numeric=2,
+        min_special=2,
+        keepers={"version": str(version)} if version else None,
+        opts=opts,
+    )
 
 
 @dataclass
@@ -75,16 +84,28 @@ class Directory(pulumi.ComponentResource):
         if s.mode == "create":
             password = directory_password(f"{name}-directory-admin", child)
             self.admin_secret = aws.secretsmanager.Secret(
-                f"{name}-directory-admin", description=f"Admin password of the {s.domain_name} directory",
-                recovery_window_in_days=30, tags=args.tags, opts=kept)
-            aws.secretsmanager.SecretVersion(f"{name}-directory-admin", secret_id=self.admin_secret.id,
-                                             secret_string=password.result, opts=child)
+                f"{name}-directory-admin",
+                description=f"Admin password of the {s.domain_name} directory",
+                recovery_window_in_days=30,
+                tags=args.tags,
+                opts=kept,
+            )
+            aws.secretsmanager.SecretVersion(
+                f"{name}-directory-admin", secret_id=self.admin_secret.id, secret_string=password.result, opts=child
+            )
             self.directory = aws.directoryservice.Directory(
-                f"{name}-directory", name=s.domain_name, short_name=s.netbios_name, type="MicrosoftAD",
-                edition=s.edition, password=password.result, enable_directory_data_access=True,
+                f"{name}-directory",
+                name=s.domain_name,
+                short_name=s.netbios_name,
+                type="MicrosoftAD",
+                edition=s.edition,
+                password=password.result,
+                enable_directory_data_access=True,
                 description=f"HyperPod {name} users and groups",
                 vpc_settings={"vpc_id": args.vpc_id, "subnet_ids": list(args.subnet_ids[:2])},
-                tags=args.tags, opts=kept)
+                tags=args.tags,
+                opts=kept,
+            )
             self.directory_id = self.directory.id
             self.dns_ips = self.directory.dns_ip_addresses
             self.security_group_id = self.directory.security_group_id
@@ -95,8 +116,9 @@ class Directory(pulumi.ComponentResource):
             self.security_group_id = None
             self.controller_count = len(s.dns_ips)
         else:
-            found = aws.directoryservice.get_directory_output(directory_id=s.directory_id,
-                                                              opts=pulumi.InvokeOutputOptions(parent=self))
+            found = aws.directoryservice.get_directory_output(
+                directory_id=s.directory_id, opts=pulumi.InvokeOutputOptions(parent=self)
+            )
             self.directory_id = found.id
             self.dns_ips = found.dns_ip_addresses
             self.security_group_id = found.security_group_id
@@ -106,11 +128,17 @@ class Directory(pulumi.ComponentResource):
         bind = directory_password(f"{name}-ldap-bind", child, s.bind_password_version)
         self.bind_password = bind.result
         self.bind_secret = aws.secretsmanager.Secret(
-            f"{name}-ldap-bind", description=f"Password of {s.bind_user}, the read-only LDAP bind user of "
-            f"{s.domain_name} (read by the cluster nodes' SSSD)", recovery_window_in_days=7, tags=args.tags,
-            opts=child)
-        version = aws.secretsmanager.SecretVersion(f"{name}-ldap-bind", secret_id=self.bind_secret.id,
-                                                   secret_string=bind.result, opts=child)
+            f"{name}-ldap-bind",
+            description=f"Password of {s.bind_user}, the read-only LDAP bind user of "
+            f"{s.domain_name} (read by the cluster nodes' SSSD)",
+            recovery_window_in_days=7,
+            tags=args.tags,
+            opts=child,
+        )
+        version = aws.secretsmanager.SecretVersion(
+            f"{name}-ldap-bind", secret_id=self.bind_secret.id, secret_string=bind.result, opts=child
+        )
         self.ready = [version]
-        self.register_outputs({"directory_id": self.directory_id, "dns_ips": self.dns_ips,
-                               "bind_secret_arn": self.bind_secret.arn})
+        self.register_outputs(
+            {"directory_id": self.directory_id, "dns_ips": self.dns_ips, "bind_secret_arn": self.bind_secret.arn}
+        )

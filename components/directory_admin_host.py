@@ -6,6 +6,7 @@ instance, in a private subnet with no inbound rules, joins the domain through SS
 (``AWS-JoinDirectoryServiceDomain``), installs the RSAT tools, and is reached through Session Manager
 (Fleet Manager RDP), never from the internet.
 """
+
 from __future__ import annotations
 
 import json
@@ -52,32 +53,68 @@ class DirectoryAdminHost(pulumi.ComponentResource):
     def __init__(self, name: str, args: DirectoryAdminHostArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("hyperpod:platform:DirectoryAdminHost", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(f"{name}-ad-admin", description="Directory admin instance (SSM, domain join)",
-                           assume_role_policy=json.dumps({"Version": "2012-10-17", "Statement": [{
-                               "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"},
-                               "Action": "sts:AssumeRole"}]}), tags=args.tags, opts=child)
+        role = aws.iam.Role(
+            f"{name}-ad-admin",
+            description="Directory admin instance (SSM, domain join)",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                    ],
+                }
+            ),
+            tags=args.tags,
+            opts=child,
+        )
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
-        for suffix, policy in (("ssm", "AmazonSSMManagedInstanceCore"),
-                               ("ds", "AmazonSSMDirectoryServiceAccess")):
-            aws.iam.RolePolicyAttachment(f"{name}-ad-admin-{suffix}", role=role.name, opts=child,
-                                         policy_arn=partition.apply(lambda p, n=policy: f"arn:{p}:iam::aws:policy/{n}"))
+        for suffix, policy in (("ssm", "AmazonSSMManagedInstanceCore"), ("ds", "AmazonSSMDirectoryServiceAccess")):
+            aws.iam.RolePolicyAttachment(
+                f"{name}-ad-admin-{suffix}",
+                role=role.name,
+                opts=child,
+                policy_arn=partition.apply(lambda p, n=policy: f"arn:{p}:iam::aws:policy/{n}"),
+            )
         profile = aws.iam.InstanceProfile(f"{name}-ad-admin", role=role.name, tags=args.tags, opts=child)
-        sg = aws.ec2.SecurityGroup(f"{name}-ad-admin-sg", vpc_id=args.vpc_id, tags={**args.tags, "Name": f"{name}-ad-admin"},
-                                   description="Directory admin instance: no inbound; reached through SSM", opts=child)
-        aws.vpc.SecurityGroupEgressRule(f"{name}-ad-admin-out", security_group_id=sg.id, ip_protocol="-1",
-                                        cidr_ipv4="0.0.0.0/0", description="SSM, Windows Update, the directory",
-                                        opts=child)
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-ad-admin-sg",
+            vpc_id=args.vpc_id,
+            tags={**args.tags, "Name": f"{name}-ad-admin"},
+            description="Directory admin instance: no inbound; reached through SSM",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-ad-admin-out",
+            security_group_id=sg.id,
+            ip_protocol="-1",
+            cidr_ipv4="0.0.0.0/0",
+            description="SSM, Windows Update, the directory",
+            opts=child,
+        )
         ami = aws.ssm.get_parameter_output(name=WINDOWS_AMI_PARAMETER, opts=pulumi.InvokeOutputOptions(parent=self))
         self.instance = aws.ec2.Instance(
-            f"{name}-ad-admin", ami=ami.value, instance_type=args.instance_type, subnet_id=args.subnet_id,
-            vpc_security_group_ids=[sg.id], iam_instance_profile=profile.name, user_data=USER_DATA,
-            associate_public_ip_address=False, metadata_options={"http_tokens": "required", "http_endpoint": "enabled"},
+            f"{name}-ad-admin",
+            ami=ami.value,
+            instance_type=args.instance_type,
+            subnet_id=args.subnet_id,
+            vpc_security_group_ids=[sg.id],
+            iam_instance_profile=profile.name,
+            user_data=USER_DATA,
+            associate_public_ip_address=False,
+            metadata_options={"http_tokens": "required", "http_endpoint": "enabled"},
             root_block_device={"encrypted": True, "volume_size": 50, "volume_type": "gp3"},
-            tags={**args.tags, "Name": f"{name}-ad-admin"}, opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ami"]))
+            tags={**args.tags, "Name": f"{name}-ad-admin"},
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["ami"]),
+        )
         aws.ssm.Association(
-            f"{name}-ad-admin-join", name="AWS-JoinDirectoryServiceDomain",
+            f"{name}-ad-admin-join",
+            name="AWS-JoinDirectoryServiceDomain",
             targets=[{"key": "InstanceIds", "values": [self.instance.id]}],
-            parameters={"directoryId": args.directory_id, "directoryName": args.domain_name,
-                        "dnsIpAddresses": pulumi.Output.from_input(args.dns_ips).apply(lambda v: ",".join(sorted(v)))},
-            opts=child)
+            parameters={
+                "directoryId": args.directory_id,
+                "directoryName": args.domain_name,
+                "dnsIpAddresses": pulumi.Output.from_input(args.dns_ips).apply(lambda v: ",".join(sorted(v))),
+            },
+            opts=child,
+        )
         self.register_outputs({"instance_id": self.instance.id})

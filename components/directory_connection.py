@@ -7,6 +7,7 @@ parameter; the identity step reads the parameter at boot and, while it does not 
 retries on a timer. The value is JSON (``schema`` 1): the LDAPS URI, the bind DN, the bind secret's ARN (never
 the password), the DNs of the groups the nodes admit, and the public certificate of the CA the nodes pin.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,23 +35,42 @@ def node_settings(settings: DirectorySettings, connection_parameter: str, home_d
     """The ``directory`` section of ``platform.json``: plan-time values only, so the lifecycle bundle (and so
     the cluster) never waits for the directory."""
     return {
-        "domain": settings.domain_name, "search_base": settings.search_base, "bind_user": settings.bind_user,
+        "domain": settings.domain_name,
+        "search_base": settings.search_base,
+        "bind_user": settings.bind_user,
         "connection_parameter": connection_parameter,
         "allowed_groups_by_role": {role: list(settings.allowed_on(role)) for role in ROLES},
-        "sudo_groups": list(settings.sudo_groups), "local_groups": list(settings.local_groups),
-        "default_shell": settings.default_shell, "home_dir": home_dir,
+        "sudo_groups": list(settings.sudo_groups),
+        "local_groups": list(settings.local_groups),
+        "default_shell": settings.default_shell,
+        "home_dir": home_dir,
     }
 
 
-def connection_value(ldaps_uri: str, bind_dn: str, bind_secret_arn: str, group_dns: Mapping[str, str],
-                     ca_certificate_pem: str, *, groups: Sequence[str]) -> str:
+def connection_value(
+    ldaps_uri: str,
+    bind_dn: str,
+    bind_secret_arn: str,
+    group_dns: Mapping[str, str],
+    ca_certificate_pem: str,
+    *,
+    groups: Sequence[str],
+) -> str:
     """The parameter's JSON value; ``group_dns`` narrowed to ``groups``, each of which must have a DN."""
     missing = [g for g in groups if g not in (group_dns or {})]
     if missing:
         raise ValueError(f"the directory contents report no DN for {', '.join(missing)}")
-    return json.dumps({"schema": SCHEMA, "ldaps_uri": ldaps_uri, "bind_dn": bind_dn, "bind_secret_id": bind_secret_arn,
-                       "group_dns": {g: group_dns[g] for g in groups}, "ca_cert_pem": ca_certificate_pem},
-                      sort_keys=True)
+    return json.dumps(
+        {
+            "schema": SCHEMA,
+            "ldaps_uri": ldaps_uri,
+            "bind_dn": bind_dn,
+            "bind_secret_id": bind_secret_arn,
+            "group_dns": {g: group_dns[g] for g in groups},
+            "ca_cert_pem": ca_certificate_pem,
+        },
+        sort_keys=True,
+    )
 
 
 def tier_for(value: str) -> str:
@@ -60,8 +80,10 @@ def tier_for(value: str) -> str:
         return "Standard"
     if size <= ADVANCED_MAX_BYTES:
         return "Advanced"
-    raise ValueError(f"the directory connection is {size} bytes, more than an SSM parameter holds "
-                     f"({ADVANCED_MAX_BYTES}); is the CA certificate a long chain?")
+    raise ValueError(
+        f"the directory connection is {size} bytes, more than an SSM parameter holds "
+        f"({ADVANCED_MAX_BYTES}); is the CA certificate a long chain?"
+    )
 
 
 @dataclass
@@ -100,12 +122,18 @@ class DirectoryConnection(pulumi.ComponentResource):
     def __init__(self, name: str, args: DirectoryConnectionArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("hyperpod:platform:DirectoryConnection", name, None, opts)
         groups = list(args.groups)
-        value = pulumi.Output.all(args.ldaps_uri, args.bind_dn, args.bind_secret_arn, args.group_dns,
-                                  args.ca_certificate_pem).apply(lambda v: connection_value(*v, groups=groups))
+        value = pulumi.Output.all(
+            args.ldaps_uri, args.bind_dn, args.bind_secret_arn, args.group_dns, args.ca_certificate_pem
+        ).apply(lambda v: connection_value(*v, groups=groups))
         self.parameter_name = args.parameter_name
         self.parameter = aws.ssm.Parameter(
-            f"{name}-directory-connection", name=args.parameter_name, type="String", insecure_value=value,
-            tier=value.apply(tier_for), tags=args.tags,
+            f"{name}-directory-connection",
+            name=args.parameter_name,
+            type="String",
+            insecure_value=value,
+            tier=value.apply(tier_for),
+            tags=args.tags,
             description="How the cluster nodes reach the directory (LDAPS URI, bind DN and secret, group DNs, CA)",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for)))
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for)),
+        )
         self.register_outputs({"name": self.parameter_name, "arn": self.parameter.arn})

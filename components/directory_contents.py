@@ -36,6 +36,7 @@ tools, e.g. on the optional domain-joined admin instance (:mod:`components.direc
 attributes ``OtherAttributes`` accepts is listed in the Directory Service admin guide, not in the model; this
 module relies on ``altSecurityIdentities`` being writable there.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -112,8 +113,11 @@ def _unique(values: Iterable[str]) -> list[str]:
 
 def _norm_user(user: dict) -> dict:
     """A user's properties in one canonical form (groups sorted, keys de-duplicated, absent fields None)."""
-    out = {"name": user["name"], "groups": sorted(set(user.get("groups") or ())),
-           "ssh_public_keys": _unique(user.get("ssh_public_keys") or ())}
+    out = {
+        "name": user["name"],
+        "groups": sorted(set(user.get("groups") or ())),
+        "ssh_public_keys": _unique(user.get("ssh_public_keys") or ()),
+    }
     out.update({f: user.get(f) or None for f, _ in USER_FIELDS})
     return out
 
@@ -125,8 +129,10 @@ def _comparable(key: str, value: Any) -> Any:
     if key == "groups":
         return sorted(set(value))
     if key == "users":
-        return sorted(({**u, "ssh_public_keys": sorted(u["ssh_public_keys"])} for u in map(_norm_user, value)),
-                      key=lambda u: u["name"])
+        return sorted(
+            ({**u, "ssh_public_keys": sorted(u["ssh_public_keys"])} for u in map(_norm_user, value)),
+            key=lambda u: u["name"],
+        )
     return value
 
 
@@ -145,9 +151,14 @@ class _Spec:
     def of(cls, props: dict) -> "_Spec":
         p = _plain(props)
         users = sorted((_norm_user(u) for u in p.get("users") or ()), key=lambda u: u["name"])
-        return cls(directory_id=p["directory_id"], region=p["region"], bind_user=p["bind_user"],
-                   bind_password=p["bind_password"], groups=tuple(sorted(set(p.get("groups") or ()))),
-                   users={u["name"]: u for u in users})
+        return cls(
+            directory_id=p["directory_id"],
+            region=p["region"],
+            bind_user=p["bind_user"],
+            bind_password=p["bind_password"],
+            groups=tuple(sorted(set(p.get("groups") or ()))),
+            users={u["name"]: u for u in users},
+        )
 
     @property
     def memberships(self) -> set[tuple[str, str]]:
@@ -166,8 +177,11 @@ class _Ownership:
     @classmethod
     def of(cls, props: dict) -> "_Ownership":
         p = _plain(props)
-        return cls(set(p.get("created_users") or ()), set(p.get("created_groups") or ()),
-                   {(g, u) for g, u in p.get("added_memberships") or ()})
+        return cls(
+            set(p.get("created_users") or ()),
+            set(p.get("created_groups") or ()),
+            {(g, u) for g, u in p.get("added_memberships") or ()},
+        )
 
 
 def _attribute_delta(old: dict, new: dict) -> dict[str, dict]:
@@ -198,8 +212,16 @@ def _user_attributes(user: dict) -> dict:
 class _Session:
     """The AWS calls of one provider operation on one directory, with errors that name the object."""
 
-    def __init__(self, ds, data, directory_id: str, hidden: Iterable[Optional[str]], sleep: Callable[[float], None],
-                 poll_seconds: float, max_wait_seconds: float):
+    def __init__(
+        self,
+        ds,
+        data,
+        directory_id: str,
+        hidden: Iterable[Optional[str]],
+        sleep: Callable[[float], None],
+        poll_seconds: float,
+        max_wait_seconds: float,
+    ):
         self.ds, self.data, self.directory_id = ds, data, directory_id
         self.hidden = [h for h in hidden if h]
         self.sleep, self.poll_seconds, self.max_wait_seconds = sleep, poll_seconds, max_wait_seconds
@@ -233,16 +255,25 @@ class _Session:
         what = "enabling directory data access"
         requested, waited = False, 0.0
         while True:
-            resp, _ = self.call(self.ds, "describe_directory_data_access", "reading directory data access",
-                                DirectoryId=self.directory_id)
+            resp, _ = self.call(
+                self.ds,
+                "describe_directory_data_access",
+                "reading directory data access",
+                DirectoryId=self.directory_id,
+            )
             status = resp.get("DataAccessStatus")
             if status == "Enabled":
                 return
             if status == "Failed" and requested:
                 raise self.fail(what, "the status became Failed")
             if status in ("Disabled", "Failed") and not requested:
-                self.call(self.ds, "enable_directory_data_access", what,
-                          absorb=("DirectoryInDesiredStateException",), DirectoryId=self.directory_id)
+                self.call(
+                    self.ds,
+                    "enable_directory_data_access",
+                    what,
+                    absorb=("DirectoryInDesiredStateException",),
+                    DirectoryId=self.directory_id,
+                )
                 requested = True
             if waited >= self.max_wait_seconds:
                 raise self.fail(what, f"still {status} after {int(waited)} seconds")
@@ -252,14 +283,27 @@ class _Session:
     # --- groups -----------------------------------------------------------------------------------
     def create_group(self, name: str) -> bool:
         """Create a Security/Global group; False when it already existed (adopted)."""
-        _, code = self.call(self.data, "create_group", f"creating group {name}", absorb=("ConflictException",),
-                            DirectoryId=self.directory_id, SAMAccountName=name, GroupType="Security",
-                            GroupScope="Global")
+        _, code = self.call(
+            self.data,
+            "create_group",
+            f"creating group {name}",
+            absorb=("ConflictException",),
+            DirectoryId=self.directory_id,
+            SAMAccountName=name,
+            GroupType="Security",
+            GroupScope="Global",
+        )
         return not code
 
     def delete_group(self, name: str) -> None:
-        self.call(self.data, "delete_group", f"deleting group {name}", absorb=("ResourceNotFoundException",),
-                  DirectoryId=self.directory_id, SAMAccountName=name)
+        self.call(
+            self.data,
+            "delete_group",
+            f"deleting group {name}",
+            absorb=("ResourceNotFoundException",),
+            DirectoryId=self.directory_id,
+            SAMAccountName=name,
+        )
 
     def dn(self, kind: str, name: str) -> str:
         """The distinguished name of a ``user`` or ``group`` (DescribeUser / DescribeGroup)."""
@@ -274,25 +318,46 @@ class _Session:
         """Create a user with its attributes; False when it already existed (adopted: attributes replaced)."""
         name = user["name"]
         attrs = _user_attributes(user)
-        _, code = self.call(self.data, "create_user", f"creating user {name}", absorb=("ConflictException",),
-                            DirectoryId=self.directory_id, SAMAccountName=name, **attrs)
+        _, code = self.call(
+            self.data,
+            "create_user",
+            f"creating user {name}",
+            absorb=("ConflictException",),
+            DirectoryId=self.directory_id,
+            SAMAccountName=name,
+            **attrs,
+        )
         if code and attrs:
             self.update_user(name, "REPLACE", attrs, f"adopting existing user {name}")
         return not code
 
     def update_user(self, name: str, update_type: str, attrs: dict, what: Optional[str] = None) -> None:
-        self.call(self.data, "update_user", what or f"updating user {name}", DirectoryId=self.directory_id,
-                  SAMAccountName=name, UpdateType=update_type, **attrs)
+        self.call(
+            self.data,
+            "update_user",
+            what or f"updating user {name}",
+            DirectoryId=self.directory_id,
+            SAMAccountName=name,
+            UpdateType=update_type,
+            **attrs,
+        )
 
     def delete_user(self, name: str) -> None:
-        self.call(self.data, "delete_user", f"deleting user {name}", absorb=("ResourceNotFoundException",),
-                  DirectoryId=self.directory_id, SAMAccountName=name)
+        self.call(
+            self.data,
+            "delete_user",
+            f"deleting user {name}",
+            absorb=("ResourceNotFoundException",),
+            DirectoryId=self.directory_id,
+            SAMAccountName=name,
+        )
 
     def reset_password(self, name: str, password: str, what: str) -> None:
         """Set a password (this also enables a disabled account)."""
         self.hidden.append(password)
-        self.call(self.ds, "reset_user_password", what, DirectoryId=self.directory_id, UserName=name,
-                  NewPassword=password)
+        self.call(
+            self.ds, "reset_user_password", what, DirectoryId=self.directory_id, UserName=name, NewPassword=password
+        )
 
     def enable_user(self, user: dict) -> None:
         # Users authenticate with SSH keys (served from the directory by SSSD), never with a password. AD
@@ -304,15 +369,27 @@ class _Session:
     # --- memberships ------------------------------------------------------------------------------
     def add_member(self, group: str, user: str) -> bool:
         """Add ``user`` to ``group``; False when it was a member already."""
-        _, code = self.call(self.data, "add_group_member", f"adding user {user} to group {group}",
-                            absorb=("ConflictException",), DirectoryId=self.directory_id, GroupName=group,
-                            MemberName=user)
+        _, code = self.call(
+            self.data,
+            "add_group_member",
+            f"adding user {user} to group {group}",
+            absorb=("ConflictException",),
+            DirectoryId=self.directory_id,
+            GroupName=group,
+            MemberName=user,
+        )
         return not code
 
     def remove_member(self, group: str, user: str) -> None:
-        self.call(self.data, "remove_group_member", f"removing user {user} from group {group}",
-                  absorb=("ResourceNotFoundException",), DirectoryId=self.directory_id, GroupName=group,
-                  MemberName=user)
+        self.call(
+            self.data,
+            "remove_group_member",
+            f"removing user {user} from group {group}",
+            absorb=("ResourceNotFoundException",),
+            DirectoryId=self.directory_id,
+            GroupName=group,
+            MemberName=user,
+        )
 
     # --- failure handling -------------------------------------------------------------------------
     def roll_back(self, journal: list[tuple[str, str]], error: DirectoryContentsError) -> DirectoryContentsError:
@@ -324,8 +401,10 @@ class _Session:
             except DirectoryContentsError:
                 left.append(f"{kind} {name}")
         if left:
-            return DirectoryContentsError(f"{error} (could not delete what this attempt created: "
-                                          f"{', '.join(left)}; delete them by hand before retrying)")
+            return DirectoryContentsError(
+                f"{error} (could not delete what this attempt created: "
+                f"{', '.join(left)}; delete them by hand before retrying)"
+            )
         return error
 
 
@@ -341,24 +420,38 @@ class DirectoryContentsProvider(dyn.ResourceProvider):
     max_wait_seconds: float = 600
     """Give up waiting for directory data access after this long."""
 
-    def __init__(self, client_factory: Optional[Callable[[str, str], Any]] = None,
-                 sleep: Optional[Callable[[float], None]] = None):
+    def __init__(
+        self,
+        client_factory: Optional[Callable[[str, str], Any]] = None,
+        sleep: Optional[Callable[[float], None]] = None,
+    ):
         super().__init__()
         self.client_factory = client_factory
         self.sleep = sleep
 
     def _session(self, spec: _Spec, hidden: Iterable[Optional[str]] = ()) -> _Session:
         factory = self.client_factory or client_factory
-        return _Session(factory("ds", spec.region), factory("ds-data", spec.region), spec.directory_id,
-                        [spec.bind_password, *hidden], self.sleep or time.sleep, self.poll_seconds,
-                        self.max_wait_seconds)
+        return _Session(
+            factory("ds", spec.region),
+            factory("ds-data", spec.region),
+            spec.directory_id,
+            [spec.bind_password, *hidden],
+            self.sleep or time.sleep,
+            self.poll_seconds,
+            self.max_wait_seconds,
+        )
 
     @staticmethod
     def _outs(props: dict, owned: _Ownership, bind_dn: str, group_dns: dict) -> dict:
         inputs = {k: v for k, v in _plain(props).items() if k not in OUTPUT_KEYS and not k.startswith("__")}
-        return {**inputs, "bind_dn": bind_dn, "group_dns": dict(sorted(group_dns.items())),
-                "created_users": sorted(owned.users), "created_groups": sorted(owned.groups),
-                "added_memberships": [list(m) for m in sorted(owned.memberships)]}
+        return {
+            **inputs,
+            "bind_dn": bind_dn,
+            "group_dns": dict(sorted(group_dns.items())),
+            "created_users": sorted(owned.users),
+            "created_groups": sorted(owned.groups),
+            "added_memberships": [list(m) for m in sorted(owned.memberships)],
+        }
 
     def create(self, props: dict) -> dyn.CreateResult:
         spec = _Spec.of(props)
@@ -398,10 +491,13 @@ class DirectoryContentsProvider(dyn.ResourceProvider):
         replaces = [k for k in ("directory_id", "region") if differs(k)]
         changes = [k for k in ("bind_user", "bind_password", "groups", "users") if differs(k)]
         return dyn.DiffResult(
-            changes=bool(replaces or changes), replaces=replaces, stables=[] if replaces else ["directory_id", "region"],
+            changes=bool(replaces or changes),
+            replaces=replaces,
+            stables=[] if replaces else ["directory_id", "region"],
             # Same directory (only the region changed): the new resource would adopt the old one's objects,
             # which the old one's delete would then remove. Delete first in that case.
-            delete_before_replace=("directory_id" not in replaces) if replaces else None)
+            delete_before_replace=("directory_id" not in replaces) if replaces else None,
+        )
 
     def update(self, _id: str, olds: dict, news: dict) -> dyn.UpdateResult:
         old, new = _Spec.of(olds), _Spec.of(news)
@@ -443,8 +539,7 @@ class DirectoryContentsProvider(dyn.ResourceProvider):
                     owned.users.add(new.bind_user)
                     journal.append(("user", new.bind_user))
             if renamed_bind or new.bind_password != old.bind_password:
-                s.reset_password(new.bind_user, new.bind_password,
-                                 f"setting the password of bind user {new.bind_user}")
+                s.reset_password(new.bind_user, new.bind_password, f"setting the password of bind user {new.bind_user}")
             for name, user in new.users.items():
                 if name in old.users:
                     for update_type, attrs in _attribute_delta(old.users[name], user).items():
@@ -494,8 +589,11 @@ class DirectoryContentsResource(dyn.Resource):
 
 def user_inputs(user: DirectoryUserSettings) -> dict:
     """A user as the resource's plain input (groups sorted, absent fields left out)."""
-    out: dict[str, Any] = {"name": user.name, "groups": sorted(set(user.groups)),
-                           "ssh_public_keys": list(user.ssh_public_keys)}
+    out: dict[str, Any] = {
+        "name": user.name,
+        "groups": sorted(set(user.groups)),
+        "ssh_public_keys": list(user.ssh_public_keys),
+    }
     out.update({f: getattr(user, f) for f, _ in USER_FIELDS if getattr(user, f) is not None})
     return out
 
@@ -522,9 +620,14 @@ class DirectoryContentsArgs:
 
 def contents_inputs(args: DirectoryContentsArgs) -> dict:
     """The dynamic resource's inputs: plain, JSON-friendly values, with the password as a secret Output."""
-    return {"directory_id": args.directory_id, "region": args.region, "bind_user": args.bind_user,
-            "bind_password": pulumi.Output.secret(args.bind_password), "groups": sorted(set(args.groups)),
-            "users": [user_inputs(u) for u in sorted(args.users, key=lambda u: u.name)]}
+    return {
+        "directory_id": args.directory_id,
+        "region": args.region,
+        "bind_user": args.bind_user,
+        "bind_password": pulumi.Output.secret(args.bind_password),
+        "groups": sorted(set(args.groups)),
+        "users": [user_inputs(u) for u in sorted(args.users, key=lambda u: u.name)],
+    }
 
 
 class DirectoryContents(pulumi.ComponentResource):
@@ -540,9 +643,10 @@ class DirectoryContents(pulumi.ComponentResource):
     def __init__(self, name: str, args: DirectoryContentsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("hyperpod:platform:DirectoryContents", name, None, opts)
         self.contents = DirectoryContentsResource(
-            f"{name}-directory-contents", contents_inputs(args),
-            opts=pulumi.ResourceOptions(parent=self, protect=args.protect,
-                                        additional_secret_outputs=["bind_password"]))
+            f"{name}-directory-contents",
+            contents_inputs(args),
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect, additional_secret_outputs=["bind_password"]),
+        )
         self.bind_dn = self.contents.bind_dn
         self.group_dns = self.contents.group_dns
         self.register_outputs({"bind_dn": self.bind_dn, "group_dns": self.group_dns})

@@ -1,4 +1,5 @@
 """Execution role of the HyperPod instance groups."""
+
 from __future__ import annotations
 
 import json
@@ -8,12 +9,22 @@ import pulumi
 import pulumi_aws as aws
 
 MANAGED_POLICY = "AmazonSageMakerClusterInstanceRolePolicy"
-ENI_ACTIONS = ["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
-               "ec2:DeleteNetworkInterfacePermission", "ec2:DetachNetworkInterface",
-               "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"]
+ENI_ACTIONS = [
+    "ec2:CreateNetworkInterfacePermission",
+    "ec2:DeleteNetworkInterface",
+    "ec2:DeleteNetworkInterfacePermission",
+    "ec2:DetachNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+]
 # EC2 Describe* calls support no resource-level scope: AWS accepts only "*" for them.
-DESCRIBE_ACTIONS = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
-                    "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"]
+DESCRIBE_ACTIONS = [
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeVpcs",
+    "ec2:DescribeDhcpOptions",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeSecurityGroups",
+]
 
 
 @dataclass
@@ -44,28 +55,82 @@ def parameter_arn(partition: str, region: str, account: str, name: str) -> str:
     return f"arn:{partition}:ssm:{region}:{account}:parameter/{name.lstrip('/')}"
 
 
-def policy_document(vpc_arn: str, subnet_arns: list[str], sg_arns: list[str], bucket_arn: str,
-                    prefix: str, secret_arns: list[str] = (), parameter_arns: list[str] = ()) -> dict:
+def policy_document(
+    vpc_arn: str,
+    subnet_arns: list[str],
+    sg_arns: list[str],
+    bucket_arn: str,
+    prefix: str,
+    secret_arns: list[str] = (),
+    parameter_arns: list[str] = (),
+) -> dict:
     """The inline policy, as a plain document (tested and linted on its own)."""
     _, partition, _, region, account, _ = vpc_arn.split(":", 5)
     enis = f"arn:{partition}:ec2:{region}:{account}:network-interface/*"
     instances = f"arn:{partition}:ec2:{region}:{account}:instance/*"  # DetachNetworkInterface names both
-    return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "DescribeNetwork", "Effect": "Allow", "Action": DESCRIBE_ACTIONS, "Resource": "*"},
-        {"Sid": "CreateEniInClusterSubnets", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface",
-         "Resource": [enis, *subnet_arns, *sg_arns]},
-        {"Sid": "ManageEnisInClusterVpc", "Effect": "Allow", "Action": ENI_ACTIONS, "Resource": [enis, instances],
-         "Condition": {"ArnEquals": {"ec2:Vpc": vpc_arn}}},
-        {"Sid": "TagNewEnis", "Effect": "Allow", "Action": "ec2:CreateTags", "Resource": enis,
-         "Condition": {"StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"}}},
-        {"Sid": "ReadLifecycleScripts", "Effect": "Allow", "Action": "s3:GetObject",
-         "Resource": f"{bucket_arn}/{prefix}/*"},
-        {"Sid": "ListLifecycleScripts", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": bucket_arn,
-         "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*", prefix]}}},
-    ] + ([{"Sid": "ReadNamedSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-           "Resource": list(secret_arns)}] if secret_arns else [])
-      + ([{"Sid": "ReadNamedParameters", "Effect": "Allow", "Action": "ssm:GetParameter",
-           "Resource": list(parameter_arns)}] if parameter_arns else [])}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "DescribeNetwork", "Effect": "Allow", "Action": DESCRIBE_ACTIONS, "Resource": "*"},
+            {
+                "Sid": "CreateEniInClusterSubnets",
+                "Effect": "Allow",
+                "Action": "ec2:CreateNetworkInterface",
+                "Resource": [enis, *subnet_arns, *sg_arns],
+            },
+            {
+                "Sid": "ManageEnisInClusterVpc",
+                "Effect": "Allow",
+                "Action": ENI_ACTIONS,
+                "Resource": [enis, instances],
+                "Condition": {"ArnEquals": {"ec2:Vpc": vpc_arn}},
+            },
+            {
+                "Sid": "TagNewEnis",
+                "Effect": "Allow",
+                "Action": "ec2:CreateTags",
+                "Resource": enis,
+                "Condition": {"StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"}},
+            },
+            {
+                "Sid": "ReadLifecycleScripts",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": f"{bucket_arn}/{prefix}/*",
+            },
+            {
+                "Sid": "ListLifecycleScripts",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": bucket_arn,
+                "Condition": {"StringLike": {"s3:prefix": [f"{prefix}/*", prefix]}},
+            },
+        ]
+        + (
+            [
+                {
+                    "Sid": "ReadNamedSecrets",
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": list(secret_arns),
+                }
+            ]
+            if secret_arns
+            else []
+        )
+        + (
+            [
+                {
+                    "Sid": "ReadNamedParameters",
+                    "Effect": "Allow",
+                    "Action": "ssm:GetParameter",
+                    "Resource": list(parameter_arns),
+                }
+            ]
+            if parameter_arns
+            else []
+        ),
+    }
 
 
 class ExecutionRole(pulumi.ComponentResource):
@@ -82,45 +147,94 @@ class ExecutionRole(pulumi.ComponentResource):
         super().__init__("hyperpod:platform:ExecutionRole", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         arn_parts = pulumi.Output.from_input(args.vpc_arn).apply(lambda a: a.split(":"))
-        trust = arn_parts.apply(lambda p: json.dumps({"Version": "2012-10-17", "Statement": [{
-            "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": p[4]},
-                          "ArnLike": {"aws:SourceArn": f"arn:{p[1]}:sagemaker:{p[3]}:{p[4]}:cluster/*"}}}]}))
-        self.role = aws.iam.Role(f"{name}-role", assume_role_policy=trust, tags=args.tags,
-                                 description="HyperPod cluster instance role", opts=child)
+        trust = arn_parts.apply(
+            lambda p: json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "sagemaker.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                            "Condition": {
+                                "StringEquals": {"aws:SourceAccount": p[4]},
+                                "ArnLike": {"aws:SourceArn": f"arn:{p[1]}:sagemaker:{p[3]}:{p[4]}:cluster/*"},
+                            },
+                        }
+                    ],
+                }
+            )
+        )
+        self.role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=trust,
+            tags=args.tags,
+            description="HyperPod cluster instance role",
+            opts=child,
+        )
         managed = aws.iam.RolePolicyAttachment(
-            f"{name}-managed", role=self.role.name, opts=child,
-            policy_arn=arn_parts.apply(lambda p: f"arn:{p[1]}:iam::aws:policy/{MANAGED_POLICY}"))
+            f"{name}-managed",
+            role=self.role.name,
+            opts=child,
+            policy_arn=arn_parts.apply(lambda p: f"arn:{p[1]}:iam::aws:policy/{MANAGED_POLICY}"),
+        )
         parameter_arns = pulumi.Output.from_input([])
         if args.readable_parameter_names:  # invokes, not the parameters' arn outputs: no dependency on them
             invoke = pulumi.InvokeOutputOptions(parent=self)
             parameter_arns = pulumi.Output.all(
-                aws.get_partition_output(opts=invoke).partition, aws.get_region_output(opts=invoke).region,
-                aws.get_caller_identity_output(opts=invoke).account_id).apply(
-                lambda p: [parameter_arn(*p, n) for n in args.readable_parameter_names])
+                aws.get_partition_output(opts=invoke).partition,
+                aws.get_region_output(opts=invoke).region,
+                aws.get_caller_identity_output(opts=invoke).account_id,
+            ).apply(lambda p: [parameter_arn(*p, n) for n in args.readable_parameter_names])
         inline = aws.iam.RolePolicy(
-            f"{name}-vpc-and-lifecycle", role=self.role.id, opts=child,
-            policy=pulumi.Output.all(args.vpc_arn, pulumi.Output.all(*args.subnet_arns),
-                                     pulumi.Output.all(*args.security_group_arns), args.bucket_arn,
-                                     pulumi.Output.all(*args.readable_secret_arns), parameter_arns).apply(
-                lambda v: json.dumps(policy_document(v[0], list(v[1]), list(v[2]), v[3], args.lifecycle_prefix,
-                                                     list(v[4]), list(v[5])))))
+            f"{name}-vpc-and-lifecycle",
+            role=self.role.id,
+            opts=child,
+            policy=pulumi.Output.all(
+                args.vpc_arn,
+                pulumi.Output.all(*args.subnet_arns),
+                pulumi.Output.all(*args.security_group_arns),
+                args.bucket_arn,
+                pulumi.Output.all(*args.readable_secret_arns),
+                parameter_arns,
+            ).apply(
+                lambda v: json.dumps(
+                    policy_document(v[0], list(v[1]), list(v[2]), v[3], args.lifecycle_prefix, list(v[4]), list(v[5]))
+                )
+            ),
+        )
         # The secrets' own policies refuse every other principal, so "only the nodes" holds even against
         # broad IAM grants elsewhere in the account. The principal running `pulumi up` is exempt too: the AWS
         # provider reads a secret's value back after writing it and on every refresh. aws:PrincipalArn of an
         # assumed role is the role's ARN (with its path), which the session context gives.
         if args.readable_secret_arns:
             caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-            deployer = aws.iam.get_session_context_output(arn=caller.arn,
-                                                          opts=pulumi.InvokeOutputOptions(parent=self)).issuer_arn
+            deployer = aws.iam.get_session_context_output(
+                arn=caller.arn, opts=pulumi.InvokeOutputOptions(parent=self)
+            ).issuer_arn
         for i, secret_arn in enumerate(args.readable_secret_arns):
             aws.secretsmanager.SecretPolicy(
-                f"{name}-secret-{i}-nodes-only", secret_arn=secret_arn, opts=child,
-                policy=pulumi.Output.all(secret_arn, self.role.arn, deployer).apply(lambda v: json.dumps({
-                    "Version": "2012-10-17", "Statement": [{
-                        "Sid": "OnlyTheClusterNodesRead", "Effect": "Deny", "Principal": "*",
-                        "Action": "secretsmanager:GetSecretValue", "Resource": v[0],
-                        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": sorted({v[1], v[2]})}}}]})))
+                f"{name}-secret-{i}-nodes-only",
+                secret_arn=secret_arn,
+                opts=child,
+                policy=pulumi.Output.all(secret_arn, self.role.arn, deployer).apply(
+                    lambda v: json.dumps(
+                        {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Sid": "OnlyTheClusterNodesRead",
+                                    "Effect": "Deny",
+                                    "Principal": "*",
+                                    "Action": "secretsmanager:GetSecretValue",
+                                    "Resource": v[0],
+                                    "Condition": {"ArnNotEquals": {"aws:PrincipalArn": sorted({v[1], v[2]})}},
+                                }
+                            ],
+                        }
+                    )
+                ),
+            )
         self.arn = self.role.arn
         self.ready = [managed, inline]
         self.register_outputs({"arn": self.arn})

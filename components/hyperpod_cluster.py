@@ -1,4 +1,5 @@
 """HyperPod cluster with the Slurm orchestrator, through aws-native ``sagemaker.Cluster``."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,21 +35,30 @@ class HyperPodClusterArgs:
     """Resources that must exist before nodes boot: uploaded scripts and role policies."""
 
 
-def instance_group(g: InstanceGroupSettings, role_arn: pulumi.Input[str],
-                   source_s3_uri: pulumi.Input[str]) -> sagemaker.ClusterInstanceGroupArgs:
+def instance_group(
+    g: InstanceGroupSettings, role_arn: pulumi.Input[str], source_s3_uri: pulumi.Input[str]
+) -> sagemaker.ClusterInstanceGroupArgs:
     """One group's API shape from its settings."""
-    storage = ([sagemaker.ClusterInstanceStorageConfigArgs(
-        ebs_volume_config=sagemaker.ClusterEbsVolumeConfigArgs(volume_size_in_gb=g.ebs_volume_gib))]
-        if g.ebs_volume_gib else None)
+    storage = (
+        [
+            sagemaker.ClusterInstanceStorageConfigArgs(
+                ebs_volume_config=sagemaker.ClusterEbsVolumeConfigArgs(volume_size_in_gb=g.ebs_volume_gib)
+            )
+        ]
+        if g.ebs_volume_gib
+        else None
+    )
     return sagemaker.ClusterInstanceGroupArgs(
         instance_group_name=g.name,
         instance_type=g.instance_type,
         instance_count=g.count,
         execution_role=role_arn,
-        life_cycle_config=sagemaker.ClusterLifeCycleConfigArgs(source_s3_uri=source_s3_uri,
-                                                               on_init_complete=ENTRYPOINT),
+        life_cycle_config=sagemaker.ClusterLifeCycleConfigArgs(
+            source_s3_uri=source_s3_uri, on_init_complete=ENTRYPOINT
+        ),
         slurm_config=sagemaker.ClusterSlurmConfigArgs(
-            node_type=NODE_TYPES[g.role], partition_names=[g.partition] if g.partition else None),
+            node_type=NODE_TYPES[g.role], partition_names=[g.partition] if g.partition else None
+        ),
         threads_per_core=g.threads_per_core,
         instance_storage_configs=storage,
         on_start_deep_health_checks=list(g.deep_health_checks) or None,
@@ -69,13 +79,14 @@ class HyperPodCluster(pulumi.ComponentResource):
         self.cluster = sagemaker.Cluster(
             f"{name}-cluster",
             cluster_name=s.name,
-            orchestrator=sagemaker.ClusterOrchestratorArgs(slurm=sagemaker.ClusterOrchestratorSlurmConfigArgs(
-                slurm_config_strategy=s.slurm_config_strategy)),
-            instance_groups=[instance_group(g, args.execution_role_arn, args.source_s3_uri)
-                             for g in s.instance_groups],
+            orchestrator=sagemaker.ClusterOrchestratorArgs(
+                slurm=sagemaker.ClusterOrchestratorSlurmConfigArgs(slurm_config_strategy=s.slurm_config_strategy)
+            ),
+            instance_groups=[instance_group(g, args.execution_role_arn, args.source_s3_uri) for g in s.instance_groups],
             node_recovery=s.node_recovery,
-            vpc_config=sagemaker.ClusterVpcConfigArgs(subnets=list(args.subnet_ids),
-                                                      security_group_ids=list(args.security_group_ids)),
+            vpc_config=sagemaker.ClusterVpcConfigArgs(
+                subnets=list(args.subnet_ids), security_group_ids=list(args.security_group_ids)
+            ),
             tags=[aws_native.TagArgs(key=k, value=v) for k, v in sorted(args.tags.items())],
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for)),
         )

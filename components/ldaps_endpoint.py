@@ -5,6 +5,7 @@ The certificate is issued by a CA that pulumi-tls makes (its public certificate 
 the NLB's DNS name or ``directory.ldaps.dnsName``, and imported into ACM; or it is an ACM certificate from
 config together with the CA that issued it. There is no plaintext 389 listener unless config asks for one.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -69,35 +70,71 @@ class LdapsEndpoint(pulumi.ComponentResource):
 
         # --- security group: 636 from the cluster only; out to the domain controllers on 389 --------------
         self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-ldaps-nlb-sg", vpc_id=args.vpc_id, description="Directory NLB: LDAPS from the cluster only",
-            tags={**tags, "Name": f"{name}-ldaps-nlb"}, opts=child)
+            f"{name}-ldaps-nlb-sg",
+            vpc_id=args.vpc_id,
+            description="Directory NLB: LDAPS from the cluster only",
+            tags={**tags, "Name": f"{name}-ldaps-nlb"},
+            opts=child,
+        )
         ports = [LDAPS_PORT] + ([LDAP_PORT] if s.plaintext_listener else [])
         for port in ports:
             aws.vpc.SecurityGroupIngressRule(
-                f"{name}-ldaps-nlb-in-{port}", security_group_id=self.security_group.id, ip_protocol="tcp",
-                from_port=port, to_port=port, referenced_security_group_id=args.cluster_security_group_id,
+                f"{name}-ldaps-nlb-in-{port}",
+                security_group_id=self.security_group.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                referenced_security_group_id=args.cluster_security_group_id,
                 description=f"{'LDAPS' if port == LDAPS_PORT else 'plaintext LDAP'} from the cluster nodes",
-                opts=child)
+                opts=child,
+            )
         ips = pulumi.Output.from_input(args.controller_ips).apply(lambda v: sorted(v or []))
         targets = [ips.apply(lambda v, i=i: v[i]) for i in range(args.controller_count)]
         for i, ip in enumerate(targets):
             aws.vpc.SecurityGroupEgressRule(
-                f"{name}-ldaps-nlb-to-dc-{i}", security_group_id=self.security_group.id, ip_protocol="tcp",
-                from_port=LDAP_PORT, to_port=LDAP_PORT, cidr_ipv4=ip.apply(lambda a: f"{a}/32"),
-                description="LDAP to a domain controller (and health checks)", opts=child)
+                f"{name}-ldaps-nlb-to-dc-{i}",
+                security_group_id=self.security_group.id,
+                ip_protocol="tcp",
+                from_port=LDAP_PORT,
+                to_port=LDAP_PORT,
+                cidr_ipv4=ip.apply(lambda a: f"{a}/32"),
+                description="LDAP to a domain controller (and health checks)",
+                opts=child,
+            )
 
         # --- load balancer and targets -----------------------------------------------------------------
         self.load_balancer = nlb = aws.lb.LoadBalancer(
-            f"{name}-ldaps", load_balancer_type="network", internal=True, subnets=list(args.subnet_ids),
-            security_groups=[self.security_group.id], enable_cross_zone_load_balancing=True,
-            tags={**tags, "hyperpod:lb-role": "directory"}, opts=child)
+            f"{name}-ldaps",
+            load_balancer_type="network",
+            internal=True,
+            subnets=list(args.subnet_ids),
+            security_groups=[self.security_group.id],
+            enable_cross_zone_load_balancing=True,
+            tags={**tags, "hyperpod:lb-role": "directory"},
+            opts=child,
+        )
         target_group = aws.lb.TargetGroup(
-            f"{name}-ldap", port=LDAP_PORT, protocol="TCP", target_type="ip", vpc_id=args.vpc_id,
-            health_check={"protocol": "TCP", "port": "traffic-port", "healthy_threshold": 3,
-                          "unhealthy_threshold": 3, "interval": 10}, tags=tags, opts=child)
-        self.ready = [aws.lb.TargetGroupAttachment(f"{name}-ldap-dc-{i}", target_group_arn=target_group.arn,
-                                                   target_id=ip, port=LDAP_PORT, opts=child)
-                      for i, ip in enumerate(targets)]
+            f"{name}-ldap",
+            port=LDAP_PORT,
+            protocol="TCP",
+            target_type="ip",
+            vpc_id=args.vpc_id,
+            health_check={
+                "protocol": "TCP",
+                "port": "traffic-port",
+                "healthy_threshold": 3,
+                "unhealthy_threshold": 3,
+                "interval": 10,
+            },
+            tags=tags,
+            opts=child,
+        )
+        self.ready = [
+            aws.lb.TargetGroupAttachment(
+                f"{name}-ldap-dc-{i}", target_group_arn=target_group.arn, target_id=ip, port=LDAP_PORT, opts=child
+            )
+            for i, ip in enumerate(targets)
+        ]
 
         # --- certificate -------------------------------------------------------------------------------
         self.host = pulumi.Output.from_input(s.dns_name) if s.dns_name else nlb.dns_name
@@ -108,35 +145,67 @@ class LdapsEndpoint(pulumi.ComponentResource):
             v = s.ca_version
             ca_key = tls.PrivateKey(f"{name}-ldaps-ca-v{v}", algorithm="RSA", rsa_bits=2048, opts=child)
             ca = tls.SelfSignedCert(
-                f"{name}-ldaps-ca-v{v}", private_key_pem=ca_key.private_key_pem, is_ca_certificate=True,
-                validity_period_hours=CA_HOURS, allowed_uses=["cert_signing", "crl_signing"],
-                subject={"common_name": f"{name} LDAPS CA", "organization": args.domain_name}, opts=child)
+                f"{name}-ldaps-ca-v{v}",
+                private_key_pem=ca_key.private_key_pem,
+                is_ca_certificate=True,
+                validity_period_hours=CA_HOURS,
+                allowed_uses=["cert_signing", "crl_signing"],
+                subject={"common_name": f"{name} LDAPS CA", "organization": args.domain_name},
+                opts=child,
+            )
             server_key = tls.PrivateKey(f"{name}-ldaps-server-v{v}", algorithm="RSA", rsa_bits=2048, opts=child)
             # The host goes in the SAN, which is what TLS clients check; the CN stays short because an NLB's
             # DNS name can exceed the 64 characters X.509 allows a common name.
             request = tls.CertRequest(
-                f"{name}-ldaps-server-v{v}", private_key_pem=server_key.private_key_pem, dns_names=[self.host],
-                subject={"common_name": f"{name} LDAPS"[:64], "organization": args.domain_name}, opts=child)
+                f"{name}-ldaps-server-v{v}",
+                private_key_pem=server_key.private_key_pem,
+                dns_names=[self.host],
+                subject={"common_name": f"{name} LDAPS"[:64], "organization": args.domain_name},
+                opts=child,
+            )
             server = tls.LocallySignedCert(
-                f"{name}-ldaps-server-v{v}", cert_request_pem=request.cert_request_pem,
-                ca_private_key_pem=ca_key.private_key_pem, ca_cert_pem=ca.cert_pem,
-                validity_period_hours=SERVER_HOURS, early_renewal_hours=RENEW_HOURS,
-                allowed_uses=["digital_signature", "key_encipherment", "server_auth"], opts=child)
+                f"{name}-ldaps-server-v{v}",
+                cert_request_pem=request.cert_request_pem,
+                ca_private_key_pem=ca_key.private_key_pem,
+                ca_cert_pem=ca.cert_pem,
+                validity_period_hours=SERVER_HOURS,
+                early_renewal_hours=RENEW_HOURS,
+                allowed_uses=["digital_signature", "key_encipherment", "server_auth"],
+                opts=child,
+            )
             imported = aws.acm.Certificate(
-                f"{name}-ldaps", private_key=server_key.private_key_pem, certificate_body=server.cert_pem,
-                certificate_chain=ca.cert_pem, tags={**tags, "Name": f"{name}-ldaps"}, opts=child)
+                f"{name}-ldaps",
+                private_key=server_key.private_key_pem,
+                certificate_body=server.cert_pem,
+                certificate_chain=ca.cert_pem,
+                tags={**tags, "Name": f"{name}-ldaps"},
+                opts=child,
+            )
             certificate_arn = imported.arn
             self.ca_certificate_pem = ca.cert_pem
 
         # --- listeners ---------------------------------------------------------------------------------
-        self.ready.append(aws.lb.Listener(
-            f"{name}-ldaps", load_balancer_arn=nlb.arn, port=LDAPS_PORT, protocol="TLS",
-            certificate_arn=certificate_arn, ssl_policy=TLS_POLICY,
-            default_actions=[{"type": "forward", "target_group_arn": target_group.arn}], opts=child))
+        self.ready.append(
+            aws.lb.Listener(
+                f"{name}-ldaps",
+                load_balancer_arn=nlb.arn,
+                port=LDAPS_PORT,
+                protocol="TLS",
+                certificate_arn=certificate_arn,
+                ssl_policy=TLS_POLICY,
+                default_actions=[{"type": "forward", "target_group_arn": target_group.arn}],
+                opts=child,
+            )
+        )
         if s.plaintext_listener:
-            aws.lb.Listener(f"{name}-ldap-plaintext", load_balancer_arn=nlb.arn, port=LDAP_PORT, protocol="TCP",
-                            default_actions=[{"type": "forward", "target_group_arn": target_group.arn}],
-                            opts=child)
+            aws.lb.Listener(
+                f"{name}-ldap-plaintext",
+                load_balancer_arn=nlb.arn,
+                port=LDAP_PORT,
+                protocol="TCP",
+                default_actions=[{"type": "forward", "target_group_arn": target_group.arn}],
+                opts=child,
+            )
 
         self.uri = self.host.apply(lambda h: f"ldaps://{h}")
         self.register_outputs({"uri": self.uri, "ca_certificate_pem": self.ca_certificate_pem})

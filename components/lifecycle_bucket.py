@@ -1,4 +1,5 @@
 """Lifecycle bucket: the node scripts HyperPod runs, and the files rendered from the stack config."""
+
 from __future__ import annotations
 
 import hashlib
@@ -28,23 +29,33 @@ def lifecycle_files(root: Path) -> dict[str, Path]:
     return files
 
 
-def platform_json(settings: StackSettings, *, fsx_dns_name: pulumi.Input[Optional[str]] = None,
-                  fsx_mount_name: pulumi.Input[Optional[str]] = None,
-                  login_secret_arn: pulumi.Input[Optional[str]] = None, login_host: pulumi.Input[Optional[str]] = None,
-                  directory: Optional[dict] = None) -> pulumi.Output[str]:
+def platform_json(
+    settings: StackSettings,
+    *,
+    fsx_dns_name: pulumi.Input[Optional[str]] = None,
+    fsx_mount_name: pulumi.Input[Optional[str]] = None,
+    login_secret_arn: pulumi.Input[Optional[str]] = None,
+    login_host: pulumi.Input[Optional[str]] = None,
+    directory: Optional[dict] = None,
+) -> pulumi.Output[str]:
     """``generated/platform.json``, what every node reads at boot: the groups' roles, FSx, login host keys and
     the plan-time ``directory`` section (:func:`components.directory_connection.node_settings`). Nothing in it
     comes from the directory or its LDAPS endpoint, so the bundle, and the cluster with it, never wait for them."""
     fsx, login = settings.fsx.enabled, settings.login.enabled
     return pulumi.Output.all(fsx_dns_name, fsx_mount_name, login_secret_arn, login_host).apply(
-        lambda v: json.dumps({
-            "cluster_name": settings.cluster.name,
-            "region": settings.region,
-            "fsx": {"dns_name": v[0], "mount_name": v[1], "mount_path": settings.fsx.mount_path} if fsx else None,
-            "groups": {g.name: g.role for g in settings.cluster.instance_groups},
-            "login": {"host_keys_secret_id": v[2], "host_name": v[3]} if login else None,
-            "directory": directory,
-        }, indent=2, sort_keys=True))
+        lambda v: json.dumps(
+            {
+                "cluster_name": settings.cluster.name,
+                "region": settings.region,
+                "fsx": {"dns_name": v[0], "mount_name": v[1], "mount_path": settings.fsx.mount_path} if fsx else None,
+                "groups": {g.name: g.role for g in settings.cluster.instance_groups},
+                "login": {"host_keys_secret_id": v[2], "host_name": v[3]} if login else None,
+                "directory": directory,
+            },
+            indent=2,
+            sort_keys=True,
+        )
+    )
 
 
 @dataclass
@@ -76,41 +87,86 @@ class LifecycleBucket(pulumi.ComponentResource):
     def __init__(self, name: str, args: LifecycleBucketArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("hyperpod:platform:LifecycleBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        naming = ({"bucket": args.bucket_name} if args.bucket_name
-                  else {"bucket_prefix": f"sagemaker-{args.cluster_name.lower()[:26]}-"})
+        naming = (
+            {"bucket": args.bucket_name}
+            if args.bucket_name
+            else {"bucket_prefix": f"sagemaker-{args.cluster_name.lower()[:26]}-"}
+        )
         self.bucket = aws.s3.Bucket(f"{name}-bucket", **naming, force_destroy=False, tags=args.tags, opts=child)
-        aws.s3.BucketOwnershipControls(f"{name}-ownership", bucket=self.bucket.id,
-                                       rule={"object_ownership": "BucketOwnerEnforced"}, opts=child)
-        aws.s3.BucketPublicAccessBlock(f"{name}-public-access", bucket=self.bucket.id, block_public_acls=True,
-                                       block_public_policy=True, ignore_public_acls=True,
-                                       restrict_public_buckets=True, opts=child)
+        aws.s3.BucketOwnershipControls(
+            f"{name}-ownership", bucket=self.bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
+        )
+        aws.s3.BucketPublicAccessBlock(
+            f"{name}-public-access",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
         aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption", bucket=self.bucket.id, rules=[{
-                "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"},
-                "bucket_key_enabled": True}], opts=child)
-        versioning = aws.s3.BucketVersioning(f"{name}-versioning", bucket=self.bucket.id,
-                                             versioning_configuration={"status": "Enabled"}, opts=child)
-        aws.s3.BucketPolicy(f"{name}-tls-only", bucket=self.bucket.id, opts=child,
-                            policy=self.bucket.arn.apply(lambda arn: json.dumps({
-                                "Version": "2012-10-17", "Statement": [{
-                                    "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*",
-                                    "Action": "s3:*", "Resource": [arn, f"{arn}/*"],
-                                    "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})))
+            f"{name}-encryption",
+            bucket=self.bucket.id,
+            rules=[
+                {"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}, "bucket_key_enabled": True}
+            ],
+            opts=child,
+        )
+        versioning = aws.s3.BucketVersioning(
+            f"{name}-versioning", bucket=self.bucket.id, versioning_configuration={"status": "Enabled"}, opts=child
+        )
+        aws.s3.BucketPolicy(
+            f"{name}-tls-only",
+            bucket=self.bucket.id,
+            opts=child,
+            policy=self.bucket.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "DenyInsecureTransport",
+                                "Effect": "Deny",
+                                "Principal": "*",
+                                "Action": "s3:*",
+                                "Resource": [arn, f"{arn}/*"],
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        ],
+                    }
+                )
+            ),
+        )
 
         # Objects wait for versioning so that the first upload is already a kept version.
         obj_opts = pulumi.ResourceOptions(parent=self, depends_on=[versioning])
         self.objects = []
         for key, path in lifecycle_files(args.source_dir).items():
             data = path.read_bytes()
-            self.objects.append(aws.s3.BucketObjectv2(
-                f"{name}-{key.removeprefix(PREFIX + '/').replace('/', '-')}", bucket=self.bucket.id, key=key,
-                source=pulumi.FileAsset(str(path)), source_hash=hashlib.sha256(data).hexdigest(),
-                content_type=_content_type(path), opts=obj_opts))
+            self.objects.append(
+                aws.s3.BucketObjectv2(
+                    f"{name}-{key.removeprefix(PREFIX + '/').replace('/', '-')}",
+                    bucket=self.bucket.id,
+                    key=key,
+                    source=pulumi.FileAsset(str(path)),
+                    source_hash=hashlib.sha256(data).hexdigest(),
+                    content_type=_content_type(path),
+                    opts=obj_opts,
+                )
+            )
         for rel, content in sorted(args.rendered.items()):
             key = f"{PREFIX}/{rel}"
-            self.objects.append(aws.s3.BucketObjectv2(
-                f"{name}-{rel.replace('/', '-')}", bucket=self.bucket.id, key=key, content=content,
-                content_type=_content_type(Path(rel)), opts=obj_opts))
+            self.objects.append(
+                aws.s3.BucketObjectv2(
+                    f"{name}-{rel.replace('/', '-')}",
+                    bucket=self.bucket.id,
+                    key=key,
+                    content=content,
+                    content_type=_content_type(Path(rel)),
+                    opts=obj_opts,
+                )
+            )
         self.source_s3_uri = self.bucket.bucket.apply(lambda b: f"s3://{b}/{PREFIX}")
         self.register_outputs({"bucket": self.bucket.bucket, "source_s3_uri": self.source_s3_uri})
 

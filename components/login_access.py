@@ -3,6 +3,7 @@
 The NLB exists before the cluster (the nodes' lifecycle files name its host-key secret); the targets are
 registered after the cluster by :mod:`components.login_targets`.
 """
+
 from __future__ import annotations
 
 import json
@@ -61,49 +62,116 @@ class LoginAccess(pulumi.ComponentResource):
         tags = args.tags
 
         # --- one host identity -------------------------------------------------------------------
-        keys = {kind: tls.PrivateKey(f"{name}-host-{kind}-v{s.host_key_version}", **spec, opts=child)
-                for kind, spec in HOST_KEY_TYPES.items()}
+        keys = {
+            kind: tls.PrivateKey(f"{name}-host-{kind}-v{s.host_key_version}", **spec, opts=child)
+            for kind, spec in HOST_KEY_TYPES.items()
+        }
         self.host_keys_secret = aws.secretsmanager.Secret(
-            f"{name}-host-keys", description=f"SSH host keys shared by the {args.login_group} login nodes",
-            recovery_window_in_days=7, tags=tags, opts=child)
-        material = {f"ssh_host_{kind}_key{suffix}": out for kind, key in keys.items()
-                    for suffix, out in (("", key.private_key_openssh), (".pub", key.public_key_openssh))}
+            f"{name}-host-keys",
+            description=f"SSH host keys shared by the {args.login_group} login nodes",
+            recovery_window_in_days=7,
+            tags=tags,
+            opts=child,
+        )
+        material = {
+            f"ssh_host_{kind}_key{suffix}": out
+            for kind, key in keys.items()
+            for suffix, out in (("", key.private_key_openssh), (".pub", key.public_key_openssh))
+        }
         secret_string = pulumi.Output.all(**material).apply(
-            lambda m: json.dumps({k: v.strip() + "\n" for k, v in sorted(m.items())}))
-        aws.secretsmanager.SecretVersion(f"{name}-host-keys", secret_id=self.host_keys_secret.id,
-                                         secret_string=pulumi.Output.secret(secret_string), opts=child)
+            lambda m: json.dumps({k: v.strip() + "\n" for k, v in sorted(m.items())})
+        )
+        aws.secretsmanager.SecretVersion(
+            f"{name}-host-keys",
+            secret_id=self.host_keys_secret.id,
+            secret_string=pulumi.Output.secret(secret_string),
+            opts=child,
+        )
 
         # --- network load balancer ---------------------------------------------------------------
         self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-nlb-sg", vpc_id=args.vpc_id, description="Login NLB: SSH from client ranges only",
-            tags={**tags, "Name": f"{name}-login-nlb"}, opts=child)
+            f"{name}-nlb-sg",
+            vpc_id=args.vpc_id,
+            description="Login NLB: SSH from client ranges only",
+            tags={**tags, "Name": f"{name}-login-nlb"},
+            opts=child,
+        )
         cidrs = [args.vpc_cidr, *args.client_cidrs, *s.allowed_cidrs]
         for i, cidr in enumerate(cidrs):
-            aws.vpc.SecurityGroupIngressRule(f"{name}-nlb-ssh-{i}", security_group_id=self.security_group.id,
-                                             ip_protocol="tcp", from_port=22, to_port=22, cidr_ipv4=cidr,
-                                             description="SSH from a client range", opts=child)
-        aws.vpc.SecurityGroupEgressRule(f"{name}-nlb-to-login", security_group_id=self.security_group.id,
-                                        ip_protocol="tcp", from_port=22, to_port=22,
-                                        referenced_security_group_id=args.cluster_security_group_id,
-                                        description="SSH and health checks to the login nodes", opts=child)
-        aws.vpc.SecurityGroupIngressRule(f"{name}-cluster-ssh-from-nlb",
-                                         security_group_id=args.cluster_security_group_id, ip_protocol="tcp",
-                                         from_port=22, to_port=22,
-                                         referenced_security_group_id=self.security_group.id,
-                                         description="SSH from the login NLB", opts=child)
-        nlb = aws.lb.LoadBalancer(f"{name}-login", load_balancer_type="network", internal=True,
-                                  subnets=list(args.subnet_ids), security_groups=[self.security_group.id],
-                                  enable_cross_zone_load_balancing=True, tags=tags, opts=child)
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-nlb-ssh-{i}",
+                security_group_id=self.security_group.id,
+                ip_protocol="tcp",
+                from_port=22,
+                to_port=22,
+                cidr_ipv4=cidr,
+                description="SSH from a client range",
+                opts=child,
+            )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-nlb-to-login",
+            security_group_id=self.security_group.id,
+            ip_protocol="tcp",
+            from_port=22,
+            to_port=22,
+            referenced_security_group_id=args.cluster_security_group_id,
+            description="SSH and health checks to the login nodes",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-cluster-ssh-from-nlb",
+            security_group_id=args.cluster_security_group_id,
+            ip_protocol="tcp",
+            from_port=22,
+            to_port=22,
+            referenced_security_group_id=self.security_group.id,
+            description="SSH from the login NLB",
+            opts=child,
+        )
+        nlb = aws.lb.LoadBalancer(
+            f"{name}-login",
+            load_balancer_type="network",
+            internal=True,
+            subnets=list(args.subnet_ids),
+            security_groups=[self.security_group.id],
+            enable_cross_zone_load_balancing=True,
+            tags=tags,
+            opts=child,
+        )
         self.target_group = target_group = aws.lb.TargetGroup(
-            f"{name}-login", port=22, protocol="TCP", target_type="ip", vpc_id=args.vpc_id,
-            health_check={"protocol": "TCP", "port": "traffic-port", "healthy_threshold": 3,
-                          "unhealthy_threshold": 3, "interval": 10},
-            stickiness={"type": "source_ip", "enabled": s.stickiness}, tags=tags, opts=child)
-        aws.lb.Listener(f"{name}-login-ssh", load_balancer_arn=nlb.arn, port=22, protocol="TCP",
-                        default_actions=[{"type": "forward", "target_group_arn": target_group.arn}], opts=child)
+            f"{name}-login",
+            port=22,
+            protocol="TCP",
+            target_type="ip",
+            vpc_id=args.vpc_id,
+            health_check={
+                "protocol": "TCP",
+                "port": "traffic-port",
+                "healthy_threshold": 3,
+                "unhealthy_threshold": 3,
+                "interval": 10,
+            },
+            stickiness={"type": "source_ip", "enabled": s.stickiness},
+            tags=tags,
+            opts=child,
+        )
+        aws.lb.Listener(
+            f"{name}-login-ssh",
+            load_balancer_arn=nlb.arn,
+            port=22,
+            protocol="TCP",
+            default_actions=[{"type": "forward", "target_group_arn": target_group.arn}],
+            opts=child,
+        )
 
         self.host_name = nlb.dns_name
         self.known_hosts = pulumi.Output.all(nlb.dns_name, *[k.public_key_openssh for k in keys.values()]).apply(
-            lambda v: "".join(f"{v[0]} {pub.strip()}\n" for pub in v[1:]))
-        self.register_outputs({"host_name": self.host_name, "known_hosts": self.known_hosts,
-                               "host_keys_secret_arn": self.host_keys_secret.arn})
+            lambda v: "".join(f"{v[0]} {pub.strip()}\n" for pub in v[1:])
+        )
+        self.register_outputs(
+            {
+                "host_name": self.host_name,
+                "known_hosts": self.known_hosts,
+                "host_keys_secret_arn": self.host_keys_secret.arn,
+            }
+        )

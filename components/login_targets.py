@@ -5,6 +5,7 @@ given in config. One attachment per configured login node keeps the plan's shape
 replaced by node recovery gets a new IP, which the next `pulumi up` (and its preview) shows as the
 replacement of that node's attachment.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -40,22 +41,35 @@ class LoginTargets(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LoginTargetsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("hyperpod:platform:LoginTargets", name, None, opts)
-        self.ips = (pulumi.Output.from_input(sorted(args.target_ips)) if args.target_ips
-                    else self._lookup(args))
+        self.ips = pulumi.Output.from_input(sorted(args.target_ips)) if args.target_ips else self._lookup(args)
         for i in range(args.count):
-            aws.lb.TargetGroupAttachment(f"{name}-login-{i}", target_group_arn=args.target_group_arn, port=22,
-                                         target_id=self.ips.apply(lambda ips, i=i: _nth(ips, i, args)),
-                                         opts=pulumi.ResourceOptions(parent=self))
+            aws.lb.TargetGroupAttachment(
+                f"{name}-login-{i}",
+                target_group_arn=args.target_group_arn,
+                port=22,
+                target_id=self.ips.apply(lambda ips, i=i: _nth(ips, i, args)),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
         self.register_outputs({"ips": self.ips})
 
     def _lookup(self, args: LoginTargetsArgs) -> pulumi.Output[list[str]]:
         found = aws.ec2.get_network_interfaces_output(
-            filters=[{"name": "vpc-id", "values": [args.vpc_id]},
-                     {"name": "description", "values": [f"*{args.login_group}*"]}],
-            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[args.cluster]))
-        return found.ids.apply(lambda ids: pulumi.Output.all(*[
-            aws.ec2.get_network_interface_output(id=eni, opts=pulumi.InvokeOutputOptions(parent=self)).private_ip
-            for eni in sorted(ids)])).apply(sorted)
+            filters=[
+                {"name": "vpc-id", "values": [args.vpc_id]},
+                {"name": "description", "values": [f"*{args.login_group}*"]},
+            ],
+            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[args.cluster]),
+        )
+        return found.ids.apply(
+            lambda ids: pulumi.Output.all(
+                *[
+                    aws.ec2.get_network_interface_output(
+                        id=eni, opts=pulumi.InvokeOutputOptions(parent=self)
+                    ).private_ip
+                    for eni in sorted(ids)
+                ]
+            )
+        ).apply(sorted)
 
 
 def _nth(ips: list[str], i: int, args: LoginTargetsArgs) -> str:
@@ -63,5 +77,6 @@ def _nth(ips: list[str], i: int, args: LoginTargetsArgs) -> str:
         raise pulumi.RunError(
             f"login group {args.login_group!r} has {len(ips)} network interface(s) in the VPC, expected "
             f"{args.count}: the cluster may still be scaling; run `pulumi up` again, or set "
-            f"hyperpod-platform:login.targetIps")
+            f"hyperpod-platform:login.targetIps"
+        )
     return ips[i]

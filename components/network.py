@@ -5,6 +5,7 @@ resource the guardrails and tests can see (see docs/decisions.md). An existing V
 VPC, each private subnet, and each subnet's effective route table (its explicit association, else the VPC's
 main table) with ``.get()``, so the guardrails judge existing subnets from what AWS reports.
 """
+
 from __future__ import annotations
 
 import json
@@ -56,21 +57,32 @@ def existing_route_tables(network: NetworkSettings) -> tuple[list[EffectiveRoute
             except Exception as exc:  # noqa: BLE001 - "no matching" means no explicit association
                 reason = _reason(exc)
                 if "no matching" not in reason.lower():
-                    problems.append(Problem(f"network.privateSubnetIds[{i}]", subnet_id,
-                                            f"its route table cannot be read ({reason})",
-                                            "give a subnet whose route tables these credentials can describe"))
+                    problems.append(
+                        Problem(
+                            f"network.privateSubnetIds[{i}]",
+                            subnet_id,
+                            f"its route table cannot be read ({reason})",
+                            "give a subnet whose route tables these credentials can describe",
+                        )
+                    )
                     continue
             if main is None and not main_failed:
                 try:
                     main = aws.ec2.get_route_table(
                         vpc_id=network.vpc_id,
-                        filters=[aws.ec2.GetRouteTableFilterArgs(name="association.main", values=["true"])]).id
+                        filters=[aws.ec2.GetRouteTableFilterArgs(name="association.main", values=["true"])],
+                    ).id
                 except Exception as exc:  # noqa: BLE001 - the lookup's own error says why
                     main_failed = True
-                    problems.append(Problem("network.vpcId", network.vpc_id,
-                                            f"its main route table cannot be read ({_reason(exc)}); private subnets "
-                                            "without a route table association of their own use it",
-                                            "give a VPC whose route tables these credentials can describe"))
+                    problems.append(
+                        Problem(
+                            "network.vpcId",
+                            network.vpc_id,
+                            f"its main route table cannot be read ({_reason(exc)}); private subnets "
+                            "without a route table association of their own use it",
+                            "give a VPC whose route tables these credentials can describe",
+                        )
+                    )
             if main is not None:
                 tables.append(EffectiveRouteTable(subnet_id, main, False))
     _lookup = (monitor, network, tables, problems)
@@ -135,8 +147,7 @@ class Network(pulumi.ComponentResource):
                 raise ConfigError(problems)
             vpc = aws.ec2.Vpc.get(f"{name}-vpc", s.vpc_id, opts=child)
             self.private_subnets = [
-                aws.ec2.Subnet.get(f"{name}-private-{i}", sid, opts=child)
-                for i, sid in enumerate(s.private_subnet_ids)
+                aws.ec2.Subnet.get(f"{name}-private-{i}", sid, opts=child) for i, sid in enumerate(s.private_subnet_ids)
             ]
             # What the private-subnets guardrail judges them by, as read state: each effective route table
             # (with its routes) once, and each explicit association (subnet -> table). A subnet without one
@@ -145,42 +156,84 @@ class Network(pulumi.ComponentResource):
                 self.existing_route_tables.append(aws.ec2.RouteTable.get(f"{name}-{rtb}", rtb, opts=child))
             for i, e in enumerate(effective):
                 if e.explicit:
-                    aws.ec2.RouteTableAssociation.get(f"{name}-private-rta-{i}",
-                                                      f"{e.subnet_id}/{e.route_table_id}", opts=child)
+                    aws.ec2.RouteTableAssociation.get(
+                        f"{name}-private-rta-{i}", f"{e.subnet_id}/{e.route_table_id}", opts=child
+                    )
             private_route_tables = [pulumi.Output.from_input(r) for r in s.route_table_ids]
         else:
-            vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=s.vpc_cidr, enable_dns_hostnames=True,
-                              enable_dns_support=True, tags={**tags, "Name": f"{name}-vpc"}, opts=child)
-            igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={**tags, "Name": f"{name}-igw"},
-                                          opts=child)
-            public_rt = aws.ec2.RouteTable(f"{name}-public-rt", vpc_id=vpc.id,
-                                           tags={**tags, "Name": f"{name}-public"}, opts=child)
-            aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0",
-                          gateway_id=igw.id, opts=child)
+            vpc = aws.ec2.Vpc(
+                f"{name}-vpc",
+                cidr_block=s.vpc_cidr,
+                enable_dns_hostnames=True,
+                enable_dns_support=True,
+                tags={**tags, "Name": f"{name}-vpc"},
+                opts=child,
+            )
+            igw = aws.ec2.InternetGateway(
+                f"{name}-igw", vpc_id=vpc.id, tags={**tags, "Name": f"{name}-igw"}, opts=child
+            )
+            public_rt = aws.ec2.RouteTable(
+                f"{name}-public-rt", vpc_id=vpc.id, tags={**tags, "Name": f"{name}-public"}, opts=child
+            )
+            aws.ec2.Route(
+                f"{name}-public-default",
+                route_table_id=public_rt.id,
+                destination_cidr_block="0.0.0.0/0",
+                gateway_id=igw.id,
+                opts=child,
+            )
             nats: list[aws.ec2.NatGateway] = []
             for i, (az, private_cidr, public_cidr) in enumerate(
-                    zip(s.availability_zones, s.private_subnet_cidrs, s.public_subnet_cidrs)):
-                public = aws.ec2.Subnet(f"{name}-public-{i}", vpc_id=vpc.id, cidr_block=public_cidr,
-                                        availability_zone=az, map_public_ip_on_launch=False,
-                                        tags={**tags, "Name": f"{name}-public-{az}", "Tier": "public"}, opts=child)
-                aws.ec2.RouteTableAssociation(f"{name}-public-rta-{i}", subnet_id=public.id,
-                                              route_table_id=public_rt.id, opts=child)
+                zip(s.availability_zones, s.private_subnet_cidrs, s.public_subnet_cidrs, strict=True)
+            ):
+                public = aws.ec2.Subnet(
+                    f"{name}-public-{i}",
+                    vpc_id=vpc.id,
+                    cidr_block=public_cidr,
+                    availability_zone=az,
+                    map_public_ip_on_launch=False,
+                    tags={**tags, "Name": f"{name}-public-{az}", "Tier": "public"},
+                    opts=child,
+                )
+                aws.ec2.RouteTableAssociation(
+                    f"{name}-public-rta-{i}", subnet_id=public.id, route_table_id=public_rt.id, opts=child
+                )
                 self.public_subnets.append(public)
                 if s.nat_gateways == "perAz" or i == 0:
-                    eip = aws.ec2.Eip(f"{name}-nat-{i}", domain="vpc", tags={**tags, "Name": f"{name}-nat-{az}"},
-                                      opts=child)
-                    nats.append(aws.ec2.NatGateway(f"{name}-nat-{i}", allocation_id=eip.allocation_id,
-                                                   subnet_id=public.id, tags={**tags, "Name": f"{name}-nat-{az}"},
-                                                   opts=pulumi.ResourceOptions(parent=self, depends_on=[igw])))
-                private = aws.ec2.Subnet(f"{name}-private-{i}", vpc_id=vpc.id, cidr_block=private_cidr,
-                                         availability_zone=az, map_public_ip_on_launch=False,
-                                         tags={**tags, "Name": f"{name}-private-{az}", "Tier": "private"}, opts=child)
-                rt = aws.ec2.RouteTable(f"{name}-private-rt-{i}", vpc_id=vpc.id,
-                                        tags={**tags, "Name": f"{name}-private-{az}"}, opts=child)
-                aws.ec2.Route(f"{name}-private-{i}-default", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0",
-                              nat_gateway_id=nats[-1].id, opts=child)
-                aws.ec2.RouteTableAssociation(f"{name}-private-rta-{i}", subnet_id=private.id, route_table_id=rt.id,
-                                              opts=child)
+                    eip = aws.ec2.Eip(
+                        f"{name}-nat-{i}", domain="vpc", tags={**tags, "Name": f"{name}-nat-{az}"}, opts=child
+                    )
+                    nats.append(
+                        aws.ec2.NatGateway(
+                            f"{name}-nat-{i}",
+                            allocation_id=eip.allocation_id,
+                            subnet_id=public.id,
+                            tags={**tags, "Name": f"{name}-nat-{az}"},
+                            opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]),
+                        )
+                    )
+                private = aws.ec2.Subnet(
+                    f"{name}-private-{i}",
+                    vpc_id=vpc.id,
+                    cidr_block=private_cidr,
+                    availability_zone=az,
+                    map_public_ip_on_launch=False,
+                    tags={**tags, "Name": f"{name}-private-{az}", "Tier": "private"},
+                    opts=child,
+                )
+                rt = aws.ec2.RouteTable(
+                    f"{name}-private-rt-{i}", vpc_id=vpc.id, tags={**tags, "Name": f"{name}-private-{az}"}, opts=child
+                )
+                aws.ec2.Route(
+                    f"{name}-private-{i}-default",
+                    route_table_id=rt.id,
+                    destination_cidr_block="0.0.0.0/0",
+                    nat_gateway_id=nats[-1].id,
+                    opts=child,
+                )
+                aws.ec2.RouteTableAssociation(
+                    f"{name}-private-rta-{i}", subnet_id=private.id, route_table_id=rt.id, opts=child
+                )
                 self.private_subnets.append(private)
                 private_route_tables.append(rt.id)
 
@@ -193,52 +246,135 @@ class Network(pulumi.ComponentResource):
             # principals of this account, a data-perimeter control that still reaches AWS-owned buckets.
             account = vpc.arn.apply(lambda arn: arn.split(":")[4])
             aws.ec2.VpcEndpoint(
-                f"{name}-s3", vpc_id=vpc.id, service_name=f"com.amazonaws.{args.region}.s3",
-                vpc_endpoint_type="Gateway", route_table_ids=private_route_tables,
-                policy=account.apply(lambda acct: json.dumps({"Version": "2012-10-17", "Statement": [{
-                    "Sid": "OwnAccountPrincipalsOnly", "Effect": "Allow", "Principal": "*", "Action": "s3:*",
-                    "Resource": "*", "Condition": {"StringEquals": {"aws:PrincipalAccount": acct}}}]})),
-                tags={**tags, "Name": f"{name}-s3"}, opts=child)
+                f"{name}-s3",
+                vpc_id=vpc.id,
+                service_name=f"com.amazonaws.{args.region}.s3",
+                vpc_endpoint_type="Gateway",
+                route_table_ids=private_route_tables,
+                policy=account.apply(
+                    lambda acct: json.dumps(
+                        {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Sid": "OwnAccountPrincipalsOnly",
+                                    "Effect": "Allow",
+                                    "Principal": "*",
+                                    "Action": "s3:*",
+                                    "Resource": "*",
+                                    "Condition": {"StringEquals": {"aws:PrincipalAccount": acct}},
+                                }
+                            ],
+                        }
+                    )
+                ),
+                tags={**tags, "Name": f"{name}-s3"},
+                opts=child,
+            )
 
-        sg = aws.ec2.SecurityGroup(f"{name}-cluster-sg", vpc_id=vpc.id,
-                                   description="HyperPod cluster nodes and FSx for Lustre",
-                                   tags={**tags, "Name": f"{name}-cluster"}, opts=child)
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-cluster-sg",
+            vpc_id=vpc.id,
+            description="HyperPod cluster nodes and FSx for Lustre",
+            tags={**tags, "Name": f"{name}-cluster"},
+            opts=child,
+        )
         # EFA needs all traffic to and from the group itself, both ways.
-        aws.vpc.SecurityGroupIngressRule(f"{name}-cluster-self-in", security_group_id=sg.id, ip_protocol="-1",
-                                         referenced_security_group_id=sg.id, description="all traffic within the cluster (EFA)",
-                                         opts=child)
-        aws.vpc.SecurityGroupEgressRule(f"{name}-cluster-self-out", security_group_id=sg.id, ip_protocol="-1",
-                                        referenced_security_group_id=sg.id, description="all traffic within the cluster (EFA)",
-                                        opts=child)
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-cluster-self-in",
+            security_group_id=sg.id,
+            ip_protocol="-1",
+            referenced_security_group_id=sg.id,
+            description="all traffic within the cluster (EFA)",
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-cluster-self-out",
+            security_group_id=sg.id,
+            ip_protocol="-1",
+            referenced_security_group_id=sg.id,
+            description="all traffic within the cluster (EFA)",
+            opts=child,
+        )
         # Lustre ports, stated on their own so they survive if the self rule is ever narrowed.
         for port_from, port_to in ((988, 988), (1018, 1023)):
-            aws.vpc.SecurityGroupIngressRule(f"{name}-cluster-lustre-{port_from}", security_group_id=sg.id,
-                                             ip_protocol="tcp", from_port=port_from, to_port=port_to,
-                                             referenced_security_group_id=sg.id,
-                                             description=f"FSx for Lustre TCP {port_from}-{port_to}", opts=child)
-        aws.vpc.SecurityGroupEgressRule(f"{name}-cluster-egress", security_group_id=sg.id, ip_protocol="-1",
-                                        cidr_ipv4="0.0.0.0/0", description="outbound (AWS APIs, packages)",
-                                        opts=child)
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-cluster-lustre-{port_from}",
+                security_group_id=sg.id,
+                ip_protocol="tcp",
+                from_port=port_from,
+                to_port=port_to,
+                referenced_security_group_id=sg.id,
+                description=f"FSx for Lustre TCP {port_from}-{port_to}",
+                opts=child,
+            )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-cluster-egress",
+            security_group_id=sg.id,
+            ip_protocol="-1",
+            cidr_ipv4="0.0.0.0/0",
+            description="outbound (AWS APIs, packages)",
+            opts=child,
+        )
         self.cluster_security_group = sg
 
         if s.flow_logs:
-            log_group = aws.cloudwatch.LogGroup(f"{name}-flow-logs", retention_in_days=s.flow_logs_retention_days,
-                                                tags=tags, opts=child)
-            role = aws.iam.Role(f"{name}-flow-logs", tags=tags, opts=child, assume_role_policy=vpc.arn.apply(
-                lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [{
-                    "Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                    "Condition": {"StringEquals": {"aws:SourceAccount": arn.split(":")[4]}}}]})))
-            aws.iam.RolePolicy(f"{name}-flow-logs", role=role.id, opts=child, policy=log_group.arn.apply(
-                lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [{
-                    "Effect": "Allow",
-                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                    "Resource": f"{arn}:*"}]})))
-            aws.ec2.FlowLog(f"{name}-flow-log", vpc_id=vpc.id, traffic_type="ALL", log_destination=log_group.arn,
-                            iam_role_arn=role.arn, tags=tags, opts=child)
+            log_group = aws.cloudwatch.LogGroup(
+                f"{name}-flow-logs", retention_in_days=s.flow_logs_retention_days, tags=tags, opts=child
+            )
+            role = aws.iam.Role(
+                f"{name}-flow-logs",
+                tags=tags,
+                opts=child,
+                assume_role_policy=vpc.arn.apply(
+                    lambda arn: json.dumps(
+                        {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                                    "Action": "sts:AssumeRole",
+                                    "Condition": {"StringEquals": {"aws:SourceAccount": arn.split(":")[4]}},
+                                }
+                            ],
+                        }
+                    )
+                ),
+            )
+            aws.iam.RolePolicy(
+                f"{name}-flow-logs",
+                role=role.id,
+                opts=child,
+                policy=log_group.arn.apply(
+                    lambda arn: json.dumps(
+                        {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Effect": "Allow",
+                                    "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                                    "Resource": f"{arn}:*",
+                                }
+                            ],
+                        }
+                    )
+                ),
+            )
+            aws.ec2.FlowLog(
+                f"{name}-flow-log",
+                vpc_id=vpc.id,
+                traffic_type="ALL",
+                log_destination=log_group.arn,
+                iam_role_arn=role.arn,
+                tags=tags,
+                opts=child,
+            )
 
-        self.register_outputs({
-            "vpc_id": self.vpc_id,
-            "private_subnet_ids": [sn.id for sn in self.private_subnets],
-            "cluster_security_group_id": sg.id,
-        })
+        self.register_outputs(
+            {
+                "vpc_id": self.vpc_id,
+                "private_subnet_ids": [sn.id for sn in self.private_subnets],
+                "cluster_security_group_id": sg.id,
+            }
+        )

@@ -1,4 +1,5 @@
 """Shared storage: FSx for Lustre in the cluster's primary private subnet."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,5 +55,6 @@ class SharedStorage(pulumi.ComponentResource):
         )
         self.dns_name = self.file_system.dns_name
         self.mount_name = self.file_system.mount_name
-        self.register_outputs({"dns_name": self.dns_name, "mount_name": self.mount_name,
-                               "file_system_id": self.file_system.id})
+        self.register_outputs(
+            {"dns_name": self.dns_name, "mount_name": self.mount_name, "file_system_id": self.file_system.id}
+        )

@@ -3,8 +3,8 @@
 Run by the Pulumi CLI (``pulumi preview --policy-pack policies``) or by tools/policy_harness.py: it starts
 the analyzer gRPC server, prints its port and serves until it is stopped.
 """
-from pulumi_policy import EnforcementLevel, PolicyPack
 
+from pulumi_policy import EnforcementLevel, PolicyPack
 from rules import RULES
 
 PolicyPack(

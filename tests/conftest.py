@@ -1,4 +1,5 @@
 """Shared fixtures: the dev stack's config and a runner for the program under Pulumi mocks."""
+
 from __future__ import annotations
 
 import copy

@@ -14,6 +14,7 @@ each listed service fail with a transient error (a throttle or a dropped connect
 directory ``$AWS_STUB_FLAKY_DIR``. Every call is logged as ``aws <argv>`` to ``$STUB_CALLS``.
 The password only ever goes from file to stdout, never onto a command line.
 """
+
 from __future__ import annotations
 
 import json
@@ -91,4 +92,5 @@ def secret_version(password: str) -> str:
     """The VersionId the stub reports for ``password``."""
     import hashlib
     import uuid
+
     return str(uuid.UUID(hashlib.sha256(password.encode()).hexdigest()[:32]))

@@ -1,4 +1,5 @@
 """AccessPaths under mocks: SSH over SSM limited to the cluster, and the bastion."""
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,12 @@ def test_bastion_in_public_subnet_with_ssh_from_listed_cidrs(dev_run):
     ingress = dev_run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
     mine = [r.inputs for r in ingress if r.inputs["securityGroupId"] == sg]
     assert [(r["fromPort"], r["toPort"], r["cidrIpv4"]) for r in mine] == [(22, 22, "198.51.100.0/24")]
-    assert any(r.inputs["securityGroupId"] == cluster_sg and r.inputs.get("referencedSecurityGroupId") == sg
-               and r.inputs["fromPort"] == 22 for r in ingress)
+    assert any(
+        r.inputs["securityGroupId"] == cluster_sg
+        and r.inputs.get("referencedSecurityGroupId") == sg
+        and r.inputs["fromPort"] == 22
+        for r in ingress
+    )
     assert "HostName 203.0.113.20" in dev_run.outputs["bastionSshConfig"]
     assert "ssh -J hp-dev-bastion" in dev_run.outputs["bastionSshConfig"]
 

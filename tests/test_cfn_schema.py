@@ -1,4 +1,5 @@
 """The CloudFormation schema check on real registered aws-native inputs."""
+
 from __future__ import annotations
 
 import copy

@@ -1,4 +1,5 @@
 """ClientVpn under mocks: mutual TLS from a pulumi-tls PKI imported into ACM, endpoint settings, profiles."""
+
 from __future__ import annotations
 
 import json
@@ -7,7 +8,7 @@ import subprocess
 import sys
 
 from stack_config import ConfigError
-from tests.conftest import P, ROOT
+from tests.conftest import ROOT, P
 
 ENDPOINT = "aws:ec2clientvpn/endpoint:Endpoint"
 
@@ -64,7 +65,9 @@ def test_ovpn_profiles_match_the_endpoint(dev_run):
     assert f"remote {host} 443\n" in alice
     assert "remote-cert-tls server\n" in alice and "verify-x509-name server.hp-dev.vpn name\n" in alice
     ca = dev_run.named("hp-dev-vpn-ca-v1", "tls:index/selfSignedCert:SelfSignedCert").outputs["certPem"].strip()
-    cert = dev_run.named("hp-dev-vpn-client-alice-v1", "tls:index/locallySignedCert:LocallySignedCert").outputs["certPem"]
+    cert = dev_run.named("hp-dev-vpn-client-alice-v1", "tls:index/locallySignedCert:LocallySignedCert").outputs[
+        "certPem"
+    ]
     key = dev_run.named("hp-dev-vpn-client-alice-v1", "tls:index/privateKey:PrivateKey").outputs["privateKeyPem"]
     assert f"<ca>\n{ca}\n</ca>" in alice and f"<cert>\n{cert.strip()}\n</cert>" in alice
     assert f"<key>\n{key.strip()}\n</key>" in alice
@@ -75,8 +78,12 @@ def test_profile_writer_makes_a_private_file(dev_run, tmp_path):
     """tools.vpn_profile writes the named profile with mode 0600 and refuses an unknown name."""
     data = json.dumps(dev_run.outputs["vpnProfiles"]["<secret>"])
     out = tmp_path / "alice.ovpn"
-    run = lambda *a: subprocess.run([sys.executable, "-m", "tools.vpn_profile", *a], input=data, text=True,
-                                    capture_output=True, cwd=ROOT)
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "tools.vpn_profile", *args], input=data, text=True, capture_output=True, cwd=ROOT
+        )
+
     proc = run("alice", str(out))
     assert proc.returncode == 0, proc.stderr
     assert out.read_text() == dev_run.outputs["vpnProfiles"]["<secret>"]["alice"]
@@ -96,6 +103,9 @@ def test_client_cidr_must_not_overlap_the_vpc(dev_config, run_stack):
 def test_login_nlb_admits_vpn_clients(dev_run):
     """The login NLB's SSH rule set includes the VPN client range."""
     nlb_sg = dev_run.named("hp-dev-nlb-sg").outputs["id"]
-    cidrs = {r.inputs["cidrIpv4"] for r in dev_run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-             if r.inputs["securityGroupId"] == nlb_sg}
+    cidrs = {
+        r.inputs["cidrIpv4"]
+        for r in dev_run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.inputs["securityGroupId"] == nlb_sg
+    }
     assert "10.255.0.0/22" in cidrs

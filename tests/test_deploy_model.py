@@ -1,4 +1,5 @@
 """tools/deploy_model.py: longest dependency path weighted by typical creation times."""
+
 from __future__ import annotations
 
 import json
@@ -6,32 +7,47 @@ import json
 import pytest
 
 from tools import deploy_model
-from tools.deploy_model import DEFAULT_SECONDS, DURATIONS, PlanCycleError, model
+from tools.deploy_model import DEFAULT_SECONDS, PlanCycleError, model
 
-TABLE = {"t:m:A": (10, "test"), "t:m:B": (20, "test"), "t:m:C": (5, "test"), "t:m:D": (1, "test"),
-         "t:m:E": (40, "test"), "t:m:F": (7, "test"), "t:m:G": (2, "test"), "t:m:H": (3, "test")}
+TABLE = {
+    "t:m:A": (10, "test"),
+    "t:m:B": (20, "test"),
+    "t:m:C": (5, "test"),
+    "t:m:D": (1, "test"),
+    "t:m:E": (40, "test"),
+    "t:m:F": (7, "test"),
+    "t:m:G": (2, "test"),
+    "t:m:H": (3, "test"),
+}
 
 
 def res(name, typ, deps=(), pdeps=None, parent=None, custom=True, read=False):
-    return {"urn": f"urn:{name}", "type": typ, "name": name, "parent": parent and f"urn:{parent}",
-            "custom": custom, "read": read, "dependencies": [f"urn:{d}" for d in deps],
-            "propertyDependencies": {k: [f"urn:{d}" for d in v] for k, v in (pdeps or {}).items()}}
+    return {
+        "urn": f"urn:{name}",
+        "type": typ,
+        "name": name,
+        "parent": parent and f"urn:{parent}",
+        "custom": custom,
+        "read": read,
+        "dependencies": [f"urn:{d}" for d in deps],
+        "propertyDependencies": {k: [f"urn:{d}" for d in v] for k, v in (pdeps or {}).items()},
+    }
 
 
 def synthetic() -> list[dict]:
     return [
         res("a", "t:m:A"),
         res("b", "t:m:B", deps=["a"]),
-        res("c", "t:m:C", pdeps={"x": ["a"]}),           # only a property dependency
+        res("c", "t:m:C", pdeps={"x": ["a"]}),  # only a property dependency
         res("d", "t:m:D", deps=["b"], pdeps={"y": ["c"]}),  # diamond: a -> b, c -> d
-        res("k", "t:c:K", custom=False),                  # component
+        res("k", "t:c:K", custom=False),  # component
         res("e", "t:m:E", parent="k"),
-        res("k2", "t:c:K2", parent="k", custom=False),    # nested component
+        res("k2", "t:c:K2", parent="k", custom=False),  # nested component
         res("f", "t:m:F", deps=["d"], parent="k2"),
-        res("g", "t:m:G", deps=["k"]),                    # depends on the component
-        res("r", "t:m:E", read=True),                     # a read of an otherwise 40 s type
+        res("g", "t:m:G", deps=["k"]),  # depends on the component
+        res("r", "t:m:E", read=True),  # a read of an otherwise 40 s type
         res("h", "t:m:H", deps=["r"]),
-        res("u", "x:y:Unknown", deps=["g"]),              # unknown type
+        res("u", "x:y:Unknown", deps=["g"]),  # unknown type
     ]
 
 
@@ -106,6 +122,6 @@ def test_dev_plan_cluster_runs_beside_the_directory(dev_plan):
     assert m.total < cluster.seconds + directory.seconds
     assert not m.unknown_types
     # the path is contiguous: each step starts when the one before it finishes
-    for prev, cur in zip(m.path, m.path[1:]):
+    for prev, cur in zip(m.path, m.path[1:], strict=False):
         assert cur.start == prev.finish
     assert m.path[0].start == 0 and m.path[-1].finish == m.total

@@ -1,5 +1,6 @@
 """Directory under mocks: Managed AD in two private subnets of distinct AZs (or an existing one), protected,
 passwords generated and kept only as secrets, the bind password never in any form outside Secrets Manager."""
+
 from __future__ import annotations
 
 import base64
@@ -12,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from tests.conftest import P, ROOT
+from tests.conftest import ROOT, P
 from tools.harness import DEPLOYER_ROLE
 from tools.preview import plan_of
 
@@ -27,8 +28,12 @@ def test_managed_ad_in_two_private_subnets_of_distinct_azs(dev_run):
     """A MicrosoftAD directory (Standard by default) in the first two private subnets, which are in
     different AZs, with Data API access on."""
     d = dev_run.one(DIRECTORY).inputs
-    assert (d["type"], d["edition"], d["name"], d["shortName"]) == ("MicrosoftAD", "Standard",
-                                                                      "corp.hp-dev.example.com", "HPDEV")
+    assert (d["type"], d["edition"], d["name"], d["shortName"]) == (
+        "MicrosoftAD",
+        "Standard",
+        "corp.hp-dev.example.com",
+        "HPDEV",
+    )
     subnets = {s.outputs["id"]: s for s in dev_run.of_type("aws:ec2/subnet:Subnet")}
     chosen = [subnets[i] for i in d["vpcSettings"]["subnetIds"]]
     assert [s.name for s in chosen] == ["hp-dev-private-0", "hp-dev-private-1"]
@@ -45,8 +50,11 @@ def test_enterprise_edition_by_config(dev_config, run_stack):
 
 def test_directory_and_its_contents_are_protected(dev_config, run_stack, dev_run):
     """The directory, its admin secret and its contents are protected; `protect: false` lifts it."""
-    kept = [dev_run.one(DIRECTORY), dev_run.named("hp-dev-directory-admin", SECRET),
-            dev_run.named("hp-dev-directory-contents")]
+    kept = [
+        dev_run.one(DIRECTORY),
+        dev_run.named("hp-dev-directory-admin", SECRET),
+        dev_run.named("hp-dev-directory-contents"),
+    ]
     assert all(r.protect for r in kept), [r.name for r in kept if not r.protect]
     dev_config[P + "directory"]["protect"] = False
     result = run_stack(dev_config)
@@ -60,9 +68,16 @@ def test_passwords_generated_and_only_secrets(dev_run):
     assert set(passwords) == {"hp-dev-directory-admin", "hp-dev-ldap-bind"}
     for p in passwords.values():
         assert p.inputs["length"] == 32 and p.inputs["minUpper"] >= 1 and p.inputs["minNumeric"] >= 1
-    assert dev_run.one(DIRECTORY).inputs["password"] == {"<secret>": passwords["hp-dev-directory-admin"].outputs["result"]}
-    for name, password in (("hp-dev-directory-admin", "hp-dev-directory-admin"), ("hp-dev-ldap-bind", "hp-dev-ldap-bind")):
-        assert dev_run.named(name, VERSION).inputs["secretString"] == {"<secret>": passwords[password].outputs["result"]}
+    assert dev_run.one(DIRECTORY).inputs["password"] == {
+        "<secret>": passwords["hp-dev-directory-admin"].outputs["result"]
+    }
+    for name, password in (
+        ("hp-dev-directory-admin", "hp-dev-directory-admin"),
+        ("hp-dev-ldap-bind", "hp-dev-ldap-bind"),
+    ):
+        assert dev_run.named(name, VERSION).inputs["secretString"] == {
+            "<secret>": passwords[password].outputs["result"]
+        }
     contents = dev_run.named("hp-dev-directory-contents").inputs
     assert contents["bind_password"] == {"<secret>": passwords["hp-dev-ldap-bind"].outputs["result"]}
 
@@ -81,19 +96,31 @@ def test_execution_role_reads_only_the_named_secrets(dev_run):
     """The nodes may read the bind-password and host-key secrets and nothing else; each of those secrets
     refuses every other principal but the deploying role (the provider reads a secret back after writing it;
     the role ARN comes from the session context, path included); the admin password is not among them."""
-    arns = {name: dev_run.named(name, SECRET).outputs["arn"] for name in
-            ("hp-dev-host-keys", "hp-dev-ldap-bind", "hp-dev-directory-admin")}
+    arns = {
+        name: dev_run.named(name, SECRET).outputs["arn"]
+        for name in ("hp-dev-host-keys", "hp-dev-ldap-bind", "hp-dev-directory-admin")
+    }
     statements = json.loads(dev_run.named("hp-dev-vpc-and-lifecycle").inputs["policy"])["Statement"]
     reads = [s for s in statements if "secretsmanager" in json.dumps(s["Action"])]
-    assert reads == [{"Sid": "ReadNamedSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                      "Resource": [arns["hp-dev-host-keys"], arns["hp-dev-ldap-bind"]]}]
-    policies = {json.loads(p.inputs["policy"])["Statement"][0]["Resource"]: json.loads(p.inputs["policy"])
-                for p in dev_run.of_type("aws:secretsmanager/secretPolicy:SecretPolicy")}
+    assert reads == [
+        {
+            "Sid": "ReadNamedSecrets",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": [arns["hp-dev-host-keys"], arns["hp-dev-ldap-bind"]],
+        }
+    ]
+    policies = {
+        json.loads(p.inputs["policy"])["Statement"][0]["Resource"]: json.loads(p.inputs["policy"])
+        for p in dev_run.of_type("aws:secretsmanager/secretPolicy:SecretPolicy")
+    }
     assert set(policies) == {arns["hp-dev-host-keys"], arns["hp-dev-ldap-bind"]}
     role = dev_run.named("hp-dev-role", "aws:iam/role:Role").outputs["arn"]
     for doc in policies.values():
         (stmt,) = doc["Statement"]
-        assert stmt["Effect"] == "Deny" and stmt["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": sorted([role, DEPLOYER_ROLE])}}
+        assert stmt["Effect"] == "Deny" and stmt["Condition"] == {
+            "ArnNotEquals": {"aws:PrincipalArn": sorted([role, DEPLOYER_ROLE])}
+        }
 
 
 def test_existing_directory_by_id(dev_config, run_stack):
@@ -108,16 +135,22 @@ def test_existing_directory_by_id(dev_config, run_stack):
     assert [r.name for r in result.of_type(SECRET) if "directory-admin" in r.name] == []
     lookups = [a for t, a in result.calls if t == "aws:directoryservice/getDirectory:getDirectory"]
     assert [a["directoryId"] for a in lookups] == ["d-0123456789"]
-    targets = sorted(a.inputs["targetId"] for a in result.of_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")
-                     if a.name.startswith("hp-dev-ldap-dc-"))
+    targets = sorted(
+        a.inputs["targetId"]
+        for a in result.of_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")
+        if a.name.startswith("hp-dev-ldap-dc-")
+    )
     assert targets == ["10.20.0.53", "10.20.64.53"]
     assert result.named("hp-dev-directory-contents").inputs["directory_id"] == "d-0123456789"
 
     dev_config[P + "directory"]["dnsIps"] = ["10.20.0.7", "10.20.64.7", "10.20.0.8"]
     result = run_stack(dev_config)
     assert not [t for t, _ in result.calls if t == "aws:directoryservice/getDirectory:getDirectory"]
-    targets = sorted(a.inputs["targetId"] for a in result.of_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")
-                     if a.name.startswith("hp-dev-ldap-dc-"))
+    targets = sorted(
+        a.inputs["targetId"]
+        for a in result.of_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")
+        if a.name.startswith("hp-dev-ldap-dc-")
+    )
     assert targets == ["10.20.0.7", "10.20.0.8", "10.20.64.7"]
 
 
@@ -156,7 +189,7 @@ def obfuscated_tokens(text: str) -> list[str]:
         if len(raw) < 56 or not raw.endswith(b"\x00\x01\x02\x03"):
             continue
         method, size = struct.unpack("<HH", raw[:4])
-        key, iv, ct = raw[4:36], raw[36:52], raw[52:52 + size]
+        key, iv, ct = raw[4:36], raw[36:52], raw[52 : 52 + size]
         if method != 0 or len(ct) != size or size % 16:
             continue
         dec = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()

@@ -1,5 +1,6 @@
 """DirectoryConnection: the SSM parameter that tells nodes how to reach the directory, published only once the
 directory, its contents and the LDAPS endpoint exist; and the plan-time directory section of platform.json."""
+
 from __future__ import annotations
 
 import json
@@ -8,15 +9,24 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components.directory_connection import (DirectoryConnection, DirectoryConnectionArgs, connection_value,
-                                             node_settings, parameter_name, tier_for)
+from components.directory_connection import (
+    DirectoryConnection,
+    DirectoryConnectionArgs,
+    connection_value,
+    node_settings,
+    parameter_name,
+    tier_for,
+)
 from stack_config import DirectorySettings
 from tools import harness
 
 PARAMETER = "aws:ssm/parameter:Parameter"
 CA = "-----BEGIN CERTIFICATE-----\nMIIBcomponentTestCA\n-----END CERTIFICATE-----\n"
-DNS = {"ClusterAdmin": "CN=ClusterAdmin,OU=Users,DC=corp", "ClusterDev": "CN=ClusterDev,OU=Users,DC=corp",
-       "Finance": "CN=Finance,OU=Users,DC=corp"}
+DNS = {
+    "ClusterAdmin": "CN=ClusterAdmin,OU=Users,DC=corp",
+    "ClusterDev": "CN=ClusterDev,OU=Users,DC=corp",
+    "Finance": "CN=Finance,OU=Users,DC=corp",
+}
 PASSWORD = "Bind-Password-Not-Here-9!"
 
 
@@ -25,16 +35,35 @@ def _program(ca: str = CA):
         secret = aws.secretsmanager.Secret("bind")
         aws.secretsmanager.SecretVersion("bind", secret_id=secret.id, secret_string=pulumi.Output.secret(PASSWORD))
         contents = pulumi.ComponentResource("test:index:Contents", "contents")
-        dns = pulumi.CustomResource("test:index:Dns", "contents-dns", {"bind_dn": "CN=ReadOnly,OU=Users,DC=corp",
-                                                                        "group_dns": DNS},
-                                    opts=pulumi.ResourceOptions(parent=contents))
-        listener = aws.lb.Listener("ldaps", load_balancer_arn="arn:aws:elasticloadbalancing:us-east-1:1:lb/x",
-                                   port=636, protocol="TLS", default_actions=[])
-        conn = DirectoryConnection("hp", DirectoryConnectionArgs(
-            parameter_name="/hyperpod-platform/hp/directory", ldaps_uri="ldaps://ldaps.corp", bind_dn=dns.bind_dn,
-            bind_secret_arn=secret.arn, group_dns=dns.group_dns, groups=("ClusterAdmin", "ClusterDev"),
-            ca_certificate_pem=ca, tags={"Cluster": "hp"}, wait_for=[contents, listener]))
+        dns = pulumi.CustomResource(
+            "test:index:Dns",
+            "contents-dns",
+            {"bind_dn": "CN=ReadOnly,OU=Users,DC=corp", "group_dns": DNS},
+            opts=pulumi.ResourceOptions(parent=contents),
+        )
+        listener = aws.lb.Listener(
+            "ldaps",
+            load_balancer_arn="arn:aws:elasticloadbalancing:us-east-1:1:lb/x",
+            port=636,
+            protocol="TLS",
+            default_actions=[],
+        )
+        conn = DirectoryConnection(
+            "hp",
+            DirectoryConnectionArgs(
+                parameter_name="/hyperpod-platform/hp/directory",
+                ldaps_uri="ldaps://ldaps.corp",
+                bind_dn=dns.bind_dn,
+                bind_secret_arn=secret.arn,
+                group_dns=dns.group_dns,
+                groups=("ClusterAdmin", "ClusterDev"),
+                ca_certificate_pem=ca,
+                tags={"Cluster": "hp"},
+                wait_for=[contents, listener],
+            ),
+        )
         pulumi.export("name", conn.parameter_name)
+
     return program
 
 
@@ -48,14 +77,23 @@ def test_publishes_the_connection_once_its_inputs_exist():
     param = result.one(PARAMETER)
     assert param.name == "hp-directory-connection" and param.parent == component.urn
     i = param.inputs
-    assert (i["name"], i["type"], i["tier"], i["tags"]) == ("/hyperpod-platform/hp/directory", "String",
-                                                             "Standard", {"Cluster": "hp"})
+    assert (i["name"], i["type"], i["tier"], i["tags"]) == (
+        "/hyperpod-platform/hp/directory",
+        "String",
+        "Standard",
+        {"Cluster": "hp"},
+    )
     assert "value" not in i and isinstance(i["insecureValue"], str)  # plain: nothing in it is a secret
     value = json.loads(i["insecureValue"])
     secret_arn = result.named("bind", "aws:secretsmanager/secret:Secret").outputs["arn"]
-    assert value == {"schema": 1, "ldaps_uri": "ldaps://ldaps.corp", "bind_dn": "CN=ReadOnly,OU=Users,DC=corp",
-                     "bind_secret_id": secret_arn, "group_dns": {g: DNS[g] for g in ("ClusterAdmin", "ClusterDev")},
-                     "ca_cert_pem": CA}
+    assert value == {
+        "schema": 1,
+        "ldaps_uri": "ldaps://ldaps.corp",
+        "bind_dn": "CN=ReadOnly,OU=Users,DC=corp",
+        "bind_secret_id": secret_arn,
+        "group_dns": {g: DNS[g] for g in ("ClusterAdmin", "ClusterDev")},
+        "ca_cert_pem": CA,
+    }
     assert PASSWORD not in i["insecureValue"] and "PRIVATE KEY" not in i["insecureValue"]
     deps = set(param.dependencies)
     for name in ("contents-dns", "ldaps", "bind"):
@@ -90,15 +128,24 @@ def test_a_group_without_a_dn_fails():
 def test_node_settings_are_plan_time_only():
     """The platform.json section from settings alone: per-role allow lists (a role not configured gets
     allowedGroups), no URI, DN, secret or CA."""
-    s = DirectorySettings(enabled=True, domain_name="corp.example.com",
-                          allowed_groups_by_role=(("controller", ("ClusterAdmin",)),))
+    s = DirectorySettings(
+        enabled=True, domain_name="corp.example.com", allowed_groups_by_role=(("controller", ("ClusterAdmin",)),)
+    )
     assert node_settings(s, parameter_name("hp"), "/fsx/home/%u") == {
-        "domain": "corp.example.com", "search_base": "DC=corp,DC=example,DC=com", "bind_user": "ReadOnly",
+        "domain": "corp.example.com",
+        "search_base": "DC=corp,DC=example,DC=com",
+        "bind_user": "ReadOnly",
         "connection_parameter": "/hyperpod-platform/hp/directory",
-        "allowed_groups_by_role": {"controller": ["ClusterAdmin"], "login": ["ClusterAdmin", "ClusterDev"],
-                                   "compute": ["ClusterAdmin", "ClusterDev"]},
-        "sudo_groups": ["ClusterAdmin"], "local_groups": ["ubuntu"], "default_shell": "/bin/bash",
-        "home_dir": "/fsx/home/%u"}
+        "allowed_groups_by_role": {
+            "controller": ["ClusterAdmin"],
+            "login": ["ClusterAdmin", "ClusterDev"],
+            "compute": ["ClusterAdmin", "ClusterDev"],
+        },
+        "sudo_groups": ["ClusterAdmin"],
+        "local_groups": ["ubuntu"],
+        "default_shell": "/bin/bash",
+        "home_dir": "/fsx/home/%u",
+    }
 
 
 # --- the dev plan --------------------------------------------------------------------------------------------
@@ -107,12 +154,20 @@ def test_dev_platform_json_matches_the_contract(dev_run):
     only, as Pulumi.dev.yaml says), none of the old ones, and no generated/ldaps-ca.pem is shipped."""
     platform = json.loads(dev_run.named("hp-dev-generated-platform.json").inputs["content"])
     assert platform["directory"] == {
-        "domain": "corp.hp-dev.example.com", "search_base": "DC=corp,DC=hp-dev,DC=example,DC=com",
-        "bind_user": "ReadOnly", "connection_parameter": "/hyperpod-platform/hp-dev/directory",
-        "allowed_groups_by_role": {"controller": ["ClusterAdmin"], "login": ["ClusterAdmin", "ClusterDev"],
-                                   "compute": ["ClusterAdmin", "ClusterDev"]},
-        "sudo_groups": ["ClusterAdmin"], "local_groups": ["ubuntu"], "default_shell": "/bin/bash",
-        "home_dir": "/fsx/home/%u"}
+        "domain": "corp.hp-dev.example.com",
+        "search_base": "DC=corp,DC=hp-dev,DC=example,DC=com",
+        "bind_user": "ReadOnly",
+        "connection_parameter": "/hyperpod-platform/hp-dev/directory",
+        "allowed_groups_by_role": {
+            "controller": ["ClusterAdmin"],
+            "login": ["ClusterAdmin", "ClusterDev"],
+            "compute": ["ClusterAdmin", "ClusterDev"],
+        },
+        "sudo_groups": ["ClusterAdmin"],
+        "local_groups": ["ubuntu"],
+        "default_shell": "/bin/bash",
+        "home_dir": "/fsx/home/%u",
+    }
     for old in ("ldaps_uri", "bind_dn", "bind_secret_id", "ca_cert", "allowed_groups"):
         assert old not in platform["directory"]
     keys = [o.inputs["key"] for o in dev_run.of_type("aws:s3/bucketObjectv2:BucketObjectv2")]
@@ -129,14 +184,24 @@ def test_dev_connection_parameter(dev_run):
     value = json.loads(param.inputs["insecureValue"])
     contents = dev_run.named("hp-dev-directory-contents").outputs
     ca = dev_run.named("hp-dev-ldaps-ca-v1", "tls:index/selfSignedCert:SelfSignedCert").outputs["certPem"]
-    assert value == {"schema": 1, "ldaps_uri": dev_run.outputs["ldapsUri"], "bind_dn": contents["bind_dn"],
-                     "bind_secret_id": dev_run.outputs["ldapBindSecretArn"],
-                     "group_dns": {g: contents["group_dns"][g] for g in ("ClusterAdmin", "ClusterDev")},
-                     "ca_cert_pem": ca}
+    assert value == {
+        "schema": 1,
+        "ldaps_uri": dev_run.outputs["ldapsUri"],
+        "bind_dn": contents["bind_dn"],
+        "bind_secret_id": dev_run.outputs["ldapBindSecretArn"],
+        "group_dns": {g: contents["group_dns"][g] for g in ("ClusterAdmin", "ClusterDev")},
+        "ca_cert_pem": ca,
+    }
     assert ca.startswith("-----BEGIN CERTIFICATE-----") and "PRIVATE KEY" not in param.inputs["insecureValue"]
     deps = set(param.dependencies)
-    wanted = [dev_run.named("hp-dev-directory-contents"), dev_run.named("hp-dev-ldaps", "aws:lb/listener:Listener"),
-              dev_run.named("hp-dev-ldap-bind", "aws:secretsmanager/secretVersion:SecretVersion"),
-              *[a for a in dev_run.of_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")
-                if a.name.startswith("hp-dev-ldap-dc-")]]
+    wanted = [
+        dev_run.named("hp-dev-directory-contents"),
+        dev_run.named("hp-dev-ldaps", "aws:lb/listener:Listener"),
+        dev_run.named("hp-dev-ldap-bind", "aws:secretsmanager/secretVersion:SecretVersion"),
+        *[
+            a
+            for a in dev_run.of_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")
+            if a.name.startswith("hp-dev-ldap-dc-")
+        ],
+    ]
     assert len(wanted) == 5 and all(r.urn in deps for r in wanted)

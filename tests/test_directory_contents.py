@@ -1,5 +1,6 @@
 """DirectoryContents: the dynamic provider against botocore Stubbers on real ``ds`` and ``ds-data`` clients
 (every call's parameters checked against the service models), and the component under Pulumi mocks."""
+
 from __future__ import annotations
 
 import base64
@@ -16,8 +17,14 @@ from pulumi.runtime import rpc
 
 import tools.harness as harness
 from components import directory_contents as dc
-from components.directory_contents import (DirectoryContents, DirectoryContentsArgs, DirectoryContentsError,
-                                           DirectoryContentsProvider, random_password, user_inputs)
+from components.directory_contents import (
+    DirectoryContents,
+    DirectoryContentsArgs,
+    DirectoryContentsError,
+    DirectoryContentsProvider,
+    random_password,
+    user_inputs,
+)
 from stack_config import DirectoryUserSettings
 
 DID = "d-1234567890"
@@ -29,24 +36,47 @@ KEY_A2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi
 KEY_B = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb bob@laptop"
 KEY_C = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICccccccccccccccccccccccccccccccccccccccccccc carol@laptop"
 
-ALICE = DirectoryUserSettings(name="alice", groups=("ClusterAdmin",), ssh_public_keys=(KEY_A,),
-                              email="alice@example.com", given_name="Alice", surname="Admin")
+ALICE = DirectoryUserSettings(
+    name="alice",
+    groups=("ClusterAdmin",),
+    ssh_public_keys=(KEY_A,),
+    email="alice@example.com",
+    given_name="Alice",
+    surname="Admin",
+)
 BOB = DirectoryUserSettings(name="bob", groups=("ClusterDev",), ssh_public_keys=(KEY_B,))
 
 
-def props(users=(ALICE, BOB), groups=("ClusterDev", "ClusterAdmin"), password=PASSWORD, directory_id=DID,
-          region=REGION, bind_user="ReadOnly") -> dict:
+def props(
+    users=(ALICE, BOB),
+    groups=("ClusterDev", "ClusterAdmin"),
+    password=PASSWORD,
+    directory_id=DID,
+    region=REGION,
+    bind_user="ReadOnly",
+) -> dict:
     """Inputs as the component sends them (with the password already resolved, as the provider sees it)."""
-    return {"directory_id": directory_id, "region": region, "bind_user": bind_user, "bind_password": password,
-            "groups": sorted(groups), "users": [user_inputs(u) for u in sorted(users, key=lambda u: u.name)]}
+    return {
+        "directory_id": directory_id,
+        "region": region,
+        "bind_user": bind_user,
+        "bind_password": password,
+        "groups": sorted(groups),
+        "users": [user_inputs(u) for u in sorted(users, key=lambda u: u.name)],
+    }
 
 
 def state(inputs: dict, created_users=(), created_groups=(), added=(), group_dns=None) -> dict:
     """Stored outputs of an earlier create/update."""
-    return {**inputs, "bind_dn": f"CN={inputs['bind_user']},{BASE}",
-            "group_dns": group_dns if group_dns is not None else {g: f"CN={g},{BASE}" for g in inputs["groups"]},
-            "created_users": sorted(created_users), "created_groups": sorted(created_groups),
-            "added_memberships": [list(m) for m in sorted(added)], "__provider": "serialized-provider"}
+    return {
+        **inputs,
+        "bind_dn": f"CN={inputs['bind_user']},{BASE}",
+        "group_dns": group_dns if group_dns is not None else {g: f"CN={g},{BASE}" for g in inputs["groups"]},
+        "created_users": sorted(created_users),
+        "created_groups": sorted(created_groups),
+        "added_memberships": [list(m) for m in sorted(added)],
+        "__provider": "serialized-provider",
+    }
 
 
 @dataclass
@@ -81,30 +111,36 @@ class Aws:
     def create_group(self, name: str, conflict: bool = False):
         expected = {"DirectoryId": DID, "SAMAccountName": name, "GroupType": "Security", "GroupScope": "Global"}
         if conflict:
-            self.data.add_client_error("create_group", "ConflictException", f"Group {name} already exists.",
-                                       expected_params=expected)
+            self.data.add_client_error(
+                "create_group", "ConflictException", f"Group {name} already exists.", expected_params=expected
+            )
         else:
-            self.data.add_response("create_group", {"DirectoryId": DID, "SAMAccountName": name, "SID": "S-1-5-21-1"},
-                                   expected)
+            self.data.add_response(
+                "create_group", {"DirectoryId": DID, "SAMAccountName": name, "SID": "S-1-5-21-1"}, expected
+            )
 
     def create_user(self, name: str, conflict: bool = False, **attrs):
         expected = {"DirectoryId": DID, "SAMAccountName": name, **attrs}
         if conflict:
-            self.data.add_client_error("create_user", "ConflictException", f"User {name} already exists.",
-                                       expected_params=expected)
+            self.data.add_client_error(
+                "create_user", "ConflictException", f"User {name} already exists.", expected_params=expected
+            )
         else:
-            self.data.add_response("create_user", {"DirectoryId": DID, "SAMAccountName": name, "SID": "S-1-5-21-2"},
-                                   expected)
+            self.data.add_response(
+                "create_user", {"DirectoryId": DID, "SAMAccountName": name, "SID": "S-1-5-21-2"}, expected
+            )
 
     def update_user(self, name: str, update_type: str, **attrs):
-        self.data.add_response("update_user", {}, {"DirectoryId": DID, "SAMAccountName": name,
-                                                   "UpdateType": update_type, **attrs})
+        self.data.add_response(
+            "update_user", {}, {"DirectoryId": DID, "SAMAccountName": name, "UpdateType": update_type, **attrs}
+        )
 
     def add_member(self, group: str, user: str, conflict: bool = False):
         expected = {"DirectoryId": DID, "GroupName": group, "MemberName": user}
         if conflict:
-            self.data.add_client_error("add_group_member", "ConflictException", "Already a member.",
-                                       expected_params=expected)
+            self.data.add_client_error(
+                "add_group_member", "ConflictException", "Already a member.", expected_params=expected
+            )
         else:
             self.data.add_response("add_group_member", {}, expected)
 
@@ -114,32 +150,37 @@ class Aws:
     def delete_user(self, name: str, missing: bool = False):
         expected = {"DirectoryId": DID, "SAMAccountName": name}
         if missing:
-            self.data.add_client_error("delete_user", "ResourceNotFoundException", f"User {name} not found.",
-                                       expected_params=expected)
+            self.data.add_client_error(
+                "delete_user", "ResourceNotFoundException", f"User {name} not found.", expected_params=expected
+            )
         else:
             self.data.add_response("delete_user", {}, expected)
 
     def delete_group(self, name: str, missing: bool = False):
         expected = {"DirectoryId": DID, "SAMAccountName": name}
         if missing:
-            self.data.add_client_error("delete_group", "ResourceNotFoundException", f"Group {name} not found.",
-                                       expected_params=expected)
+            self.data.add_client_error(
+                "delete_group", "ResourceNotFoundException", f"Group {name} not found.", expected_params=expected
+            )
         else:
             self.data.add_response("delete_group", {}, expected)
 
     def reset(self, name: str, password=ANY):
-        self.ds.add_response("reset_user_password", {},
-                             {"DirectoryId": DID, "UserName": name, "NewPassword": password})
+        self.ds.add_response("reset_user_password", {}, {"DirectoryId": DID, "UserName": name, "NewPassword": password})
 
     def describe_user(self, name: str):
-        self.data.add_response("describe_user", {"DirectoryId": DID, "SAMAccountName": name,
-                                                 "DistinguishedName": f"CN={name},{BASE}", "Enabled": True},
-                               {"DirectoryId": DID, "SAMAccountName": name})
+        self.data.add_response(
+            "describe_user",
+            {"DirectoryId": DID, "SAMAccountName": name, "DistinguishedName": f"CN={name},{BASE}", "Enabled": True},
+            {"DirectoryId": DID, "SAMAccountName": name},
+        )
 
     def describe_group(self, name: str):
-        self.data.add_response("describe_group", {"DirectoryId": DID, "SAMAccountName": name,
-                                                  "DistinguishedName": f"CN={name},{BASE}"},
-                               {"DirectoryId": DID, "SAMAccountName": name})
+        self.data.add_response(
+            "describe_group",
+            {"DirectoryId": DID, "SAMAccountName": name, "DistinguishedName": f"CN={name},{BASE}"},
+            {"DirectoryId": DID, "SAMAccountName": name},
+        )
 
 
 @pytest.fixture
@@ -151,8 +192,9 @@ def aws(monkeypatch):
     ds, data = boto3.client("ds", **creds), boto3.client("ds-data", **creds)
     aws = Aws(Stubber(ds), Stubber(data), None)  # type: ignore[arg-type]
     for client in (ds, data):
-        client.meta.events.register("provide-client-params.*.*",
-                                    lambda params, model, **_: aws.calls.append((model.name, dict(params))))
+        client.meta.events.register(
+            "provide-client-params.*.*", lambda params, model, **_: aws.calls.append((model.name, dict(params)))
+        )
 
     def factory(service: str, region: str):
         aws.regions.append(region)
@@ -173,8 +215,13 @@ def test_create_from_scratch(aws):
     aws.create_group("ClusterAdmin")
     aws.create_group("ClusterDev")
     aws.create_user("ReadOnly")
-    aws.create_user("alice", GivenName="Alice", Surname="Admin", EmailAddress="alice@example.com",
-                    OtherAttributes={"altSecurityIdentities": {"SS": [KEY_A]}})
+    aws.create_user(
+        "alice",
+        GivenName="Alice",
+        Surname="Admin",
+        EmailAddress="alice@example.com",
+        OtherAttributes={"altSecurityIdentities": {"SS": [KEY_A]}},
+    )
     aws.create_user("bob", OtherAttributes={"altSecurityIdentities": {"SS": [KEY_B]}})
     aws.add_member("ClusterAdmin", "alice")
     aws.add_member("ClusterDev", "bob")
@@ -214,8 +261,12 @@ def test_adopt_existing_then_delete_keeps_adopted(aws):
     aws.create_group("ClusterAdmin", conflict=True)
     aws.create_group("ClusterDev")
     aws.create_user("ReadOnly")
-    alice_attrs = dict(GivenName="Alice", Surname="Admin", EmailAddress="alice@example.com",
-                       OtherAttributes={"altSecurityIdentities": {"SS": [KEY_A]}})
+    alice_attrs = dict(
+        GivenName="Alice",
+        Surname="Admin",
+        EmailAddress="alice@example.com",
+        OtherAttributes={"altSecurityIdentities": {"SS": [KEY_A]}},
+    )
     aws.create_user("alice", conflict=True, **alice_attrs)
     aws.update_user("alice", "REPLACE", **alice_attrs)
     aws.create_user("bob", OtherAttributes={"altSecurityIdentities": {"SS": [KEY_B]}})
@@ -291,14 +342,23 @@ def test_diff_directory_change_replaces(aws):
 def test_update_applies_only_the_delta(aws):
     """Add a user, change a key, drop an email and a membership, remove a user; the bind password is unchanged,
     so it is not reset, and known DNs are not read again."""
-    alice_old = DirectoryUserSettings(name="alice", groups=("ClusterAdmin", "ClusterDev"), ssh_public_keys=(KEY_A,),
-                                      email="alice@example.com", given_name="Alice")
-    alice_new = DirectoryUserSettings(name="alice", groups=("ClusterAdmin",), ssh_public_keys=(KEY_A2,),
-                                      given_name="Alice")
+    alice_old = DirectoryUserSettings(
+        name="alice",
+        groups=("ClusterAdmin", "ClusterDev"),
+        ssh_public_keys=(KEY_A,),
+        email="alice@example.com",
+        given_name="Alice",
+    )
+    alice_new = DirectoryUserSettings(
+        name="alice", groups=("ClusterAdmin",), ssh_public_keys=(KEY_A2,), given_name="Alice"
+    )
     carol = DirectoryUserSettings(name="carol", groups=("ClusterDev",), ssh_public_keys=(KEY_C,), surname="Coder")
-    old = state(props(users=[alice_old, BOB]), created_users=["ReadOnly", "alice", "bob"],
-                created_groups=["ClusterAdmin", "ClusterDev"],
-                added=[("ClusterAdmin", "alice"), ("ClusterDev", "alice"), ("ClusterDev", "bob")])
+    old = state(
+        props(users=[alice_old, BOB]),
+        created_users=["ReadOnly", "alice", "bob"],
+        created_groups=["ClusterAdmin", "ClusterDev"],
+        added=[("ClusterAdmin", "alice"), ("ClusterDev", "alice"), ("ClusterDev", "bob")],
+    )
     new = props(users=[alice_new, carol])
 
     aws.data_access("Enabled")
@@ -324,12 +384,14 @@ def test_update_adds_attributes_that_had_no_value(aws):
     """A key or email on a user who had none is an ADD, as the API asks for attributes without a value;
     changing an existing value is a REPLACE."""
     bob_old = DirectoryUserSettings(name="bob", groups=("ClusterDev",), given_name="Bob")
-    bob_new = DirectoryUserSettings(name="bob", groups=("ClusterDev",), given_name="Robert", email="bob@example.com",
-                                    ssh_public_keys=(KEY_C,))
+    bob_new = DirectoryUserSettings(
+        name="bob", groups=("ClusterDev",), given_name="Robert", email="bob@example.com", ssh_public_keys=(KEY_C,)
+    )
     old = state(props(users=[ALICE, bob_old]), created_users=["ReadOnly", "alice", "bob"])
     aws.data_access("Enabled")
-    aws.update_user("bob", "ADD", EmailAddress="bob@example.com",
-                    OtherAttributes={"altSecurityIdentities": {"SS": [KEY_C]}})
+    aws.update_user(
+        "bob", "ADD", EmailAddress="bob@example.com", OtherAttributes={"altSecurityIdentities": {"SS": [KEY_C]}}
+    )
     aws.update_user("bob", "REPLACE", GivenName="Robert")
     aws.provider.update(f"{DID}/contents", old, props(users=[ALICE, bob_new]))
     aws.done()
@@ -351,8 +413,12 @@ def test_update_removed_group_and_adopted_user(aws):
     had before the stack, loses the ones the stack added, and is not deleted."""
     alice = DirectoryUserSettings(name="alice", groups=("ClusterAdmin", "ClusterDev"))
     bob = DirectoryUserSettings(name="bob", groups=("ClusterAdmin",))
-    old = state(props(users=[alice, bob]), created_users=["ReadOnly", "bob"], created_groups=["ClusterDev"],
-                added=[("ClusterAdmin", "bob"), ("ClusterDev", "alice")])
+    old = state(
+        props(users=[alice, bob]),
+        created_users=["ReadOnly", "bob"],
+        created_groups=["ClusterDev"],
+        added=[("ClusterAdmin", "bob"), ("ClusterDev", "alice")],
+    )
     old_with_ours = {**old, "added_memberships": [["ClusterAdmin", "alice"], *old["added_memberships"]]}
     new = props(users=[bob], groups=("ClusterAdmin",))
 
@@ -385,8 +451,12 @@ def test_update_renamed_bind_user(aws):
 
 # --- delete ----------------------------------------------------------------------------------------------
 def test_delete_only_created_objects_and_tolerates_missing(aws):
-    old = state(props(), created_users=["ReadOnly", "bob"], created_groups=["ClusterDev"],
-                added=[("ClusterAdmin", "alice"), ("ClusterDev", "bob")])
+    old = state(
+        props(),
+        created_users=["ReadOnly", "bob"],
+        created_groups=["ClusterDev"],
+        added=[("ClusterAdmin", "alice"), ("ClusterDev", "bob")],
+    )
     aws.remove_member("ClusterAdmin", "alice")
     aws.delete_user("ReadOnly", missing=True)  # already gone
     aws.delete_user("bob")
@@ -404,10 +474,19 @@ def test_error_names_the_object_and_rolls_back(aws):
     aws.create_group("ClusterAdmin")
     aws.create_group("ClusterDev")
     aws.create_user("ReadOnly")
-    aws.data.add_client_error("create_user", "ValidationException", "Invalid attribute value.",
-                              expected_params={"DirectoryId": DID, "SAMAccountName": "alice", "GivenName": "Alice",
-                                               "Surname": "Admin", "EmailAddress": "alice@example.com",
-                                               "OtherAttributes": {"altSecurityIdentities": {"SS": [KEY_A]}}})
+    aws.data.add_client_error(
+        "create_user",
+        "ValidationException",
+        "Invalid attribute value.",
+        expected_params={
+            "DirectoryId": DID,
+            "SAMAccountName": "alice",
+            "GivenName": "Alice",
+            "Surname": "Admin",
+            "EmailAddress": "alice@example.com",
+            "OtherAttributes": {"altSecurityIdentities": {"SS": [KEY_A]}},
+        },
+    )
     aws.delete_user("ReadOnly")
     aws.delete_group("ClusterDev")
     aws.delete_group("ClusterAdmin")
@@ -423,9 +502,12 @@ def test_error_never_shows_the_password(aws):
     aws.data_access("Enabled")
     aws.create_group("ClusterAdmin")
     aws.create_user("ReadOnly")
-    aws.ds.add_client_error("reset_user_password", "InvalidPasswordException",
-                            f"The password {PASSWORD} does not meet the requirements.",
-                            expected_params={"DirectoryId": DID, "UserName": "ReadOnly", "NewPassword": PASSWORD})
+    aws.ds.add_client_error(
+        "reset_user_password",
+        "InvalidPasswordException",
+        f"The password {PASSWORD} does not meet the requirements.",
+        expected_params={"DirectoryId": DID, "UserName": "ReadOnly", "NewPassword": PASSWORD},
+    )
     aws.delete_user("ReadOnly")
     aws.delete_group("ClusterAdmin")
     with pytest.raises(DirectoryContentsError) as err:
@@ -453,8 +535,10 @@ def test_random_password_meets_ad_rules_and_avoids_names():
     for _ in range(200):
         pw = random_password(("bob", "Bobson", None))
         assert len(pw) == 32 and "bob" not in pw.lower()
-        assert all(any(c in cls for c in pw) for cls in (string.ascii_uppercase, string.ascii_lowercase,
-                                                        string.digits, dc.PASSWORD_SPECIALS))
+        assert all(
+            any(c in cls for c in pw)
+            for cls in (string.ascii_uppercase, string.ascii_lowercase, string.digits, dc.PASSWORD_SPECIALS)
+        )
 
 
 def test_provider_pickles_by_reference():
@@ -476,9 +560,17 @@ def test_component_registers_a_secret_password_and_exposes_dns(monkeypatch):
     monkeypatch.setattr(harness, "RecordingMonitor", Monitor)
 
     def program():
-        contents = DirectoryContents("hp", DirectoryContentsArgs(
-            directory_id="d-0123456789", region=REGION, bind_user="ReadOnly", bind_password="plain-in-config-1A!",
-            groups=("ClusterDev", "ClusterAdmin"), users=(BOB, ALICE)))
+        contents = DirectoryContents(
+            "hp",
+            DirectoryContentsArgs(
+                directory_id="d-0123456789",
+                region=REGION,
+                bind_user="ReadOnly",
+                bind_password="plain-in-config-1A!",
+                groups=("ClusterDev", "ClusterAdmin"),
+                users=(BOB, ALICE),
+            ),
+        )
         pulumi.export("bind_dn", contents.bind_dn)
         pulumi.export("group_dns", contents.group_dns)
 

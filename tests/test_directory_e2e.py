@@ -26,6 +26,7 @@ be installed on the host by a test). Readiness waits use tests/waiting.py: hang 
 Nothing on the host changes (checked at the end): every write is in an overlay upper dir or a scratch
 dir under tmp_path; every process left in the namespace is stopped by PID, then the holder.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -37,7 +38,6 @@ import shutil
 import signal
 import stat
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -76,8 +76,11 @@ DIRECTORY = {
     "search_base": BASE,
     "bind_user": "ReadOnly",
     "connection_parameter": PARAMETER,
-    "allowed_groups_by_role": {"controller": ["ClusterAdmin"], "login": ["ClusterAdmin", "ClusterDev"],
-                               "compute": ["ClusterAdmin", "ClusterDev"]},
+    "allowed_groups_by_role": {
+        "controller": ["ClusterAdmin"],
+        "login": ["ClusterAdmin", "ClusterDev"],
+        "compute": ["ClusterAdmin", "ClusterDev"],
+    },
     "sudo_groups": ["ClusterAdmin"],
     "local_groups": ["ubuntu"],
     "default_shell": "/bin/bash",
@@ -85,24 +88,60 @@ DIRECTORY = {
 }
 # Directory users: name -> groups (dave's only group is nested in ClusterDev; erin and frank are ClusterDev
 # members whose accounts get disabled and expired).
-USERS = {"alice": ["ClusterAdmin"], "bob": ["ClusterDev"], "carol": [], "dave": ["ClusterDevInterns"],
-         "erin": ["ClusterDev"], "frank": ["ClusterDev"]}
+USERS = {
+    "alice": ["ClusterAdmin"],
+    "bob": ["ClusterDev"],
+    "carol": [],
+    "dave": ["ClusterDevInterns"],
+    "erin": ["ClusterDev"],
+    "frank": ["ClusterDev"],
+}
 LOCAL_ADMIN = "ubuntu"
 CONTROLLER_IP, LOGIN_IP, NODE_IP = "10.1.0.10", "10.1.0.20", "10.1.1.30"
 SSH_PORT = 2222
-RESOURCE_CONFIG = {"InstanceGroups": [
-    {"Name": "controller", "Instances": [{"CustomerIpAddress": CONTROLLER_IP, "InstanceId": "i-1"}]},
-    {"Name": "login", "Instances": [{"CustomerIpAddress": LOGIN_IP, "InstanceId": "i-2"}]},
-    {"Name": "gpu", "Instances": [{"CustomerIpAddress": NODE_IP, "InstanceId": "i-3"}]},
-]}
+RESOURCE_CONFIG = {
+    "InstanceGroups": [
+        {"Name": "controller", "Instances": [{"CustomerIpAddress": CONTROLLER_IP, "InstanceId": "i-1"}]},
+        {"Name": "login", "Instances": [{"CustomerIpAddress": LOGIN_IP, "InstanceId": "i-2"}]},
+        {"Name": "gpu", "Instances": [{"CustomerIpAddress": NODE_IP, "InstanceId": "i-3"}]},
+    ]
+}
 GROUPS = {"controller": "controller", "login": "login", "gpu": "compute"}
 UNIT = "/etc/systemd/system/hyperpod-directory.service"
 TIMER = "/etc/systemd/system/hyperpod-directory.timer"
 STATE = "/var/lib/hyperpod-platform/directory.state"
-PACKAGES = ["sssd", "sssd-tools", "sssd-ldap", "libnss-sss", "libpam-sss", "ldap-utils", "sudo", "ldb-tools",
-            "samba-ad-dc", "samba-ad-provision", "openssh-server", "openssh-client", "openssl"]
-BINARIES = ["unshare", "nsenter", "samba", "samba-tool", "sssd", "sssctl", "sss_ssh_authorizedkeys", "ldapsearch",
-            "sshd", "ssh", "sudo", "visudo", "pam-auth-update", "dpkg-query", "openssl"]
+PACKAGES = [
+    "sssd",
+    "sssd-tools",
+    "sssd-ldap",
+    "libnss-sss",
+    "libpam-sss",
+    "ldap-utils",
+    "sudo",
+    "ldb-tools",
+    "samba-ad-dc",
+    "samba-ad-provision",
+    "openssh-server",
+    "openssh-client",
+    "openssl",
+]
+BINARIES = [
+    "unshare",
+    "nsenter",
+    "samba",
+    "samba-tool",
+    "sssd",
+    "sssctl",
+    "sss_ssh_authorizedkeys",
+    "ldapsearch",
+    "sshd",
+    "ssh",
+    "sudo",
+    "visudo",
+    "pam-auth-update",
+    "dpkg-query",
+    "openssl",
+]
 
 AWS_STUB = aws_stub(REGION, PARAMETER, SECRET_ID)
 # sssctl as SSSD 2.2 has it: config-check knows no --config/--snippet, so it checks only the installed file.
@@ -190,37 +229,63 @@ def fail_unless_tools() -> None:
     if os.geteuid() != 0:
         pytest.fail("test_directory_e2e needs root (namespaces, mounts, daemons); run it as root (scripts/test)")
     missing = [b for b in BINARIES if shutil.which(b) is None and not Path("/usr/sbin", b).exists()]
-    not_installed = [p for p in PACKAGES if subprocess.run(
-        ["dpkg-query", "-W", "-f=${Status}", p], capture_output=True, text=True).stdout != "install ok installed"]
+    not_installed = [
+        p
+        for p in PACKAGES
+        if subprocess.run(["dpkg-query", "-W", "-f=${Status}", p], capture_output=True, text=True).stdout
+        != "install ok installed"
+    ]
     assert not missing and not not_installed, (
         f"missing binaries {missing}, Debian packages not installed {not_installed}: "
-        "scripts/test installs scripts/apt-packages.txt as root")
-    assert subprocess.run(["/usr/bin/python3", "-c", "import samba.samdb"]).returncode == 0, \
+        "scripts/test installs scripts/apt-packages.txt as root"
+    )
+    assert subprocess.run(["/usr/bin/python3", "-c", "import samba.samdb"]).returncode == 0, (
         "Debian's python3 cannot import samba (python3-samba, from samba-ad-provision)"
+    )
 
 
 def new_ssh_key(path: Path, comment: str) -> str:
     """An ed25519 key pair at ``path`` (private, 0600); returns the public key line."""
     key = ed25519.Ed25519PrivateKey.generate()
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                                       serialization.NoEncryption()))
+    path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption())
+    )
     path.chmod(0o600)
-    return key.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                         serialization.PublicFormat.OpenSSH).decode() + f" {comment}"
+    return (
+        key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+        + f" {comment}"
+    )
 
 
 def new_ca(name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(days=2))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
-                                         data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                         crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(key, hashes.SHA256())
+    )
     return key, cert
 
 
@@ -228,19 +293,28 @@ def new_server_cert(ca_key, ca_cert: x509.Certificate) -> tuple[bytes, bytes]:
     """A server certificate for LDAPS_HOST and 127.0.0.1 issued by the CA: (cert PEM, key PEM)."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, LDAPS_HOST)]))
-            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1)).not_valid_after(now + datetime.timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(LDAPS_HOST),
-                                                        x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .sign(ca_key, hashes.SHA256()))
-    return (cert.public_bytes(serialization.Encoding.PEM),
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                              serialization.NoEncryption()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, LDAPS_HOST)]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(hours=1))
+        .not_valid_after(now + datetime.timedelta(days=2))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(LDAPS_HOST), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return (
+        cert.public_bytes(serialization.Encoding.PEM),
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        ),
+    )
 
 
 def tree_snapshot(root: Path) -> dict[str, tuple]:
@@ -258,16 +332,34 @@ def tree_snapshot(root: Path) -> dict[str, tuple]:
     return result
 
 
-HOST_PATHS = ["/etc", "/var/lib/pam", "/var/lib/sss", "/var/cache/debconf", "/usr/share/pam-configs",
-              "/var/lib/samba", "/var/lib/sudo", "/mnt"]
+HOST_PATHS = [
+    "/etc",
+    "/var/lib/pam",
+    "/var/lib/sss",
+    "/var/cache/debconf",
+    "/usr/share/pam-configs",
+    "/var/lib/samba",
+    "/var/lib/sudo",
+    "/mnt",
+]
 
 
 def host_state() -> dict:
     """What the test could conceivably touch on the host, to compare before and after."""
     state = {p: tree_snapshot(Path(p)) for p in HOST_PATHS}
     state["absent"] = {p: os.path.lexists(p) for p in ("/fsx", "/run/sshd", "/run/sssd.pid", "/etc/sssd/sssd.conf")}
-    state["absent"].update({p: os.path.lexists(p) for p in ("/opt/hyperpod-platform", "/var/lib/hyperpod-platform",
-                                                              "/run/lock/hyperpod-directory.lock", UNIT, TIMER)})
+    state["absent"].update(
+        {
+            p: os.path.lexists(p)
+            for p in (
+                "/opt/hyperpod-platform",
+                "/var/lib/hyperpod-platform",
+                "/run/lock/hyperpod-directory.lock",
+                UNIT,
+                TIMER,
+            )
+        }
+    )
     return state
 
 
@@ -295,11 +387,23 @@ class Node:
             upper, work = self.scratch / f"{name}-upper", self.scratch / f"{name}-work"
             upper.mkdir()
             work.mkdir()
-            self.ns.run(["mount", "-t", "overlay", "overlay", "-o",
-                         f"lowerdir={target},upperdir={upper},workdir={work}", target])
-        for source, target in (("/var/lib/sss", "var-lib-sss"), ("/var/lib/pam", "var-lib-pam"),
-                               ("/var/cache/debconf", "var-cache-debconf"),
-                               ("/usr/share/pam-configs", "usr-share-pam-configs")):
+            self.ns.run(
+                [
+                    "mount",
+                    "-t",
+                    "overlay",
+                    "overlay",
+                    "-o",
+                    f"lowerdir={target},upperdir={upper},workdir={work}",
+                    target,
+                ]
+            )
+        for source, target in (
+            ("/var/lib/sss", "var-lib-sss"),
+            ("/var/lib/pam", "var-lib-pam"),
+            ("/var/cache/debconf", "var-cache-debconf"),
+            ("/usr/share/pam-configs", "usr-share-pam-configs"),
+        ):
             run(["cp", "-a", source, str(self.scratch / target)])
             self.ns.run(["mount", "--bind", str(self.scratch / target), source])
         for sub in ("db", "mc"):  # a fresh SSSD cache
@@ -356,21 +460,29 @@ class Node:
             lines.append(line)
         nsswitch.write_text("\n".join(lines) + "\n")
         # Debian's own mkhomedir profile on (umask 0022, as older setup scripts leave it): ours must replace it.
-        self.run(["pam-auth-update", "--disable", "sss", "--enable", "mkhomedir"],
-                 env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        self.run(
+            ["pam-auth-update", "--disable", "sss", "--enable", "mkhomedir"],
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
+        )
         assert "pam_sss" not in self.path("/etc/pam.d/common-account").read_text()
         assert "pam_mkhomedir.so" in self.path("/etc/pam.d/common-session").read_text()
         with self.path("/etc/hosts").open("a") as f:
             f.write(f"127.0.0.1 {LDAPS_HOST}\n")
         # The local admin, replacing any of that name the host has, with a uid and gid free on the host.
-        used = {line.split(":")[2] for path in ("/etc/passwd", "/etc/group")
-                for line in self.path(path).read_text().splitlines() if line.count(":") >= 2}
+        used = {
+            line.split(":")[2]
+            for path in ("/etc/passwd", "/etc/group")
+            for line in self.path(path).read_text().splitlines()
+            if line.count(":") >= 2
+        }
         uid = next(i for i in range(1500, 60000) if str(i) not in used)
         self.local_uid = uid
-        for path, line in (("/etc/passwd", f"{LOCAL_ADMIN}:x:{uid}:{uid}::/home/{LOCAL_ADMIN}:/bin/bash"),
-                           ("/etc/shadow", f"{LOCAL_ADMIN}:*:19000:0:99999:7:::"),
-                           ("/etc/group", f"{LOCAL_ADMIN}:x:{uid}:")):
-            kept = [l for l in self.path(path).read_text().splitlines() if l.split(":")[0] != LOCAL_ADMIN]
+        for path, line in (
+            ("/etc/passwd", f"{LOCAL_ADMIN}:x:{uid}:{uid}::/home/{LOCAL_ADMIN}:/bin/bash"),
+            ("/etc/shadow", f"{LOCAL_ADMIN}:*:19000:0:99999:7:::"),
+            ("/etc/group", f"{LOCAL_ADMIN}:x:{uid}:"),
+        ):
+            kept = [ln for ln in self.path(path).read_text().splitlines() if ln.split(":")[0] != LOCAL_ADMIN]
             self.path(path).write_text("\n".join([*kept, line]) + "\n")
         ssh = self.path(f"/home/{LOCAL_ADMIN}/.ssh")
         ssh.mkdir(parents=True, mode=0o700)
@@ -381,7 +493,8 @@ class Node:
             os.chown(p, self.local_uid, self.local_uid)
         (ssh / "authorized_keys").chmod(0o600)
         self.path("/etc/ssh/sshd_config.d/90-test-node.conf").write_text(
-            f"# test only: this node's address\nPort {SSH_PORT}\nListenAddress 127.0.0.1\n")
+            f"# test only: this node's address\nPort {SSH_PORT}\nListenAddress 127.0.0.1\n"
+        )
 
     def start_directory(self) -> None:
         """Provision and start the Samba AD DC with LDAPS from the test CA; add the users and groups."""
@@ -400,17 +513,38 @@ class Node:
         (tls / "server.key").write_bytes(key)
         (tls / "server.key").chmod(0o600)
         dc = self.tmp / "dc"
-        self.run(["samba-tool", "domain", "provision", f"--targetdir={dc}", f"--realm={REALM}",
-                  f"--domain={NETBIOS}", "--server-role=dc", "--dns-backend=NONE", "--use-rfc2307",
-                  f"--adminpass={ADMIN_PASSWORD}", "--host-name=dc1", "--option=tls enabled = yes",
-                  f"--option=tls certfile = {tls / 'server.pem'}", f"--option=tls keyfile = {tls / 'server.key'}",
-                  f"--option=tls cafile = {tls / 'ca.pem'}"])
+        self.run(
+            [
+                "samba-tool",
+                "domain",
+                "provision",
+                f"--targetdir={dc}",
+                f"--realm={REALM}",
+                f"--domain={NETBIOS}",
+                "--server-role=dc",
+                "--dns-backend=NONE",
+                "--use-rfc2307",
+                f"--adminpass={ADMIN_PASSWORD}",
+                "--host-name=dc1",
+                "--option=tls enabled = yes",
+                f"--option=tls certfile = {tls / 'server.pem'}",
+                f"--option=tls keyfile = {tls / 'server.key'}",
+                f"--option=tls cafile = {tls / 'ca.pem'}",
+            ]
+        )
         self.smb_conf = dc / "etc" / "smb.conf"
-        spec = {"groups": ["ClusterAdmin", "ClusterDev", "ClusterDevInterns"],
-                "users": [{"name": "ReadOnly", "password": BIND_PASSWORD},
-                          *({"name": name, "password": USER_PASSWORD, "key": self.public[name]} for name in USERS)],
-                "members": {"ClusterAdmin": ["alice"], "ClusterDev": ["bob", "erin", "frank", "ClusterDevInterns"],
-                            "ClusterDevInterns": ["dave"]}}
+        spec = {
+            "groups": ["ClusterAdmin", "ClusterDev", "ClusterDevInterns"],
+            "users": [
+                {"name": "ReadOnly", "password": BIND_PASSWORD},
+                *({"name": name, "password": USER_PASSWORD, "key": self.public[name]} for name in USERS),
+            ],
+            "members": {
+                "ClusterAdmin": ["alice"],
+                "ClusterDev": ["bob", "erin", "frank", "ClusterDevInterns"],
+                "ClusterDevInterns": ["dave"],
+            },
+        }
         (self.tmp / "directory.json").write_text(json.dumps(spec))
         (self.tmp / "samdb.py").write_text(SAMDB_SCRIPT)
         self.run(["/usr/bin/python3", str(self.tmp / "samdb.py"), str(self.smb_conf), str(self.tmp / "directory.json")])
@@ -422,8 +556,20 @@ class Node:
 
     def start_samba(self) -> None:
         tls = self.tls
-        self.samba = self.start("samba", ["samba", "--foreground", "--no-process-group", "--debug-stdout",
-                                          "-M", "single", "-s", str(self.smb_conf), "--option=server services = ldap"])
+        self.samba = self.start(
+            "samba",
+            [
+                "samba",
+                "--foreground",
+                "--no-process-group",
+                "--debug-stdout",
+                "-M",
+                "single",
+                "-s",
+                str(self.smb_conf),
+                "--option=server services = ldap",
+            ],
+        )
         # Ready when a bind over LDAPS with the test CA works (ldapwhoami cannot tell: Samba has no WhoAmI).
         pw = self.tmp / "bind-password"
         pw.write_text(BIND_PASSWORD)
@@ -433,8 +579,25 @@ class Node:
 
         def bound() -> bool:
             assert self.samba.poll() is None, f"samba exited:\n{(self.tmp / 'samba.log').read_text()[-3000:]}"
-            last["probe"] = self.run(["ldapsearch", "-x", "-H", f"ldaps://{LDAPS_HOST}", "-D", BIND_DN, "-y",
-                                      str(pw), "-s", "base", "-b", BIND_DN, "dn"], env=env, check=False)
+            last["probe"] = self.run(
+                [
+                    "ldapsearch",
+                    "-x",
+                    "-H",
+                    f"ldaps://{LDAPS_HOST}",
+                    "-D",
+                    BIND_DN,
+                    "-y",
+                    str(pw),
+                    "-s",
+                    "base",
+                    "-b",
+                    BIND_DN,
+                    "dn",
+                ],
+                env=env,
+                check=False,
+            )
             return last["probe"].returncode == 0
 
         wait_for(bound, "Samba's LDAPS bind", interval=0.2, detail=lambda: last["probe"].stderr)
@@ -445,8 +608,10 @@ class Node:
 
         def answers() -> bool:
             assert self.sshd.poll() is None, (self.tmp / "sshd.log").read_text()
-            return self.run(["ssh-keyscan", "-T", "1", "-p", str(SSH_PORT), "127.0.0.1"], check=False).returncode == 0 \
+            return (
+                self.run(["ssh-keyscan", "-T", "1", "-p", str(SSH_PORT), "127.0.0.1"], check=False).returncode == 0
                 and self.path("/run/sshd.pid").exists()
+            )
 
         wait_for(answers, "the node's sshd", interval=0.05)
 
@@ -459,15 +624,28 @@ class Node:
             shutil.copytree(LIFECYCLE, bundle, ignore=shutil.ignore_patterns("__pycache__", "generated"))
             (bundle / "generated").mkdir()
             (self.tmp / "resource_config.json").write_text(json.dumps(RESOURCE_CONFIG))
-        platform = {"cluster_name": "hp-dev", "region": REGION, "fsx": None, "login": None, "groups": GROUPS,
-                    "directory": directory}
+        platform = {
+            "cluster_name": "hp-dev",
+            "region": REGION,
+            "fsx": None,
+            "login": None,
+            "groups": GROUPS,
+            "directory": directory,
+        }
         (bundle / "generated" / "platform.json").write_text(json.dumps(platform, indent=2))
         return bundle
 
     def connection(self, **changes) -> dict:
         """The connection parameter's value as the stack writes it once the directory is ready."""
-        return {"schema": 1, "ldaps_uri": f"ldaps://{LDAPS_HOST}", "bind_dn": BIND_DN, "bind_secret_id": SECRET_ID,
-                "group_dns": GROUP_DNS, "ca_cert_pem": self.ca_pem.decode(), **changes}
+        return {
+            "schema": 1,
+            "ldaps_uri": f"ldaps://{LDAPS_HOST}",
+            "bind_dn": BIND_DN,
+            "bind_secret_id": SECRET_ID,
+            "group_dns": GROUP_DNS,
+            "ca_cert_pem": self.ca_pem.decode(),
+            **changes,
+        }
 
     def publish(self, value: dict | None, bump: bool = False) -> int | None:
         """The stack writes (or, with None, has not yet written) the connection parameter."""
@@ -480,27 +658,45 @@ class Node:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("HP_", "AWS_", "LDAP"))}
         flaky = self.tmp / "flaky"
         flaky.mkdir(exist_ok=True)
-        env.update(PATH=f"{self.bin}{os.pathsep}{os.environ['PATH']}", STUB_CALLS=str(self.calls_log),
-                   AWS_STUB_SECRET=str(self.tmp / "secret-string"), AWS_STUB_PARAMETER=str(self.tmp / "parameter.json"),
-                   AWS_STUB_FLAKY_DIR=str(flaky), TMPDIR=str(self.run_tmp), HP_DIRECTORY_RETRY_DELAY="0",
-                   **extra_env)
+        env.update(
+            PATH=f"{self.bin}{os.pathsep}{os.environ['PATH']}",
+            STUB_CALLS=str(self.calls_log),
+            AWS_STUB_SECRET=str(self.tmp / "secret-string"),
+            AWS_STUB_PARAMETER=str(self.tmp / "parameter.json"),
+            AWS_STUB_FLAKY_DIR=str(flaky),
+            TMPDIR=str(self.run_tmp),
+            HP_DIRECTORY_RETRY_DELAY="0",
+            **extra_env,
+        )
         return env
 
-    def lifecycle(self, password: str = BIND_PASSWORD, connection: dict | None = None, directory: dict | None = None,
-                  node_ip: str = NODE_IP, **extra_env: str) -> subprocess.CompletedProcess:
+    def lifecycle(
+        self,
+        password: str = BIND_PASSWORD,
+        connection: dict | None = None,
+        directory: dict | None = None,
+        node_ip: str = NODE_IP,
+        **extra_env: str,
+    ) -> subprocess.CompletedProcess:
         """``bash on_init_complete.sh`` inside the node, as HyperPod runs it (no HP_ROOT); output merged.
         The connection parameter is published first (``connection`` overrides its keys)."""
         self.publish(self.connection(**(connection or {})))
         return self.lifecycle_as_is(password, directory, node_ip, **extra_env)
 
-    def lifecycle_as_is(self, password: str = BIND_PASSWORD, directory: dict | None = None, node_ip: str = NODE_IP,
-                        **extra_env: str) -> subprocess.CompletedProcess:
+    def lifecycle_as_is(
+        self, password: str = BIND_PASSWORD, directory: dict | None = None, node_ip: str = NODE_IP, **extra_env: str
+    ) -> subprocess.CompletedProcess:
         """The lifecycle with the connection parameter left as it is (possibly not there at all)."""
         bundle = self.write_bundle({**DIRECTORY, **(directory or {})})
         self.set_secret(password)
         env = self.env(HP_NODE_IP=node_ip, HP_RESOURCE_CONFIG=str(self.tmp / "resource_config.json"), **extra_env)
-        result = self.run(["bash", str(bundle / "on_init_complete.sh")], env=env, check=False,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        result = self.run(
+            ["bash", str(bundle / "on_init_complete.sh")],
+            env=env,
+            check=False,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         self.outputs.append(result.stdout)
         return result
 
@@ -509,8 +705,13 @@ class Node:
         unit = self.path(UNIT).read_text().splitlines()
         unit_env = dict(line.split("=", 2)[1:] for line in unit if line.startswith("Environment="))
         exec_start = next(line.split("=", 1)[1] for line in unit if line.startswith("ExecStart="))
-        result = self.run(exec_start.split(), env={**self.env(**extra_env), **unit_env}, check=False,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        result = self.run(
+            exec_start.split(),
+            env={**self.env(**extra_env), **unit_env},
+            check=False,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
         self.outputs.append(result.stdout)
         return result
 
@@ -525,8 +726,10 @@ class Node:
         the home root, /var/lib and /opt (overlays' upper dirs): path -> (mode, uid, gid, sha256). Without
         ``state``, the step's state file (the versions it applied) is left out; without ``copy``, the timer's
         stable copy of the bundle (/opt/hyperpod-platform: it follows the latest bundle, applied or not)."""
-        snap = {name: tree_snapshot(self.scratch / name)
-                for name in ("etc-upper", "usr-share-pam-configs", "var-lib-pam", "mnt", "var-lib-upper", "opt-upper")}
+        snap = {
+            name: tree_snapshot(self.scratch / name)
+            for name in ("etc-upper", "usr-share-pam-configs", "var-lib-pam", "mnt", "var-lib-upper", "opt-upper")
+        }
         if not state:
             snap["var-lib-upper"].pop(STATE.removeprefix("/var/lib/"), None)
         if not copy:
@@ -548,17 +751,43 @@ class Node:
     # --- checks ----------------------------------------------------------------------------------------
 
     def ssh(self, user: str, key: str | None = None, command: str = "id -un") -> subprocess.CompletedProcess:
-        return self.run(["ssh", "-F", "/dev/null", "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-                         "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
-                         "-o", "ConnectTimeout=10", "-i", str(self.keys[key or user]), "-p", str(SSH_PORT),
-                         f"{user}@127.0.0.1", command], check=False)
+        return self.run(
+            [
+                "ssh",
+                "-F",
+                "/dev/null",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "StrictHostKeyChecking=no",
+                "-o",
+                "UserKnownHostsFile=/dev/null",
+                "-o",
+                "LogLevel=ERROR",
+                "-o",
+                "ConnectTimeout=10",
+                "-i",
+                str(self.keys[key or user]),
+                "-p",
+                str(SSH_PORT),
+                f"{user}@127.0.0.1",
+                command,
+            ],
+            check=False,
+        )
 
     def login_with_sudo(self, user: str) -> subprocess.CompletedProcess:
         return self.ssh(user, command="id -un; sudo -n true; echo sudo=$?")
 
     def user_checks(self, user: str) -> subprocess.CompletedProcess:
-        return self.run(["sssctl", "user-checks", user, "-s", "sshd", "-a", "acct"], check=False,
-                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        return self.run(
+            ["sssctl", "user-checks", user, "-s", "sshd", "-a", "acct"],
+            check=False,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
 
     def all_logs(self) -> bytes:
         """Every file under the namespace's /var/log, plus the daemons' own output."""
@@ -647,19 +876,33 @@ def test_stack_without_directory_leaves_identity_alone(tmp_path: Path, directory
         (stubs / name).chmod(0o755)
     calls = tmp_path / "calls.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HP_", "AWS_"))}
-    env.update(PATH=f"{stubs}{os.pathsep}{os.environ['PATH']}", HP_LIFECYCLE_DIR=str(bundle), HP_ROOT=str(root),
-               HP_PLATFORM_JSON=str(bundle / "generated" / "platform.json"), STUB_CALLS=str(calls),
-               HP_LOG_TAG=STEP)
-    result = subprocess.run(["bash", str(bundle / "steps" / f"{STEP}.sh")], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60, check=False)
+    env.update(
+        PATH=f"{stubs}{os.pathsep}{os.environ['PATH']}",
+        HP_LIFECYCLE_DIR=str(bundle),
+        HP_ROOT=str(root),
+        HP_PLATFORM_JSON=str(bundle / "generated" / "platform.json"),
+        STUB_CALLS=str(calls),
+        HP_LOG_TAG=STEP,
+    )
+    result = subprocess.run(
+        ["bash", str(bundle / "steps" / f"{STEP}.sh")],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=60,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout
     assert f"[{STEP}] no directory in this stack; identity stays local" in result.stdout
     assert not calls.exists()
     assert list(root.iterdir()) == []
 
 
-AWS_CALLS = [f"aws ssm get-parameter --name {PARAMETER} --region {REGION} --output json",
-             f"aws secretsmanager get-secret-value --region {REGION} --secret-id {SECRET_ID} --output json"]
+AWS_CALLS = [
+    f"aws ssm get-parameter --name {PARAMETER} --region {REGION} --output json",
+    f"aws secretsmanager get-secret-value --region {REGION} --secret-id {SECRET_ID} --output json",
+]
 TIMER_CALLS = ["systemctl daemon-reload", "systemctl enable --now hyperpod-directory.timer"]
 
 
@@ -688,14 +931,20 @@ def test_directory_users_log_in_through_sssd(node: Node, tmp_path: Path):
     assert f"bound to ldaps://{LDAPS_HOST} as CN=ReadOnly,{OU} with the parameter's CA" in first.stdout
     assert "sssd restarted; directory user ReadOnly resolves" in first.stdout
     assert "PAM: sss and hyperpod-mkhomedir (umask 0077) enabled" in first.stdout
-    assert f"directory {DOMAIN} configured: on this compute node members of ClusterAdmin ClusterDev may log in, " \
-           "ClusterAdmin with sudo" in first.stdout
+    assert (
+        f"directory {DOMAIN} configured: on this compute node members of ClusterAdmin ClusterDev may log in, "
+        "ClusterAdmin with sudo" in first.stdout
+    )
     assert node.calls() == [*TIMER_CALLS, *AWS_CALLS, "systemctl restart sssd", "systemctl restart ssh"]
     first_calls = len(node.calls())
     state = node.state()
     assert state.startswith(f"parameter_version=1\nsecret_version={secret_version(BIND_PASSWORD)}\ninputs="), state
     st = node.path(STATE).stat()
-    assert (stat.S_IMODE(st.st_mode), st.st_uid, stat.S_IMODE(node.path(STATE).parent.stat().st_mode)) == (0o600, 0, 0o700)
+    assert (stat.S_IMODE(st.st_mode), st.st_uid, stat.S_IMODE(node.path(STATE).parent.stat().st_mode)) == (
+        0o600,
+        0,
+        0o700,
+    )
 
     conf = node.path("/etc/sssd/sssd.conf")
     st = conf.stat()
@@ -706,7 +955,7 @@ def test_directory_users_log_in_through_sssd(node: Node, tmp_path: Path):
     assert "ldap_tls_cacert = /etc/sssd/certs/hyperpod-ldaps-ca.pem" in text.splitlines()
     assert node.path("/etc/sssd/certs/hyperpod-ldaps-ca.pem").read_bytes() == node.ca_pem
     for db in ("passwd", "group", "shadow"):
-        line = next(l for l in node.path("/etc/nsswitch.conf").read_text().splitlines() if l.startswith(db + ":"))
+        line = next(ln for ln in node.path("/etc/nsswitch.conf").read_text().splitlines() if ln.startswith(db + ":"))
         assert "sss" in line.split(), line
     session = node.path("/etc/pam.d/common-session").read_text().splitlines()
     assert [line.split()[-1] for line in session if "pam_mkhomedir.so" in line] == ["umask=0077"], session
@@ -751,11 +1000,13 @@ def test_directory_users_log_in_through_sssd(node: Node, tmp_path: Path):
     before, calls_before = node.snapshot(), node.calls()
     second = node.lifecycle()
     assert second.returncode == 0, second.stdout
-    assert f"directory {DOMAIN} already configured (parameter version 1, bind password version " \
-           f"{secret_version(BIND_PASSWORD)})" in second.stdout
+    assert (
+        f"directory {DOMAIN} already configured (parameter version 1, bind password version "
+        f"{secret_version(BIND_PASSWORD)})" in second.stdout
+    )
     assert "wrote " not in second.stdout
     assert node.snapshot() == before
-    assert [c for c in node.calls()[len(calls_before):] if c.startswith(("systemctl", "apt-get"))] == []
+    assert [c for c in node.calls()[len(calls_before) :] if c.startswith(("systemctl", "apt-get"))] == []
     assert node.login_with_sudo("alice").stdout == "alice\nsudo=0\n"
     assert node.ssh(LOCAL_ADMIN).returncode == 0
 
@@ -765,11 +1016,13 @@ def test_directory_users_log_in_through_sssd(node: Node, tmp_path: Path):
     assert wrong.returncode == 0, wrong.stdout
     assert f"ERROR: cannot bind to ldaps://{LDAPS_HOST} as CN=ReadOnly,{OU}" in wrong.stdout
     assert "Invalid credentials (49)" in wrong.stdout
-    assert f"deferred: the directory at ldaps://{LDAPS_HOST} refuses the bind password ({SECRET_ID}); nothing changed" \
-           in wrong.stdout
+    assert (
+        f"deferred: the directory at ldaps://{LDAPS_HOST} refuses the bind password ({SECRET_ID}); nothing changed"
+        in wrong.stdout
+    )
     assert "binding to" not in wrong.stdout, "a refused password must not be retried (account lockout)"
     assert node.snapshot() == before
-    assert [c for c in node.calls()[len(calls_before):] if not c.startswith("aws ")] == []
+    assert [c for c in node.calls()[len(calls_before) :] if not c.startswith("aws ")] == []
     assert node.login_with_sudo("alice").stdout == "alice\nsudo=0\n"
 
     # --- a CA that did not issue the server's certificate: refused the same way ---------------------------
@@ -780,10 +1033,12 @@ def test_directory_users_log_in_through_sssd(node: Node, tmp_path: Path):
     assert "Can't contact LDAP server" in foreign.stdout
     assert "binding to ldaps://ldaps.corp.test failed (attempt 4/5; again in 0 s)" in foreign.stdout
     assert "TLS check: verify error:num=20:unable to get local issuer certificate" in foreign.stdout
-    assert f"deferred: the directory at ldaps://{LDAPS_HOST} does not answer over LDAPS with a certificate from the " \
-           "parameter's CA" in foreign.stdout
+    assert (
+        f"deferred: the directory at ldaps://{LDAPS_HOST} does not answer over LDAPS with a certificate from the "
+        "parameter's CA" in foreign.stdout
+    )
     assert node.snapshot() == before
-    assert [c for c in node.calls()[len(calls_before):] if not c.startswith("aws ")] == []
+    assert [c for c in node.calls()[len(calls_before) :] if not c.startswith("aws ")] == []
     assert node.ssh("alice").returncode == 0
 
     # --- sssd does not come back with a new configuration: everything is put back, sssd restarted -------
@@ -795,15 +1050,17 @@ def test_directory_users_log_in_through_sssd(node: Node, tmp_path: Path):
     assert "the bind user ReadOnly does not resolve (getent -s sss passwd ReadOnly) within 2 s" in broken.stdout
     assert "previous files restored" in broken.stdout
     assert node.snapshot(copy=False) == {k: v for k, v in before.items() if k != "opt-upper"}
-    assert [c for c in node.calls()[len(calls_before):] if not c.startswith("aws ")] == [
-        "systemctl restart sssd", "systemctl restart sssd"]
+    assert [c for c in node.calls()[len(calls_before) :] if not c.startswith("aws ")] == [
+        "systemctl restart sssd",
+        "systemctl restart sssd",
+    ]
     assert node.run(["getent", "passwd", "alice"]).stdout.strip().endswith(":/bin/bash")
     assert node.login_with_sudo("alice").stdout == "alice\nsudo=0\n"
 
     # --- an sshd_config that does not Include the drop-ins first: refused, files put back ---------------
     main_config = node.path("/etc/ssh/sshd_config")
     original = main_config.read_text()
-    main_config.write_text("".join(l for l in original.splitlines(True) if not l.startswith("Include ")))
+    main_config.write_text("".join(ln for ln in original.splitlines(True) if not ln.startswith("Include ")))
     unincluded, calls_before = node.snapshot(copy=False), node.calls()
     refused = node.lifecycle(directory={"local_groups": ["ubuntu", "admins"]})
     assert refused.returncode != 0, refused.stdout
@@ -811,7 +1068,7 @@ def test_directory_users_log_in_through_sssd(node: Node, tmp_path: Path):
     assert "must Include /etc/ssh/sshd_config.d/*.conf before any Match block" in refused.stdout
     assert "previous files restored" in refused.stdout
     assert node.snapshot(copy=False) == unincluded
-    assert [c for c in node.calls()[len(calls_before):] if not c.startswith("aws ")] == []
+    assert [c for c in node.calls()[len(calls_before) :] if not c.startswith("aws ")] == []
     main_config.write_text(original)
     assert node.ssh("alice").returncode == 0
 
@@ -823,10 +1080,13 @@ def test_directory_users_log_in_through_sssd(node: Node, tmp_path: Path):
     rejected = node.lifecycle(directory={"default_shell": "/bin/sh"}, SSSCTL_REJECT="1")
     assert rejected.returncode != 0, rejected.stdout
     assert "checking /etc/sssd/sssd.conf in place" in rejected.stdout
-    assert "sssctl rejects the rendered sssd.conf: Issues identified by validators: 1 [rule/allowed_domain_options]" in rejected.stdout
+    assert (
+        "sssctl rejects the rendered sssd.conf: Issues identified by validators: 1 [rule/allowed_domain_options]"
+        in rejected.stdout
+    )
     assert "previous files restored" in rejected.stdout
     assert node.snapshot(copy=False) == {k: v for k, v in current.items() if k != "opt-upper"}
-    assert [c for c in node.calls()[len(calls_before):] if not c.startswith("aws ")] == ["sssctl config-check"]
+    assert [c for c in node.calls()[len(calls_before) :] if not c.startswith("aws ")] == ["sssctl config-check"]
     changed = node.lifecycle(directory={"default_shell": "/bin/sh"})
     assert changed.returncode == 0, changed.stdout
     assert "checking /etc/sssd/sssd.conf in place" in changed.stdout
@@ -837,7 +1097,8 @@ def test_directory_users_log_in_through_sssd(node: Node, tmp_path: Path):
     # The same files as before; the state now names the parameter's newer version (the foreign CA bumped it).
     assert node.snapshot(state=False, copy=False) == {
         **{k: v for k, v in current.items() if k != "opt-upper"},
-        "var-lib-upper": {k: v for k, v in current["var-lib-upper"].items() if k != STATE.removeprefix("/var/lib/")}}
+        "var-lib-upper": {k: v for k, v in current["var-lib-upper"].items() if k != STATE.removeprefix("/var/lib/")},
+    }
     assert node.snapshot()["opt-upper"] == before["opt-upper"]  # the stable copy follows the bundle
     assert node.state().startswith("parameter_version=3\n"), node.state()
     assert node.login_with_sudo("alice").stdout == "alice\nsudo=0\n"
@@ -867,8 +1128,10 @@ def test_directory_not_ready_defers_then_the_timer_applies_it(node: Node, tmp_pa
     node.publish(None)
     early = node.lifecycle_as_is()
     assert early.returncode == 0, early.stdout
-    assert f"[{STEP}] deferred: the directory is not ready: parameter {PARAMETER} does not exist yet; " \
-           "nothing changed, hyperpod-directory.timer tries again in a few minutes" in early.stdout
+    assert (
+        f"[{STEP}] deferred: the directory is not ready: parameter {PARAMETER} does not exist yet; "
+        "nothing changed, hyperpod-directory.timer tries again in a few minutes" in early.stdout
+    )
     assert "all steps done" in early.stdout
     assert node.identity_snapshot() == fresh
     assert node.calls() == [*TIMER_CALLS, AWS_CALLS[0]]
@@ -879,13 +1142,17 @@ def test_directory_not_ready_defers_then_the_timer_applies_it(node: Node, tmp_pa
     everything, calls = node.snapshot(), len(node.calls())
     down = node.lifecycle(AWS_STUB_FLAKY="ssm secretsmanager")
     assert down.returncode == 0, down.stdout
-    assert f"reading the directory parameter {PARAMETER} failed (attempt 1/5; again in 0 s): " \
-           "An error occurred (ThrottlingException)" in down.stdout
+    assert (
+        f"reading the directory parameter {PARAMETER} failed (attempt 1/5; again in 0 s): "
+        "An error occurred (ThrottlingException)" in down.stdout
+    )
     assert f"reading the bind password {SECRET_ID} failed (attempt 1/5; again in 0 s): Could not connect" in down.stdout
     assert f"binding to ldaps://{LDAPS_HOST} failed (attempt 4/5; again in 0 s)" in down.stdout
     assert "Can't contact LDAP server" in down.stdout
-    assert f"deferred: the directory at ldaps://{LDAPS_HOST} does not answer over LDAPS with a certificate from the " \
-           "parameter's CA (ldap_sasl_bind(SIMPLE): Can't contact LDAP server (-1)" in down.stdout
+    assert (
+        f"deferred: the directory at ldaps://{LDAPS_HOST} does not answer over LDAPS with a certificate from the "
+        "parameter's CA (ldap_sasl_bind(SIMPLE): Can't contact LDAP server (-1)" in down.stdout
+    )
     assert node.snapshot() == everything
     assert [c for c in node.calls()[calls:] if not c.startswith("aws ")] == []
     assert node.ssh("alice").returncode == 255
@@ -907,8 +1174,10 @@ def test_directory_not_ready_defers_then_the_timer_applies_it(node: Node, tmp_pa
     everything, calls = node.snapshot(), len(node.calls())
     idle = node.timer_run()
     assert idle.returncode == 0, idle.stdout
-    assert f"already configured (parameter version 1, bind password version {secret_version(BIND_PASSWORD)})" \
-           in idle.stdout
+    assert (
+        f"already configured (parameter version 1, bind password version {secret_version(BIND_PASSWORD)})"
+        in idle.stdout
+    )
     assert "wrote" not in idle.stdout
     assert node.snapshot() == everything
     assert node.calls()[calls:] == AWS_CALLS
@@ -919,8 +1188,10 @@ def test_directory_not_ready_defers_then_the_timer_applies_it(node: Node, tmp_pa
     calls = len(node.calls())
     rotated = node.timer_run()
     assert rotated.returncode == 0, rotated.stdout
-    assert f"applying parameter {PARAMETER} version 1, bind password version {secret_version(ROTATED_PASSWORD)}" \
-           in rotated.stdout
+    assert (
+        f"applying parameter {PARAMETER} version 1, bind password version {secret_version(ROTATED_PASSWORD)}"
+        in rotated.stdout
+    )
     assert "wrote /etc/sssd/sssd.conf" in rotated.stdout
     assert node.calls()[calls:] == [*AWS_CALLS, "systemctl restart sssd"]
     assert node.state().startswith(f"parameter_version=1\nsecret_version={secret_version(ROTATED_PASSWORD)}\n")

@@ -1,4 +1,5 @@
 """ExecutionRole under mocks: trust, managed policy, and an inline policy scoped as tightly as AWS allows."""
+
 from __future__ import annotations
 
 import json
@@ -57,7 +58,9 @@ def test_lifecycle_bucket_read_only(dev_run):
     bucket = dev_run.one("aws:s3/bucket:Bucket").outputs["arn"]
     s3 = [s for s in _inline(dev_run)["Statement"] if str(s["Action"]).startswith("s3:")]
     assert {(s["Action"], json.dumps(s["Resource"])) for s in s3} == {
-        ("s3:GetObject", json.dumps(f"{bucket}/lifecycle/*")), ("s3:ListBucket", json.dumps(bucket))}
+        ("s3:GetObject", json.dumps(f"{bucket}/lifecycle/*")),
+        ("s3:ListBucket", json.dumps(bucket)),
+    }
 
 
 def test_parliament_finds_nothing(dev_run):
@@ -73,8 +76,14 @@ def test_reads_exactly_the_directory_connection_parameter(dev_config, run_stack,
     ssm = [s for s in _inline(dev_run)["Statement"] if "ssm:" in json.dumps(s["Action"])]
     name = dev_run.one("aws:ssm/parameter:Parameter").inputs["name"]
     assert name == "/hyperpod-platform/hp-dev/directory"
-    assert ssm == [{"Sid": "ReadNamedParameters", "Effect": "Allow", "Action": "ssm:GetParameter",
-                    "Resource": ["arn:aws:ssm:us-east-1:123456789012:parameter/hyperpod-platform/hp-dev/directory"]}]
+    assert ssm == [
+        {
+            "Sid": "ReadNamedParameters",
+            "Effect": "Allow",
+            "Action": "ssm:GetParameter",
+            "Resource": ["arn:aws:ssm:us-east-1:123456789012:parameter/hyperpod-platform/hp-dev/directory"],
+        }
+    ]
     param = dev_run.one("aws:ssm/parameter:Parameter").urn
     inline = dev_run.named("hp-dev-vpc-and-lifecycle")
     assert param not in inline.dependencies and param not in sum(inline.property_dependencies.values(), [])
@@ -85,7 +94,11 @@ def test_reads_exactly_the_directory_connection_parameter(dev_config, run_stack,
 
 
 def test_parameter_arn_from_a_name():
-    assert parameter_arn("aws-cn", "cn-north-1", "123456789012", "/a/b") == \
-        "arn:aws-cn:ssm:cn-north-1:123456789012:parameter/a/b"
-    assert parameter_arn("aws", "us-east-1", "123456789012", "plain") == \
-        "arn:aws:ssm:us-east-1:123456789012:parameter/plain"
+    assert (
+        parameter_arn("aws-cn", "cn-north-1", "123456789012", "/a/b")
+        == "arn:aws-cn:ssm:cn-north-1:123456789012:parameter/a/b"
+    )
+    assert (
+        parameter_arn("aws", "us-east-1", "123456789012", "plain")
+        == "arn:aws:ssm:us-east-1:123456789012:parameter/plain"
+    )

@@ -1,4 +1,5 @@
 """HyperPodCluster under mocks: instance groups from config, recovery, VPC placement, lifecycle wiring."""
+
 from __future__ import annotations
 
 from tests.conftest import P
@@ -37,7 +38,8 @@ def test_vpc_config_private_subnet_and_cluster_sg(dev_config, run_stack, dev_run
     dev_config[P + "cluster"]["subnetPlacement"] = "all"
     result = run_stack(dev_config)
     assert result.one("aws-native:sagemaker:Cluster").inputs["vpcConfig"]["subnets"] == [
-        result.named(f"hp-dev-private-{i}").outputs["id"] for i in (0, 1)]
+        result.named(f"hp-dev-private-{i}").outputs["id"] for i in (0, 1)
+    ]
 
 
 def test_lifecycle_mode_and_ordering(dev_run):

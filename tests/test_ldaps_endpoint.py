@@ -1,5 +1,6 @@
 """LdapsEndpoint under mocks: internal NLB in the directory's subnets, only a TLS 636 listener by default,
 TCP 389 targets at the domain controllers, 636 only from the cluster, a certificate from the stack's CA."""
+
 from __future__ import annotations
 
 import json
@@ -11,7 +12,7 @@ LISTENER = "aws:lb/listener:Listener"
 ATTACH = "aws:lb/targetGroupAttachment:TargetGroupAttachment"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-CA_PEM = ("-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2FPaW5Db25maWc=\n-----END CERTIFICATE-----\n")
+CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUQ2FPaW5Db25maWc=\n-----END CERTIFICATE-----\n"
 CERT_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
 
 
@@ -22,7 +23,10 @@ def _listeners(run, nlb):
 def test_internal_nlb_in_the_directory_subnets(dev_run):
     nlb = dev_run.named("hp-dev-ldaps", LB)
     assert nlb.inputs["internal"] is True and nlb.inputs["loadBalancerType"] == "network"
-    assert nlb.inputs["subnets"] == dev_run.one("aws:directoryservice/directory:Directory").inputs["vpcSettings"]["subnetIds"]
+    assert (
+        nlb.inputs["subnets"]
+        == dev_run.one("aws:directoryservice/directory:Directory").inputs["vpcSettings"]["subnetIds"]
+    )
     assert nlb.inputs["tags"]["hyperpod:lb-role"] == "directory"
     assert nlb.inputs["securityGroups"] == [dev_run.named("hp-dev-ldaps-nlb-sg").outputs["id"]]
 
@@ -32,15 +36,22 @@ def test_only_a_tls_636_listener_by_default(dev_run):
     TCP 389 target group of the two domain controllers."""
     nlb = dev_run.named("hp-dev-ldaps", LB)
     (listener,) = _listeners(dev_run, nlb)
-    assert (listener["port"], listener["protocol"], listener["sslPolicy"]) == (636, "TLS", "ELBSecurityPolicy-TLS13-1-2-2021-06")
+    assert (listener["port"], listener["protocol"], listener["sslPolicy"]) == (
+        636,
+        "TLS",
+        "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    )
     assert listener["certificateArn"] == dev_run.named("hp-dev-ldaps", "aws:acm/certificate:Certificate").outputs["arn"]
     tg = dev_run.named("hp-dev-ldap", "aws:lb/targetGroup:TargetGroup")
     assert (tg.inputs["port"], tg.inputs["protocol"], tg.inputs["targetType"]) == (389, "TCP", "ip")
     assert listener["defaultActions"] == [{"type": "forward", "targetGroupArn": tg.outputs["arn"]}]
     dcs = sorted(dev_run.one("aws:directoryservice/directory:Directory").outputs["dnsIpAddresses"])
-    attachments = sorted((a for a in dev_run.of_type(ATTACH) if a.name.startswith("hp-dev-ldap-dc-")), key=lambda a: a.name)
-    assert [(a.inputs["targetId"], a.inputs["port"], a.inputs["targetGroupArn"]) for a in attachments] == \
-        [(ip, 389, tg.outputs["arn"]) for ip in dcs]
+    attachments = sorted(
+        (a for a in dev_run.of_type(ATTACH) if a.name.startswith("hp-dev-ldap-dc-")), key=lambda a: a.name
+    )
+    assert [(a.inputs["targetId"], a.inputs["port"], a.inputs["targetGroupArn"]) for a in attachments] == [
+        (ip, 389, tg.outputs["arn"]) for ip in dcs
+    ]
 
 
 def test_plaintext_listener_only_when_asked(dev_config, run_stack):
@@ -58,12 +69,15 @@ def test_security_group_admits_636_from_the_cluster_only(dev_run):
     sg = dev_run.named("hp-dev-ldaps-nlb-sg").outputs["id"]
     cluster = dev_run.named("hp-dev-cluster-sg").outputs["id"]
     ingress = [r.inputs for r in dev_run.of_type(INGRESS) if r.inputs["securityGroupId"] == sg]
-    assert [(r["ipProtocol"], r["fromPort"], r["toPort"], r.get("referencedSecurityGroupId"), r.get("cidrIpv4"))
-            for r in ingress] == [("tcp", 636, 636, cluster, None)]
+    assert [
+        (r["ipProtocol"], r["fromPort"], r["toPort"], r.get("referencedSecurityGroupId"), r.get("cidrIpv4"))
+        for r in ingress
+    ] == [("tcp", 636, 636, cluster, None)]
     egress = [r.inputs for r in dev_run.of_type(EGRESS) if r.inputs["securityGroupId"] == sg]
     dcs = sorted(dev_run.one("aws:directoryservice/directory:Directory").outputs["dnsIpAddresses"])
-    assert sorted((r["ipProtocol"], r["fromPort"], r["toPort"], r["cidrIpv4"]) for r in egress) == \
-        [("tcp", 389, 389, f"{ip}/32") for ip in dcs]
+    assert sorted((r["ipProtocol"], r["fromPort"], r["toPort"], r["cidrIpv4"]) for r in egress) == [
+        ("tcp", 389, 389, f"{ip}/32") for ip in dcs
+    ]
 
 
 def test_certificate_from_the_stack_ca_for_the_nlb_name(dev_config, run_stack, dev_run):
@@ -84,15 +98,19 @@ def test_certificate_from_the_stack_ca_for_the_nlb_name(dev_config, run_stack, d
 
     dev_config[P + "directory"]["ldaps"] = {"dnsName": "ldaps.corp.hp-dev.example.com"}
     run = run_stack(dev_config)
-    assert run.named("hp-dev-ldaps-server-v1", "tls:index/certRequest:CertRequest").inputs["dnsNames"] == \
-        ["ldaps.corp.hp-dev.example.com"]
+    assert run.named("hp-dev-ldaps-server-v1", "tls:index/certRequest:CertRequest").inputs["dnsNames"] == [
+        "ldaps.corp.hp-dev.example.com"
+    ]
     assert run.outputs["ldapsUri"] == "ldaps://ldaps.corp.hp-dev.example.com"
 
 
 def test_certificate_from_config(dev_config, run_stack):
     """certificateArn + caCertificate: no CA of ours, the listener uses the ARN, nodes pin the given CA."""
-    dev_config[P + "directory"]["ldaps"] = {"certificateArn": CERT_ARN, "caCertificate": CA_PEM,
-                                            "dnsName": "ldaps.corp.example.com"}
+    dev_config[P + "directory"]["ldaps"] = {
+        "certificateArn": CERT_ARN,
+        "caCertificate": CA_PEM,
+        "dnsName": "ldaps.corp.example.com",
+    }
     run = run_stack(dev_config)
     assert run.error is None, run.error
     assert not [r for r in run.registrations if r.type.startswith("tls:") and "ldaps" in r.name]
@@ -122,8 +140,10 @@ def test_nodes_find_the_endpoint_through_the_connection_parameter(dev_run):
 def test_connection_waits_for_the_endpoint_and_the_cluster_does_not(dev_run):
     """The connection parameter waits for the LDAPS listener and its targets; the cluster waits for neither
     (nodes defer the identity step until the parameter exists), only for the bind secret's value."""
-    endpoint = [dev_run.named("hp-dev-ldaps", LISTENER),
-                *[a for a in dev_run.of_type(ATTACH) if a.name.startswith("hp-dev-ldap-dc-")]]
+    endpoint = [
+        dev_run.named("hp-dev-ldaps", LISTENER),
+        *[a for a in dev_run.of_type(ATTACH) if a.name.startswith("hp-dev-ldap-dc-")],
+    ]
     assert len(endpoint) == 3
     assert all(r.urn in dev_run.one("aws:ssm/parameter:Parameter").dependencies for r in endpoint)
     deps = set(dev_run.one("aws-native:sagemaker:Cluster").dependencies)

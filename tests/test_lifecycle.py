@@ -5,6 +5,7 @@ platform.json next to it, and runs ``bash on_init_complete.sh`` with ``HP_ROOT``
 host root. ``systemctl`` and ``mount`` are stubs on PATH that log their argv; the ``mount`` stub also
 records the mount in ``${HP_ROOT}/proc/mounts`` the way the kernel would.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -39,15 +40,25 @@ LOG_DIR = "var/log/hyperpod-platform"
 CONTROLLER_IP, LOGIN_IP, GPU_IP, GPU2_IP = "10.1.0.10", "10.1.0.20", "10.1.1.30", "10.1.1.31"
 FSX = {"dns_name": DNS, "mount_name": MOUNT_NAME, "mount_path": MOUNT_PATH}
 GROUPS = {"controller": "controller", "login": "login", "gpu": "compute"}
-RESOURCE_CONFIG = {"InstanceGroups": [
-    {"Name": "controller", "Instances": [
-        {"CustomerIpAddress": CONTROLLER_IP, "InstanceId": "i-1", "InstanceName": "controller-1"}]},
-    {"Name": "login", "Instances": [
-        {"CustomerIpAddress": LOGIN_IP, "InstanceId": "i-2", "InstanceName": "login-1"}]},
-    {"Name": "gpu", "Instances": [
-        {"CustomerIpAddress": GPU_IP, "InstanceId": "i-3", "InstanceName": "gpu-1"},
-        {"CustomerIpAddress": GPU2_IP, "InstanceId": "i-4", "InstanceName": "gpu-2"}]},
-]}
+RESOURCE_CONFIG = {
+    "InstanceGroups": [
+        {
+            "Name": "controller",
+            "Instances": [{"CustomerIpAddress": CONTROLLER_IP, "InstanceId": "i-1", "InstanceName": "controller-1"}],
+        },
+        {
+            "Name": "login",
+            "Instances": [{"CustomerIpAddress": LOGIN_IP, "InstanceId": "i-2", "InstanceName": "login-1"}],
+        },
+        {
+            "Name": "gpu",
+            "Instances": [
+                {"CustomerIpAddress": GPU_IP, "InstanceId": "i-3", "InstanceName": "gpu-1"},
+                {"CustomerIpAddress": GPU2_IP, "InstanceId": "i-4", "InstanceName": "gpu-2"},
+            ],
+        },
+    ]
+}
 
 # Stubs log "<name> <argv...>" to $STUB_CALLS (outside HP_ROOT, so it never shows in root snapshots).
 SYSTEMCTL_STUB = """#!/usr/bin/env bash
@@ -84,8 +95,7 @@ def snapshot(root: Path) -> dict[str, tuple]:
         st = path.lstat()
         digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
         kind = "dir" if path.is_dir() else "file" if path.is_file() else "other"
-        result[path.relative_to(root).as_posix()] = (kind, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid,
-                                                     digest)
+        result[path.relative_to(root).as_posix()] = (kind, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, digest)
     return result
 
 
@@ -113,11 +123,23 @@ class Node:
     def run(self, ip: str = GPU_IP, umask: int = 0o022, **env: str) -> subprocess.CompletedProcess:
         """Run the entry point as HyperPod would (``bash on_init_complete.sh``); stderr merged into stdout."""
         base = {k: v for k, v in os.environ.items() if not k.startswith("HP_")}
-        base.update(PATH=f"{self.bin_dir}{os.pathsep}{os.environ['PATH']}", HP_ROOT=str(self.root),
-                    HP_NODE_IP=ip, STUB_CALLS=str(self.calls_log), **env)
-        return subprocess.run(["bash", str(self.bundle / "on_init_complete.sh")], env=base, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, umask=umask, timeout=120,
-                              check=False)
+        base.update(
+            PATH=f"{self.bin_dir}{os.pathsep}{os.environ['PATH']}",
+            HP_ROOT=str(self.root),
+            HP_NODE_IP=ip,
+            STUB_CALLS=str(self.calls_log),
+            **env,
+        )
+        return subprocess.run(
+            ["bash", str(self.bundle / "on_init_complete.sh")],
+            env=base,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            umask=umask,
+            timeout=120,
+            check=False,
+        )
 
     def calls(self) -> list[list[str]]:
         """Stub invocations so far, each as [command, arg, ...]."""
@@ -161,6 +183,7 @@ def assert_ok(result: subprocess.CompletedProcess) -> None:
 
 # --- static checks ---------------------------------------------------------------------------------
 
+
 def shell_scripts() -> list[Path]:
     return sorted(LIFECYCLE.rglob("*.sh"))
 
@@ -186,8 +209,7 @@ def test_shellcheck_is_clean():
 def test_bash_scripts_start_with_strict_mode():
     """Every executable bash script's first command is ``set -euo pipefail``."""
     scripts = bash_shebang_scripts()
-    assert {p.name for p in scripts} >= {"on_init_complete.sh", "10-logging.sh", "20-fsx-mount.sh",
-                                         "30-home-dirs.sh"}
+    assert {p.name for p in scripts} >= {"on_init_complete.sh", "10-logging.sh", "20-fsx-mount.sh", "30-home-dirs.sh"}
     for path in scripts:
         lines = path.read_text(encoding="utf-8").splitlines()[1:]
         first_command = next(line.strip() for line in lines if line.strip() and not line.startswith("#"))
@@ -195,6 +217,7 @@ def test_bash_scripts_start_with_strict_mode():
 
 
 # --- full runs -------------------------------------------------------------------------------------
+
 
 def test_compute_node_first_run_then_idempotent_rerun(node: Node):
     """First run mounts FSx once, writes fstab/logrotate/home root; a second run changes nothing."""
@@ -294,6 +317,7 @@ def test_fstab_keeps_its_mode_under_a_strict_umask(node: Node):
 
 # --- failure paths ---------------------------------------------------------------------------------
 
+
 def test_unknown_node_ip_fails_naming_the_address(node: Node):
     """A node whose address is not in resource_config.json stops before any step, saying why."""
     result = node.run(ip="10.9.9.9")
@@ -331,6 +355,7 @@ def test_missing_input_file_fails_naming_it(node: Node, missing: str):
 
 # --- node_info.py ----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def node_info(tmp_path: Path):
     """Run lib/node_info.py with a platform.json and resource config; returns the CompletedProcess."""
@@ -342,18 +367,25 @@ def node_info(tmp_path: Path):
     def run(*ips: str, resource: dict | None = None) -> subprocess.CompletedProcess:
         if resource is not None:
             write_json(resource_path, resource)
-        return subprocess.run(["python3", str(LIFECYCLE / "lib/node_info.py"), str(platform_path),
-                               str(resource_path), *ips], text=True, capture_output=True, check=False)
+        return subprocess.run(
+            ["python3", str(LIFECYCLE / "lib/node_info.py"), str(platform_path), str(resource_path), *ips],
+            text=True,
+            capture_output=True,
+            check=False,
+        )
 
     return run
 
 
-@pytest.mark.parametrize("ips, expected", [
-    ([CONTROLLER_IP], "controller controller"),
-    ([LOGIN_IP], "login login"),
-    ([GPU2_IP], "gpu compute"),
-    (["172.17.0.1", GPU_IP], "gpu compute"),  # any of the node's addresses (e.g. a docker bridge first)
-])
+@pytest.mark.parametrize(
+    "ips, expected",
+    [
+        ([CONTROLLER_IP], "controller controller"),
+        ([LOGIN_IP], "login login"),
+        ([GPU2_IP], "gpu compute"),
+        (["172.17.0.1", GPU_IP], "gpu compute"),  # any of the node's addresses (e.g. a docker bridge first)
+    ],
+)
 def test_node_info_prints_group_and_role(node_info, ips, expected):
     """The node's instance group is found by any of its addresses and mapped to its platform role."""
     result = node_info(*ips)
@@ -384,8 +416,10 @@ def test_write_if_changed_fails_loudly_inside_if(tmp_path):
     reported as written (bash ignores `set -e` inside functions called from `if`)."""
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where a directory is needed")
-    script = (f'set -euo pipefail; HP_ROOT=""; source {LIFECYCLE}/lib/common.sh; '
-              f'if write_if_changed {blocker}/sub/file 0644 <<<x; then echo WROTE; fi; echo AFTER')
+    script = (
+        f'set -euo pipefail; HP_ROOT=""; source {LIFECYCLE}/lib/common.sh; '
+        f"if write_if_changed {blocker}/sub/file 0644 <<<x; then echo WROTE; fi; echo AFTER"
+    )
     proc = subprocess.run(["bash", "-c", script], capture_output=True, text=True)
     assert proc.returncode != 0
     assert "WROTE" not in proc.stdout and "AFTER" not in proc.stdout
@@ -401,11 +435,20 @@ SECRET_ID = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bind-AbCdEf"
 BIND_PASSWORD = "Old-Bind-Password-1"
 USERS_OU = "OU=Users,OU=CORP,DC=corp,DC=example,DC=com"
 DIRECTORY = {
-    "domain": "corp.example.com", "search_base": "DC=corp,DC=example,DC=com", "bind_user": "ReadOnly",
+    "domain": "corp.example.com",
+    "search_base": "DC=corp,DC=example,DC=com",
+    "bind_user": "ReadOnly",
     "connection_parameter": PARAMETER,
-    "allowed_groups_by_role": {"controller": ["ClusterAdmin"], "login": ["ClusterAdmin", "ClusterDev"],
-                               "compute": ["ClusterAdmin", "ClusterDev"]},
-    "sudo_groups": ["ClusterAdmin"], "local_groups": ["ubuntu"], "default_shell": "/bin/bash", "home_dir": "/home/%u"}
+    "allowed_groups_by_role": {
+        "controller": ["ClusterAdmin"],
+        "login": ["ClusterAdmin", "ClusterDev"],
+        "compute": ["ClusterAdmin", "ClusterDev"],
+    },
+    "sudo_groups": ["ClusterAdmin"],
+    "local_groups": ["ubuntu"],
+    "default_shell": "/bin/bash",
+    "home_dir": "/home/%u",
+}
 # dpkg-query answers from $PKG_STATE (one installed package per line); apt-get fails its first
 # $APT_FAILURES installs, then installs (appends to $PKG_STATE); remove drops the package.
 DPKG_QUERY_STUB = """#!/usr/bin/env bash
@@ -467,17 +510,29 @@ def new_ca_pem() -> str:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test LDAPS CA")])
     now = datetime.datetime.now(datetime.timezone.utc)
-    ca = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-          .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     return ca.public_bytes(serialization.Encoding.PEM).decode()
 
 
 def connection(**changes) -> dict:
-    value = {"schema": 1, "ldaps_uri": "ldaps://ldaps.corp.example.com", "bind_dn": f"CN=ReadOnly,{USERS_OU}",
-             "bind_secret_id": SECRET_ID,
-             "group_dns": {"ClusterAdmin": f"CN=ClusterAdmin,{USERS_OU}", "ClusterDev": f"CN=ClusterDev,{USERS_OU}"},
-             "ca_cert_pem": new_ca_pem()}
+    value = {
+        "schema": 1,
+        "ldaps_uri": "ldaps://ldaps.corp.example.com",
+        "bind_dn": f"CN=ReadOnly,{USERS_OU}",
+        "bind_secret_id": SECRET_ID,
+        "group_dns": {"ClusterAdmin": f"CN=ClusterAdmin,{USERS_OU}", "ClusterDev": f"CN=ClusterDev,{USERS_OU}"},
+        "ca_cert_pem": new_ca_pem(),
+    }
     value.update(changes)
     return {k: v for k, v in value.items() if v is not None}
 
@@ -500,13 +555,24 @@ def directory_node(node: Node, tmp_path: Path) -> Node:
     return node
 
 
-def _run_directory_step(node: Node, tmp_path: Path, failures: int = 0, ip: str = GPU_IP,
-                        **env: str) -> subprocess.CompletedProcess:
-    return node.run(ip=ip, **{
-        "PKG_STATE": str(tmp_path / "packages"), "APT_COUNT": str(tmp_path / "apt-count"),
-        "APT_FAILURES": str(failures), "HP_RETRY_DELAY": "0", "HP_DIRECTORY_RETRY_DELAY": "0",
-        "AWS_STUB_PARAMETER": str(tmp_path / "parameter"), "AWS_STUB_SECRET": str(tmp_path / "secret"),
-        "AWS_STUB_FLAKY_DIR": str(tmp_path / "flaky"), "LDAP_COUNT": str(tmp_path / "ldap-count"), **env})
+def _run_directory_step(
+    node: Node, tmp_path: Path, failures: int = 0, ip: str = GPU_IP, **env: str
+) -> subprocess.CompletedProcess:
+    return node.run(
+        ip=ip,
+        **{
+            "PKG_STATE": str(tmp_path / "packages"),
+            "APT_COUNT": str(tmp_path / "apt-count"),
+            "APT_FAILURES": str(failures),
+            "HP_RETRY_DELAY": "0",
+            "HP_DIRECTORY_RETRY_DELAY": "0",
+            "AWS_STUB_PARAMETER": str(tmp_path / "parameter"),
+            "AWS_STUB_SECRET": str(tmp_path / "secret"),
+            "AWS_STUB_FLAKY_DIR": str(tmp_path / "flaky"),
+            "LDAP_COUNT": str(tmp_path / "ldap-count"),
+            **env,
+        },
+    )
 
 
 def _identity_files(root: Path) -> dict:
@@ -530,13 +596,17 @@ def test_directory_step_installs_packages_with_retries(directory_node: Node, tmp
     assert "Could not get lock" in result.stdout
     assert sorted((tmp_path / "packages").read_text().split()) == sorted(["ec2-instance-connect", *DIRECTORY_PACKAGES])
     assert [c[:3] for c in directory_node.calls() if c[0] == "aws"] == [
-        ["aws", "ssm", "get-parameter"], ["aws", "secretsmanager", "get-secret-value"]]
+        ["aws", "ssm", "get-parameter"],
+        ["aws", "secretsmanager", "get-secret-value"],
+    ]
     assert len([c for c in directory_node.calls() if c[0] == "ldapsearch"]) == 5
     for attempt in range(1, 5):
         assert f"binding to ldaps://ldaps.corp.example.com failed (attempt {attempt}/5; again in 0 s)" in result.stdout
     assert "Can't contact LDAP server" in result.stdout
-    assert "deferred: the directory at ldaps://ldaps.corp.example.com does not answer over LDAPS with a certificate " \
-           "from the parameter's CA (ldap_sasl_bind(SIMPLE): Can't contact LDAP server (-1)" in result.stdout
+    assert (
+        "deferred: the directory at ldaps://ldaps.corp.example.com does not answer over LDAPS with a certificate "
+        "from the parameter's CA (ldap_sasl_bind(SIMPLE): Can't contact LDAP server (-1)" in result.stdout
+    )
     assert "removed ec2-instance-connect" not in result.stdout
     assert not (directory_node.root / "etc" / "sssd").exists()
 
@@ -551,8 +621,10 @@ def test_directory_step_gives_up_after_three_failed_installs(directory_node: Nod
 
 
 # ldapsearch as it fails against AD when the bind user's password has expired (sub-code 532).
-EXPIRED = ("ldap_bind: Invalid credentials (49)\n\tadditional info: 80090308: LdapErr: DSID-0C09044E, comment: "
-           "AcceptSecurityContext error, data 532, v4563")
+EXPIRED = (
+    "ldap_bind: Invalid credentials (49)\n\tadditional info: 80090308: LdapErr: DSID-0C09044E, comment: "
+    "AcceptSecurityContext error, data 532, v4563"
+)
 
 
 def test_directory_step_defers_when_the_bind_password_expired(directory_node: Node, tmp_path: Path):
@@ -560,14 +632,17 @@ def test_directory_step_defers_when_the_bind_password_expired(directory_node: No
     retried (wrong binds lock accounts out); the step defers: exit 0, nothing written, ec2-instance-connect
     kept; the password never shows."""
     (tmp_path / "packages").write_text("\n".join(["ec2-instance-connect", *DIRECTORY_PACKAGES]) + "\n")
-    result = _run_directory_step(directory_node, tmp_path, LDAP_FAILURES="99", LDAP_ERROR=EXPIRED,
-                                 LDAP_STATUS="49")
+    result = _run_directory_step(directory_node, tmp_path, LDAP_FAILURES="99", LDAP_ERROR=EXPIRED, LDAP_STATUS="49")
     assert_ok(result)
     assert "ERROR: cannot bind to ldaps://ldaps.corp.example.com as CN=ReadOnly" in result.stdout
     assert "Invalid credentials (49)" in result.stdout
-    assert "password has expired or must be changed" in result.stdout and "directory.bindPasswordVersion" in result.stdout
-    assert f"deferred: the directory at ldaps://ldaps.corp.example.com refuses the bind password ({SECRET_ID})" \
-           in result.stdout
+    assert (
+        "password has expired or must be changed" in result.stdout and "directory.bindPasswordVersion" in result.stdout
+    )
+    assert (
+        f"deferred: the directory at ldaps://ldaps.corp.example.com refuses the bind password ({SECRET_ID})"
+        in result.stdout
+    )
     assert BIND_PASSWORD not in result.stdout
     assert not [c for c in directory_node.calls() if c[0] == "apt-get"]
     ldap = [c for c in directory_node.calls() if c[0] == "ldapsearch"]
@@ -591,12 +666,19 @@ def test_directory_not_ready_defers_and_installs_the_timer(directory_node: Node,
     assert [c for c in directory_node.calls() if c[0] in ("apt-get", "ldapsearch")] == []
     assert [c[:3] for c in directory_node.calls() if c[0] == "aws"] == [["aws", "ssm", "get-parameter"]]  # no retry
     assert [c for c in directory_node.calls() if c[0] == "systemctl"] == [
-        ["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", "hyperpod-directory.timer"]]
+        ["systemctl", "daemon-reload"],
+        ["systemctl", "enable", "--now", "hyperpod-directory.timer"],
+    ]
     service = (directory_node.root / "etc/systemd/system/hyperpod-directory.service").read_text().splitlines()
     stable = "/opt/hyperpod-platform/lifecycle"
-    for line in (f"Environment=HP_LIFECYCLE_DIR={stable}", f"Environment=HP_PLATFORM_JSON={stable}/generated/platform.json",
-                 "Environment=HP_NODE_ROLE=compute", "Environment=HP_NODE_GROUP=gpu", "Type=oneshot",
-                 f"ExecStart=/bin/bash {stable}/steps/50-directory.sh"):
+    for line in (
+        f"Environment=HP_LIFECYCLE_DIR={stable}",
+        f"Environment=HP_PLATFORM_JSON={stable}/generated/platform.json",
+        "Environment=HP_NODE_ROLE=compute",
+        "Environment=HP_NODE_GROUP=gpu",
+        "Type=oneshot",
+        f"ExecStart=/bin/bash {stable}/steps/50-directory.sh",
+    ):
         assert line in service, service
     timer = (directory_node.root / "etc/systemd/system/hyperpod-directory.timer").read_text().splitlines()
     assert "OnUnitInactiveSec=5min" in timer and "WantedBy=timers.target" in timer
@@ -611,7 +693,7 @@ def test_directory_not_ready_defers_and_installs_the_timer(directory_node: Node,
     assert "deferred" in again.stdout and "wrote" not in again.stdout
     without_log = lambda snap: {k: v for k, v in snap.items() if not k.startswith(LOG_DIR + "/")}  # noqa: E731
     assert without_log(snapshot(directory_node.root)) == without_log(everything)
-    assert [c for c in directory_node.calls()[len(calls):] if c[0] != "aws"] == []
+    assert [c for c in directory_node.calls()[len(calls) :] if c[0] != "aws"] == []
 
 
 def test_directory_step_survives_one_transient_error_of_each_call(directory_node: Node, tmp_path: Path):
@@ -619,19 +701,30 @@ def test_directory_step_survives_one_transient_error_of_each_call(directory_node
     answer the first bind: each is retried with backoff and the step goes on (here up to its first check of
     the rendered files, which a stub sssctl then stops, so that nothing is installed on the host)."""
     (tmp_path / "packages").write_text("\n".join(["ec2-instance-connect", *DIRECTORY_PACKAGES]) + "\n")
-    directory_node.stub("sssctl", SSSCTL_STUB.replace("exit 0\n", '[[ "$*" == *--help* ]] || { echo "rejected by the test" >&2; exit 1; }\n'))
-    result = _run_directory_step(directory_node, tmp_path, LDAP_FAILURES="1", AWS_STUB_FLAKY="ssm secretsmanager",
-                                 HP_DIRECTORY_RETRY_DELAY="1")
-    assert f"reading the directory parameter {PARAMETER} failed (attempt 1/5; again in 1 s): " \
-           "An error occurred (ThrottlingException)" in result.stdout
+    directory_node.stub(
+        "sssctl",
+        SSSCTL_STUB.replace("exit 0\n", '[[ "$*" == *--help* ]] || { echo "rejected by the test" >&2; exit 1; }\n'),
+    )
+    result = _run_directory_step(
+        directory_node, tmp_path, LDAP_FAILURES="1", AWS_STUB_FLAKY="ssm secretsmanager", HP_DIRECTORY_RETRY_DELAY="1"
+    )
+    assert (
+        f"reading the directory parameter {PARAMETER} failed (attempt 1/5; again in 1 s): "
+        "An error occurred (ThrottlingException)" in result.stdout
+    )
     assert f"reading the bind password {SECRET_ID} failed (attempt 1/5; again in 2 s)" not in result.stdout
-    assert f"reading the bind password {SECRET_ID} failed (attempt 1/5; again in 1 s): Could not connect" in result.stdout
-    assert "binding to ldaps://ldaps.corp.example.com failed (attempt 1/5; again in 1 s): " \
-           "ldap_sasl_bind(SIMPLE): Can't contact LDAP server (-1)" in result.stdout
+    assert (
+        f"reading the bind password {SECRET_ID} failed (attempt 1/5; again in 1 s): Could not connect" in result.stdout
+    )
+    assert (
+        "binding to ldaps://ldaps.corp.example.com failed (attempt 1/5; again in 1 s): "
+        "ldap_sasl_bind(SIMPLE): Can't contact LDAP server (-1)" in result.stdout
+    )
     assert "bound to ldaps://ldaps.corp.example.com as CN=ReadOnly" in result.stdout
     assert "sssctl rejects the rendered sssd.conf: rejected by the test" in result.stdout
-    assert [c[:3] for c in directory_node.calls() if c[0] == "aws"] == [
-        ["aws", "ssm", "get-parameter"]] * 2 + [["aws", "secretsmanager", "get-secret-value"]] * 2
+    assert [c[:3] for c in directory_node.calls() if c[0] == "aws"] == [["aws", "ssm", "get-parameter"]] * 2 + [
+        ["aws", "secretsmanager", "get-secret-value"]
+    ] * 2
     assert not (directory_node.root / "etc" / "sssd").exists()
 
 
@@ -647,39 +740,64 @@ def test_ec2_instance_connect_is_reinstalled_when_the_change_is_rolled_back(dire
     result = _run_directory_step(directory_node, tmp_path)
     assert result.returncode != 0, result.stdout
     assert "removed ec2-instance-connect" in result.stdout
-    assert "pam-auth-update --enable sss hyperpod-mkhomedir failed: pam-auth-update: local modifications" in result.stdout
+    assert (
+        "pam-auth-update --enable sss hyperpod-mkhomedir failed: pam-auth-update: local modifications" in result.stdout
+    )
     assert "ec2-instance-connect reinstalled" in result.stdout and "previous files restored" in result.stdout
     calls = [c for c in directory_node.calls() if c[0] in ("apt-get", "systemctl", "pam-auth-update", "ldapsearch")]
     binds = [i for i, c in enumerate(calls) if c[0] == "ldapsearch"]
     remove = calls.index(["apt-get", "-o", "DPkg::Lock::Timeout=600", "-y", "-qq", "remove", "ec2-instance-connect"])
     assert binds and max(binds) < remove, calls  # the bind and the group checks come first
-    assert calls[remove + 1:] == [
-        ["systemctl", "daemon-reload"], ["pam-auth-update", "--enable", "sss", "hyperpod-mkhomedir"],
+    assert calls[remove + 1 :] == [
+        ["systemctl", "daemon-reload"],
+        ["pam-auth-update", "--enable", "sss", "hyperpod-mkhomedir"],
         ["apt-get", "-o", "DPkg::Lock::Timeout=600", "update", "-qq"],
-        ["apt-get", "-o", "DPkg::Lock::Timeout=600", "-y", "-qq", "install", "--no-install-recommends",
-         "ec2-instance-connect"],
-        ["systemctl", "daemon-reload"]]
+        [
+            "apt-get",
+            "-o",
+            "DPkg::Lock::Timeout=600",
+            "-y",
+            "-qq",
+            "install",
+            "--no-install-recommends",
+            "ec2-instance-connect",
+        ],
+        ["systemctl", "daemon-reload"],
+    ]
     assert "ec2-instance-connect" in (tmp_path / "packages").read_text().split()
     files = lambda snap: {k: v for k, v in snap.items() if v[0] == "file"}  # noqa: E731 (parent dirs may stay)
     assert files(_identity_files(directory_node.root)) == files(before)
     assert not (directory_node.root / "var/lib/hyperpod-platform/directory.state").exists()
 
 
-@pytest.mark.parametrize("where, change, message", [
-    ("parameter", {"schema": 2}, f"directory parameter {PARAMETER}: schema 2 is not supported by this node"),
-    ("parameter", {"ca_cert_pem": None}, f"directory parameter {PARAMETER}.ca_cert_pem is missing"),
-    ("parameter", {"ldaps_uri": "ldap://dc.corp.example.com"}, "is not ldaps://HOST[:PORT]"),
-    ("parameter", {"group_dns": {"ClusterAdmin": "CN=ClusterAdmin"}},
-     f"directory parameter {PARAMETER} group_dns.ClusterDev is missing"),
-    ("platform", {"bind_user": None}, "platform.json directory.bind_user is missing"),
-    ("platform", {"connection_parameter": None}, "platform.json directory.connection_parameter is missing"),
-    ("platform", {"allowed_groups_by_role": {"controller": ["ClusterAdmin"]}},
-     "platform.json directory.allowed_groups_by_role has no entry for this node's role 'compute' (roles: controller)"),
-    ("platform", {"allowed_groups_by_role": {"compute": []}},
-     "platform.json directory.allowed_groups_by_role.compute is empty"),
-])
-def test_directory_step_refuses_malformed_settings_naming_the_key(directory_node: Node, tmp_path: Path, where: str,
-                                                                   change: dict, message: str):
+@pytest.mark.parametrize(
+    "where, change, message",
+    [
+        ("parameter", {"schema": 2}, f"directory parameter {PARAMETER}: schema 2 is not supported by this node"),
+        ("parameter", {"ca_cert_pem": None}, f"directory parameter {PARAMETER}.ca_cert_pem is missing"),
+        ("parameter", {"ldaps_uri": "ldap://dc.corp.example.com"}, "is not ldaps://HOST[:PORT]"),
+        (
+            "parameter",
+            {"group_dns": {"ClusterAdmin": "CN=ClusterAdmin"}},
+            f"directory parameter {PARAMETER} group_dns.ClusterDev is missing",
+        ),
+        ("platform", {"bind_user": None}, "platform.json directory.bind_user is missing"),
+        ("platform", {"connection_parameter": None}, "platform.json directory.connection_parameter is missing"),
+        (
+            "platform",
+            {"allowed_groups_by_role": {"controller": ["ClusterAdmin"]}},
+            "platform.json directory.allowed_groups_by_role has no entry for this node's role 'compute' (roles: controller)",
+        ),
+        (
+            "platform",
+            {"allowed_groups_by_role": {"compute": []}},
+            "platform.json directory.allowed_groups_by_role.compute is empty",
+        ),
+    ],
+)
+def test_directory_step_refuses_malformed_settings_naming_the_key(
+    directory_node: Node, tmp_path: Path, where: str, change: dict, message: str
+):
     """A malformed platform.json or parameter is an error (not a deferral), naming the key; nothing is bound,
     installed or removed."""
     if where == "parameter":
@@ -695,17 +813,27 @@ def test_directory_step_refuses_malformed_settings_naming_the_key(directory_node
     assert (tmp_path / "packages").read_text() == "ec2-instance-connect\n"
 
 
-@pytest.mark.parametrize("role, allowed, sudo", [
-    ("controller", "ClusterAdmin", "ClusterAdmin"),
-    ("login", "ClusterAdmin ClusterDev", "ClusterAdmin"),
-    ("compute", "ClusterDev", ""),  # ClusterAdmin is a sudo group, but not allowed on this role: no sudo
-])
+@pytest.mark.parametrize(
+    "role, allowed, sudo",
+    [
+        ("controller", "ClusterAdmin", "ClusterAdmin"),
+        ("login", "ClusterAdmin ClusterDev", "ClusterAdmin"),
+        ("compute", "ClusterDev", ""),  # ClusterAdmin is a sudo group, but not allowed on this role: no sudo
+    ],
+)
 def test_allowed_and_sudo_groups_follow_the_node_role(tmp_path: Path, role: str, allowed: str, sudo: str):
     """This node's groups are allowed_groups_by_role[role]; sudo groups only when allowed on the role too."""
-    section = {**DIRECTORY, "allowed_groups_by_role": {**DIRECTORY["allowed_groups_by_role"], "compute": ["ClusterDev"]}}
+    section = {
+        **DIRECTORY,
+        "allowed_groups_by_role": {**DIRECTORY["allowed_groups_by_role"], "compute": ["ClusterDev"]},
+    }
     write_json(tmp_path / "platform.json", {**platform(fsx=None), "directory": section})
-    result = subprocess.run(["python3", str(LIFECYCLE / "lib/directory.py"), "platform", str(tmp_path / "platform.json"),
-                             role], text=True, capture_output=True, check=False)
+    result = subprocess.run(
+        ["python3", str(LIFECYCLE / "lib/directory.py"), "platform", str(tmp_path / "platform.json"), role],
+        text=True,
+        capture_output=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     values = dict(line.split("\t", 1) for line in result.stdout.splitlines())
     assert (values["allowed_groups"], values["sudo_groups"]) == (allowed, sudo)
@@ -716,11 +844,16 @@ def test_directory_step_defers_when_the_bind_secret_stays_unreadable(directory_n
     backoff, then a loud deferral (exit 0) naming the secret and the AWS error; nothing installed or removed."""
     result = _run_directory_step(directory_node, tmp_path, AWS_STUB_FAIL="AccessDeniedException")
     assert_ok(result)
-    assert [c[:3] for c in directory_node.calls() if c[0] == "aws"] == [
-        ["aws", "ssm", "get-parameter"]] + [["aws", "secretsmanager", "get-secret-value"]] * 5
-    assert f"ERROR: cannot read the directory bind password {SECRET_ID}: An error occurred (AccessDeniedException)" \
+    assert [c[:3] for c in directory_node.calls() if c[0] == "aws"] == [["aws", "ssm", "get-parameter"]] + [
+        ["aws", "secretsmanager", "get-secret-value"]
+    ] * 5
+    assert (
+        f"ERROR: cannot read the directory bind password {SECRET_ID}: An error occurred (AccessDeniedException)"
         in result.stdout
-    assert f"deferred: the bind password {SECRET_ID} cannot be read (An error occurred (AccessDeniedException)" \
+    )
+    assert (
+        f"deferred: the bind password {SECRET_ID} cannot be read (An error occurred (AccessDeniedException)"
         in result.stdout
+    )
     assert [c for c in directory_node.calls() if c[0] in ("apt-get", "ldapsearch")] == []
     assert (tmp_path / "packages").read_text() == "ec2-instance-connect\n"

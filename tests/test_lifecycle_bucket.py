@@ -1,15 +1,13 @@
 """LifecycleBucket under mocks: protections, content-hashed uploads, rendered files."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 import shutil
-from pathlib import Path
-
-import pulumi
 
 from components.lifecycle_bucket import LifecycleBucket, LifecycleBucketArgs, lifecycle_files
-from tests.conftest import P, ROOT
+from tests.conftest import ROOT, P
 from tools.harness import run_program
 
 
@@ -19,12 +17,14 @@ def test_bucket_is_private_encrypted_versioned_tls_only(dev_run):
     name = bucket.outputs["id"]
     pab = dev_run.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
     assert pab["bucket"] == name
-    assert all(pab[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
-                                        "restrictPublicBuckets"))
+    assert all(
+        pab[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    )
     sse = dev_run.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
     assert sse.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
     assert dev_run.one("aws:s3/bucketVersioning:BucketVersioning").inputs["versioningConfiguration"] == {
-        "status": "Enabled"}
+        "status": "Enabled"
+    }
     (deny,) = json.loads(dev_run.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])["Statement"]
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert set(deny["Resource"]) == {bucket.outputs["arn"], bucket.outputs["arn"] + "/*"}
@@ -55,6 +55,7 @@ def test_changed_script_changes_its_object(tmp_path):
     def hashes():
         def program():
             LifecycleBucket("t", LifecycleBucketArgs(source_dir=src, cluster_name="t", tags={}))
+
         result = run_program(program, {"aws:region": "us-east-1"}, preview=False)
         assert result.error is None, result.error
         return {o.inputs["key"]: o.inputs["sourceHash"] for o in result.of_type("aws:s3/bucketObjectv2:BucketObjectv2")}

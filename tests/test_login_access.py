@@ -1,5 +1,6 @@
 """LoginAccess and LoginTargets under mocks: internal NLB on 22, targets from the login ENIs, SSH-only
 security groups, one host identity kept in Secrets Manager."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,9 @@ def test_nlb_is_internal_across_private_subnets(dev_run):
     nlb = dev_run.named("hp-dev-login", LB).inputs
     assert nlb["loadBalancerType"] == "network" and nlb["internal"] is True
     assert nlb["enableCrossZoneLoadBalancing"] is True
-    assert sorted(nlb["subnets"]) == sorted(dev_run.named(f"hp-dev-private-{i}", "aws:ec2/subnet:Subnet")
-                                            .outputs["id"] for i in (0, 1))
+    assert sorted(nlb["subnets"]) == sorted(
+        dev_run.named(f"hp-dev-private-{i}", "aws:ec2/subnet:Subnet").outputs["id"] for i in (0, 1)
+    )
     assert nlb["securityGroups"] == [dev_run.named("hp-dev-nlb-sg").outputs["id"]]
 
 
@@ -40,7 +42,10 @@ def test_listener_target_group_health_check_stickiness(dev_config, run_stack, de
     assert listener["defaultActions"] == [{"type": "forward", "targetGroupArn": tg.outputs["arn"]}]
     assert listener["loadBalancerArn"] == dev_run.named("hp-dev-login", LB).outputs["arn"]
     dev_config[P + "login"]["stickiness"] = False
-    assert run_stack(dev_config).named("hp-dev-login", "aws:lb/targetGroup:TargetGroup").inputs["stickiness"]["enabled"] is False
+    assert (
+        run_stack(dev_config).named("hp-dev-login", "aws:lb/targetGroup:TargetGroup").inputs["stickiness"]["enabled"]
+        is False
+    )
 
 
 def test_targets_come_from_login_enis_after_the_cluster(dev_run):
@@ -83,12 +88,19 @@ def test_security_groups_admit_only_ssh(dev_run):
     nlb_in = [r.inputs for r in rules if r.inputs["securityGroupId"] == nlb_sg]
     assert {(r["ipProtocol"], r["fromPort"], r["toPort"]) for r in nlb_in} == {("tcp", 22, 22)}
     assert sorted(r["cidrIpv4"] for r in nlb_in) == ["10.20.0.0/16", "10.255.0.0/22", "192.168.100.0/24"]
-    egress = [r.inputs for r in dev_run.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
-              if r.inputs["securityGroupId"] == nlb_sg]
-    assert egress == [{**egress[0], "ipProtocol": "tcp", "fromPort": 22, "toPort": 22,
-                       "referencedSecurityGroupId": cluster_sg}]
-    from_nlb = [r.inputs for r in rules if r.inputs["securityGroupId"] == cluster_sg
-                and r.inputs.get("referencedSecurityGroupId") == nlb_sg]
+    egress = [
+        r.inputs
+        for r in dev_run.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if r.inputs["securityGroupId"] == nlb_sg
+    ]
+    assert egress == [
+        {**egress[0], "ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "referencedSecurityGroupId": cluster_sg}
+    ]
+    from_nlb = [
+        r.inputs
+        for r in rules
+        if r.inputs["securityGroupId"] == cluster_sg and r.inputs.get("referencedSecurityGroupId") == nlb_sg
+    ]
     assert [(r["fromPort"], r["toPort"]) for r in from_nlb] == [(22, 22)]
 
 
@@ -106,8 +118,12 @@ def test_host_keys_are_secrets_and_only_the_role_reads_them(dev_run):
     version = dev_run.named("hp-dev-host-keys", "aws:secretsmanager/secretVersion:SecretVersion")
     assert set(version.inputs["secretString"]) == {"<secret>"}
     material = json.loads(version.inputs["secretString"]["<secret>"])
-    assert set(material) == {"ssh_host_ed25519_key", "ssh_host_ed25519_key.pub",
-                             "ssh_host_ecdsa_key", "ssh_host_ecdsa_key.pub"}
+    assert set(material) == {
+        "ssh_host_ed25519_key",
+        "ssh_host_ed25519_key.pub",
+        "ssh_host_ecdsa_key",
+        "ssh_host_ecdsa_key.pub",
+    }
     plan = json.dumps(plan_of(dev_run)) + json.dumps(dev_run.outputs)
     for key in ("ssh_host_ed25519_key", "ssh_host_ecdsa_key"):
         assert material[key].strip() not in plan
@@ -115,8 +131,14 @@ def test_host_keys_are_secrets_and_only_the_role_reads_them(dev_run):
     statements = json.loads(dev_run.named("hp-dev-vpc-and-lifecycle").inputs["policy"])["Statement"]
     reads = [s for s in statements if "secretsmanager" in json.dumps(s["Action"])]
     bind = dev_run.named("hp-dev-ldap-bind", "aws:secretsmanager/secret:Secret").outputs["arn"]
-    assert reads == [{"Sid": "ReadNamedSecrets", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                      "Resource": [secret, bind]}]
+    assert reads == [
+        {
+            "Sid": "ReadNamedSecrets",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": [secret, bind],
+        }
+    ]
 
 
 def test_known_hosts_output_and_host_name(dev_run):
@@ -124,12 +146,17 @@ def test_known_hosts_output_and_host_name(dev_run):
     host = dev_run.named("hp-dev-login", LB).outputs["dnsName"]
     assert dev_run.outputs["loginHost"] == host
     lines = dev_run.outputs["loginKnownHosts"].splitlines()
-    keys = {k.name: k.outputs["publicKeyOpenssh"].strip() for k in dev_run.of_type("tls:index/privateKey:PrivateKey")
-            if "-host-" in k.name}
+    keys = {
+        k.name: k.outputs["publicKeyOpenssh"].strip()
+        for k in dev_run.of_type("tls:index/privateKey:PrivateKey")
+        if "-host-" in k.name
+    }
     assert sorted(lines) == sorted(f"{host} {pub}" for pub in keys.values())
     platform = json.loads(dev_run.named("hp-dev-generated-platform.json").inputs["content"])
-    assert platform["login"] == {"host_keys_secret_id": dev_run.named("hp-dev-host-keys", "aws:secretsmanager/secret:Secret").outputs["arn"],
-                                 "host_name": host}
+    assert platform["login"] == {
+        "host_keys_secret_id": dev_run.named("hp-dev-host-keys", "aws:secretsmanager/secret:Secret").outputs["arn"],
+        "host_name": host,
+    }
 
 
 def test_bumping_version_rotates_host_keys(dev_config, run_stack, dev_run):
@@ -158,8 +185,9 @@ def test_host_key_secret_refuses_everyone_but_the_execution_role(dev_run):
     the role that deploys the stack."""
     secret = dev_run.named("hp-dev-host-keys", "aws:secretsmanager/secret:Secret").outputs["arn"]
     role = next(r for r in dev_run.of_type("aws:iam/role:Role") if r.name == "hp-dev-role").outputs["arn"]
-    (policy,) = [p for p in dev_run.of_type("aws:secretsmanager/secretPolicy:SecretPolicy")
-                 if p.inputs["secretArn"] == secret]
+    (policy,) = [
+        p for p in dev_run.of_type("aws:secretsmanager/secretPolicy:SecretPolicy") if p.inputs["secretArn"] == secret
+    ]
     assert policy.inputs["secretArn"] == secret
     (stmt,) = json.loads(policy.inputs["policy"])["Statement"]
     assert (stmt["Effect"], stmt["Action"], stmt["Resource"]) == ("Deny", "secretsmanager:GetSecretValue", secret)

@@ -17,6 +17,7 @@ lines the stack exports for the load balancer's name, through ``HostKeyAlias``.
 Nothing on the host changes: every write is in an overlay upper dir or a scratch dir under tmp_path;
 daemons are stopped by PID and the holders killed at the end.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -45,12 +46,16 @@ HOST_NAME = "hp-dev-login-0123456789abcdef.elb.us-east-1.amazonaws.com"
 USER, UID = "alice", 2001
 LOGIN_IPS = {"login-1": "10.1.0.20", "login-2": "10.1.0.21"}
 GPU_IP = "10.1.1.30"
-RESOURCE_CONFIG = {"InstanceGroups": [
-    {"Name": "controller", "Instances": [{"CustomerIpAddress": "10.1.0.10", "InstanceId": "i-1"}]},
-    {"Name": "login", "Instances": [{"CustomerIpAddress": ip, "InstanceId": f"i-{name}"}
-                                    for name, ip in LOGIN_IPS.items()]},
-    {"Name": "gpu", "Instances": [{"CustomerIpAddress": GPU_IP, "InstanceId": "i-3"}]},
-]}
+RESOURCE_CONFIG = {
+    "InstanceGroups": [
+        {"Name": "controller", "Instances": [{"CustomerIpAddress": "10.1.0.10", "InstanceId": "i-1"}]},
+        {
+            "Name": "login",
+            "Instances": [{"CustomerIpAddress": ip, "InstanceId": f"i-{name}"} for name, ip in LOGIN_IPS.items()],
+        },
+        {"Name": "gpu", "Instances": [{"CustomerIpAddress": GPU_IP, "InstanceId": "i-3"}]},
+    ]
+}
 GROUPS = {"controller": "controller", "login": "login", "gpu": "compute"}
 
 
@@ -101,12 +106,18 @@ class HostKeys:
     @classmethod
     def generate(cls) -> "HostKeys":
         keys = cls()
-        for kind, key in (("ed25519", ed25519.Ed25519PrivateKey.generate()),
-                          ("ecdsa", ec.generate_private_key(ec.SECP256R1()))):
-            keys.private[kind] = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH,
-                                                   serialization.NoEncryption()).decode()
-            keys.public[kind] = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
-                                                              serialization.PublicFormat.OpenSSH).decode()
+        for kind, key in (
+            ("ed25519", ed25519.Ed25519PrivateKey.generate()),
+            ("ecdsa", ec.generate_private_key(ec.SECP256R1())),
+        ):
+            keys.private[kind] = key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.OpenSSH, serialization.NoEncryption()
+            ).decode()
+            keys.public[kind] = (
+                key.public_key()
+                .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+                .decode()
+            )
         return keys
 
     def secret_string(self) -> str:
@@ -135,11 +146,22 @@ class Namespace:
         if net_of is None:
             cmd = ["unshare", "--mount", "--net", "--propagation", "private", "sleep", "infinity"]
         else:
-            cmd = ["nsenter", "-t", str(net_of.pid), "-n",
-                   "unshare", "--mount", "--propagation", "private", "sleep", "infinity"]
+            cmd = [
+                "nsenter",
+                "-t",
+                str(net_of.pid),
+                "-n",
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sleep",
+                "infinity",
+            ]
         self.holder = subprocess.Popen(cmd)
         self.pid = self.holder.pid
         own = os.readlink("/proc/self/ns/mnt")
+
         def started() -> bool:
             if self.holder.poll() is not None:
                 raise RuntimeError(f"the namespace holder exited with {self.holder.returncode}")
@@ -184,8 +206,21 @@ def node_keys(name: str) -> Path:
     if name not in _NODE_KEYS:
         keys = Path(tempfile.mkdtemp(prefix=f"hostkeys-{name}-"))
         for kind, extra in (("rsa", ["-b", "2048"]), ("ecdsa", []), ("ed25519", [])):
-            run(["ssh-keygen", "-q", "-t", kind, *extra, "-N", "", "-C", f"root@{name}",
-                 "-f", str(keys / f"ssh_host_{kind}_key")])
+            run(
+                [
+                    "ssh-keygen",
+                    "-q",
+                    "-t",
+                    kind,
+                    *extra,
+                    "-N",
+                    "",
+                    "-C",
+                    f"root@{name}",
+                    "-f",
+                    str(keys / f"ssh_host_{kind}_key"),
+                ]
+            )
         _NODE_KEYS[name] = keys
     return _NODE_KEYS[name]
 
@@ -213,9 +248,13 @@ class LoginNode:
         for key in node_keys(name).iterdir():
             shutil.copy2(key, etc_ssh / key.name)
         (self.ns.path("/etc/ssh/sshd_config.d") / "90-test-node.conf").write_text(
-            f"# test only: this node's address\nPort {port}\nListenAddress 127.0.0.1\n", encoding="utf-8")
-        for path, line in (("/etc/passwd", f"{USER}:x:{UID}:{UID}::/home/{USER}:/bin/sh"),
-                           ("/etc/shadow", f"{USER}:*:19000:0:99999:7:::"), ("/etc/group", f"{USER}:x:{UID}:")):
+            f"# test only: this node's address\nPort {port}\nListenAddress 127.0.0.1\n", encoding="utf-8"
+        )
+        for path, line in (
+            ("/etc/passwd", f"{USER}:x:{UID}:{UID}::/home/{USER}:/bin/sh"),
+            ("/etc/shadow", f"{USER}:*:19000:0:99999:7:::"),
+            ("/etc/group", f"{USER}:x:{UID}:"),
+        ):
             with self.ns.path(path).open("a", encoding="utf-8") as f:
                 f.write(line + "\n")
         ssh = self.ns.path(f"/home/{USER}/.ssh")
@@ -249,11 +288,22 @@ class LoginNode:
     def lifecycle(self, bundle: Path, ip: str, **env: str) -> subprocess.CompletedProcess:
         """``bash on_init_complete.sh`` inside the node, as HyperPod runs it (no HP_ROOT); output merged."""
         base = {k: v for k, v in os.environ.items() if not k.startswith(("HP_", "AWS_"))}
-        base.update(PATH=f"{self.bin}{os.pathsep}{os.environ['PATH']}", HP_NODE_IP=ip, STUB_CALLS=str(self.calls_log),
-                    HP_RESOURCE_CONFIG=str(bundle.parent / "resource_config.json"),
-                    AWS_STUB_SECRET=str(bundle.parent / "secret.json"), TMPDIR=str(self.scratch_tmp), **env)
-        return self.ns.run(["bash", str(bundle / "on_init_complete.sh")], env=base, check=False,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        base.update(
+            PATH=f"{self.bin}{os.pathsep}{os.environ['PATH']}",
+            HP_NODE_IP=ip,
+            STUB_CALLS=str(self.calls_log),
+            HP_RESOURCE_CONFIG=str(bundle.parent / "resource_config.json"),
+            AWS_STUB_SECRET=str(bundle.parent / "secret.json"),
+            TMPDIR=str(self.scratch_tmp),
+            **env,
+        )
+        return self.ns.run(
+            ["bash", str(bundle / "on_init_complete.sh")],
+            env=base,
+            check=False,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
 
     def calls(self) -> list[str]:
         return self.calls_log.read_text(encoding="utf-8").splitlines() if self.calls_log.exists() else []
@@ -261,16 +311,27 @@ class LoginNode:
     def ssh_snapshot(self) -> dict[str, tuple]:
         """/etc/ssh as the node sees it: path -> (mode, uid, gid, sha256)."""
         etc_ssh = self.ns.path("/etc/ssh")
-        return {p.relative_to(etc_ssh).as_posix(): (stat.S_IMODE(p.lstat().st_mode), p.lstat().st_uid, p.lstat().st_gid,
-                                                    hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None)
-                for p in sorted(etc_ssh.rglob("*"))}
+        return {
+            p.relative_to(etc_ssh).as_posix(): (
+                stat.S_IMODE(p.lstat().st_mode),
+                p.lstat().st_uid,
+                p.lstat().st_gid,
+                hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None,
+            )
+            for p in sorted(etc_ssh.rglob("*"))
+        }
 
     def etc_changes(self) -> dict[str, tuple]:
         """Everything written to /etc so far (the overlay's upper dir): path -> (mode, uid, sha256)."""
         up = self.ns.etc_upper
-        return {p.relative_to(up).as_posix(): (stat.S_IMODE(p.lstat().st_mode), p.lstat().st_uid,
-                                               hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None)
-                for p in sorted(up.rglob("*"))}
+        return {
+            p.relative_to(up).as_posix(): (
+                stat.S_IMODE(p.lstat().st_mode),
+                p.lstat().st_uid,
+                hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None,
+            )
+            for p in sorted(up.rglob("*"))
+        }
 
 
 class Cluster:
@@ -320,16 +381,41 @@ class Cluster:
             assert node.sshd.poll() is None, f"sshd on {node.name} exited:\n{(node.tmp / 'sshd.log').read_text()}"
             return bool(got) and (expected is None or got == expected)
 
-        wait_for(serves, f"sshd on {node.name} serving {expected or 'any key'}", interval=0.05,
-                 detail=lambda: f"last served {seen[-1]!r}" if seen else "never answered")
+        wait_for(
+            serves,
+            f"sshd on {node.name} serving {expected or 'any key'}",
+            interval=0.05,
+            detail=lambda: f"last served {seen[-1]!r}" if seen else "never answered",
+        )
 
     def ssh(self, node: LoginNode) -> subprocess.CompletedProcess:
         """``ssh`` as a user with only the exported known_hosts line, via the load balancer's name."""
-        return self.client.run([
-            "ssh", "-F", "/dev/null", "-o", f"HostKeyAlias={HOST_NAME}", "-o", "StrictHostKeyChecking=yes",
-            "-o", f"UserKnownHostsFile={self.known_hosts}", "-o", "GlobalKnownHostsFile=/dev/null",
-            "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i", str(self.user_key),
-            "-p", str(node.port), f"{USER}@127.0.0.1", "echo connected-as-$(id -un)"], check=False)
+        return self.client.run(
+            [
+                "ssh",
+                "-F",
+                "/dev/null",
+                "-o",
+                f"HostKeyAlias={HOST_NAME}",
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-o",
+                f"UserKnownHostsFile={self.known_hosts}",
+                "-o",
+                "GlobalKnownHostsFile=/dev/null",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "IdentitiesOnly=yes",
+                "-i",
+                str(self.user_key),
+                "-p",
+                str(node.port),
+                f"{USER}@127.0.0.1",
+                "echo connected-as-$(id -un)",
+            ],
+            check=False,
+        )
 
     def close(self) -> None:
         for node in self.nodes:
@@ -340,7 +426,8 @@ class Cluster:
 
 needs_root = pytest.mark.skipif(
     os.geteuid() != 0 or not all(shutil.which(c) for c in ("unshare", "nsenter", "sshd", "ssh", "ssh-keyscan")),
-    reason="needs root, util-linux and openssh-server/openssh-client (scripts/test installs them as root)")
+    reason="needs root, util-linux and openssh-server/openssh-client (scripts/test installs them as root)",
+)
 pytestmark = needs_root
 
 
@@ -378,8 +465,11 @@ def test_login_nodes_share_the_stack_host_identity(cluster: Cluster):
         assert result.returncode == 0, result.stdout
         assert "node in group login (login)" in result.stdout
         assert "shared host keys installed; sshd restarted" in result.stdout
-        assert node.calls() == [f"aws secretsmanager get-secret-value --region {REGION} --secret-id {SECRET_ID} "
-                                "--query SecretString --output text", "systemctl restart ssh"]
+        assert node.calls() == [
+            f"aws secretsmanager get-secret-value --region {REGION} --secret-id {SECRET_ID} "
+            "--query SecretString --output text",
+            "systemctl restart ssh",
+        ]
         outputs[node.name] = result.stdout
         cluster.wait_for_host_key(node, pub["ed25519"])
 
@@ -398,7 +488,9 @@ def test_login_nodes_share_the_stack_host_identity(cluster: Cluster):
             assert stat.S_IMODE(pub_file.stat().st_mode) == 0o644
         conf = node.ns.path("/etc/ssh/sshd_config.d/10-hyperpod-host-keys.conf").read_text()
         assert [line for line in conf.splitlines() if not line.startswith("#")] == [
-            "HostKey /etc/ssh/ssh_host_ed25519_key", "HostKey /etc/ssh/ssh_host_ecdsa_key"]
+            "HostKey /etc/ssh/ssh_host_ed25519_key",
+            "HostKey /etc/ssh/ssh_host_ecdsa_key",
+        ]
 
     # Second run: same files (content, mode, owner), no restart, and it says so.
     for node in nodes:
@@ -409,20 +501,26 @@ def test_login_nodes_share_the_stack_host_identity(cluster: Cluster):
         assert "wrote " not in again.stdout
         assert node.etc_changes() == etc_before
         assert node.ssh_snapshot() == ssh_before
-        assert [c for c in node.calls()[len(calls_before):] if c.startswith("systemctl")] == []
+        assert [c for c in node.calls()[len(calls_before) :] if c.startswith("systemctl")] == []
         log_file = node.ns.path("/var/log/hyperpod-platform/lifecycle.log").read_text()
-        assert_no_secret(cluster.keys, outputs[node.name], again.stdout, log_file,
-                         (node.tmp / "sshd.log").read_text())
+        assert_no_secret(cluster.keys, outputs[node.name], again.stdout, log_file, (node.tmp / "sshd.log").read_text())
         assert list(node.scratch_tmp.iterdir()) == [], "temporary files left behind"
         assert cluster.ssh(node).returncode == 0
 
 
-@pytest.mark.parametrize("failure, message", [
-    ({"AWS_STUB_FAIL": "AccessDeniedException"}, "AccessDeniedException"),
-    ({"secret": {"ssh_host_ed25519_key": "x", "ssh_host_ed25519_key.pub": "y"}}, "no ssh_host_ecdsa_key in the secret"),
-    ({"secret": "not json"}, "SecretString is not JSON"),
-    ({"mismatch": True}, "ssh_host_ed25519_key is not a key matching ssh_host_ed25519_key.pub"),
-], ids=["fetch-denied", "key-missing", "not-json", "mismatched-pair"])
+@pytest.mark.parametrize(
+    "failure, message",
+    [
+        ({"AWS_STUB_FAIL": "AccessDeniedException"}, "AccessDeniedException"),
+        (
+            {"secret": {"ssh_host_ed25519_key": "x", "ssh_host_ed25519_key.pub": "y"}},
+            "no ssh_host_ecdsa_key in the secret",
+        ),
+        ({"secret": "not json"}, "SecretString is not JSON"),
+        ({"mismatch": True}, "ssh_host_ed25519_key is not a key matching ssh_host_ed25519_key.pub"),
+    ],
+    ids=["fetch-denied", "key-missing", "not-json", "mismatched-pair"],
+)
 def test_unreadable_secret_fails_loudly_and_keeps_the_keys(cluster: Cluster, failure: dict, message: str):
     """A secret that cannot be fetched or is not a full set of key pairs: the step (and the run) fail
     naming the secret, nothing under /etc/ssh changes, sshd is not restarted."""

@@ -1,4 +1,5 @@
 """Network component under mocks: private subnets in distinct AZs, routes, NAT, endpoint, security group."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,11 @@ def _by_id(result):
 
 def _route_table_of(result, subnet):
     ids = _by_id(result)
-    assoc = [r for r in result.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
-             if r.inputs["subnetId"] == subnet.outputs["id"]]
+    assoc = [
+        r
+        for r in result.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")
+        if r.inputs["subnetId"] == subnet.outputs["id"]
+    ]
     assert len(assoc) == 1, f"{subnet.name} has {len(assoc)} route table associations"
     return ids[assoc[0].inputs["routeTableId"]]
 
@@ -45,7 +49,8 @@ def test_public_subnets_route_to_the_internet_gateway(dev_run):
     for subnet in public:
         routes = _routes(dev_run, _route_table_of(dev_run, subnet))
         assert [(r.inputs["destinationCidrBlock"], r.inputs["gatewayId"]) for r in routes] == [
-            ("0.0.0.0/0", igw.outputs["id"])]
+            ("0.0.0.0/0", igw.outputs["id"])
+        ]
 
 
 def test_nat_gateway_count_follows_config(dev_config, run_stack):
@@ -64,19 +69,37 @@ def test_cluster_security_group_rules(dev_run):
     sg = dev_run.named("hp-dev-cluster-sg")
     sg_id = sg.outputs["id"]
     nlb_sg_id = dev_run.named("hp-dev-nlb-sg").outputs["id"]
-    ingress = [r for r in dev_run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-               if r.inputs["securityGroupId"] == sg_id]
-    egress = [r for r in dev_run.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
-              if r.inputs["securityGroupId"] == sg_id]
+    ingress = [
+        r
+        for r in dev_run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.inputs["securityGroupId"] == sg_id
+    ]
+    egress = [
+        r
+        for r in dev_run.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+        if r.inputs["securityGroupId"] == sg_id
+    ]
     assert not sg.inputs.get("ingress") and not sg.inputs.get("egress")
-    got_in = {(r.inputs["ipProtocol"], r.inputs.get("fromPort"), r.inputs.get("toPort"),
-               r.inputs.get("referencedSecurityGroupId"), r.inputs.get("cidrIpv4")) for r in ingress}
-    assert got_in == {("-1", None, None, sg_id, None), ("tcp", 988, 988, sg_id, None),
-                      ("tcp", 1018, 1023, sg_id, None),
-                      ("tcp", 22, 22, nlb_sg_id, None),  # SSH only from the login NLB ...
-                      ("tcp", 22, 22, dev_run.named("hp-dev-bastion-sg").outputs["id"], None)}  # ... and bastion
-    got_out = {(r.inputs["ipProtocol"], r.inputs.get("referencedSecurityGroupId"), r.inputs.get("cidrIpv4"))
-               for r in egress}
+    got_in = {
+        (
+            r.inputs["ipProtocol"],
+            r.inputs.get("fromPort"),
+            r.inputs.get("toPort"),
+            r.inputs.get("referencedSecurityGroupId"),
+            r.inputs.get("cidrIpv4"),
+        )
+        for r in ingress
+    }
+    assert got_in == {
+        ("-1", None, None, sg_id, None),
+        ("tcp", 988, 988, sg_id, None),
+        ("tcp", 1018, 1023, sg_id, None),
+        ("tcp", 22, 22, nlb_sg_id, None),  # SSH only from the login NLB ...
+        ("tcp", 22, 22, dev_run.named("hp-dev-bastion-sg").outputs["id"], None),
+    }  # ... and bastion
+    got_out = {
+        (r.inputs["ipProtocol"], r.inputs.get("referencedSecurityGroupId"), r.inputs.get("cidrIpv4")) for r in egress
+    }
     assert got_out == {("-1", sg_id, None), ("-1", None, "0.0.0.0/0")}
 
 
@@ -96,31 +119,39 @@ def test_flow_logs_optional(dev_config, run_stack, dev_run):
     assert flow.inputs["trafficType"] == "ALL"
     role = next(r for r in dev_run.of_type("aws:iam/role:Role") if r.name.endswith("flow-logs"))
     assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {
-        "Service": "vpc-flow-logs.amazonaws.com"}
+        "Service": "vpc-flow-logs.amazonaws.com"
+    }
     dev_config[P + "network"]["flowLogs"] = False
     assert run_stack(dev_config).of_type("aws:ec2/flowLog:FlowLog") == []
 
 
 def test_existing_vpc_is_read_not_created(dev_config, run_stack):
     """Existing mode reads the VPC and subnets with .get() (so they are in the graph) and creates none."""
-    dev_config[P + "network"] = {"mode": "existing", "vpcId": "vpc-0123456789abcdef0",
-                                 "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
-                                 "routeTableIds": ["rtb-0123456789abcdef0"]}
+    dev_config[P + "network"] = {
+        "mode": "existing",
+        "vpcId": "vpc-0123456789abcdef0",
+        "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+        "routeTableIds": ["rtb-0123456789abcdef0"],
+    }
     dev_config.pop(P + "vpn")  # the VPN and the bastion need a VPC this stack creates
     dev_config.pop(P + "access")
     result = run_stack(dev_config)
     assert result.error is None, result.error
     reads = {(r.type, r.id) for r in result.registrations if r.read}
-    assert reads == {("aws:ec2/vpc:Vpc", "vpc-0123456789abcdef0"),
-                     ("aws:ec2/subnet:Subnet", "subnet-0123456789abcdef0"),
-                     ("aws:ec2/subnet:Subnet", "subnet-0123456789abcdef1"),
-                     # their effective route tables (see the tests below)
-                     ("aws:ec2/routeTable:RouteTable", "rtb-0123456789abcdef0"),
-                     ("aws:ec2/routeTable:RouteTable", "rtb-0fedcba9876543210"),
-                     ("aws:ec2/routeTableAssociation:RouteTableAssociation",
-                      "subnet-0123456789abcdef0/rtb-0123456789abcdef0")}
-    assert not [r for r in result.registrations if not r.read and r.type in (
-        "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway")]
+    assert reads == {
+        ("aws:ec2/vpc:Vpc", "vpc-0123456789abcdef0"),
+        ("aws:ec2/subnet:Subnet", "subnet-0123456789abcdef0"),
+        ("aws:ec2/subnet:Subnet", "subnet-0123456789abcdef1"),
+        # their effective route tables (see the tests below)
+        ("aws:ec2/routeTable:RouteTable", "rtb-0123456789abcdef0"),
+        ("aws:ec2/routeTable:RouteTable", "rtb-0fedcba9876543210"),
+        ("aws:ec2/routeTableAssociation:RouteTableAssociation", "subnet-0123456789abcdef0/rtb-0123456789abcdef0"),
+    }
+    assert not [
+        r
+        for r in result.registrations
+        if not r.read and r.type in ("aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway")
+    ]
     assert result.named("hp-dev-cluster-sg").inputs["vpcId"] == "vpc-0123456789abcdef0"
     assert result.one("aws:ec2/vpcEndpoint:VpcEndpoint").inputs["routeTableIds"] == ["rtb-0123456789abcdef0"]
     cluster = result.one("aws-native:sagemaker:Cluster")
@@ -128,8 +159,11 @@ def test_existing_vpc_is_read_not_created(dev_config, run_stack):
 
 
 # ---------------------------------------------------------------- existing VPC: effective route tables, read
-EXISTING = {"mode": "existing", "vpcId": "vpc-0123456789abcdef0",
-            "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]}
+EXISTING = {
+    "mode": "existing",
+    "vpcId": "vpc-0123456789abcdef0",
+    "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+}
 GET_ROUTE_TABLE = "aws:ec2/getRouteTable:getRouteTable"
 
 
@@ -165,9 +199,11 @@ def test_existing_subnet_explicit_association_is_read(existing_config, run_stack
     table = result.named("hp-dev-rtb-0123456789abcdef0")
     assert table.read and table.outputs["vpcId"] == "vpc-0123456789abcdef0"
     assert [(r["cidrBlock"], r["natGatewayId"], r["gatewayId"]) for r in table.outputs["routes"]] == [
-        ("0.0.0.0/0", "nat-0123456789abcdef0", "")]
-    assert (GET_ROUTE_TABLE, {"subnetId": "subnet-0123456789abcdef0"}) in \
-        [(t, {k: v for k, v in a.items() if v}) for t, a in result.calls]
+        ("0.0.0.0/0", "nat-0123456789abcdef0", "")
+    ]
+    assert (GET_ROUTE_TABLE, {"subnetId": "subnet-0123456789abcdef0"}) in [
+        (t, {k: v for k, v in a.items() if v}) for t, a in result.calls
+    ]
 
 
 def test_existing_subnet_without_association_uses_the_main_table(existing_config, run_stack):
@@ -175,12 +211,14 @@ def test_existing_subnet_without_association_uses_the_main_table(existing_config
     filter association.main=true in vpcId, is read; the VPC's read state names the same table."""
     result = run_stack(existing_config)
     assert result.error is None, result.error
-    assert [r.outputs["subnetId"] for r in _reads(result, "aws:ec2/routeTableAssociation:RouteTableAssociation")] \
-        == ["subnet-0123456789abcdef0"]  # none for ...f1
+    assert [r.outputs["subnetId"] for r in _reads(result, "aws:ec2/routeTableAssociation:RouteTableAssociation")] == [
+        "subnet-0123456789abcdef0"
+    ]  # none for ...f1
     main = result.named("hp-dev-rtb-0fedcba9876543210")
     assert result.named("hp-dev-vpc").outputs["mainRouteTableId"] == main.id == "rtb-0fedcba9876543210"
     assert [(r["cidrBlock"], r["natGatewayId"]) for r in main.outputs["routes"]] == [
-        ("0.0.0.0/0", "nat-0fedcba9876543210")]
+        ("0.0.0.0/0", "nat-0fedcba9876543210")
+    ]
     lookups = [a for t, a in result.calls if t == GET_ROUTE_TABLE]
     assert [a.get("subnetId") for a in lookups] == ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1", None]
     assert lookups[2]["vpcId"] == "vpc-0123456789abcdef0"
@@ -201,8 +239,10 @@ def test_existing_route_tables_are_looked_up_and_read_once(existing_config, run_
     result = run_stack(existing_config)
     assert result.error is None, result.error
     assert [r.id for r in _reads(result, "aws:ec2/routeTable:RouteTable")] == ["rtb-0123456789abcdef0"]
-    assert [r.name for r in _reads(result, "aws:ec2/routeTableAssociation:RouteTableAssociation")] == [
-        "hp-dev-private-rta-0", "hp-dev-private-rta-1"]
+    assert sorted(r.name for r in _reads(result, "aws:ec2/routeTableAssociation:RouteTableAssociation")) == [
+        "hp-dev-private-rta-0",
+        "hp-dev-private-rta-1",
+    ]
     assert len([t for t, _ in result.calls if t == GET_ROUTE_TABLE]) == 2
 
 
@@ -215,15 +255,18 @@ def test_existing_subnet_igw_route_is_read_state(existing_config, run_stack, mon
     assert result.named("hp-dev-private-rta-1").outputs["routeTableId"] == "rtb-0b0b0b0b0b0b0b0b0"
     routes = result.named("hp-dev-rtb-0b0b0b0b0b0b0b0b0").outputs["routes"]
     assert {(r["cidrBlock"] or r["ipv6CidrBlock"], r["gatewayId"]) for r in routes} == {
-        ("0.0.0.0/0", "igw-0123456789abcdef0"), ("::/0", "igw-0123456789abcdef0")}
+        ("0.0.0.0/0", "igw-0123456789abcdef0"),
+        ("::/0", "igw-0123456789abcdef0"),
+    }
 
 
 def _route_table_problems(settings):
     from components.network import route_table_problems
 
     found = {}
-    result = harness.run_program(lambda: found.setdefault("problems", route_table_problems(settings)),
-                                 {"aws:region": "us-east-1"}, preview=True)
+    result = harness.run_program(
+        lambda: found.setdefault("problems", route_table_problems(settings)), {"aws:region": "us-east-1"}, preview=True
+    )
     assert result.error is None, result.error
     return found["problems"], result.calls
 
@@ -234,9 +277,11 @@ def test_route_table_lookup_failures_are_config_problems(monkeypatch):
     main table."""
     from stack_config import NetworkSettings
 
-    settings = NetworkSettings(mode="existing", vpc_id="vpc-0123456789abcdef0",
-                               private_subnet_ids=("subnet-0123456789abcdef0", "subnet-0123456789abcdef1",
-                                                   "subnet-0123456789abcdef3"))
+    settings = NetworkSettings(
+        mode="existing",
+        vpc_id="vpc-0123456789abcdef0",
+        private_subnet_ids=("subnet-0123456789abcdef0", "subnet-0123456789abcdef1", "subnet-0123456789abcdef3"),
+    )
     problems, calls = _route_table_problems(settings)
     assert problems == [] and len(calls) == 4
 
@@ -260,8 +305,9 @@ def test_route_table_lookup_failures_are_config_problems(monkeypatch):
     assert "UnauthorizedOperation" in problems[0].why
 
 
-def test_existing_route_table_lookup_failure_stops_the_program_as_a_config_error(existing_config, run_stack,
-                                                                                 monkeypatch):
+def test_existing_route_table_lookup_failure_stops_the_program_as_a_config_error(
+    existing_config, run_stack, monkeypatch
+):
     """The program reports a failed lookup as a ConfigError (scripts/preview: exit 2), before any resource of
     the network is registered."""
     from stack_config import ConfigError
@@ -270,5 +316,6 @@ def test_existing_route_table_lookup_failure_stops_the_program_as_a_config_error
     result = run_stack(existing_config)
     assert isinstance(result.error, ConfigError), result.error
     assert [(p.path, p.value) for p in result.error.problems] == [("network.vpcId", "vpc-0123456789abcdef0")]
-    assert not [r for r in result.registrations if r.custom and r.name.startswith("hp-dev-")
-                and r.type.startswith("aws:ec2/")]
+    assert not [
+        r for r in result.registrations if r.custom and r.name.startswith("hp-dev-") and r.type.startswith("aws:ec2/")
+    ]

@@ -5,6 +5,7 @@ the pack running as a subprocess, over gRPC, as the engine does (tools.policy_ha
 AnalyzeStack with the dependency graph. No test calls a rule's function directly, so the rules see what the
 engine sends: read-only proxies, floats, unknown sentinels at preview.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,11 +18,29 @@ from tests.conftest import ROOT
 from tests.policy_programs import COMPLIANT, VIOLATING, hyperpod, iam, load_balancers, security_groups, subnets
 from tools import preview
 from tools.harness import run_program
-from tools.policy_harness import (PROD_CONFIG, SECRET_SIG, SIG_KEY, UNKNOWN, PolicyConfigError, PolicyPackRunner,
-                                  effective_config, load_policy_config, wire)
+from tools.policy_harness import (
+    PROD_CONFIG,
+    SECRET_SIG,
+    SIG_KEY,
+    UNKNOWN,
+    PolicyConfigError,
+    PolicyPackRunner,
+    effective_config,
+    load_policy_config,
+    wire,
+)
 
-RULES = ["private-subnets", "nlb-ssh-only-security-groups", "internal-load-balancers", "no-plaintext-ldap",
-         "bucket-protection", "stateful-protection", "hyperpod-resilience", "no-world-ssh", "iam-least-privilege"]
+RULES = [
+    "private-subnets",
+    "nlb-ssh-only-security-groups",
+    "internal-load-balancers",
+    "no-plaintext-ldap",
+    "bucket-protection",
+    "stateful-protection",
+    "hyperpod-resilience",
+    "no-world-ssh",
+    "iam-least-privilege",
+]
 ADVISORY_BY_DEFAULT = {"hyperpod-resilience", "iam-parliament-findings", "stateful-protection"}
 REGION = {"aws:region": "us-east-1"}
 PROD = load_policy_config(PROD_CONFIG)
@@ -34,8 +53,11 @@ UNKNOWN_AT_PREVIEW = [
     (security_groups.world_ssh_unknown_at_preview, "no-world-ssh", True),
     (iam.policy_unknown_at_preview, "iam-least-privilege", True),
 ]
-ALL_PROGRAMS = sorted({p for table in (COMPLIANT, VIOLATING) for progs in table.values() for p in progs}
-                      | {p for p, _, _ in UNKNOWN_AT_PREVIEW}, key=lambda p: (p.__module__, p.__name__))
+ALL_PROGRAMS = sorted(
+    {p for table in (COMPLIANT, VIOLATING) for progs in table.values() for p in progs}
+    | {p for p, _, _ in UNKNOWN_AT_PREVIEW},
+    key=lambda p: (p.__module__, p.__name__),
+)
 
 
 def _id(value):
@@ -60,7 +82,6 @@ def test_pack_describes_every_rule(pack):
     """GetAnalyzerInfo lists every rule with description, severity, remediation steps, config schema with
     defaults, and the default enforcement levels of the issue (resilience and parliament advisory)."""
     from google.protobuf import json_format
-
     from pulumi.runtime.proto import analyzer_pb2
 
     info = pack.info()
@@ -83,7 +104,9 @@ def test_prod_config_makes_every_rule_mandatory(pack):
     """policies/config/prod.json: every rule of the issue mandatory; parliament findings stay advisory."""
     effective = effective_config(PROD, pack.info())
     assert {name: level for name, (level, _) in effective.items()} == {
-        **{rule: "mandatory" for rule in RULES}, "iam-parliament-findings": "advisory"}
+        **{rule: "mandatory" for rule in RULES},
+        "iam-parliament-findings": "advisory",
+    }
 
 
 def test_dev_stack_passes_every_rule_under_prod_config(pack, dev_config):
@@ -95,8 +118,7 @@ def test_dev_stack_passes_every_rule_under_prod_config(pack, dev_config):
         report = pack.analyze(result.registrations, outputs=result.outputs, config=dev_config, policy_config=PROD)
         assert report.mandatory == [], [str(d) for d in report.mandatory]
         # Advice may come only from the parliament linter (its action database lags behind AWS).
-        assert {d.policy for d in report.violations} <= {"iam-parliament-findings"}, \
-            [str(d) for d in report.violations]
+        assert {d.policy for d in report.violations} <= {"iam-parliament-findings"}, [str(d) for d in report.violations]
         if not in_preview:
             assert report.notes == [], "with every value known, every rule can judge"
 
@@ -122,8 +144,7 @@ def test_violating_program_is_reported(pack, rule, program):
     assert all(d.urn in urns and not d.cannot_judge for d in default), [str(d) for d in default]
     assert {d.level for d in default} == {"advisory" if rule in ADVISORY_BY_DEFAULT else "mandatory"}
     prod = pack.analyze(result.registrations, outputs=result.outputs, config=REGION, policy_config=PROD)
-    assert {d.level for d in prod.by_policy(rule)} == {"advisory" if rule == "iam-parliament-findings"
-                                                       else "mandatory"}
+    assert {d.level for d in prod.by_policy(rule)} == {"advisory" if rule == "iam-parliament-findings" else "mandatory"}
 
 
 @pytest.mark.parametrize("program", ALL_PROGRAMS, ids=_id)
@@ -176,8 +197,10 @@ def test_private_subnets_read_subnet_judged_from_its_read_state(pack):
 def test_private_subnets_unverifiable_placement_is_said_not_passed(pack):
     """Subnets the stack cannot see are a violation by default, an advisory note if configured, and pass only
     when the policy config vouches for them."""
-    for program, subnet_id in ((subnets.read_subnet_routes_unseen, "subnet-0ccccccccccccccccc"),
-                               (subnets.literal_subnet_id, "subnet-0ddddddddddddddddd")):
+    for program, subnet_id in (
+        (subnets.read_subnet_routes_unseen, "subnet-0ccccccccccccccccc"),
+        (subnets.literal_subnet_id, "subnet-0ddddddddddddddddd"),
+    ):
         (d,) = judge(pack, program).by_policy("private-subnets")
         assert d.mandatory and "cannot verify" in d.message and subnet_id in d.message
         notes = judge(pack, program, policy_config={"private-subnets": {"unverifiable": "advisory"}})
@@ -196,22 +219,31 @@ def test_nlb_rule_reports_http_and_world_ssh_on_the_login_group(pack):
 
 def test_nlb_rule_config_names_roles(pack):
     """A load balancer that matches no role pattern is judged as 'other' (any ingress is a violation)."""
-    report = judge(pack, load_balancers.login_nlb_ssh_only,
-                   policy_config={"nlb-ssh-only-security-groups": {"loginNamePattern": "^bastion$"}})
+    report = judge(
+        pack,
+        load_balancers.login_nlb_ssh_only,
+        policy_config={"nlb-ssh-only-security-groups": {"loginNamePattern": "^bastion$"}},
+    )
     (d,) = report.by_policy("nlb-ssh-only-security-groups")
     assert "no login or directory role" in d.message
 
 
 def test_internal_load_balancers_config_widens_the_types(pack):
-    report = judge(pack, load_balancers.internet_facing_alb,
-                   policy_config={"internal-load-balancers": {"loadBalancerTypes": ["network", "application"]}})
+    report = judge(
+        pack,
+        load_balancers.internet_facing_alb,
+        policy_config={"internal-load-balancers": {"loadBalancerTypes": ["network", "application"]}},
+    )
     (d,) = report.by_policy("internal-load-balancers")
     assert d.name == "web" and "internet-facing application" in d.message
 
 
 def test_hyperpod_resilience_config_and_levels(pack):
-    relaxed = judge(pack, hyperpod.trainium_group_with_one_check,
-                    policy_config={"hyperpod-resilience": {"requiredDeepHealthChecks": ["InstanceStress"]}})
+    relaxed = judge(
+        pack,
+        hyperpod.trainium_group_with_one_check,
+        policy_config={"hyperpod-resilience": {"requiredDeepHealthChecks": ["InstanceStress"]}},
+    )
     assert relaxed.by_policy("hyperpod-resilience") == []
     (d,) = judge(pack, hyperpod.node_recovery_none).by_policy("hyperpod-resilience")
     assert d.level == "advisory" and "nodeRecovery is None" in d.message
@@ -220,28 +252,33 @@ def test_hyperpod_resilience_config_and_levels(pack):
 def test_iam_parliament_findings_can_be_ignored(pack):
     (d,) = judge(pack, iam.unknown_action).by_policy("iam-parliament-findings")
     assert "UNKNOWN_ACTION" in d.message and "s3:GetObjekt" in d.message
-    ignored = judge(pack, iam.unknown_action, policy_config={"iam-parliament-findings":
-                                                              {"ignoreIssues": ["UNKNOWN_ACTION"]}})
+    ignored = judge(
+        pack, iam.unknown_action, policy_config={"iam-parliament-findings": {"ignoreIssues": ["UNKNOWN_ACTION"]}}
+    )
     assert ignored.by_policy("iam-parliament-findings") == []
 
 
 def test_disabled_rules_do_not_run(pack):
     report = judge(pack, load_balancers.login_nlb_world_ssh, policy_config={"all": "disabled"})
     assert report.diagnostics == []
-    report = judge(pack, load_balancers.login_nlb_world_ssh, policy_config={"all": "disabled",
-                                                                           "no-world-ssh": "advisory"})
+    report = judge(
+        pack, load_balancers.login_nlb_world_ssh, policy_config={"all": "disabled", "no-world-ssh": "advisory"}
+    )
     assert {d.policy for d in report.diagnostics} == {"no-world-ssh"}
     assert all(d.level == "advisory" for d in report.diagnostics)
 
 
 # ---------------------------------------------------------------- policy config validation
-@pytest.mark.parametrize("config,message", [
-    ({"private-subnet": "mandatory"}, "unknown policies: private-subnet"),
-    ({"no-world-ssh": "blocking"}, "enforcement level 'blocking'"),
-    ({"no-world-ssh": {"ports": ["ssh"]}}, "no-world-ssh: ports.0"),
-    ({"private-subnets": {"unverifiable": "ignore"}}, "private-subnets: unverifiable"),
-    ({"bucket-protection": {"exempt": ["x"]}}, "Additional properties"),
-])
+@pytest.mark.parametrize(
+    "config,message",
+    [
+        ({"private-subnet": "mandatory"}, "unknown policies: private-subnet"),
+        ({"no-world-ssh": "blocking"}, "enforcement level 'blocking'"),
+        ({"no-world-ssh": {"ports": ["ssh"]}}, "no-world-ssh: ports.0"),
+        ({"private-subnets": {"unverifiable": "ignore"}}, "private-subnets: unverifiable"),
+        ({"bucket-protection": {"exempt": ["x"]}}, "Additional properties"),
+    ],
+)
 def test_invalid_policy_config_is_an_error(pack, config, message):
     with pytest.raises(PolicyConfigError, match=message.replace("(", r"\(").replace(".", r"\.")):
         effective_config(config, pack.info())
@@ -290,8 +327,14 @@ def test_secrets_and_assets_reach_the_pack(pack):
 
 # ---------------------------------------------------------------- scripts/preview end to end
 def _preview(*args, env=None):
-    return subprocess.run([str(ROOT / "scripts" / "preview"), *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=300, env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [str(ROOT / "scripts" / "preview"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **(env or {})},
+    )
 
 
 def test_dev_preview_passes_prod_policy_config():
@@ -319,8 +362,9 @@ def _main(capsys, *args):
     return code, captured.out, captured.err
 
 
-@pytest.mark.parametrize("variant,needle", [("http", "admits TCP 80 from 192.168.100.0/24"),
-                                            ("world", "admits TCP 22 from 0.0.0.0/0")])
+@pytest.mark.parametrize(
+    "variant,needle", [("http", "admits TCP 80 from 192.168.100.0/24"), ("world", "admits TCP 22 from 0.0.0.0/0")]
+)
 def test_login_nlb_extra_ingress_fails_preview_naming_rule(capsys, monkeypatch, variant, needle):
     """Acceptance: the login load balancer's security group also admitting TCP 80, or admitting 22 from
     0.0.0.0/0, exits 1 naming nlb-ssh-only-security-groups."""
@@ -334,8 +378,9 @@ def test_login_nlb_extra_ingress_fails_preview_naming_rule(capsys, monkeypatch, 
 
 def test_login_nlb_without_extra_ingress_passes(capsys, monkeypatch):
     monkeypatch.setenv("LOGIN_INGRESS", "none")
-    code, out, err = _main(capsys, "--stack", "dev", "--quiet", "--program", str(LOGIN_NLB_STACK),
-                           "--policy-config", str(PROD_CONFIG))
+    code, out, err = _main(
+        capsys, "--stack", "dev", "--quiet", "--program", str(LOGIN_NLB_STACK), "--policy-config", str(PROD_CONFIG)
+    )
     assert code == 0, out + err
 
 
@@ -357,10 +402,10 @@ def test_stack_config_error_takes_precedence_over_policies(capsys, monkeypatch, 
     monkeypatch.setenv("LOGIN_INGRESS", "world")
     cfg = (ROOT / "Pulumi.dev.yaml").read_text().replace("name: gpu", "name: worker_group")
     (tmp_path / "bad.yaml").write_text(cfg)
-    code, out, err = _main(capsys, "--config-file", str(tmp_path / "bad.yaml"), "--quiet", "--program",
-                           str(LOGIN_NLB_STACK))
+    code, out, err = _main(
+        capsys, "--config-file", str(tmp_path / "bad.yaml"), "--quiet", "--program", str(LOGIN_NLB_STACK)
+    )
     assert code == 2, out + err
-
 
 
 # ---------------------------------------------------------------- private-subnets: existing subnets from read state
@@ -394,12 +439,15 @@ def test_private_subnets_existing_subnet_main_table_fallback(pack, monkeypatch):
     (d,) = judge(pack, subnets.read_subnet_main_table_unread).by_policy("private-subnets")
     assert d.mandatory and "cannot verify" in d.message
     assert f"main route table of VPC {subnets.EXISTING_VPC} ({subnets.MAIN_TABLE}) is not read" in d.message
-    _existing_network(monkeypatch, lambda tables: tables[subnets.MAIN_TABLE]["routes"].append(
-        {"cidrBlock": "0.0.0.0/0", "gatewayId": "igw-0123456789abcdef0"}))
+    _existing_network(
+        monkeypatch,
+        lambda tables: tables[subnets.MAIN_TABLE]["routes"].append(
+            {"cidrBlock": "0.0.0.0/0", "gatewayId": "igw-0123456789abcdef0"}
+        ),
+    )
     (d,) = judge(pack, subnets.read_subnet_on_read_main_table).by_policy("private-subnets")
     assert "placed in a public subnet" in d.message and "subnet existing (subnet-0123456789abcdef1)" in d.message
-    assert f"(main route table of VPC {subnets.EXISTING_VPC}), which routes 0.0.0.0/0 to internet gateway" \
-        in d.message
+    assert f"(main route table of VPC {subnets.EXISTING_VPC}), which routes 0.0.0.0/0 to internet gateway" in d.message
 
 
 def test_private_subnets_default_route_to_appliance_needs_trust(pack):
@@ -408,21 +456,26 @@ def test_private_subnets_default_route_to_appliance_needs_trust(pack):
     (d,) = judge(pack, subnets.read_subnet_default_route_to_appliance).by_policy("private-subnets")
     assert d.mandatory and "cannot verify" in d.message and subnets.APPLIANCE_SUBNET in d.message
     assert "routes 0.0.0.0/0 to network interface eni-0e0e0e0e0e0e0e0e0" in d.message and "tgw-" not in d.message
-    trusted = judge(pack, subnets.read_subnet_default_route_to_appliance,
-                    policy_config={**PROD, "private-subnets": {"enforcementLevel": "mandatory",
-                                                               "trustedSubnetIds": [subnets.APPLIANCE_SUBNET]}})
+    trusted = judge(
+        pack,
+        subnets.read_subnet_default_route_to_appliance,
+        policy_config={
+            **PROD,
+            "private-subnets": {"enforcementLevel": "mandatory", "trustedSubnetIds": [subnets.APPLIANCE_SUBNET]},
+        },
+    )
     assert trusted.by_policy("private-subnets") == []
 
 
 def test_private_subnets_default_route_to_created_appliance_is_unverifiable(pack):
     """The same for a route resource of the stack to an ENI it creates (unknown id at preview)."""
+
     def program():
         vpc = aws.ec2.Vpc("vpc", cidr_block="10.1.0.0/16")
         subnet = aws.ec2.Subnet("behind-firewall", vpc_id=vpc.id, cidr_block="10.1.0.0/24")
         eni = aws.ec2.NetworkInterface("firewall", subnet_id=subnet.id)
         rt = aws.ec2.RouteTable("rt", vpc_id=vpc.id)
-        aws.ec2.Route("default", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0",
-                      network_interface_id=eni.id)
+        aws.ec2.Route("default", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0", network_interface_id=eni.id)
         aws.ec2.RouteTableAssociation("a", subnet_id=subnet.id, route_table_id=rt.id)
         cluster([subnet.id])
 
@@ -432,8 +485,12 @@ def test_private_subnets_default_route_to_created_appliance_is_unverifiable(pack
 
     for preview_mode in (False, True):
         (d,) = judge(pack, program, preview=preview_mode).by_policy("private-subnets")
-        assert d.mandatory and "cannot verify" in d.message and "network interface" in d.message \
+        assert (
+            d.mandatory
+            and "cannot verify" in d.message
+            and "network interface" in d.message
             and "(route default)" in d.message
+        )
 
 
 EXISTING_VPC_CONFIG = ROOT / "tests" / "configs" / "existing-vpc.yaml"
@@ -453,13 +510,19 @@ def test_existing_vpc_with_igw_routed_subnet_fails_preview_naming_it(capsys, tmp
     cfg = EXISTING_VPC_CONFIG.read_text().replace("subnet-0123456789abcdef1", subnets.PUBLIC_SUBNET)
     assert subnets.PUBLIC_SUBNET in cfg
     (tmp_path / "public.yaml").write_text(cfg)
-    code, out, err = _main(capsys, "--config-file", str(tmp_path / "public.yaml"), "--quiet", "--policy-config",
-                           str(PROD_CONFIG))
+    code, out, err = _main(
+        capsys, "--config-file", str(tmp_path / "public.yaml"), "--quiet", "--policy-config", str(PROD_CONFIG)
+    )
     assert code == 1, out + err
     lines = [ln for ln in err.splitlines() if ln.startswith("  [mandatory] ")]
     assert lines and all(ln.startswith("  [mandatory] private-subnets: ") for ln in lines), err
-    assert {ln.split(": ")[1].split(" (")[0] for ln in lines} == {"hp-shared-login", "hp-shared-ldaps",
-                                                                  "hp-shared-directory"}
+    assert {ln.split(": ")[1].split(" (")[0] for ln in lines} == {
+        "hp-shared-login",
+        "hp-shared-ldaps",
+        "hp-shared-directory",
+    }
     for ln in lines:
-        assert f"subnet hp-shared-private-1 ({subnets.PUBLIC_SUBNET}) uses route table " \
-               f"hp-shared-{subnets.IGW_TABLE}, which routes 0.0.0.0/0 to internet gateway igw-" in ln
+        assert (
+            f"subnet hp-shared-private-1 ({subnets.PUBLIC_SUBNET}) uses route table "
+            f"hp-shared-{subnets.IGW_TABLE}, which routes 0.0.0.0/0 to internet gateway igw-" in ln
+        )

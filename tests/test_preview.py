@@ -1,10 +1,9 @@
 """scripts/preview end to end: the offline preview as users run it."""
+
 from __future__ import annotations
 
 import json
 import subprocess
-
-import pytest
 
 import stack_config
 from tests.conftest import ROOT, config_from_stack_file
@@ -13,8 +12,9 @@ from tools.harness import run_program
 
 
 def _preview(*args, cwd=ROOT):
-    return subprocess.run([str(ROOT / "scripts" / "preview"), *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=300)
+    return subprocess.run(
+        [str(ROOT / "scripts" / "preview"), *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_dev_preview_lists_the_platform(tmp_path):
@@ -23,11 +23,16 @@ def test_dev_preview_lists_the_platform(tmp_path):
     plan_file, diagram = tmp_path / "plan.json", tmp_path / "arch.mmd"
     proc = _preview("--stack", "dev", "--json", str(plan_file), "--mermaid", str(diagram))
     assert proc.returncode == 0, proc.stderr
-    for needle in ("aws:ec2/vpc:Vpc  hp-dev-vpc", "aws:ec2/subnet:Subnet  hp-dev-private-0",
-                   "aws:fsx/lustreFileSystem:LustreFileSystem  hp-dev-lustre [protected]",
-                   "aws:s3/bucket:Bucket  hp-dev-bucket", "aws:iam/role:Role  hp-dev-role",
-                   "aws-native:sagemaker:Cluster  hp-dev-cluster", "Resources by type:",
-                   "1 aws-native resource(s) valid"):
+    for needle in (
+        "aws:ec2/vpc:Vpc  hp-dev-vpc",
+        "aws:ec2/subnet:Subnet  hp-dev-private-0",
+        "aws:fsx/lustreFileSystem:LustreFileSystem  hp-dev-lustre [protected]",
+        "aws:s3/bucket:Bucket  hp-dev-bucket",
+        "aws:iam/role:Role  hp-dev-role",
+        "aws-native:sagemaker:Cluster  hp-dev-cluster",
+        "Resources by type:",
+        "1 aws-native resource(s) valid",
+    ):
         assert needle in proc.stdout, needle
     plan = json.loads(plan_file.read_text())
     cluster = next(r for r in plan["resources"] if r["type"] == "aws-native:sagemaker:Cluster")
@@ -109,12 +114,15 @@ def test_dev_preview_shows_login_access_and_passes_guardrails():
     for extra in ([], ["--policy-config", "policies/config/prod.json"]):
         proc = _preview("--stack", "dev", *extra)
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        for needle in ("aws:lb/loadBalancer:LoadBalancer  hp-dev-login", "aws:lb/targetGroup:TargetGroup  hp-dev-login",
-                       "aws:lb/listener:Listener  hp-dev-login-ssh",
-                       "aws:lb/targetGroupAttachment:TargetGroupAttachment  hp-dev-login-0",
-                       "aws:ec2clientvpn/endpoint:Endpoint  hp-dev-vpn",
-                       "aws:secretsmanager/secret:Secret  hp-dev-host-keys",
-                       "aws:secretsmanager/secretVersion:SecretVersion  hp-dev-host-keys"):
+        for needle in (
+            "aws:lb/loadBalancer:LoadBalancer  hp-dev-login",
+            "aws:lb/targetGroup:TargetGroup  hp-dev-login",
+            "aws:lb/listener:Listener  hp-dev-login-ssh",
+            "aws:lb/targetGroupAttachment:TargetGroupAttachment  hp-dev-login-0",
+            "aws:ec2clientvpn/endpoint:Endpoint  hp-dev-vpn",
+            "aws:secretsmanager/secret:Secret  hp-dev-host-keys",
+            "aws:secretsmanager/secretVersion:SecretVersion  hp-dev-host-keys",
+        ):
             assert needle in proc.stdout, needle
         assert "0 mandatory" in proc.stdout
 
@@ -126,14 +134,17 @@ def test_dev_preview_shows_the_directory_and_passes_guardrails():
     for extra in ([], ["--policy-config", "policies/config/prod.json"]):
         proc = _preview("--stack", "dev", *extra)
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        for needle in ("aws:directoryservice/directory:Directory  hp-dev-directory [protected]",
-                       "aws:secretsmanager/secret:Secret  hp-dev-directory-admin [protected]",
-                       "aws:secretsmanager/secret:Secret  hp-dev-ldap-bind",
-                       "aws:lb/loadBalancer:LoadBalancer  hp-dev-ldaps", "aws:lb/listener:Listener  hp-dev-ldaps",
-                       "aws:lb/targetGroupAttachment:TargetGroupAttachment  hp-dev-ldap-dc-1",
-                       "aws:acm/certificate:Certificate  hp-dev-ldaps",
-                       "pulumi-python:dynamic:Resource  hp-dev-directory-contents [protected]",
-                       "aws:ssm/parameter:Parameter  hp-dev-directory-connection"):
+        for needle in (
+            "aws:directoryservice/directory:Directory  hp-dev-directory [protected]",
+            "aws:secretsmanager/secret:Secret  hp-dev-directory-admin [protected]",
+            "aws:secretsmanager/secret:Secret  hp-dev-ldap-bind",
+            "aws:lb/loadBalancer:LoadBalancer  hp-dev-ldaps",
+            "aws:lb/listener:Listener  hp-dev-ldaps",
+            "aws:lb/targetGroupAttachment:TargetGroupAttachment  hp-dev-ldap-dc-1",
+            "aws:acm/certificate:Certificate  hp-dev-ldaps",
+            "pulumi-python:dynamic:Resource  hp-dev-directory-contents [protected]",
+            "aws:ssm/parameter:Parameter  hp-dev-directory-connection",
+        ):
             assert needle in proc.stdout, needle
         assert "hp-dev-ldap-plaintext" not in proc.stdout
         assert "0 mandatory" in proc.stdout
@@ -142,8 +153,11 @@ def test_dev_preview_shows_the_directory_and_passes_guardrails():
 def test_plaintext_ldap_listener_fails_the_guardrails(tmp_path):
     """Asking for the plaintext 389 listener works, but the pack refuses it (exit 1): the listener and the
     389 ingress on the directory NLB are both mandatory violations."""
-    cfg = (ROOT / "Pulumi.dev.yaml").read_text().replace(
-        "    shortName: HPDEV\n", "    shortName: HPDEV\n    ldaps:\n      plaintextListener: true\n")
+    cfg = (
+        (ROOT / "Pulumi.dev.yaml")
+        .read_text()
+        .replace("    shortName: HPDEV\n", "    shortName: HPDEV\n    ldaps:\n      plaintextListener: true\n")
+    )
     assert "plaintextListener: true" in cfg
     (tmp_path / "Pulumi.plain.yaml").write_text(cfg)
     proc = _preview("--config-file", str(tmp_path / "Pulumi.plain.yaml"))
@@ -177,10 +191,23 @@ def dependency_closure(plan: list[dict], urn: str) -> set[str]:
 
 def test_dependency_closure_follows_components_and_property_dependencies():
     r = lambda name, deps=(), pdeps=(), parent=None, custom=True: {  # noqa: E731
-        "urn": name, "type": "t", "parent": parent, "custom": custom, "dependencies": list(deps),
-        "propertyDependencies": {"p": list(pdeps)} if pdeps else {}}
-    plan = [r("a"), r("b", pdeps=["a"]), r("k", custom=False), r("c", deps=["b"], parent="k"), r("k2", custom=False,
-            parent="k"), r("d", parent="k2"), r("x", deps=["k"]), r("lone")]
+        "urn": name,
+        "type": "t",
+        "parent": parent,
+        "custom": custom,
+        "dependencies": list(deps),
+        "propertyDependencies": {"p": list(pdeps)} if pdeps else {},
+    }
+    plan = [
+        r("a"),
+        r("b", pdeps=["a"]),
+        r("k", custom=False),
+        r("c", deps=["b"], parent="k"),
+        r("k2", custom=False, parent="k"),
+        r("d", parent="k2"),
+        r("x", deps=["k"]),
+        r("lone"),
+    ]
     assert dependency_closure(plan, "x") == {"k", "c", "k2", "d", "b", "a"}
 
 
@@ -204,18 +231,29 @@ def test_cluster_does_not_wait_for_the_directory():
         return False
 
     assert [r for r in plan if r["type"] == "aws:directoryservice/directory:Directory"]  # the directory is planned
-    forbidden = [r["name"] for r in closure
-                 if r["type"] in ("aws:directoryservice/directory:Directory", "hyperpod:platform:DirectoryContents",
-                                  "hyperpod:platform:LdapsEndpoint", "hyperpod:platform:DirectoryConnection",
-                                  "aws:ssm/parameter:Parameter")
-                 or (r["type"] == "pulumi-python:dynamic:Resource" and r["name"].endswith("directory-contents"))
-                 or inside(r, ldaps)]
+    forbidden = [
+        r["name"]
+        for r in closure
+        if r["type"]
+        in (
+            "aws:directoryservice/directory:Directory",
+            "hyperpod:platform:DirectoryContents",
+            "hyperpod:platform:LdapsEndpoint",
+            "hyperpod:platform:DirectoryConnection",
+            "aws:ssm/parameter:Parameter",
+        )
+        or (r["type"] == "pulumi-python:dynamic:Resource" and r["name"].endswith("directory-contents"))
+        or inside(r, ldaps)
+    ]
     assert forbidden == []
     names = {(r["type"], r["name"]) for r in closure}
     objects = {r["name"] for r in plan if r["type"] == "aws:s3/bucketObjectv2:BucketObjectv2"}
     assert objects and objects <= {n for t, n in names if t == "aws:s3/bucketObjectv2:BucketObjectv2"}
-    for wanted in [("aws:s3/bucketObjectv2:BucketObjectv2", "hp-dev-generated-platform.json"),
-                   ("aws:iam/role:Role", "hp-dev-role"), ("aws:iam/rolePolicy:RolePolicy", "hp-dev-vpc-and-lifecycle"),
-                   ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "hp-dev-managed"),
-                   ("aws:secretsmanager/secretVersion:SecretVersion", "hp-dev-ldap-bind")]:
+    for wanted in [
+        ("aws:s3/bucketObjectv2:BucketObjectv2", "hp-dev-generated-platform.json"),
+        ("aws:iam/role:Role", "hp-dev-role"),
+        ("aws:iam/rolePolicy:RolePolicy", "hp-dev-vpc-and-lifecycle"),
+        ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "hp-dev-managed"),
+        ("aws:secretsmanager/secretVersion:SecretVersion", "hp-dev-ldap-bind"),
+    ]:
         assert wanted in names, wanted

@@ -1,4 +1,5 @@
 """The offline preview turns config mistakes into exit 2 with the key and the fix, before any resource."""
+
 from __future__ import annotations
 
 import subprocess
@@ -16,8 +17,13 @@ def _preview(tmp_path: Path, mutate) -> subprocess.CompletedProcess:
     mutate(stack["config"])
     path = tmp_path / "Pulumi.case.yaml"
     path.write_text(yaml.safe_dump(stack))
-    return subprocess.run([sys.executable, "-m", "tools.preview", "--config-file", str(path), "--quiet"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "tools.preview", "--config-file", str(path), "--quiet"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_region_that_does_not_exist_exits_2_naming_aws_region(tmp_path):

@@ -6,6 +6,7 @@ The pack's pid comes from HP_PREVIEW_PACK_PIDFILE (written by PolicyPackRunner.s
 waiting to be reaped by whoever adopted it) counts as gone. HANG_GUARD is only a safety net against hangs:
 nothing here asserts how long anything takes.
 """
+
 from __future__ import annotations
 
 import os
@@ -13,7 +14,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -31,8 +31,14 @@ linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="re
 def _start(tmp_path: Path, *args: str, cmd: list[str] | None = None, env: dict | None = None):
     """Start the preview (``cmd`` instead of scripts/preview if given); returns (process, pack pidfile)."""
     pidfile = tmp_path / "pack.pid"
-    proc = subprocess.Popen(cmd or [PREVIEW, *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env={**os.environ, "HP_PREVIEW_PACK_PIDFILE": str(pidfile), **(env or {})})
+    proc = subprocess.Popen(
+        cmd or [PREVIEW, *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HP_PREVIEW_PACK_PIDFILE": str(pidfile), **(env or {})},
+    )
     return proc, pidfile
 
 
@@ -48,6 +54,7 @@ def _finish(proc: subprocess.Popen) -> tuple[int, str, str]:
 
 def _until(predicate, what: str, proc: subprocess.Popen | None = None):
     """Poll ``predicate`` until it is truthy; fail if the process ends first or the hang guard runs out."""
+
     def check():
         value = predicate()
         if not value and proc is not None and proc.poll() is not None:
@@ -72,8 +79,11 @@ class Pack:
     """The pack process named in the pidfile, identified by pid and start time."""
 
     def __init__(self, pidfile: Path, proc: subprocess.Popen | None = None):
-        text = _until(lambda: pidfile.exists() and pidfile.read_text().endswith("\n") and pidfile.read_text(),
-                      "the policy pack to start", proc)
+        text = _until(
+            lambda: pidfile.exists() and pidfile.read_text().endswith("\n") and pidfile.read_text(),
+            "the policy pack to start",
+            proc,
+        )
         self.pid = int(text)
         stat = _stat(self.pid)
         assert stat is not None and stat[0] not in "ZX", f"the pack {self.pid} is not running: {stat}"
@@ -90,7 +100,7 @@ class Pack:
 def _pack_gone_if_started(pidfile: Path) -> None:
     if pidfile.exists() and pidfile.read_text().strip():
         pid = int(pidfile.read_text())
-        _until(lambda: (_stat(pid) is None or _stat(pid)[0] in "ZX"), f"the policy pack {pid} to end")
+        _until(lambda: _stat(pid) is None or _stat(pid)[0] in "ZX", f"the policy pack {pid} to end")
 
 
 def _signal_caught(pid: int, signo: int) -> bool:
@@ -104,8 +114,11 @@ def _signal_caught(pid: int, signo: int) -> bool:
     return b"tools.preview" in cmdline and bool(caught & (1 << (signo - 1)))
 
 
-STOP_MESSAGES = {signal.SIGINT: "interrupted (SIGINT)", signal.SIGTERM: "terminated (SIGTERM)",
-                 signal.SIGHUP: "hung up (SIGHUP)"}
+STOP_MESSAGES = {
+    signal.SIGINT: "interrupted (SIGINT)",
+    signal.SIGTERM: "terminated (SIGTERM)",
+    signal.SIGHUP: "hung up (SIGHUP)",
+}
 
 HANGING_PROGRAM = """\
 import asyncio, os
@@ -156,8 +169,11 @@ def _start_in_policy_phase(tmp_path: Path, pack: str):
     """The dev preview held in the policy phase (see PREVIEW_IN_POLICY_PHASE); returns (process, Pack)."""
     marker = tmp_path / "marker"
     script = PREVIEW_IN_POLICY_PHASE.format(root=str(ROOT), guard=HANG_GUARD)
-    proc, pidfile = _start(tmp_path, cmd=[sys.executable, "-c", script, "--stack", "dev", "--quiet"],
-                           env={"HP_TEST_MARKER": str(marker), "HP_TEST_PACK": pack})
+    proc, pidfile = _start(
+        tmp_path,
+        cmd=[sys.executable, "-c", script, "--stack", "dev", "--quiet"],
+        env={"HP_TEST_MARKER": str(marker), "HP_TEST_PACK": pack},
+    )
     running = Pack(pidfile, proc)
     _until(marker.exists, "the policy phase", proc)
     return proc, running
@@ -179,6 +195,7 @@ def test_program_that_raises_exits_4_naming_type_message_and_place(tmp_path):
 def test_crash_in_the_schema_check_exits_4_not_1(tmp_path, monkeypatch, capsys):
     """An exception outside the program run (here: the schema check) is reported with its cause, exit 4; the
     pack started for the run is gone afterwards."""
+
     def validate(*_args):
         raise LookupError("no schema for region xx-nowhere-1")
 
@@ -187,13 +204,16 @@ def test_crash_in_the_schema_check_exits_4_not_1(tmp_path, monkeypatch, capsys):
     assert preview.main(["--stack", "dev", "--quiet"]) == 4
     err = capsys.readouterr().err
     line = validate.__code__.co_firstlineno + 1
-    assert (f"error: the preview failed: LookupError: no schema for region xx-nowhere-1 "
-            f"(at tests/test_preview_process.py:{line} in validate)") in err
+    assert (
+        f"error: the preview failed: LookupError: no schema for region xx-nowhere-1 "
+        f"(at tests/test_preview_process.py:{line} in validate)"
+    ) in err
     _pack_gone_if_started(tmp_path / "pack.pid")
 
 
 def test_crash_in_the_policy_harness_exits_4(tmp_path, monkeypatch, capsys):
     """An unexpected exception in the policy harness (not a PolicyPackError): exit 4 with its cause."""
+
     def analyze(self, *_args, **_kwargs):
         raise OSError("the analyzer socket vanished")
 
@@ -320,8 +340,9 @@ def test_signal_while_the_program_waits_forever(tmp_path, signo):
     preview with 128 + signo and the message, not a hang or "the program failed", and the pack is gone."""
     program, marker = tmp_path / "hang.py", tmp_path / "marker"
     program.write_text(HANGING_PROGRAM)
-    proc, pidfile = _start(tmp_path, "--stack", "dev", "--quiet", "--program", str(program),
-                           env={"HP_TEST_MARKER": str(marker)})
+    proc, pidfile = _start(
+        tmp_path, "--stack", "dev", "--quiet", "--program", str(program), env={"HP_TEST_MARKER": str(marker)}
+    )
     pack = Pack(pidfile, proc)
     _until(marker.exists, "the program to run", proc)
     proc.send_signal(signo)

@@ -1,5 +1,6 @@
 """stack_config: every bad value is reported with key, value, reason and fix, all at once, before any
 resource is registered."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,6 +12,7 @@ from tests.conftest import P
 
 def _set(path: str, value):
     """A mutation that sets a dotted path (``cluster.instanceGroups.1.name``) in a stack config."""
+
     def mutate(cfg):
         top, *rest = path.split(".")
         if not rest:
@@ -26,6 +28,7 @@ def _set(path: str, value):
             node.pop(last, None)
         else:
             node[last] = value
+
     return mutate
 
 
@@ -37,83 +40,190 @@ def _ed25519_keys(n: int) -> list[str]:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import ed25519
 
-    return [ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
-        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode() + f" key{i}" for i in range(n)]
+    return [
+        ed25519.Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        .decode()
+        + f" key{i}"
+        for i in range(n)
+    ]
 
 
 def _rsa_key(bits: int) -> str:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
-    return rsa.generate_private_key(public_exponent=65537, key_size=bits).public_key().public_bytes(
-        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+    return (
+        rsa.generate_private_key(public_exponent=65537, key_size=bits)
+        .public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        .decode()
+    )
 
 
 def _groups(mutate_groups):
     def mutate(cfg):
         mutate_groups(cfg[P + "cluster"]["instanceGroups"])
+
     return mutate
 
 
 BAD_CONFIGS = [
     # (id, mutation, key path named in the message, words of the reason)
-    ("group-underscore", _set("cluster.instanceGroups.2.name", "worker_group"),
-     "cluster.instanceGroups[2].name", "no underscores"),
+    (
+        "group-underscore",
+        _set("cluster.instanceGroups.2.name", "worker_group"),
+        "cluster.instanceGroups[2].name",
+        "no underscores",
+    ),
     ("cluster-name-pattern", lambda c: c.__setitem__(P + "clusterName", "hp_dev!"), "clusterName", "pattern"),
     ("cluster-name-long", lambda c: c.__setitem__(P + "clusterName", "a" * 64), "clusterName", "1-63"),
     ("cluster-name-missing", lambda c: c.pop(P + "clusterName"), "clusterName", "is required"),
     ("region-missing", lambda c: c.pop("aws:region"), "aws:region", "region is not set"),
     ("one-az", _set("network.availabilityZones", ["us-east-1a"]), "network.availabilityZones", "at least 2 AZs"),
-    ("az-other-region", _set("network.availabilityZones", ["us-east-1a", "us-west-2b"]),
-     "network.availabilityZones[1]", "not in the stack's region"),
-    ("az-duplicate", _set("network.availabilityZones", ["us-east-1a", "us-east-1a"]),
-     "network.availabilityZones[1]", "repeats network.availabilityZones[0]"),
+    (
+        "az-other-region",
+        _set("network.availabilityZones", ["us-east-1a", "us-west-2b"]),
+        "network.availabilityZones[1]",
+        "not in the stack's region",
+    ),
+    (
+        "az-duplicate",
+        _set("network.availabilityZones", ["us-east-1a", "us-east-1a"]),
+        "network.availabilityZones[1]",
+        "repeats network.availabilityZones[0]",
+    ),
     ("vpc-cidr-invalid", _set("network.vpcCidr", "10.20.0.0/33"), "network.vpcCidr", "not a valid IPv4 CIDR"),
     ("vpc-cidr-host-bits", _set("network.vpcCidr", "10.20.0.1/16"), "network.vpcCidr", "not a valid IPv4 CIDR"),
     ("vpc-cidr-too-big", _set("network.vpcCidr", "10.0.0.0/8"), "network.vpcCidr", "/16 and /28"),
-    ("subnet-outside-vpc", _set("network.privateSubnetCidrs", ["10.20.0.0/18", "10.99.0.0/18"]),
-     "network.privateSubnetCidrs[1]", "not inside the VPC CIDR"),
-    ("subnets-overlap", _set("network.publicSubnetCidrs", ["10.20.0.0/24", "10.20.193.0/24"]),
-     "network.publicSubnetCidrs[0]", "overlaps network.privateSubnetCidrs[0]"),
-    ("subnet-count", _set("network.privateSubnetCidrs", ["10.20.0.0/18"]), "network.privateSubnetCidrs",
-     "one CIDR per AZ"),
+    (
+        "subnet-outside-vpc",
+        _set("network.privateSubnetCidrs", ["10.20.0.0/18", "10.99.0.0/18"]),
+        "network.privateSubnetCidrs[1]",
+        "not inside the VPC CIDR",
+    ),
+    (
+        "subnets-overlap",
+        _set("network.publicSubnetCidrs", ["10.20.0.0/24", "10.20.193.0/24"]),
+        "network.publicSubnetCidrs[0]",
+        "overlaps network.privateSubnetCidrs[0]",
+    ),
+    (
+        "subnet-count",
+        _set("network.privateSubnetCidrs", ["10.20.0.0/18"]),
+        "network.privateSubnetCidrs",
+        "one CIDR per AZ",
+    ),
     ("nat-mode", _set("network.natGateways", "two"), "network.natGateways", "must be one of single, perAz"),
-    ("existing-key-in-create", _set("network.vpcId", "vpc-0123456789abcdef0"), "network.vpcId",
-     "only when network.mode is 'existing'"),
-    ("flow-log-retention", _set("network.flowLogsRetentionDays", 31), "network.flowLogsRetentionDays",
-     "must be one of"),
-    ("instance-type-not-ml", _set("cluster.instanceGroups.2.instanceType", "g5.12xlarge"),
-     "cluster.instanceGroups[2].instanceType", "not a HyperPod instance type"),
-    ("instance-type-unknown", _set("cluster.instanceGroups.0.instanceType", "ml.m5.3xlarge"),
-     "cluster.instanceGroups[0].instanceType", "not a HyperPod instance type"),
-    ("count-negative", _set("cluster.instanceGroups.2.count", -1), "cluster.instanceGroups[2].count",
-     "between 0 and 6758"),
-    ("count-not-int", _set("cluster.instanceGroups.2.count", "two"), "cluster.instanceGroups[2].count",
-     "must be an integer, not a string"),
-    ("login-zero", _set("cluster.instanceGroups.1.count", 0), "cluster.instanceGroups[1].count",
-     "at least one instance"),
-    ("threads-per-core", _set("cluster.instanceGroups.0.threadsPerCore", 4),
-     "cluster.instanceGroups[0].threadsPerCore", "must be one of 1, 2"),
-    ("two-controllers", _set("cluster.instanceGroups.1.role", "controller"), "cluster.instanceGroups",
-     "exactly one controller group, found 2"),
-    ("no-controller", _set("cluster.instanceGroups.0.role", "compute"), "cluster.instanceGroups",
-     "exactly one controller group, found 0"),
-    ("compute-no-partition", _set("cluster.instanceGroups.2.partition", _DELETE),
-     "cluster.instanceGroups[2].partition", "needs a Slurm partition"),
-    ("partition-on-login", _set("cluster.instanceGroups.1.partition", "login"),
-     "cluster.instanceGroups[1].partition", "only compute groups have a partition"),
-    ("partition-pattern", _set("cluster.instanceGroups.2.partition", "gpu_a"),
-     "cluster.instanceGroups[2].partition", "partition names must be"),
-    ("duplicate-group-names", _set("cluster.instanceGroups.1.name", "controller"), "cluster.instanceGroups",
-     "share this name"),
-    ("dhc-on-cpu", _groups(lambda g: g[0].update(role="compute", partition="cpu", deepHealthChecks=["InstanceStress"])),
-     "cluster.instanceGroups[0].deepHealthChecks", "only to accelerated"),
-    ("dhc-unknown", _set("cluster.instanceGroups.2.deepHealthChecks", ["InstanceStress", "Burn"]),
-     "cluster.instanceGroups[2].deepHealthChecks[1]", "must be one of InstanceStress, InstanceConnectivity"),
-    ("dhc-on-login", _set("cluster.instanceGroups.1.deepHealthChecks", ["InstanceStress"]),
-     "cluster.instanceGroups[1].deepHealthChecks", "run on compute groups"),
-    ("ebs-too-big", _set("cluster.instanceGroups.2.ebsVolumeGiB", 20000), "cluster.instanceGroups[2].ebsVolumeGiB",
-     "between 1 and 16384"),
+    (
+        "existing-key-in-create",
+        _set("network.vpcId", "vpc-0123456789abcdef0"),
+        "network.vpcId",
+        "only when network.mode is 'existing'",
+    ),
+    (
+        "flow-log-retention",
+        _set("network.flowLogsRetentionDays", 31),
+        "network.flowLogsRetentionDays",
+        "must be one of",
+    ),
+    (
+        "instance-type-not-ml",
+        _set("cluster.instanceGroups.2.instanceType", "g5.12xlarge"),
+        "cluster.instanceGroups[2].instanceType",
+        "not a HyperPod instance type",
+    ),
+    (
+        "instance-type-unknown",
+        _set("cluster.instanceGroups.0.instanceType", "ml.m5.3xlarge"),
+        "cluster.instanceGroups[0].instanceType",
+        "not a HyperPod instance type",
+    ),
+    (
+        "count-negative",
+        _set("cluster.instanceGroups.2.count", -1),
+        "cluster.instanceGroups[2].count",
+        "between 0 and 6758",
+    ),
+    (
+        "count-not-int",
+        _set("cluster.instanceGroups.2.count", "two"),
+        "cluster.instanceGroups[2].count",
+        "must be an integer, not a string",
+    ),
+    (
+        "login-zero",
+        _set("cluster.instanceGroups.1.count", 0),
+        "cluster.instanceGroups[1].count",
+        "at least one instance",
+    ),
+    (
+        "threads-per-core",
+        _set("cluster.instanceGroups.0.threadsPerCore", 4),
+        "cluster.instanceGroups[0].threadsPerCore",
+        "must be one of 1, 2",
+    ),
+    (
+        "two-controllers",
+        _set("cluster.instanceGroups.1.role", "controller"),
+        "cluster.instanceGroups",
+        "exactly one controller group, found 2",
+    ),
+    (
+        "no-controller",
+        _set("cluster.instanceGroups.0.role", "compute"),
+        "cluster.instanceGroups",
+        "exactly one controller group, found 0",
+    ),
+    (
+        "compute-no-partition",
+        _set("cluster.instanceGroups.2.partition", _DELETE),
+        "cluster.instanceGroups[2].partition",
+        "needs a Slurm partition",
+    ),
+    (
+        "partition-on-login",
+        _set("cluster.instanceGroups.1.partition", "login"),
+        "cluster.instanceGroups[1].partition",
+        "only compute groups have a partition",
+    ),
+    (
+        "partition-pattern",
+        _set("cluster.instanceGroups.2.partition", "gpu_a"),
+        "cluster.instanceGroups[2].partition",
+        "partition names must be",
+    ),
+    (
+        "duplicate-group-names",
+        _set("cluster.instanceGroups.1.name", "controller"),
+        "cluster.instanceGroups",
+        "share this name",
+    ),
+    (
+        "dhc-on-cpu",
+        _groups(lambda g: g[0].update(role="compute", partition="cpu", deepHealthChecks=["InstanceStress"])),
+        "cluster.instanceGroups[0].deepHealthChecks",
+        "only to accelerated",
+    ),
+    (
+        "dhc-unknown",
+        _set("cluster.instanceGroups.2.deepHealthChecks", ["InstanceStress", "Burn"]),
+        "cluster.instanceGroups[2].deepHealthChecks[1]",
+        "must be one of InstanceStress, InstanceConnectivity",
+    ),
+    (
+        "dhc-on-login",
+        _set("cluster.instanceGroups.1.deepHealthChecks", ["InstanceStress"]),
+        "cluster.instanceGroups[1].deepHealthChecks",
+        "run on compute groups",
+    ),
+    (
+        "ebs-too-big",
+        _set("cluster.instanceGroups.2.ebsVolumeGiB", 20000),
+        "cluster.instanceGroups[2].ebsVolumeGiB",
+        "between 1 and 16384",
+    ),
     ("node-recovery", _set("cluster.nodeRecovery", "Sometimes"), "cluster.nodeRecovery", "Automatic, None"),
     ("fsx-size", _set("fsx.storageCapacityGiB", 3000), "fsx.storageCapacityGiB", "multiple of 2400"),
     ("fsx-throughput", _set("fsx.throughputPerTiB", 200), "fsx.throughputPerTiB", "125, 250, 500, 1000"),
@@ -121,35 +231,98 @@ BAD_CONFIGS = [
     ("bucket-uppercase", _set("lifecycle.bucketName", "Sagemaker-HP"), "lifecycle.bucketName", "lowercase"),
     ("bucket-dots", _set("lifecycle.bucketName", "sagemaker.hp.dev"), "lifecycle.bucketName", "break TLS"),
     ("bucket-short", _set("lifecycle.bucketName", "ab"), "lifecycle.bucketName", "3-63"),
-    ("bucket-reserved", _set("lifecycle.bucketName", "sagemaker-hp-s3alias"), "lifecycle.bucketName",
-     "reserves"),
-    ("unknown-key-typo", _set("cluster.instanceGroup", []), "cluster.instanceGroup",
-     "did you mean 'instanceGroups'"),
+    ("bucket-reserved", _set("lifecycle.bucketName", "sagemaker-hp-s3alias"), "lifecycle.bucketName", "reserves"),
+    ("unknown-key-typo", _set("cluster.instanceGroup", []), "cluster.instanceGroup", "did you mean 'instanceGroups'"),
     ("unknown-top-key", lambda c: c.__setitem__(P + "clustername", "x"), "clustername", "not a known setting"),
-    ("existing-one-subnet", lambda c: c.__setitem__(P + "network", {
-        "mode": "existing", "vpcId": "vpc-0123456789abcdef0", "privateSubnetIds": ["subnet-0123456789abcdef0"]}),
-     "network.privateSubnetIds", "at least 2 private subnets"),
-    ("existing-bad-vpc-id", lambda c: c.__setitem__(P + "network", {
-        "mode": "existing", "vpcId": "vpc-xyz", "privateSubnetIds": ["subnet-0123456789abcdef0",
-                                                                     "subnet-0123456789abcdef1"]}),
-     "network.vpcId", "is not a VPC id"),
-    ("existing-same-az", lambda c: (c.update({P + "network": {
-        "mode": "existing", "vpcId": "vpc-0123456789abcdef0",
-        "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef2"]}}), c.pop(P + "vpn"),
-        c.pop(P + "access")), "network.privateSubnetIds[1]", "like subnet-0123456789abcdef0"),
-    ("existing-other-vpc", lambda c: (c.update({P + "network": {
-        "mode": "existing", "vpcId": "vpc-0fedcba987654321f",
-        "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]}}), c.pop(P + "vpn"),
-        c.pop(P + "access")), "network.privateSubnetIds[0]", "not in network.vpcId vpc-0fedcba987654321f"),
-    ("existing-missing-subnet", lambda c: (c.update({P + "network": {
-        "mode": "existing", "vpcId": "vpc-0123456789abcdef0",
-        "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789deadef1"]}}), c.pop(P + "vpn"),
-        c.pop(P + "access")), "network.privateSubnetIds[1]", "cannot be read (InvalidSubnetID.NotFound"),
+    (
+        "existing-one-subnet",
+        lambda c: c.__setitem__(
+            P + "network",
+            {"mode": "existing", "vpcId": "vpc-0123456789abcdef0", "privateSubnetIds": ["subnet-0123456789abcdef0"]},
+        ),
+        "network.privateSubnetIds",
+        "at least 2 private subnets",
+    ),
+    (
+        "existing-bad-vpc-id",
+        lambda c: c.__setitem__(
+            P + "network",
+            {
+                "mode": "existing",
+                "vpcId": "vpc-xyz",
+                "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+            },
+        ),
+        "network.vpcId",
+        "is not a VPC id",
+    ),
+    (
+        "existing-same-az",
+        lambda c: (
+            c.update(
+                {
+                    P + "network": {
+                        "mode": "existing",
+                        "vpcId": "vpc-0123456789abcdef0",
+                        "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef2"],
+                    }
+                }
+            ),
+            c.pop(P + "vpn"),
+            c.pop(P + "access"),
+        ),
+        "network.privateSubnetIds[1]",
+        "like subnet-0123456789abcdef0",
+    ),
+    (
+        "existing-other-vpc",
+        lambda c: (
+            c.update(
+                {
+                    P + "network": {
+                        "mode": "existing",
+                        "vpcId": "vpc-0fedcba987654321f",
+                        "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+                    }
+                }
+            ),
+            c.pop(P + "vpn"),
+            c.pop(P + "access"),
+        ),
+        "network.privateSubnetIds[0]",
+        "not in network.vpcId vpc-0fedcba987654321f",
+    ),
+    (
+        "existing-missing-subnet",
+        lambda c: (
+            c.update(
+                {
+                    P + "network": {
+                        "mode": "existing",
+                        "vpcId": "vpc-0123456789abcdef0",
+                        "privateSubnetIds": ["subnet-0123456789abcdef0", "subnet-0123456789deadef1"],
+                    }
+                }
+            ),
+            c.pop(P + "vpn"),
+            c.pop(P + "access"),
+        ),
+        "network.privateSubnetIds[1]",
+        "cannot be read (InvalidSubnetID.NotFound",
+    ),
     ("login-target-count", _set("login.targetIps", ["10.20.0.5"]), "login.targetIps", "has 2 node(s)"),
-    ("login-target-outside", _set("login.targetIps", ["10.20.0.5", "172.16.0.1"]), "login.targetIps[1]",
-     "not in any private subnet"),
-    ("login-without-group", lambda c: (c[P + "cluster"]["instanceGroups"].pop(1), c[P + "login"].update(enabled=True)),
-     "login.enabled", "no login group"),
+    (
+        "login-target-outside",
+        _set("login.targetIps", ["10.20.0.5", "172.16.0.1"]),
+        "login.targetIps[1]",
+        "not in any private subnet",
+    ),
+    (
+        "login-without-group",
+        lambda c: (c[P + "cluster"]["instanceGroups"].pop(1), c[P + "login"].update(enabled=True)),
+        "login.enabled",
+        "no login group",
+    ),
     ("login-key-version", _set("login.hostKeyVersion", 0), "login.hostKeyVersion", "between 1 and 10000"),
     ("tags-aws-prefix", lambda c: c.__setitem__(P + "tags", {"aws:owner": "me"}), "tags.aws:owner", "aws:"),
     # directory
@@ -157,120 +330,292 @@ BAD_CONFIGS = [
     ("dir-bind-user", _set("directory.bindUser", "read only"), "directory.bindUser", "sAMAccountName"),
     ("dir-shell", _set("directory.defaultShell", "bash"), "directory.defaultShell", "absolute path"),
     ("dir-ldaps-dns", _set("directory.ldaps", {"dnsName": "ldaps_corp"}), "directory.ldaps.dnsName", "not a DNS name"),
-    ("dir-ca-not-pem", _set("directory.ldaps", {"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/"
-                                                "12345678-1234-1234-1234-123456789012", "dnsName": "ldaps.corp.example.com",
-                                                "caCertificate": "-----BEGIN PRIVATE KEY-----\nabc\n"}),
-     "directory.ldaps.caCertificate", "not a PEM certificate"),
+    (
+        "dir-ca-not-pem",
+        _set(
+            "directory.ldaps",
+            {
+                "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012",
+                "dnsName": "ldaps.corp.example.com",
+                "caCertificate": "-----BEGIN PRIVATE KEY-----\nabc\n",
+            },
+        ),
+        "directory.ldaps.caCertificate",
+        "not a PEM certificate",
+    ),
     ("dir-ca-version", _set("directory.ldaps", {"caVersion": 0}), "directory.ldaps.caVersion", "between 1 and 10000"),
-    ("dir-admin-type", _set("directory.adminInstanceType", "large"), "directory.adminInstanceType",
-     "not an EC2 instance type"),
+    (
+        "dir-admin-type",
+        _set("directory.adminInstanceType", "large"),
+        "directory.adminInstanceType",
+        "not an EC2 instance type",
+    ),
     ("dir-domain", _set("directory.domainName", "corp"), "directory.domainName", "fully qualified"),
     ("dir-domain-missing", _set("directory.domainName", _DELETE), "directory.domainName", "is required"),
     ("dir-edition", _set("directory.edition", "Large"), "directory.edition", "Standard, Enterprise"),
     ("dir-netbios-long", _set("directory.shortName", "A" * 16), "directory.shortName", "1-15"),
     ("dir-existing-no-id", _set("directory.mode", "existing"), "directory.directoryId", "is required"),
-    ("dir-bad-id", lambda c: c[P + "directory"].update(mode="existing", directoryId="d-123",
-                                                          edition=None, shortName=None),
-     "directory.directoryId", "not a directory id"),
-    ("dir-id-in-create", _set("directory.directoryId", "d-0123456789"), "directory.directoryId",
-     "only when directory.mode is 'existing'"),
-    ("dir-bad-dns-ip", lambda c: c[P + "directory"].update(mode="existing", directoryId="d-0123456789",
-                                                              dnsIps=["10.0.0.300"], edition=None, shortName=None),
-     "directory.dnsIps[0]", "not an IPv4 address"),
-    ("dir-group-space", _set("directory.groups", ["Cluster Admin", "ClusterDev"]), "directory.groups[0]",
-     "no spaces"),
-    ("dir-sudo-unknown", _set("directory.sudoGroups", ["Admins"]), "directory.sudoGroups[0]",
-     "not one of directory.groups"),
-    ("dir-sudo-not-allowed", lambda c: c[P + "directory"].update(allowedGroups=["ClusterDev"],
-                                                                    sudoGroups=["ClusterAdmin"]),
-     "directory.sudoGroups[0]", "may not log in"),
+    (
+        "dir-bad-id",
+        lambda c: c[P + "directory"].update(mode="existing", directoryId="d-123", edition=None, shortName=None),
+        "directory.directoryId",
+        "not a directory id",
+    ),
+    (
+        "dir-id-in-create",
+        _set("directory.directoryId", "d-0123456789"),
+        "directory.directoryId",
+        "only when directory.mode is 'existing'",
+    ),
+    (
+        "dir-bad-dns-ip",
+        lambda c: c[P + "directory"].update(
+            mode="existing", directoryId="d-0123456789", dnsIps=["10.0.0.300"], edition=None, shortName=None
+        ),
+        "directory.dnsIps[0]",
+        "not an IPv4 address",
+    ),
+    ("dir-group-space", _set("directory.groups", ["Cluster Admin", "ClusterDev"]), "directory.groups[0]", "no spaces"),
+    (
+        "dir-sudo-unknown",
+        _set("directory.sudoGroups", ["Admins"]),
+        "directory.sudoGroups[0]",
+        "not one of directory.groups",
+    ),
+    (
+        "dir-sudo-not-allowed",
+        lambda c: c[P + "directory"].update(allowedGroups=["ClusterDev"], sudoGroups=["ClusterAdmin"]),
+        "directory.sudoGroups[0]",
+        "may not log in",
+    ),
     ("dir-no-allowed", _set("directory.allowedGroups", []), "directory.allowedGroups", "no directory group"),
-    ("dir-local-group", _set("directory.localGroups", ["Ubuntu Admins"]), "directory.localGroups[0]",
-     "not a Linux group name"),
+    (
+        "dir-local-group",
+        _set("directory.localGroups", ["Ubuntu Admins"]),
+        "directory.localGroups[0]",
+        "not a Linux group name",
+    ),
     ("dir-user-name", _set("directory.users.0.name", "alice smith"), "directory.users[0].name", "sAMAccountName"),
     ("dir-user-reserved", _set("directory.users.0.name", "Administrator"), "directory.users[0].name", "reserved"),
     ("dir-user-dup", _set("directory.users.1.name", "Alice"), "directory.users", "two users share"),
     ("dir-user-is-bind", _set("directory.users.1.name", "ReadOnly"), "directory.users", "is the bind user"),
-    ("dir-user-group", _set("directory.users.0.groups", ["Admins"]), "directory.users[0].groups[0]",
-     "not one of directory.groups"),
-    ("dir-ssh-key-type", _set("directory.users.0.sshPublicKeys", ["ssh-dss AAAAB3NzaC1kc3MAAACBAP"]),
-     "directory.users[0].sshPublicKeys[0]", "not an OpenSSH public key"),
-    ("dir-ssh-key-body", _set("directory.users.0.sshPublicKeys", ["ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAABAQ=="]),
-     "directory.users[0].sshPublicKeys[0]", "says ssh-ed25519 but its key data is ssh-rsa"),
-    ("dir-ssh-key-private", _set("directory.users.0.sshPublicKeys", ["-----BEGIN OPENSSH PRIVATE KEY-----"]),
-     "directory.users[0].sshPublicKeys[0]", "is a private key"),
-    ("dir-ssh-too-many", lambda c: _set("directory.users.0.sshPublicKeys", _ed25519_keys(26))(c),
-     "directory.users[0].sshPublicKeys", "at most 25 values"),
-    ("dir-ssh-dup", _set("directory.users.0.sshPublicKeys", [
-        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHcNtHPqFcSXq+7fcpbVaM6SJE6eCAB7dKPkM8XHs7lN a",
-        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHcNtHPqFcSXq+7fcpbVaM6SJE6eCAB7dKPkM8XHs7lN same key, other comment"]),
-     "directory.users[0].sshPublicKeys[1]", "repeats directory.users[0].sshPublicKeys[0]"),
-    ("dir-bind-version", _set("directory.bindPasswordVersion", 0), "directory.bindPasswordVersion", "between 1 and 10000"),
+    (
+        "dir-user-group",
+        _set("directory.users.0.groups", ["Admins"]),
+        "directory.users[0].groups[0]",
+        "not one of directory.groups",
+    ),
+    (
+        "dir-ssh-key-type",
+        _set("directory.users.0.sshPublicKeys", ["ssh-dss AAAAB3NzaC1kc3MAAACBAP"]),
+        "directory.users[0].sshPublicKeys[0]",
+        "not an OpenSSH public key",
+    ),
+    (
+        "dir-ssh-key-body",
+        _set("directory.users.0.sshPublicKeys", ["ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAABAQ=="]),
+        "directory.users[0].sshPublicKeys[0]",
+        "says ssh-ed25519 but its key data is ssh-rsa",
+    ),
+    (
+        "dir-ssh-key-private",
+        _set("directory.users.0.sshPublicKeys", ["-----BEGIN OPENSSH PRIVATE KEY-----"]),
+        "directory.users[0].sshPublicKeys[0]",
+        "is a private key",
+    ),
+    (
+        "dir-ssh-too-many",
+        lambda c: _set("directory.users.0.sshPublicKeys", _ed25519_keys(26))(c),
+        "directory.users[0].sshPublicKeys",
+        "at most 25 values",
+    ),
+    (
+        "dir-ssh-dup",
+        _set(
+            "directory.users.0.sshPublicKeys",
+            [
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHcNtHPqFcSXq+7fcpbVaM6SJE6eCAB7dKPkM8XHs7lN a",
+                "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHcNtHPqFcSXq+7fcpbVaM6SJE6eCAB7dKPkM8XHs7lN same key, other comment",
+            ],
+        ),
+        "directory.users[0].sshPublicKeys[1]",
+        "repeats directory.users[0].sshPublicKeys[0]",
+    ),
+    (
+        "dir-bind-version",
+        _set("directory.bindPasswordVersion", 0),
+        "directory.bindPasswordVersion",
+        "between 1 and 10000",
+    ),
     ("dir-user-email", _set("directory.users.0.email", "alice"), "directory.users[0].email", "not an email"),
-    ("dir-user-unknown-key", _set("directory.users.0.sshKeys", []), "directory.users[0].sshKeys",
-     "did you mean 'sshPublicKeys'"),
-    ("dir-cert-without-ca", _set("directory.ldaps", {"certificateArn": "arn:aws:acm:us-east-1:123456789012:"
-                                                     "certificate/12345678-1234-1234-1234-123456789012",
-                                                     "dnsName": "ldaps.corp.example.com"}),
-     "directory.ldaps.caCertificate", "pin the CA"),
-    ("dir-cert-other-region", _set("directory.ldaps", {"certificateArn": "arn:aws:acm:eu-west-1:123456789012:"
-                                                       "certificate/12345678-1234-1234-1234-123456789012"}),
-     "directory.ldaps.certificateArn", "not in the stack's region"),
-    ("dir-ldaps-plaintext-type", _set("directory.ldaps", {"plaintextListener": "yes"}),
-     "directory.ldaps.plaintextListener", "must be a bool"),
-    ("dir-admin-existing", lambda c: c[P + "directory"].update(mode="existing", directoryId="d-0123456789",
-                                                                  adminInstance=True, edition=None, shortName=None),
-     "directory.adminInstance", "joins a directory this stack creates"),
+    (
+        "dir-user-unknown-key",
+        _set("directory.users.0.sshKeys", []),
+        "directory.users[0].sshKeys",
+        "did you mean 'sshPublicKeys'",
+    ),
+    (
+        "dir-cert-without-ca",
+        _set(
+            "directory.ldaps",
+            {
+                "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/12345678-1234-1234-1234-123456789012",
+                "dnsName": "ldaps.corp.example.com",
+            },
+        ),
+        "directory.ldaps.caCertificate",
+        "pin the CA",
+    ),
+    (
+        "dir-cert-other-region",
+        _set(
+            "directory.ldaps",
+            {"certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"},
+        ),
+        "directory.ldaps.certificateArn",
+        "not in the stack's region",
+    ),
+    (
+        "dir-ldaps-plaintext-type",
+        _set("directory.ldaps", {"plaintextListener": "yes"}),
+        "directory.ldaps.plaintextListener",
+        "must be a bool",
+    ),
+    (
+        "dir-admin-existing",
+        lambda c: c[P + "directory"].update(
+            mode="existing", directoryId="d-0123456789", adminInstance=True, edition=None, shortName=None
+        ),
+        "directory.adminInstance",
+        "joins a directory this stack creates",
+    ),
     # Classes of mistakes that used to get through (issue 9), one case or more each.
-    ("region-unknown", lambda c: c.update({"aws:region": "us-east-7", "aws-native:region": "us-east-7"}),
-     "aws:region", "is not an AWS region"),
-    ("region-without-hyperpod", lambda c: c.update({"aws:region": "af-south-1", "aws-native:region": "af-south-1"}),
-     "aws:region", "HyperPod is not offered in af-south-1"),
-    ("native-region-differs", lambda c: c.__setitem__("aws-native:region", "us-west-2"), "aws-native:region",
-     "differs from aws:region"),
+    (
+        "region-unknown",
+        lambda c: c.update({"aws:region": "us-east-7", "aws-native:region": "us-east-7"}),
+        "aws:region",
+        "is not an AWS region",
+    ),
+    (
+        "region-without-hyperpod",
+        lambda c: c.update({"aws:region": "af-south-1", "aws-native:region": "af-south-1"}),
+        "aws:region",
+        "HyperPod is not offered in af-south-1",
+    ),
+    (
+        "native-region-differs",
+        lambda c: c.__setitem__("aws-native:region", "us-west-2"),
+        "aws-native:region",
+        "differs from aws:region",
+    ),
     ("native-region-missing", lambda c: c.pop("aws-native:region"), "aws-native:region", "reads its own region"),
-    ("cluster-name-too-long-for-lb", lambda c: c.__setitem__(P + "clusterName", "hp-research-dev-01"[:17] + "xy"),
-     "clusterName", "32-character limit"),
-    ("cluster-name-sg-prefix", lambda c: c.__setitem__(P + "clusterName", "sg-dev"), "clusterName",
-     "security group names"),
-    ("cluster-name-internal-prefix", lambda c: c.__setitem__(P + "clusterName", "internal-hp"), "clusterName",
-     "load balancer names"),
+    (
+        "cluster-name-too-long-for-lb",
+        lambda c: c.__setitem__(P + "clusterName", "hp-research-dev-01"[:17] + "xy"),
+        "clusterName",
+        "32-character limit",
+    ),
+    (
+        "cluster-name-sg-prefix",
+        lambda c: c.__setitem__(P + "clusterName", "sg-dev"),
+        "clusterName",
+        "security group names",
+    ),
+    (
+        "cluster-name-internal-prefix",
+        lambda c: c.__setitem__(P + "clusterName", "internal-hp"),
+        "clusterName",
+        "load balancer names",
+    ),
     ("tags-too-many", _set("tags", {f"Team{i}": "x" for i in range(48)}), "tags", "over AWS's 50 tags per resource"),
     ("tag-key-characters", _set("tags", {"Cost#Center": "42"}), "tags.Cost#Center", "holds '#'"),
     ("tag-value-characters", _set("tags", {"Owner": "team<ops>"}), "tags.Owner", "holds '<', '>'"),
     ("tag-value-number", _set("tags", {"CostCenter": 1234}), "tags.CostCenter", "must be a string, not an integer"),
     ("tag-aws-prefix", _set("tags", {"aws:team": "x"}), "tags.aws:team", "reserved for AWS"),
-    ("threads-on-graviton", lambda c: c[P + "cluster"]["instanceGroups"][0].update(instanceType="ml.m7g.4xlarge",
-                                                                                   threadsPerCore=2),
-     "cluster.instanceGroups[0].threadsPerCore", "has one thread per core"),
-    ("connectivity-check-one-node", _set("cluster.instanceGroups.2.count", 1),
-     "cluster.instanceGroups[2].deepHealthChecks", "needs at least 2"),
-    ("bastion-type-unknown", _set("access.bastionInstanceType", "t3.mirco"), "access.bastionInstanceType",
-     "not an EC2 instance type"),
+    (
+        "threads-on-graviton",
+        lambda c: c[P + "cluster"]["instanceGroups"][0].update(instanceType="ml.m7g.4xlarge", threadsPerCore=2),
+        "cluster.instanceGroups[0].threadsPerCore",
+        "has one thread per core",
+    ),
+    (
+        "connectivity-check-one-node",
+        _set("cluster.instanceGroups.2.count", 1),
+        "cluster.instanceGroups[2].deepHealthChecks",
+        "needs at least 2",
+    ),
+    (
+        "bastion-type-unknown",
+        _set("access.bastionInstanceType", "t3.mirco"),
+        "access.bastionInstanceType",
+        "not an EC2 instance type",
+    ),
     ("bastion-type-arm", _set("access.bastionInstanceType", "t4g.micro"), "access.bastionInstanceType", "arm64"),
-    ("admin-type-unknown", _set("directory.adminInstanceType", "t3.mediun"), "directory.adminInstanceType",
-     "use 't3.medium'"),
-    ("dir-ssh-key-truncated", _set("directory.users.0.sshPublicKeys", [
-        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHcNtHPqFcSXq+7fcpbVaM6SJE6eCAB7 alice"]),
-     "directory.users[0].sshPublicKeys[0]", "not a whole ssh-ed25519 key"),
-    ("dir-ssh-key-no-key-bytes", _set("directory.users.0.sshPublicKeys", ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5"]),
-     "directory.users[0].sshPublicKeys[0]", "not a whole ssh-ed25519 key"),
-    ("dir-ssh-key-weak-rsa", lambda c: _set("directory.users.0.sshPublicKeys", [_rsa_key(1024)])(c),
-     "directory.users[0].sshPublicKeys[0]", "1024-bit RSA key"),
-    ("namespace-typo", lambda c: c.__setitem__("hyperpod-platfrom:fsx", {"mountPath": "/data"}),
-     "hyperpod-platfrom:fsx", "rename it to hyperpod-platform:fsx"),
+    (
+        "admin-type-unknown",
+        _set("directory.adminInstanceType", "t3.mediun"),
+        "directory.adminInstanceType",
+        "use 't3.medium'",
+    ),
+    (
+        "dir-ssh-key-truncated",
+        _set(
+            "directory.users.0.sshPublicKeys",
+            ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHcNtHPqFcSXq+7fcpbVaM6SJE6eCAB7 alice"],
+        ),
+        "directory.users[0].sshPublicKeys[0]",
+        "not a whole ssh-ed25519 key",
+    ),
+    (
+        "dir-ssh-key-no-key-bytes",
+        _set("directory.users.0.sshPublicKeys", ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5"]),
+        "directory.users[0].sshPublicKeys[0]",
+        "not a whole ssh-ed25519 key",
+    ),
+    (
+        "dir-ssh-key-weak-rsa",
+        lambda c: _set("directory.users.0.sshPublicKeys", [_rsa_key(1024)])(c),
+        "directory.users[0].sshPublicKeys[0]",
+        "1024-bit RSA key",
+    ),
+    (
+        "namespace-typo",
+        lambda c: c.__setitem__("hyperpod-platfrom:fsx", {"mountPath": "/data"}),
+        "hyperpod-platfrom:fsx",
+        "rename it to hyperpod-platform:fsx",
+    ),
     ("aws-key-typo", lambda c: c.__setitem__("aws:profle", "prod"), "aws:profle", "did you mean aws:profile"),
-    ("login-target-ip-twice", _set("login.targetIps", ["10.20.0.10", "10.20.0.10"]), "login.targetIps[1]",
-     "repeats login.targetIps[0]"),
-    ("login-cidr-twice", _set("login.allowedCidrs", ["192.168.100.0/24", "192.168.100.0/24"]),
-     "login.allowedCidrs[1]", "repeats"),
+    (
+        "login-target-ip-twice",
+        _set("login.targetIps", ["10.20.0.10", "10.20.0.10"]),
+        "login.targetIps[1]",
+        "repeats login.targetIps[0]",
+    ),
+    (
+        "login-cidr-twice",
+        _set("login.allowedCidrs", ["192.168.100.0/24", "192.168.100.0/24"]),
+        "login.allowedCidrs[1]",
+        "repeats",
+    ),
     ("vpn-client-twice", _set("vpn.clients", ["alice", "alice"]), "vpn.clients[1]", "repeats vpn.clients[0]"),
-    ("dir-group-twice-any-case", _set("directory.groups", ["ClusterAdmin", "ClusterDev", "clusteradmin"]),
-     "directory.groups[2]", "repeats directory.groups[0]"),
-    ("dir-by-role-unknown-role", _set("directory.allowedGroupsByRole", {"controler": ["ClusterAdmin"]}),
-     "directory.allowedGroupsByRole.controler", "not a node role"),
-    ("dir-by-role-not-allowed", _set("directory.allowedGroupsByRole", {"login": ["Nobody"]}),
-     "directory.allowedGroupsByRole.login[0]", "not one of directory.allowedGroups"),
+    (
+        "dir-group-twice-any-case",
+        _set("directory.groups", ["ClusterAdmin", "ClusterDev", "clusteradmin"]),
+        "directory.groups[2]",
+        "repeats directory.groups[0]",
+    ),
+    (
+        "dir-by-role-unknown-role",
+        _set("directory.allowedGroupsByRole", {"controler": ["ClusterAdmin"]}),
+        "directory.allowedGroupsByRole.controler",
+        "not a node role",
+    ),
+    (
+        "dir-by-role-not-allowed",
+        _set("directory.allowedGroupsByRole", {"login": ["Nobody"]}),
+        "directory.allowedGroupsByRole.login[0]",
+        "not one of directory.allowedGroups",
+    ),
 ]
 
 
@@ -388,11 +733,15 @@ def test_instance_type_suggestion_stays_in_family_and_kind(dev_config, run_stack
 SECRET = "Zq8!rT-s3cr3t-Value-991"
 
 
-@pytest.mark.parametrize("mutate", [
-    _set("directory.adminPassword", SECRET),  # a password under a key the program does not know
-    _set("directory.users.0.sshPublicKeys", [f"-----BEGIN OPENSSH PRIVATE KEY-----\n{SECRET}\n-----END"]),
-    lambda c: c.__setitem__("hyperpod-platfrom:token", SECRET),  # and under a misspelt namespace
-], ids=["unknown-key-password", "private-key-as-public", "unknown-namespace-token"])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        _set("directory.adminPassword", SECRET),  # a password under a key the program does not know
+        _set("directory.users.0.sshPublicKeys", [f"-----BEGIN OPENSSH PRIVATE KEY-----\n{SECRET}\n-----END"]),
+        lambda c: c.__setitem__("hyperpod-platfrom:token", SECRET),  # and under a misspelt namespace
+    ],
+    ids=["unknown-key-password", "private-key-as-public", "unknown-namespace-token"],
+)
 def test_errors_never_echo_a_secret(dev_config, run_stack, mutate):
     """Values that look like credentials are shown redacted, with their kind and size only."""
     mutate(dev_config)
@@ -430,8 +779,11 @@ def test_accepted_cluster_name_fits_every_load_balancer_and_target_group(dev_con
             break
         assert [p.path for p in result.error.problems] == ["clusterName"], result.error
         longest = longest[:-1]
-    balancers = [r for r in result.registrations
-                 if r.type in ("aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup")]
+    balancers = [
+        r
+        for r in result.registrations
+        if r.type in ("aws:lb/loadBalancer:LoadBalancer", "aws:lb/targetGroup:TargetGroup")
+    ]
     assert len(balancers) == 4
     for r in balancers:
         physical = r.inputs.get("name") or f"{r.name}-{'f' * (stack_config.AUTONAME_SUFFIX - 1)}"
@@ -463,19 +815,33 @@ def test_ec2_instance_types_come_from_the_ec2_model():
     assert stack_config.ec2_instance_types() == frozenset(model.shape_for("InstanceType").enum)
 
 
-@pytest.mark.parametrize("family,arm,smt", [("c7g", True, False), ("p6e-gb200", True, False), ("m7a", False, False),
-                                            ("c6a", False, True), ("g5", False, True), ("trn2", False, True),
-                                            ("t4g", True, False), ("m5", False, True)])
+@pytest.mark.parametrize(
+    "family,arm,smt",
+    [
+        ("c7g", True, False),
+        ("p6e-gb200", True, False),
+        ("m7a", False, False),
+        ("c6a", False, True),
+        ("g5", False, True),
+        ("trn2", False, True),
+        ("t4g", True, False),
+        ("m5", False, True),
+    ],
+)
 def test_processor_facts_by_family(family, arm, smt):
     """Graviton/Grace families are arm64 without SMT; 7th-generation AMD has no SMT; the rest has both."""
     assert bool(stack_config.ARM64_FAMILY_RE.match(family)) is arm
     assert (not stack_config.NO_SMT_FAMILY_RE.match(family)) is smt
 
 
-@pytest.mark.parametrize("mutate,path", [
-    (_set("network.vpcCidr", "10.20.0.0/12"), "network.vpcCidr"),
-    (_set("directory.allowedGroups", ["ClusterAdmn", "ClusterDev"]), "directory.allowedGroups[0]"),
-], ids=["bad-vpc-cidr-not-also-every-subnet", "allowed-group-typo-not-also-sudo-and-roles"])
+@pytest.mark.parametrize(
+    "mutate,path",
+    [
+        (_set("network.vpcCidr", "10.20.0.0/12"), "network.vpcCidr"),
+        (_set("directory.allowedGroups", ["ClusterAdmn", "ClusterDev"]), "directory.allowedGroups[0]"),
+    ],
+    ids=["bad-vpc-cidr-not-also-every-subnet", "allowed-group-typo-not-also-sudo-and-roles"],
+)
 def test_one_mistake_is_one_problem(dev_config, run_stack, mutate, path):
     """A bad value is not replaced by a default that then fails the checks that depend on it."""
     mutate(dev_config)

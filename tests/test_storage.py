@@ -1,4 +1,5 @@
 """SharedStorage under mocks: FSx for Lustre settings, placement and delete protection."""
+
 from __future__ import annotations
 
 from tests.conftest import P

@@ -1,4 +1,5 @@
 """The GitHub workflows users get: schema-valid, and doing what the README promises."""
+
 from __future__ import annotations
 
 import subprocess
@@ -24,8 +25,16 @@ def _steps(job: dict) -> list[dict]:
 @pytest.mark.parametrize("path", WORKFLOWS, ids=[p.name for p in WORKFLOWS])
 def test_workflow_matches_github_schema(path: Path):
     """check-jsonschema's vendored GitHub workflow schema accepts each workflow."""
-    proc = subprocess.run([str(Path(sys.executable).parent / "check-jsonschema"), "--builtin-schema",
-                           "vendor.github-workflows", str(path)], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.github-workflows",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

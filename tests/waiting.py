@@ -4,6 +4,7 @@
 performance check: it is generous on purpose, and when it runs out the error says what never became ready
 (and, through ``detail``, what was last seen), never how long it took.
 """
+
 from __future__ import annotations
 
 import time
@@ -14,8 +15,13 @@ T = TypeVar("T")
 HANG_GUARD_SECONDS = 300.0
 
 
-def wait_for(predicate: Callable[[], T], what: str, limit: float = HANG_GUARD_SECONDS, interval: float = 0.1,
-             detail: Callable[[], str] | None = None) -> T:
+def wait_for(
+    predicate: Callable[[], T],
+    what: str,
+    limit: float = HANG_GUARD_SECONDS,
+    interval: float = 0.1,
+    detail: Callable[[], str] | None = None,
+) -> T:
     """Call ``predicate`` until it returns a truthy value, and return that value.
 
     An exception from ``predicate`` propagates at once (use it for "this will never happen": a daemon that

@@ -5,6 +5,7 @@
 Both are measured in the same run, alternating, as whole processes; the medians are printed. Also prints the
 deploy-time model (tools/deploy_model.py) of the dev plan: the modelled first `pulumi up`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,8 +25,12 @@ def dev_plan() -> list[dict]:
 
     with tempfile.TemporaryDirectory() as tmp:
         plan = Path(tmp) / "plan.json"
-        subprocess.run([str(ROOT / "scripts" / "preview"), "--stack", "dev", "--quiet", "--no-policy",
-                        "--json", str(plan)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [str(ROOT / "scripts" / "preview"), "--stack", "dev", "--quiet", "--no-policy", "--json", str(plan)],
+            cwd=ROOT,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         return json.loads(plan.read_text())["resources"]
 
 
@@ -33,8 +38,13 @@ def sdk_imports(resources: list[dict] | None = None) -> str:
     """Import every SDK module whose resources the dev plan registers (from the plan itself, so the baseline
     follows the program), touching one class in each to force pulumi's lazily loaded submodules."""
     types = {r["type"] for r in (dev_plan() if resources is None else resources) if r["custom"]}
-    packages = {"aws": "pulumi_aws", "aws-native": "pulumi_aws_native", "tls": "pulumi_tls",
-                "random": "pulumi_random", "pulumi-python": "pulumi"}  # pulumi-python:dynamic:Resource
+    packages = {
+        "aws": "pulumi_aws",
+        "aws-native": "pulumi_aws_native",
+        "tls": "pulumi_tls",
+        "random": "pulumi_random",
+        "pulumi-python": "pulumi",
+    }  # pulumi-python:dynamic:Resource
     lines = ["import pulumi, importlib"]
     for typ in sorted(types):
         pkg, module, cls = typ.split(":")

@@ -8,6 +8,7 @@ The schema files are read straight from cfn-lint's bundled data through its prov
 lookup ``PROVIDER_SCHEMA_MANAGER.get_resource_schema`` does, without importing cfn-lint (about 1 s); a test
 checks that both give the same schema, and the manager is the fallback.
 """
+
 from __future__ import annotations
 
 import functools
@@ -146,7 +147,15 @@ if __name__ == "__main__":
 
     if sys.argv[1:] == ["--regions"]:
         out = Path(__file__).resolve().parent.parent / "data" / "hyperpod_regions.json"
-        out.write_text(json.dumps({"source": "regions whose CloudFormation registry has AWS::SageMaker::Cluster "
-                                   "(cfn-lint's schemas; tools/cfn_schema.py --regions)",
-                                   "regions": hyperpod_regions()}, indent=2) + "\n")
+        out.write_text(
+            json.dumps(
+                {
+                    "source": "regions whose CloudFormation registry has AWS::SageMaker::Cluster "
+                    "(cfn-lint's schemas; tools/cfn_schema.py --regions)",
+                    "regions": hyperpod_regions(),
+                },
+                indent=2,
+            )
+            + "\n"
+        )
         print(f"wrote {out}")

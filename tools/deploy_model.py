@@ -19,6 +19,7 @@ Scheduling rules, as the Pulumi engine and the Python SDK behave:
 - Component resources and reads (``.get()``) take 0 s; unknown custom types take DEFAULT_SECONDS and are
   listed in the report.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,29 +41,49 @@ DEFAULT_SECONDS = 10
 DURATIONS: dict[str, tuple[float, str]] = {
     # The long poles.
     "aws:directoryservice/directory:Directory": (
-        30 * MIN, "estimate: Managed Microsoft AD Creating -> Active; alchemy.run DirectoryService docs: "
-                  "'Microsoft AD 20-40 minutes'; 30 min typical"),
+        30 * MIN,
+        "estimate: Managed Microsoft AD Creating -> Active; alchemy.run DirectoryService docs: "
+        "'Microsoft AD 20-40 minutes'; 30 min typical",
+    ),
     "aws-native:sagemaker:Cluster": (
-        20 * MIN, "estimate: HyperPod CreateCluster until InService incl. lifecycle scripts on every node; "
-                  "alchemy.run SageMaker Cluster docs: 'takes 10-25 minutes'"),
+        20 * MIN,
+        "estimate: HyperPod CreateCluster until InService incl. lifecycle scripts on every node; "
+        "alchemy.run SageMaker Cluster docs: 'takes 10-25 minutes'",
+    ),
     "aws:fsx/lustreFileSystem:LustreFileSystem": (
-        12 * MIN, "estimate: FSx for Lustre CREATING -> AVAILABLE, typically 10-15 min for a 1.2 TiB "
-                  "PERSISTENT_2 file system (the Terraform provider's create timeout is 30 min)"),
+        12 * MIN,
+        "estimate: FSx for Lustre CREATING -> AVAILABLE, typically 10-15 min for a 1.2 TiB "
+        "PERSISTENT_2 file system (the Terraform provider's create timeout is 30 min)",
+    ),
     "pulumi-python:dynamic:Resource": (
-        3 * MIN, "estimate: the only dynamic resource here is DirectoryContents: EnableDirectoryDataAccess "
-                 "(polled every 10 s) then Directory Service Data calls for users, groups, memberships"),
+        3 * MIN,
+        "estimate: the only dynamic resource here is DirectoryContents: EnableDirectoryDataAccess "
+        "(polled every 10 s) then Directory Service Data calls for users, groups, memberships",
+    ),
     "aws:ec2clientvpn/networkAssociation:NetworkAssociation": (
-        5 * MIN, "estimate: the provider waits until the subnet association is 'associated'; several minutes"),
+        5 * MIN,
+        "estimate: the provider waits until the subnet association is 'associated'; several minutes",
+    ),
     "aws:lb/loadBalancer:LoadBalancer": (
-        3 * MIN, "estimate: NLB provisioning -> active, typically 2-3 min; the provider waits for active"),
+        3 * MIN,
+        "estimate: NLB provisioning -> active, typically 2-3 min; the provider waits for active",
+    ),
     "aws:ec2/natGateway:NatGateway": (
-        2 * MIN, "estimate: NAT gateway pending -> available, typically 1-2 min; the provider waits"),
+        2 * MIN,
+        "estimate: NAT gateway pending -> available, typically 1-2 min; the provider waits",
+    ),
     "aws:ec2/instance:Instance": (
-        1 * MIN, "estimate: RunInstances -> running (the provider waits for running), ~30-60 s"),
+        1 * MIN,
+        "estimate: RunInstances -> running (the provider waits for running), ~30-60 s",
+    ),
     "aws:ec2clientvpn/endpoint:Endpoint": (
-        30, "estimate: CreateClientVpnEndpoint returns at pending-associate; associations do the waiting"),
+        30,
+        "estimate: CreateClientVpnEndpoint returns at pending-associate; associations do the waiting",
+    ),
     "aws:ec2clientvpn/authorizationRule:AuthorizationRule": (
-        30, "estimate: the provider waits for the rule to become active"),
+        30,
+        "estimate: the provider waits for the rule to become active",
+    ),
     # Networking.
     "aws:ec2/vpc:Vpc": (5, "estimate: CreateVpc is near-instant; the provider waits for available"),
     "aws:ec2/subnet:Subnet": (5, "estimate: CreateSubnet, available within seconds"),
@@ -72,8 +93,10 @@ DURATIONS: dict[str, tuple[float, str]] = {
     "aws:ec2/route:Route": (3, "estimate: synchronous API call; the provider waits for the route to appear"),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": (3, "estimate: synchronous API call"),
     "aws:ec2/vpcEndpoint:VpcEndpoint": (
-        10, "estimate: a Gateway endpoint (S3, the only kind here) is available in seconds; an Interface "
-            "endpoint would take ~2 min"),
+        10,
+        "estimate: a Gateway endpoint (S3, the only kind here) is available in seconds; an Interface "
+        "endpoint would take ~2 min",
+    ),
     "aws:ec2/flowLog:FlowLog": (5, "estimate: synchronous API call"),
     "aws:ec2/securityGroup:SecurityGroup": (5, "estimate: create + default egress revoke, seconds"),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": (3, "estimate: synchronous API call"),
@@ -81,14 +104,18 @@ DURATIONS: dict[str, tuple[float, str]] = {
     "aws:lb/targetGroup:TargetGroup": (5, "estimate: synchronous API call"),
     "aws:lb/listener:Listener": (5, "estimate: synchronous API call"),
     "aws:lb/targetGroupAttachment:TargetGroupAttachment": (
-        5, "estimate: RegisterTargets is synchronous; the provider does not wait for healthy targets"),
+        5,
+        "estimate: RegisterTargets is synchronous; the provider does not wait for healthy targets",
+    ),
     # Identity, certificates, secrets, logs.
     "aws:iam/role:Role": (10, "estimate: CreateRole plus the provider's retries for IAM eventual consistency"),
     "aws:iam/policy:Policy": (5, "estimate: synchronous API call"),
     "aws:iam/rolePolicy:RolePolicy": (5, "estimate: synchronous API call"),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (5, "estimate: synchronous API call"),
     "aws:acm/certificate:Certificate": (
-        5, "estimate: ImportCertificate is synchronous (imported certificates need no validation)"),
+        5,
+        "estimate: ImportCertificate is synchronous (imported certificates need no validation)",
+    ),
     "aws:secretsmanager/secret:Secret": (3, "estimate: synchronous API call"),
     "aws:secretsmanager/secretVersion:SecretVersion": (3, "estimate: synchronous API call"),
     "aws:secretsmanager/secretPolicy:SecretPolicy": (3, "estimate: synchronous API call"),
@@ -102,7 +129,9 @@ DURATIONS: dict[str, tuple[float, str]] = {
     "aws:s3/bucketPolicy:BucketPolicy": (3, "estimate: synchronous API call"),
     "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": (3, "estimate: synchronous API call"),
     "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": (
-        3, "estimate: synchronous API call"),
+        3,
+        "estimate: synchronous API call",
+    ),
     "aws:s3/bucketVersioning:BucketVersioning": (3, "estimate: synchronous API call"),
     # Local providers: no cloud call.
     "tls:index/privateKey:PrivateKey": (1, "estimate: key generated locally by the tls provider"),
@@ -235,8 +264,9 @@ def model(resources: list[dict], table: dict | None = None, default: float = DEF
             if unk:
                 unknown.setdefault(r["type"], []).append(r["name"])
             parent = by_urn.get(r.get("parent"))
-            steps[urn] = Step(urn, r["type"], r["name"], secs, start, start + secs, unk,
-                              parent["type"] if parent else None)
+            steps[urn] = Step(
+                urn, r["type"], r["name"], secs, start, start + secs, unk, parent["type"] if parent else None
+            )
             best_pred[urn] = via
             state[urn] = 2
 
@@ -269,26 +299,33 @@ def one_line(m: Model, label: str = "dev", min_seconds: float = 30) -> str:
     rest = [s for s in m.path if 0 < s.seconds < min_seconds]
     hops = " -> ".join(f"{s.short_type} {fmt(s.seconds)}" for s in shown)
     tail = f" (+{len(rest)} short step(s), {fmt(sum(s.seconds for s in rest))})" if rest else ""
-    unk = f"; {sum(len(v) for v in m.unknown_types.values())} resource(s) of unknown type at " \
-          f"{fmt(DEFAULT_SECONDS)}" if m.unknown_types else ""
+    unk = (
+        f"; {sum(len(v) for v in m.unknown_types.values())} resource(s) of unknown type at {fmt(DEFAULT_SECONDS)}"
+        if m.unknown_types
+        else ""
+    )
     return f"deploy model ({label}, first up): {fmt(m.total)} on the longest path: {hops}{tail}{unk}"
 
 
 def report(m: Model, label: str, out=None) -> None:
     out = out or sys.stdout
-    print(f"Modelled first deploy ({label}): {fmt(m.total)} ({m.total:g} s) on the longest dependency path, "
-          f"{len(m.steps)} resources.", file=out)
+    print(
+        f"Modelled first deploy ({label}): {fmt(m.total)} ({m.total:g} s) on the longest dependency path, "
+        f"{len(m.steps)} resources.",
+        file=out,
+    )
     print("\nCritical path:", file=out)
     for s in m.path:
         flag = "  [unknown type: default]" if s.unknown else ""
         print(f"  {fmt(s.start):>12} +{fmt(s.seconds):>9}  {s.short_type} {s.name}  ({s.type}){flag}", file=out)
     print("\nTop contributors on the critical path:", file=out)
     for s in m.contributors():
-        print(f"  {fmt(s.seconds):>9}  {100 * s.seconds / m.total if m.total else 0:5.1f}%  "
-              f"{s.short_type} {s.name}", file=out)
+        print(
+            f"  {fmt(s.seconds):>9}  {100 * s.seconds / m.total if m.total else 0:5.1f}%  {s.short_type} {s.name}",
+            file=out,
+        )
     if m.unknown_types:
-        print(f"\nUnknown types (modelled at the default {fmt(DEFAULT_SECONDS)}; add them to DURATIONS):",
-              file=out)
+        print(f"\nUnknown types (modelled at the default {fmt(DEFAULT_SECONDS)}; add them to DURATIONS):", file=out)
         for typ, names in sorted(m.unknown_types.items()):
             print(f"  {typ}: {', '.join(sorted(names))}", file=out)
     else:

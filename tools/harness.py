@@ -4,6 +4,7 @@ Shared by ``scripts/preview`` and the tests (``tests/conftest.py``), so both see
 every registration with its type, name, parent, dependencies, property dependencies and inputs, as the
 engine would receive them over the resource monitor protocol.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -95,26 +96,57 @@ def existing_network() -> dict[str, Any]:
     return {
         "vpcs": {EXISTING_VPC: {"cidrBlock": "10.0.0.0/16", "mainRouteTableId": "rtb-0fedcba9876543210"}},
         "routeTables": {
-            "rtb-0fedcba9876543210": {"vpcId": EXISTING_VPC, "main": True, "subnets": [],
-                                      "routes": [{"cidrBlock": "0.0.0.0/0", "natGatewayId": "nat-0fedcba9876543210"}]},
-            "rtb-0123456789abcdef0": {"vpcId": EXISTING_VPC, "main": False, "subnets": ["subnet-0123456789abcdef0"],
-                                      "routes": [{"cidrBlock": "0.0.0.0/0", "natGatewayId": "nat-0123456789abcdef0"}]},
-            "rtb-0b0b0b0b0b0b0b0b0": {"vpcId": EXISTING_VPC, "main": False, "subnets": [PUBLIC_SUBNET],
-                                      "routes": [{"cidrBlock": "0.0.0.0/0", "gatewayId": "igw-0123456789abcdef0"},
-                                                 {"ipv6CidrBlock": "::/0", "gatewayId": "igw-0123456789abcdef0"}]},
-            "rtb-0e0e0e0e0e0e0e0e0": {"vpcId": EXISTING_VPC, "main": False, "subnets": [APPLIANCE_SUBNET],
-                                      "routes": [{"cidrBlock": "0.0.0.0/0",
-                                                  "networkInterfaceId": "eni-0e0e0e0e0e0e0e0e0"},
-                                                 {"cidrBlock": "172.16.0.0/12",
-                                                  "transitGatewayId": "tgw-0123456789abcdef0"}]},
+            "rtb-0fedcba9876543210": {
+                "vpcId": EXISTING_VPC,
+                "main": True,
+                "subnets": [],
+                "routes": [{"cidrBlock": "0.0.0.0/0", "natGatewayId": "nat-0fedcba9876543210"}],
+            },
+            "rtb-0123456789abcdef0": {
+                "vpcId": EXISTING_VPC,
+                "main": False,
+                "subnets": ["subnet-0123456789abcdef0"],
+                "routes": [{"cidrBlock": "0.0.0.0/0", "natGatewayId": "nat-0123456789abcdef0"}],
+            },
+            "rtb-0b0b0b0b0b0b0b0b0": {
+                "vpcId": EXISTING_VPC,
+                "main": False,
+                "subnets": [PUBLIC_SUBNET],
+                "routes": [
+                    {"cidrBlock": "0.0.0.0/0", "gatewayId": "igw-0123456789abcdef0"},
+                    {"ipv6CidrBlock": "::/0", "gatewayId": "igw-0123456789abcdef0"},
+                ],
+            },
+            "rtb-0e0e0e0e0e0e0e0e0": {
+                "vpcId": EXISTING_VPC,
+                "main": False,
+                "subnets": [APPLIANCE_SUBNET],
+                "routes": [
+                    {"cidrBlock": "0.0.0.0/0", "networkInterfaceId": "eni-0e0e0e0e0e0e0e0e0"},
+                    {"cidrBlock": "172.16.0.0/12", "transitGatewayId": "tgw-0123456789abcdef0"},
+                ],
+            },
         },
     }
 
 
 # Every attribute of a route, as the provider reports it (unset: "").
-_ROUTE_KEYS = ("carrierGatewayId", "cidrBlock", "coreNetworkArn", "destinationPrefixListId", "egressOnlyGatewayId",
-               "gatewayId", "ipv6CidrBlock", "localGatewayId", "natGatewayId", "networkInterfaceId", "odbNetworkArn",
-               "transitGatewayId", "vpcEndpointId", "vpcPeeringConnectionId")
+_ROUTE_KEYS = (
+    "carrierGatewayId",
+    "cidrBlock",
+    "coreNetworkArn",
+    "destinationPrefixListId",
+    "egressOnlyGatewayId",
+    "gatewayId",
+    "ipv6CidrBlock",
+    "localGatewayId",
+    "natGatewayId",
+    "networkInterfaceId",
+    "odbNetworkArn",
+    "transitGatewayId",
+    "vpcEndpointId",
+    "vpcPeeringConnectionId",
+)
 
 
 def _assoc_id(subnet_id: str, rtb_id: str) -> str:
@@ -144,28 +176,54 @@ class AwsMocks(pmocks.Mocks):
         if "dead" in sid:
             return None
         n = int(sid[-1], 16)
-        return {"id": sid, "vpcId": EXISTING_VPC, "availabilityZone": f"{self.region}{'ab'[n % 2]}",
-                "cidrBlock": f"10.0.{n}.0/24", "mapPublicIpOnLaunch": False, "assignIpv6AddressOnCreation": False,
-                "arn": self._arn("ec2", f"subnet/{sid}"), "ownerId": ACCOUNT, "tags": {}, "tagsAll": {}}
+        return {
+            "id": sid,
+            "vpcId": EXISTING_VPC,
+            "availabilityZone": f"{self.region}{'ab'[n % 2]}",
+            "cidrBlock": f"10.0.{n}.0/24",
+            "mapPublicIpOnLaunch": False,
+            "assignIpv6AddressOnCreation": False,
+            "arn": self._arn("ec2", f"subnet/{sid}"),
+            "ownerId": ACCOUNT,
+            "tags": {},
+            "tagsAll": {},
+        }
 
     def _routes(self, table: dict[str, Any]) -> list[dict[str, str]]:
         return [{k: r.get(k, "") for k in _ROUTE_KEYS} for r in table["routes"]]
 
     def _route_table_state(self, rtb_id: str, table: dict[str, Any]) -> dict[str, Any]:
         """A route table read with RouteTable.get(): its routes, no associations (the resource has none)."""
-        return {"id": rtb_id, "arn": self._arn("ec2", f"route-table/{rtb_id}"), "ownerId": ACCOUNT,
-                "vpcId": table["vpcId"], "routes": self._routes(table), "propagatingVgws": [],
-                "region": self.region, "tags": {}, "tagsAll": {}}
+        return {
+            "id": rtb_id,
+            "arn": self._arn("ec2", f"route-table/{rtb_id}"),
+            "ownerId": ACCOUNT,
+            "vpcId": table["vpcId"],
+            "routes": self._routes(table),
+            "propagatingVgws": [],
+            "region": self.region,
+            "tags": {},
+            "tagsAll": {},
+        }
 
     def _read(self, typ: str, rid: str, inputs: dict) -> Optional[dict[str, Any]]:
         """State of a .get() read of the existing network, as the provider returns it; None: not modelled."""
         tables = self.network["routeTables"]
         if typ == "aws:ec2/vpc:Vpc" and rid in self.network["vpcs"]:
             vpc = self.network["vpcs"][rid]
-            return {"id": rid, "arn": self._arn("ec2", f"vpc/{rid}"), "cidrBlock": vpc["cidrBlock"],
-                    "mainRouteTableId": vpc["mainRouteTableId"], "defaultRouteTableId": vpc["mainRouteTableId"],
-                    "enableDnsHostnames": True, "enableDnsSupport": True, "instanceTenancy": "default",
-                    "ownerId": ACCOUNT, "tags": {}, "tagsAll": {}}
+            return {
+                "id": rid,
+                "arn": self._arn("ec2", f"vpc/{rid}"),
+                "cidrBlock": vpc["cidrBlock"],
+                "mainRouteTableId": vpc["mainRouteTableId"],
+                "defaultRouteTableId": vpc["mainRouteTableId"],
+                "enableDnsHostnames": True,
+                "enableDnsSupport": True,
+                "instanceTenancy": "default",
+                "ownerId": ACCOUNT,
+                "tags": {},
+                "tagsAll": {},
+            }
         if typ == "aws:ec2/subnet:Subnet":
             subnet = self._subnet(rid)
             if subnet is None:
@@ -182,15 +240,23 @@ class AwsMocks(pmocks.Mocks):
                 raise Exception(f"reading Route Table ({rtb_id}): couldn't find resource")
             if target not in tables[rtb_id]["subnets"]:
                 raise Exception(f"No association found between route table ID {rtb_id} and target ID {target}")
-            return {"id": _assoc_id(target, rtb_id), "subnetId": target, "routeTableId": rtb_id, "gatewayId": "",
-                    "region": self.region}
+            return {
+                "id": _assoc_id(target, rtb_id),
+                "subnetId": target,
+                "routeTableId": rtb_id,
+                "gatewayId": "",
+                "region": self.region,
+            }
         return None
 
     def _get_route_table(self, a: dict[str, Any]):
         """aws:ec2/getRouteTable: DescribeRouteTables with the given filters; exactly one table, or a failure."""
         filters = {f["name"]: [str(v) for v in f["values"]] for f in a.get("filters") or []}
-        for key, name in (("routeTableId", "route-table-id"), ("vpcId", "vpc-id"),
-                          ("subnetId", "association.subnet-id")):
+        for key, name in (
+            ("routeTableId", "route-table-id"),
+            ("vpcId", "vpc-id"),
+            ("subnetId", "association.subnet-id"),
+        ):
             if a.get(key):
                 filters.setdefault(name, []).append(a[key])
         unsupported = set(filters) - {"route-table-id", "vpc-id", "association.subnet-id", "association.main"}
@@ -198,26 +264,61 @@ class AwsMocks(pmocks.Mocks):
             raise Exception(f"mock getRouteTable: unsupported filters {sorted(unsupported)}")
 
         def matches(rtb_id: str, t: dict[str, Any]) -> bool:
-            has = {"route-table-id": [rtb_id], "vpc-id": [t["vpcId"]], "association.subnet-id": t["subnets"],
-                   "association.main": (["true"] if t["main"] else []) + (["false"] if t["subnets"] else [])}
+            has = {
+                "route-table-id": [rtb_id],
+                "vpc-id": [t["vpcId"]],
+                "association.subnet-id": t["subnets"],
+                "association.main": (["true"] if t["main"] else []) + (["false"] if t["subnets"] else []),
+            }
             return all(set(values) & set(has[name]) for name, values in filters.items())
 
         found = [(rid, t) for rid, t in self.network["routeTables"].items() if matches(rid, t)]
         if len(found) != 1:
-            reason = ("no matching EC2 Route Table found" if not found else
-                      "multiple EC2 Route Tables matched; use additional constraints to reduce matches to a "
-                      "single EC2 Route Table")
+            reason = (
+                "no matching EC2 Route Table found"
+                if not found
+                else "multiple EC2 Route Tables matched; use additional constraints to reduce matches to a "
+                "single EC2 Route Table"
+            )
             return {}, [("", reason)]
         rtb_id, t = found[0]
-        associations = [{"main": True, "routeTableAssociationId": _assoc_id("main", rtb_id), "routeTableId": rtb_id,
-                         "subnetId": "", "gatewayId": ""}] if t["main"] else []
-        associations += [{"main": False, "routeTableAssociationId": _assoc_id(s, rtb_id), "routeTableId": rtb_id,
-                          "subnetId": s, "gatewayId": ""} for s in t["subnets"]]
-        return {"id": rtb_id, "routeTableId": rtb_id, "arn": self._arn("ec2", f"route-table/{rtb_id}"),
-                "ownerId": ACCOUNT, "vpcId": t["vpcId"], "subnetId": a.get("subnetId") or "",
-                "gatewayId": a.get("gatewayId") or "", "region": self.region, "tags": {},
-                "filters": a.get("filters"), "associations": associations,
-                "routes": [{**r, "instanceId": ""} for r in self._routes(t)]}
+        associations = (
+            [
+                {
+                    "main": True,
+                    "routeTableAssociationId": _assoc_id("main", rtb_id),
+                    "routeTableId": rtb_id,
+                    "subnetId": "",
+                    "gatewayId": "",
+                }
+            ]
+            if t["main"]
+            else []
+        )
+        associations += [
+            {
+                "main": False,
+                "routeTableAssociationId": _assoc_id(s, rtb_id),
+                "routeTableId": rtb_id,
+                "subnetId": s,
+                "gatewayId": "",
+            }
+            for s in t["subnets"]
+        ]
+        return {
+            "id": rtb_id,
+            "routeTableId": rtb_id,
+            "arn": self._arn("ec2", f"route-table/{rtb_id}"),
+            "ownerId": ACCOUNT,
+            "vpcId": t["vpcId"],
+            "subnetId": a.get("subnetId") or "",
+            "gatewayId": a.get("gatewayId") or "",
+            "region": self.region,
+            "tags": {},
+            "filters": a.get("filters"),
+            "associations": associations,
+            "routes": [{**r, "instanceId": ""} for r in self._routes(t)],
+        }
 
     def _arn(self, service: str, resource: str, region: bool = True) -> str:
         return f"arn:aws:{service}:{self.region if region else ''}:{ACCOUNT}:{resource}"
@@ -247,8 +348,11 @@ class AwsMocks(pmocks.Mocks):
             rid = _short_id("vpce", name)
         elif typ == "aws:fsx/lustreFileSystem:LustreFileSystem":
             rid = _short_id("fs", name)
-            out = {"dnsName": f"{rid}.fsx.{r}.amazonaws.com", "mountName": "abcdefgh",
-                   "arn": self._arn("fsx", f"file-system/{rid}")}
+            out = {
+                "dnsName": f"{rid}.fsx.{r}.amazonaws.com",
+                "mountName": "abcdefgh",
+                "arn": self._arn("fsx", f"file-system/{rid}"),
+            }
         elif typ == "aws:s3/bucket:Bucket":
             bucket = inputs.get("bucket") or (inputs.get("bucketPrefix", "bucket-") + "20261122abcdef")
             rid = bucket
@@ -272,16 +376,20 @@ class AwsMocks(pmocks.Mocks):
         elif typ == "tls:index/privateKey:PrivateKey":
             rid = _short_id("key", name)
             kind = inputs.get("algorithm", "ED25519").lower()
-            out = {"privateKeyOpenssh": f"-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK{rid}\n"
-                                        f"-----END OPENSSH PRIVATE KEY-----\n",
-                   "publicKeyOpenssh": f"ssh-{kind} AAAAMOCK{rid}\n",
-                   "privateKeyPem": f"-----BEGIN PRIVATE KEY-----\nMOCK{rid}\n-----END PRIVATE KEY-----\n"}
+            out = {
+                "privateKeyOpenssh": f"-----BEGIN OPENSSH PRIVATE KEY-----\nMOCK{rid}\n"
+                f"-----END OPENSSH PRIVATE KEY-----\n",
+                "publicKeyOpenssh": f"ssh-{kind} AAAAMOCK{rid}\n",
+                "privateKeyPem": f"-----BEGIN PRIVATE KEY-----\nMOCK{rid}\n-----END PRIVATE KEY-----\n",
+            }
         elif typ in ("tls:index/selfSignedCert:SelfSignedCert", "tls:index/locallySignedCert:LocallySignedCert"):
             rid = _short_id("cert", name)
             out = {"certPem": f"-----BEGIN CERTIFICATE-----\nMOCK{rid}\n-----END CERTIFICATE-----\n"}
         elif typ == "tls:index/certRequest:CertRequest":
             rid = _short_id("csr", name)
-            out = {"certRequestPem": f"-----BEGIN CERTIFICATE REQUEST-----\nMOCK{rid}\n-----END CERTIFICATE REQUEST-----\n"}
+            out = {
+                "certRequestPem": f"-----BEGIN CERTIFICATE REQUEST-----\nMOCK{rid}\n-----END CERTIFICATE REQUEST-----\n"
+            }
         elif typ == "aws:ec2/instance:Instance":
             rid = _short_id("i", name)
             out = {"publicIp": "203.0.113.20", "privateIp": "10.20.192.10"}
@@ -290,10 +398,15 @@ class AwsMocks(pmocks.Mocks):
             out = {"dnsName": f"*.{rid}.prod.clientvpn.{r}.amazonaws.com"}
         elif typ == "aws:directoryservice/directory:Directory":
             rid = "d-" + hashlib.sha1(name.encode()).hexdigest()[:10]
-            out = {"dnsIpAddresses": ["10.20.64.10", "10.20.0.10"], "securityGroupId": _short_id("sg", name + "dc"),
-                   "accessUrl": f"{rid}.awsapps.com"}
+            out = {
+                "dnsIpAddresses": ["10.20.64.10", "10.20.0.10"],
+                "securityGroupId": _short_id("sg", name + "dc"),
+                "accessUrl": f"{rid}.awsapps.com",
+            }
         elif typ == "aws:acm/certificate:Certificate":
-            rid = self._arn("acm", f"certificate/{hashlib.sha1(name.encode()).hexdigest()[:8]}-0000-4000-8000-000000000000")
+            rid = self._arn(
+                "acm", f"certificate/{hashlib.sha1(name.encode()).hexdigest()[:8]}-0000-4000-8000-000000000000"
+            )
             out = {"arn": rid}
         elif typ == "random:index/randomPassword:RandomPassword":
             rid = "none"
@@ -301,8 +414,10 @@ class AwsMocks(pmocks.Mocks):
         elif typ == "pulumi-python:dynamic:Resource" and "groups" in inputs and "bind_user" in inputs:
             rid = f"{inputs.get('directory_id')}/contents"
             base = "OU=Users,OU=MOCK,DC=mock,DC=example"
-            out = {"bind_dn": f"CN={inputs['bind_user']},{base}",
-                   "group_dns": {g: f"CN={g},{base}" for g in inputs.get("groups") or []}}
+            out = {
+                "bind_dn": f"CN={inputs['bind_user']},{base}",
+                "group_dns": {g: f"CN={g},{base}" for g in inputs.get("groups") or []},
+            }
         elif typ == "aws-native:sagemaker:Cluster":
             rid = self._arn("sagemaker", "cluster/abcdef123456")
             out = {"clusterArn": rid, "clusterStatus": "InService"}
@@ -334,15 +449,24 @@ class AwsMocks(pmocks.Mocks):
         if args.token == "aws:iam/getSessionContext:getSessionContext":
             # An assumed-role session's issuer is the role, whose ARN keeps the path the session ARN drops.
             issuer = DEPLOYER_ROLE if args.args["arn"] == DEPLOYER_SESSION else args.args["arn"]
-            return {"arn": args.args["arn"], "issuerArn": issuer, "issuerName": issuer.rsplit("/", 1)[-1],
-                    "id": args.args["arn"]}
+            return {
+                "arn": args.args["arn"],
+                "issuerArn": issuer,
+                "issuerName": issuer.rsplit("/", 1)[-1],
+                "id": args.args["arn"],
+            }
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": self.region, "region": self.region, "id": self.region}
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com"}
         if args.token == "aws:directoryservice/getDirectory:getDirectory":
-            return {"id": args.args["directoryId"], "directoryId": args.args["directoryId"], "name": "corp.example.com",
-                    "dnsIpAddresses": ["10.20.0.53", "10.20.64.53"], "securityGroupId": "sg-0directory00000001"}
+            return {
+                "id": args.args["directoryId"],
+                "directoryId": args.args["directoryId"],
+                "name": "corp.example.com",
+                "dnsIpAddresses": ["10.20.0.53", "10.20.64.53"],
+                "securityGroupId": "sg-0directory00000001",
+            }
         if args.token == "aws:ec2/getSubnet:getSubnet":
             # An existing VPC's subnets (see _subnet); ids with "dead" in them do not exist.
             sid = args.args["id"]
@@ -353,10 +477,18 @@ class AwsMocks(pmocks.Mocks):
         if args.token == "aws:ec2/getRouteTable:getRouteTable":
             return self._get_route_table(args.args)
         if args.token == "aws:ssm/getParameter:getParameter":
-            return {"name": args.args["name"], "value": "ami-0123456789abcdef0", "type": "String", "id": args.args["name"]}
+            return {
+                "name": args.args["name"],
+                "value": "ami-0123456789abcdef0",
+                "type": "String",
+                "id": args.args["name"],
+            }
         if args.token == "aws:ec2/getNetworkInterfaces:getNetworkInterfaces":
             # The login group's ENIs: one per node in LOGIN_NODES, in a scrambled order.
-            return {"ids": [f"eni-{i:017x}" for i in reversed(range(self.login_nodes))], "filters": args.args.get("filters")}
+            return {
+                "ids": [f"eni-{i:017x}" for i in reversed(range(self.login_nodes))],
+                "filters": args.args.get("filters"),
+            }
         if args.token == "aws:ec2/getNetworkInterface:getNetworkInterface":
             n = int(args.args["id"].split("-")[1], 16)
             return {"id": args.args["id"], "privateIp": f"10.20.{n}.{10 + n}"}
@@ -379,22 +511,42 @@ class RecordingMonitor(pmocks.MockMonitor):
         resp = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return resp
-        self._record(Registration(
-            urn=resp.urn, type=request.type, name=request.name, parent=request.parent,
-            custom=bool(request.custom), read=False, dependencies=list(request.dependencies),
-            property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
-            inputs=_struct(request.object), id=resp.id, outputs=_struct(resp.object),
-            protect=bool(request.protect), retain_on_delete=bool(request.retainOnDelete),
-        ))
+        self._record(
+            Registration(
+                urn=resp.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                custom=bool(request.custom),
+                read=False,
+                dependencies=list(request.dependencies),
+                property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
+                inputs=_struct(request.object),
+                id=resp.id,
+                outputs=_struct(resp.object),
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+            )
+        )
         return resp
 
     def ReadResource(self, request):
         resp = super().ReadResource(request)
-        self._record(Registration(
-            urn=resp.urn, type=request.type, name=request.name, parent=request.parent, custom=True,
-            read=True, dependencies=list(request.dependencies), property_dependencies={},
-            inputs=_struct(request.properties), id=request.id, outputs=_struct(resp.properties),
-        ))
+        self._record(
+            Registration(
+                urn=resp.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                custom=True,
+                read=True,
+                dependencies=list(request.dependencies),
+                property_dependencies={},
+                inputs=_struct(request.properties),
+                id=request.id,
+                outputs=_struct(resp.properties),
+            )
+        )
         return resp
 
 
@@ -434,15 +586,19 @@ def config_from_stack_file(path: Path) -> dict[str, Any]:
     return dict(cfg)
 
 
-def run_program(program: Callable[[], Any] | Path, config: dict[str, Any], *, preview: bool,
-                stack: str = "dev", project: str = PROJECT) -> RunResult:
+def run_program(
+    program: Callable[[], Any] | Path,
+    config: dict[str, Any],
+    *,
+    preview: bool,
+    stack: str = "dev",
+    project: str = PROJECT,
+) -> RunResult:
     """Run ``program`` (a callable, or the path of a ``__main__.py``) under mocks with ``config``."""
     region = str(config.get("aws:region", "us-east-1"))
     mocks = AwsMocks(region, preview)
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_all_config(
-        {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
-    )
+    pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
     # A fresh root stack per run: otherwise exports of an earlier run in this process would leak in.
     pulumi.runtime.settings.ROOT.set(None)
     pmocks.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)

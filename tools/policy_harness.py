@@ -21,6 +21,7 @@ read-only proxies, floats for numbers, the engine's unknown sentinel and secret 
 Start the runner before running the program (``start()`` returns at once) and the server boots in parallel.
 The pack never outlives the process that started it, however that process ends (see :data:`_BOOTSTRAP`).
 """
+
 from __future__ import annotations
 
 import collections
@@ -142,14 +143,14 @@ def effective_config(raw: dict[str, Any], info) -> dict[str, tuple[str, dict[str
     level of every policy. Schema defaults are applied and properties are validated against the schema;
     names that are not policies of the pack are errors (they would be silent typos)."""
     from google.protobuf import json_format
-
     from pulumi.runtime.proto import analyzer_pb2
 
     names = {p.name for p in info.policies}
     unknown = sorted(set(raw) - names - {"all"})
     if unknown:
-        raise PolicyConfigError(f"policy config names unknown policies: {', '.join(unknown)} "
-                                f"(the pack has: {', '.join(sorted(names))})")
+        raise PolicyConfigError(
+            f"policy config names unknown policies: {', '.join(unknown)} (the pack has: {', '.join(sorted(names))})"
+        )
 
     def split(name: str, entry: Any) -> tuple[Optional[str], dict[str, Any]]:
         if isinstance(entry, str):
@@ -173,9 +174,16 @@ def effective_config(raw: dict[str, Any], info) -> dict[str, tuple[str, dict[str
         merged = {k: v["default"] for k, v in properties.items() if isinstance(v, dict) and "default" in v}
         merged.update(props)
         if merged or properties:
-            _validate_properties(policy.name, merged, {"type": "object", "properties": properties,
-                                                       "required": schema.get("required") or [],
-                                                       "additionalProperties": False})
+            _validate_properties(
+                policy.name,
+                merged,
+                {
+                    "type": "object",
+                    "properties": properties,
+                    "required": schema.get("required") or [],
+                    "additionalProperties": False,
+                },
+            )
         result[policy.name] = (level or all_level or default, merged)
     return result
 
@@ -190,8 +198,9 @@ def _validate_properties(name: str, props: dict[str, Any], schema: dict[str, Any
         return
     errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(props), key=lambda e: list(e.path))
     if errors:
-        raise PolicyConfigError("; ".join(f"{name}: {'.'.join(map(str, e.path)) or 'config'}: {e.message}"
-                                          for e in errors))
+        raise PolicyConfigError(
+            "; ".join(f"{name}: {'.'.join(map(str, e.path)) or 'config'}: {e.message}" for e in errors)
+        )
 
 
 # ---------------------------------------------------------------- values on the wire
@@ -284,8 +293,16 @@ def pack_python(pack_dir: Path = PACK_DIR) -> str:
 class PolicyPackRunner:
     """The policy pack as a subprocess speaking the analyzer protocol. Use as a context manager."""
 
-    def __init__(self, pack_dir: Path = PACK_DIR, *, project: str = "hyperpod-platform", stack: str = "dev",
-                 preview: bool = True, config: Optional[dict[str, Any]] = None, timeout: float = 60.0):
+    def __init__(
+        self,
+        pack_dir: Path = PACK_DIR,
+        *,
+        project: str = "hyperpod-platform",
+        stack: str = "dev",
+        preview: bool = True,
+        config: Optional[dict[str, Any]] = None,
+        timeout: float = 60.0,
+    ):
         self.pack_dir = Path(pack_dir)
         self.project, self.stack, self.preview = project, stack, preview
         self.config = config or {}
@@ -304,21 +321,41 @@ class PolicyPackRunner:
         if self.proc is not None:
             return self
         env = dict(os.environ)
-        env.update({
-            "PULUMI_PROJECT": self.project, "PULUMI_STACK": self.stack, "PULUMI_ORGANIZATION": "organization",
-            "PULUMI_DRY_RUN": "true" if self.preview else "false", "PYTHONUNBUFFERED": "1",
-            "PULUMI_CONFIG": json.dumps({k: v if isinstance(v, str) else json.dumps(v)
-                                         for k, v in self.config.items()}),
-        })
+        env.update(
+            {
+                "PULUMI_PROJECT": self.project,
+                "PULUMI_STACK": self.stack,
+                "PULUMI_ORGANIZATION": "organization",
+                "PULUMI_DRY_RUN": "true" if self.preview else "false",
+                "PYTHONUNBUFFERED": "1",
+                "PULUMI_CONFIG": json.dumps(
+                    {k: v if isinstance(v, str) else json.dumps(v) for k, v in self.config.items()}
+                ),
+            }
+        )
         self._stderr = tempfile.TemporaryFile()
         # The language host runs `python <pack dir> <engine address>` in the pack directory; the pack ignores
         # the address, so a placeholder stands in for the engine's. _BOOTSTRAP runs exactly that, after arming
         # the guards that end the pack when this process is gone.
         deathsig = sys.platform.startswith("linux") and threading.current_thread() is threading.main_thread()
-        self.proc = subprocess.Popen([pack_python(self.pack_dir), "-u", "-c", _BOOTSTRAP, str(os.getpid()),
-                                      "1" if deathsig else "0", str(self.pack_dir), "127.0.0.1:0"],
-                                     cwd=self.pack_dir, env=env, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=self._stderr, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [
+                pack_python(self.pack_dir),
+                "-u",
+                "-c",
+                _BOOTSTRAP,
+                str(os.getpid()),
+                "1" if deathsig else "0",
+                str(self.pack_dir),
+                "127.0.0.1:0",
+            ],
+            cwd=self.pack_dir,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            start_new_session=True,
+        )
         self.pid = self.proc.pid
         if pidfile := os.environ.get("HP_PREVIEW_PACK_PIDFILE"):  # for tests that watch the pack's lifetime
             Path(pidfile).write_text(f"{self.pid}\n")
@@ -328,7 +365,6 @@ class PolicyPackRunner:
         if self._stub is not None:
             return self._stub
         import grpc
-
         from pulumi.runtime.proto import analyzer_pb2_grpc
 
         self.start()
@@ -349,9 +385,13 @@ class PolicyPackRunner:
             port = int(line.strip())
         except ValueError as exc:
             raise PolicyPackError(f"expected the port on the pack's first stdout line, got {line!r}") from exc
-        self._channel = grpc.insecure_channel(f"127.0.0.1:{port}",
-                                              options=[("grpc.max_receive_message_length", 400 * 1024 * 1024),
-                                                       ("grpc.max_send_message_length", 400 * 1024 * 1024)])
+        self._channel = grpc.insecure_channel(
+            f"127.0.0.1:{port}",
+            options=[
+                ("grpc.max_receive_message_length", 400 * 1024 * 1024),
+                ("grpc.max_send_message_length", 400 * 1024 * 1024),
+            ],
+        )
         grpc.channel_ready_future(self._channel).result(timeout=max(deadline - time.monotonic(), 1))
         self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
         return self._stub
@@ -467,9 +507,15 @@ class PolicyPackRunner:
         self._effective = effective
         return effective
 
-    def analyze(self, registrations: Iterable[Any], *, outputs: Optional[dict[str, Any]] = None,
-                config: Optional[dict[str, Any]] = None, policy_config: Optional[dict[str, Any]] = None,
-                stack_tags: Optional[dict[str, str]] = None) -> PolicyReport:
+    def analyze(
+        self,
+        registrations: Iterable[Any],
+        *,
+        outputs: Optional[dict[str, Any]] = None,
+        config: Optional[dict[str, Any]] = None,
+        policy_config: Optional[dict[str, Any]] = None,
+        stack_tags: Optional[dict[str, str]] = None,
+    ) -> PolicyReport:
         """Configure, then ``Analyze`` each registration and ``AnalyzeStack`` the whole stack."""
         from pulumi.runtime.proto import analyzer_pb2
 
@@ -478,14 +524,22 @@ class PolicyPackRunner:
         effective = self.configure(policy_config)
         config = config if config is not None else self.config
         registrations = list(registrations)
-        stack_urn = next((r.parent for r in registrations
-                          if r.parent and r.parent.split("::")[-2] == "pulumi:pulumi:Stack"),
-                         f"urn:pulumi:{self.stack}::{self.project}::pulumi:pulumi:Stack::{self.project}-{self.stack}")
+        stack_urn = next(
+            (r.parent for r in registrations if r.parent and r.parent.split("::")[-2] == "pulumi:pulumi:Stack"),
+            f"urn:pulumi:{self.stack}::{self.project}::pulumi:pulumi:Stack::{self.project}-{self.stack}",
+        )
         stack, project = stack_urn.split("::")[0].split(":")[-1], stack_urn.split("::")[1]
-        self._call("ConfigureStack", analyzer_pb2.AnalyzerStackConfigureRequest(
-            stack=stack, project=project, organization="organization", dry_run=self.preview,
-            config={k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()},
-            tags=stack_tags or {}))
+        self._call(
+            "ConfigureStack",
+            analyzer_pb2.AnalyzerStackConfigureRequest(
+                stack=stack,
+                project=project,
+                organization="organization",
+                dry_run=self.preview,
+                config={k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()},
+                tags=stack_tags or {},
+            ),
+        )
         providers = _default_providers(registrations, config, stack, project)
         resources = _stack_resource(stack_urn, project, stack, outputs or {})
         diagnostics: list[Diagnostic] = []
@@ -497,37 +551,68 @@ class PolicyPackRunner:
             not_applicable.extend((n.policy_name, n.reason) for n in response.not_applicable)
 
         # Analyze: every registration with its inputs (a read resource: the state it read)
-        stack_request = analyzer_pb2.AnalyzeRequest(type="pulumi:pulumi:Stack", name=stack_urn.rsplit("::", 1)[-1],
-                                                     urn=stack_urn, properties=_struct({}),
-                                                     options=analyzer_pb2.AnalyzerResourceOptions())
+        stack_request = analyzer_pb2.AnalyzeRequest(
+            type="pulumi:pulumi:Stack",
+            name=stack_urn.rsplit("::", 1)[-1],
+            urn=stack_urn,
+            properties=_struct({}),
+            options=analyzer_pb2.AnalyzerResourceOptions(),
+        )
         collect(self._call("Analyze", stack_request), stack_urn)
         stack_resources = [resources]
         for prov in providers.values():
-            stack_resources.append(analyzer_pb2.AnalyzerResource(
-                type=prov.type, name=prov.name, urn=prov.urn, properties=prov.properties, parent=""))
+            stack_resources.append(
+                analyzer_pb2.AnalyzerResource(
+                    type=prov.type, name=prov.name, urn=prov.urn, properties=prov.properties, parent=""
+                )
+            )
         for reg in registrations:
             options = analyzer_pb2.AnalyzerResourceOptions(protect=reg.protect, parent=reg.parent or "")
             provider = providers.get(_package(reg.type)) if reg.custom else None
             inputs = {**reg.inputs, **reg.outputs} if reg.read else reg.inputs
-            request = analyzer_pb2.AnalyzeRequest(type=reg.type, name=reg.name, urn=reg.urn,
-                                                  properties=_struct(inputs), options=options, provider=provider)
+            request = analyzer_pb2.AnalyzeRequest(
+                type=reg.type,
+                name=reg.name,
+                urn=reg.urn,
+                properties=_struct(inputs),
+                options=options,
+                provider=provider,
+            )
             collect(self._call("Analyze", request), reg.urn)
             # AnalyzeStack sees each resource's state: for a custom resource its inputs plus what the provider
             # computed (at preview: unknown), for a read resource what it read, for a component its inputs.
-            state = ({**reg.inputs, **reg.outputs} if reg.read else {**reg.outputs, **reg.inputs}) \
-                if reg.custom else reg.inputs
-            stack_resources.append(analyzer_pb2.AnalyzerResource(
-                type=reg.type, name=reg.name, urn=reg.urn, properties=_struct(state), options=options,
-                provider=provider, parent=reg.parent or "", dependencies=reg.dependencies,
-                propertyDependencies={k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
-                                      for k, v in reg.property_dependencies.items()}))
+            state = (
+                ({**reg.inputs, **reg.outputs} if reg.read else {**reg.outputs, **reg.inputs})
+                if reg.custom
+                else reg.inputs
+            )
+            stack_resources.append(
+                analyzer_pb2.AnalyzerResource(
+                    type=reg.type,
+                    name=reg.name,
+                    urn=reg.urn,
+                    properties=_struct(state),
+                    options=options,
+                    provider=provider,
+                    parent=reg.parent or "",
+                    dependencies=reg.dependencies,
+                    propertyDependencies={
+                        k: analyzer_pb2.AnalyzerPropertyDependencies(urns=v)
+                        for k, v in reg.property_dependencies.items()
+                    },
+                )
+            )
         collect(self._call("AnalyzeStack", analyzer_pb2.AnalyzeStackRequest(resources=stack_resources)), "")
-        policies = {p.name: {
-            "level": effective[p.name][0],
-            "type": "stack" if p.policy_type == analyzer_pb2.POLICY_TYPE_STACK else "resource",
-            "severity": analyzer_pb2.PolicySeverity.Name(p.severity).replace("POLICY_SEVERITY_", "").lower(),
-            "description": p.description, "remediation": p.remediation_steps,
-        } for p in info.policies}
+        policies = {
+            p.name: {
+                "level": effective[p.name][0],
+                "type": "stack" if p.policy_type == analyzer_pb2.POLICY_TYPE_STACK else "resource",
+                "severity": analyzer_pb2.PolicySeverity.Name(p.severity).replace("POLICY_SEVERITY_", "").lower(),
+                "description": p.description,
+                "remediation": p.remediation_steps,
+            }
+            for p in info.policies
+        }
         return PolicyReport(diagnostics, policies, info.name, time.perf_counter() - started, not_applicable)
 
 
@@ -536,12 +621,16 @@ def _diagnostic(d, urn: str) -> Diagnostic:
 
     message = d.message
     if d.description and message.startswith(d.description):  # the SDK prefixes the description
-        message = message[len(d.description):].lstrip("\n") or d.description
+        message = message[len(d.description) :].lstrip("\n") or d.description
     return Diagnostic(
-        policy=d.policyName, level=analyzer_pb2.EnforcementLevel.Name(d.enforcementLevel).lower(),
-        message=message, urn=urn, description=d.description,
+        policy=d.policyName,
+        level=analyzer_pb2.EnforcementLevel.Name(d.enforcementLevel).lower(),
+        message=message,
+        urn=urn,
+        description=d.description,
         severity=analyzer_pb2.PolicySeverity.Name(d.severity).replace("POLICY_SEVERITY_", "").lower(),
-        pack=d.policyPackName)
+        pack=d.policyPackName,
+    )
 
 
 def _package(typ: str) -> str:
@@ -567,29 +656,37 @@ def _default_providers(registrations: list[Any], config: dict[str, Any], stack: 
         if version:
             props["version"] = version
         out[pkg] = analyzer_pb2.AnalyzerProviderResource(
-            type=f"pulumi:providers:{pkg}", name=name,
+            type=f"pulumi:providers:{pkg}",
+            name=name,
             urn=f"urn:pulumi:{stack}::{project}::pulumi:providers:{pkg}::{name}",
-            properties=_struct(props))
+            properties=_struct(props),
+        )
     return out
 
 
 def _stack_resource(urn: str, project: str, stack: str, outputs: dict[str, Any]):
     from pulumi.runtime.proto import analyzer_pb2
 
-    return analyzer_pb2.AnalyzerResource(type="pulumi:pulumi:Stack", name=urn.rsplit("::", 1)[-1], urn=urn,
-                                         properties=_struct(outputs), parent="")
+    return analyzer_pb2.AnalyzerResource(
+        type="pulumi:pulumi:Stack", name=urn.rsplit("::", 1)[-1], urn=urn, properties=_struct(outputs), parent=""
+    )
 
 
 # ---------------------------------------------------------------- one-call helpers
-def check(result, *, stack: str = "dev", project: str = "hyperpod-platform", preview: bool = True,
-          config: Optional[dict[str, Any]] = None, policy_config: Optional[dict[str, Any] | Path] = None,
-          runner: Optional[PolicyPackRunner] = None) -> PolicyReport:
+def check(
+    result,
+    *,
+    stack: str = "dev",
+    project: str = "hyperpod-platform",
+    preview: bool = True,
+    config: Optional[dict[str, Any]] = None,
+    policy_config: Optional[dict[str, Any] | Path] = None,
+    runner: Optional[PolicyPackRunner] = None,
+) -> PolicyReport:
     """Analyse a :class:`tools.harness.RunResult` with the pack (starting it unless ``runner`` is given)."""
     if isinstance(policy_config, Path):
         policy_config = load_policy_config(policy_config)
     if runner is not None:
-        return runner.analyze(result.registrations, outputs=result.outputs, config=config,
-                              policy_config=policy_config)
+        return runner.analyze(result.registrations, outputs=result.outputs, config=config, policy_config=policy_config)
     with PolicyPackRunner(project=project, stack=stack, preview=preview, config=config) as pack:
-        return pack.analyze(result.registrations, outputs=result.outputs, config=config,
-                            policy_config=policy_config)
+        return pack.analyze(result.registrations, outputs=result.outputs, config=config, policy_config=policy_config)

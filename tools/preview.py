@@ -12,6 +12,7 @@ preview itself) failed for another reason: "error: ... failed: <type>: <message>
 Stopped by a signal: 130 for SIGINT (Ctrl-C, "interrupted"), 143 for SIGTERM, 129 for SIGHUP (128 + the
 signal number, as a shell reports it); the policy pack is stopped first.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,12 +39,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--json", type=Path, help="write the plan (resources, dependencies, inputs) here")
     p.add_argument("--mermaid", type=Path, help="write an architecture diagram (Mermaid) here")
     p.add_argument("--quiet", action="store_true", help="print only the summary and problems")
-    p.add_argument("--policy-config", type=Path, metavar="FILE",
-                   help="policy pack config, as for `pulumi preview --policy-pack-config` "
-                        "(e.g. policies/config/prod.json)")
+    p.add_argument(
+        "--policy-config",
+        type=Path,
+        metavar="FILE",
+        help="policy pack config, as for `pulumi preview --policy-pack-config` (e.g. policies/config/prod.json)",
+    )
     p.add_argument("--no-policy", action="store_true", help="skip the policy pack")
-    p.add_argument("--program", type=Path, metavar="FILE", default=None,
-                   help="the Pulumi program to run (default: the project's __main__.py)")
+    p.add_argument(
+        "--program",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help="the Pulumi program to run (default: the project's __main__.py)",
+    )
     return p.parse_args(argv)
 
 
@@ -54,11 +63,21 @@ def short_type(typ: str) -> str:
 def plan_of(result) -> list[dict]:
     from tools.harness import redact
 
-    return [{
-        "urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent or None, "custom": r.custom,
-        "read": r.read, "protect": r.protect, "dependencies": r.dependencies,
-        "propertyDependencies": r.property_dependencies, "inputs": redact(r.inputs),
-    } for r in result.registrations]
+    return [
+        {
+            "urn": r.urn,
+            "type": r.type,
+            "name": r.name,
+            "parent": r.parent or None,
+            "custom": r.custom,
+            "read": r.read,
+            "protect": r.protect,
+            "dependencies": r.dependencies,
+            "propertyDependencies": r.property_dependencies,
+            "inputs": redact(r.inputs),
+        }
+        for r in result.registrations
+    ]
 
 
 def mermaid_of(plan: list[dict]) -> str:
@@ -72,7 +91,7 @@ def mermaid_of(plan: list[dict]) -> str:
 
     def emit(res: dict, indent: str) -> None:
         nid = ids[res["urn"]]
-        label = f'{short_type(res["type"])}<br/>{res["name"]}'
+        label = f"{short_type(res['type'])}<br/>{res['name']}"
         if res["custom"]:
             shape = f'{nid}[("{label}")]' if res["read"] else f'{nid}["{label}"]'
             lines.append(f"{indent}{shape}")
@@ -158,8 +177,10 @@ def _on_stop_signal(signo: int, _frame) -> None:
         except BaseException:  # noqa: BLE001 - e.g. the handler interrupted a write to the same stream
             pass
     what = STOP_SIGNALS.get(signo, "stopped")
-    msg = f"\n{what} ({signal.Signals(signo).name}): stopped the preview" \
-          f"{' and the policy pack' if stopped else ''}; exit {code}.\n"
+    msg = (
+        f"\n{what} ({signal.Signals(signo).name}): stopped the preview"
+        f"{' and the policy pack' if stopped else ''}; exit {code}.\n"
+    )
     try:
         os.write(2, msg.encode())
     except OSError:  # SIGHUP: the terminal may be gone
@@ -234,8 +255,9 @@ def _main(argv: list[str] | None) -> int:
         _runner = None
 
 
-def _preview(args, config_file: Path, stack: str, config: dict, program: Path, runner, policy_config,
-             started: float) -> int:
+def _preview(
+    args, config_file: Path, stack: str, config: dict, program: Path, runner, policy_config, started: float
+) -> int:
     from stack_config import ConfigError
     from tools import cfn_schema
     from tools.harness import run_program
@@ -258,7 +280,7 @@ def _preview(args, config_file: Path, stack: str, config: dict, program: Path, r
         def show(res: dict, depth: int) -> None:
             flag = " (read)" if res["read"] else ""
             flag += " [protected]" if res["protect"] else ""
-            print(f'{"  " * depth}+ {res["type"]}  {res["name"]}{flag}')
+            print(f"{'  ' * depth}+ {res['type']}  {res['name']}{flag}")
             for child in (r for r in plan if r["parent"] == res["urn"]):
                 show(child, depth + 1)
 
@@ -279,8 +301,10 @@ def _preview(args, config_file: Path, stack: str, config: dict, program: Path, r
             for msg in cfn_schema.validate(res.type, res.inputs, region):
                 schema_errors.append(f"{res.name}: {msg}")
     if args.json:
-        args.json.write_text(json.dumps({"stack": stack, "resources": plan,
-                                         "outputs": _redacted_outputs(result.outputs)}, indent=2) + "\n")
+        args.json.write_text(
+            json.dumps({"stack": stack, "resources": plan, "outputs": _redacted_outputs(result.outputs)}, indent=2)
+            + "\n"
+        )
     if args.mermaid:
         args.mermaid.write_text(mermaid_of(plan))
     if schema_errors:
@@ -294,8 +318,9 @@ def _preview(args, config_file: Path, stack: str, config: dict, program: Path, r
     code = EXIT_OK
     if runner is not None:
         try:
-            report = runner.analyze(result.registrations, outputs=result.outputs, config=config,
-                                    policy_config=policy_config)
+            report = runner.analyze(
+                result.registrations, outputs=result.outputs, config=config, policy_config=policy_config
+            )
         except PolicyConfigError as exc:
             print(f"error: policy config: {exc}", file=sys.stderr)
             return EXIT_CONFIG
@@ -318,8 +343,11 @@ def report_policies(report, *, quiet: bool = False, out=None, err=None) -> int:
     mandatory = [d for d in violations if d.mandatory]
     advisory = [d for d in violations if not d.mandatory]
     levels = collections.Counter(p["level"] for p in report.policies.values())
-    print(f"\nPolicies: pack {report.pack}, {len(report.policies)} policies "
-          f"({', '.join(f'{n} {lvl}' for lvl, n in sorted(levels.items()))}), {report.seconds:.2f} s.", file=out)
+    print(
+        f"\nPolicies: pack {report.pack}, {len(report.policies)} policies "
+        f"({', '.join(f'{n} {lvl}' for lvl, n in sorted(levels.items()))}), {report.seconds:.2f} s.",
+        file=out,
+    )
 
     def line(d) -> str:
         where = f"{d.name} ({d.type})" if d.urn else "stack"

@@ -4,6 +4,7 @@
 
 The file is created with mode 0600: it holds the client's private key.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,11 @@ def main(argv: list[str]) -> int:
     name, path = argv
     profiles = json.load(sys.stdin)
     if name not in profiles:
-        print(f"no VPN client {name!r} in this stack (clients: {', '.join(sorted(profiles)) or 'none'}); "
-              "add it to hyperpod-platform:vpn.clients and run `pulumi up`", file=sys.stderr)
+        print(
+            f"no VPN client {name!r} in this stack (clients: {', '.join(sorted(profiles)) or 'none'}); "
+            "add it to hyperpod-platform:vpn.clients and run `pulumi up`",
+            file=sys.stderr,
+        )
         return 1
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:

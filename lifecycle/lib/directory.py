@@ -13,6 +13,7 @@ Usage:
   directory.py sssd-conf OUT PASSWORD_FILE DOMAIN URI BASE BIND_DN CA FILTER HOME SHELL
   directory.py nsswitch SRC OUT
 """
+
 import json
 import os
 import re
@@ -77,8 +78,10 @@ def platform(path: str, role: str) -> None:
     if not role:
         raise Bad("HP_NODE_ROLE is not set: cannot tell which groups may log in to this node")
     if role not in by_role:
-        raise Bad(f"{w}.allowed_groups_by_role has no entry for this node's role {role!r} "
-                  f"(roles: {', '.join(sorted(by_role)) or 'none'})")
+        raise Bad(
+            f"{w}.allowed_groups_by_role has no entry for this node's role {role!r} "
+            f"(roles: {', '.join(sorted(by_role)) or 'none'})"
+        )
     allowed = names(f"{w}.allowed_groups_by_role.{role}", by_role[role], allow_empty=False)
     sudo = names(f"{w}.sudo_groups", required(d, "sudo_groups", w))
     local = names(f"{w}.local_groups", required(d, "local_groups", w))
@@ -98,11 +101,11 @@ def parameter(path: str, name: str, allowed: str, ca_out: str) -> None:
         version = param["Version"]
         raw = param["Value"]
     except (ValueError, KeyError, TypeError) as e:
-        raise Bad(f"{w}: not a get-parameter answer ({e})")
+        raise Bad(f"{w}: not a get-parameter answer ({e})") from None
     try:
         value = json.loads(raw)
     except ValueError as e:
-        raise Bad(f"{w} is not JSON: {e}")
+        raise Bad(f"{w} is not JSON: {e}") from None
     if not isinstance(value, dict):
         raise Bad(f"{w} is not a JSON object")
     schema = required(value, "schema", w)
@@ -141,7 +144,7 @@ def secret(path: str, secret_id: str, out: str) -> None:
         version = reply["VersionId"]
         password = reply["SecretString"]
     except (ValueError, KeyError, TypeError) as e:
-        raise Bad(f"{w}: not a get-secret-value answer ({type(e).__name__} {e})")
+        raise Bad(f"{w}: not a get-secret-value answer ({type(e).__name__} {e})") from None
     if not isinstance(password, str) or not password:
         raise Bad(f"{w} is empty")
     if any(ord(c) < 32 or ord(c) == 127 for c in password) or password != password.strip():
@@ -156,7 +159,8 @@ def access_filter(dns: list[str]) -> None:
     # Membership in any allowed group, nested groups included (LDAP_MATCHING_RULE_IN_CHAIN, evaluated by
     # AD on the server). Values escaped as RFC 4515 asks.
     def escape(value):
-        return "".join("\\%02x" % ord(c) if c in '\\*()\0' else c for c in value)
+        return "".join("\\%02x" % ord(c) if c in "\\*()\0" else c for c in value)
+
     print("(|" + "".join(f"(memberOf:1.2.840.113556.1.4.1941:={escape(dn)})" for dn in dns) + ")")
 
 
@@ -230,8 +234,13 @@ def nsswitch(src: str, out: str) -> None:
 
 
 def main(argv: list[str]) -> int:
-    commands = {"platform": platform, "parameter": parameter, "secret": secret, "sssd-conf": sssd_conf,
-                "nsswitch": nsswitch}
+    commands = {
+        "platform": platform,
+        "parameter": parameter,
+        "secret": secret,
+        "sssd-conf": sssd_conf,
+        "nsswitch": nsswitch,
+    }
     try:
         if argv and argv[0] == "filter":
             access_filter(argv[1:])

@@ -2,6 +2,7 @@
 
 Usage: node_info.py PLATFORM_JSON RESOURCE_CONFIG_JSON IP [IP ...]
 """
+
 import json
 import sys
 
@@ -15,8 +16,9 @@ def main(argv: list[str]) -> int:
             if instance.get("CustomerIpAddress") in ips:
                 name = group.get("Name")
                 if name not in groups:
-                    print(f"instance group {name!r} is not in {platform_path} (known: {sorted(groups)})",
-                          file=sys.stderr)
+                    print(
+                        f"instance group {name!r} is not in {platform_path} (known: {sorted(groups)})", file=sys.stderr
+                    )
                     return 1
                 print(name, groups[name])
                 return 0

@@ -2,9 +2,19 @@
 
 ``RULES`` is the order in which the pack lists them (``pulumi policy`` output, the README table).
 """
-from . import (bucket_protection, hyperpod_resilience, iam_least_privilege, iam_parliament_findings,
-               internal_load_balancers, nlb_ssh_only_security_groups, no_plaintext_ldap, no_world_ssh,
-               private_subnets, stateful_protection)
+
+from . import (
+    bucket_protection,
+    hyperpod_resilience,
+    iam_least_privilege,
+    iam_parliament_findings,
+    internal_load_balancers,
+    nlb_ssh_only_security_groups,
+    no_plaintext_ldap,
+    no_world_ssh,
+    private_subnets,
+    stateful_protection,
+)
 
 RULES = [
     private_subnets,

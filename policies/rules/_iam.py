@@ -1,4 +1,5 @@
 """Where IAM policy documents live in the resources this pack judges."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -12,8 +13,10 @@ DOCUMENTS: dict[str, list[tuple[tuple[Any, ...], str]]] = {
     "aws:iam/userPolicy:UserPolicy": [(("policy",), "identity")],
     "aws:iam/groupPolicy:GroupPolicy": [(("policy",), "identity")],
     "aws:iam/policy:Policy": [(("policy",), "identity")],
-    "aws-native:iam:Role": [(("assumeRolePolicyDocument",), "trust"),
-                            (("policies", "*", "policyDocument"), "identity")],
+    "aws-native:iam:Role": [
+        (("assumeRolePolicyDocument",), "trust"),
+        (("policies", "*", "policyDocument"), "identity"),
+    ],
     "aws-native:iam:RolePolicy": [(("policyDocument",), "identity")],
     "aws-native:iam:ManagedPolicy": [(("policyDocument",), "identity")],
 }

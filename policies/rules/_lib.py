@@ -12,6 +12,7 @@ raised by the policy becomes an ADVISORY diagnostic ("can't run policy ... durin
 the policy's enforcement level. :class:`Verdicts` collects those notes and raises once, after the definite
 violations have been reported.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -195,8 +196,16 @@ class Graph:
         self.nodes: list[Node] = []
         by_urn: dict[str, Node] = {}
         for r in resources:
-            node = Node(urn=r.urn, type=r.resource_type, name=r.name, props=plain(r.props) or {}, deps={},
-                        dependencies=[], read=not r.property_dependencies, raw=r)
+            node = Node(
+                urn=r.urn,
+                type=r.resource_type,
+                name=r.name,
+                props=plain(r.props) or {},
+                deps={},
+                dependencies=[],
+                read=not r.property_dependencies,
+                raw=r,
+            )
             self.nodes.append(node)
             by_urn[r.urn] = node
         for r in resources:
@@ -227,14 +236,14 @@ class Graph:
         known = {target.props.get(k) for k in keys} - {None, UNKNOWN, ""}
         return any(isinstance(v, str) and v in known for v in collect(node.props.get(key), []))
 
-    def referrers(self, types: Iterable[str], key: str, target: Node,
-                  keys: Sequence[str] = ("id",)) -> list[Node]:
+    def referrers(self, types: Iterable[str], key: str, target: Node, keys: Sequence[str] = ("id",)) -> list[Node]:
         """Resources of ``types`` whose ``key`` refers to ``target``."""
         wanted = set(types)
         return [n for n in self.nodes if n.type in wanted and self.refers(n, key, target, keys)]
 
-    def resolve(self, node: Node, key: str, values: list[Any], types: Iterable[str],
-                keys: Sequence[str] = ("id",)) -> tuple[list[Node], list[str]]:
+    def resolve(
+        self, node: Node, key: str, values: list[Any], types: Iterable[str], keys: Sequence[str] = ("id",)
+    ) -> tuple[list[Node], list[str]]:
         """The resources of ``types`` that ``values`` (read from ``node``'s property ``key``) name.
 
         Property dependencies of ``key`` come first (IDs are unknown at preview), then known values are
@@ -317,8 +326,18 @@ def _p(port: Any) -> str:
     return str(int(port)) if isinstance(port, float) and port.is_integer() else str(port)
 
 
-_PROTOCOLS = {"-1": "all", "all": "all", "6": "tcp", "tcp": "tcp", "17": "udp", "udp": "udp", "1": "icmp",
-              "icmp": "icmp", "58": "icmpv6", "icmpv6": "icmpv6"}
+_PROTOCOLS = {
+    "-1": "all",
+    "all": "all",
+    "6": "tcp",
+    "tcp": "tcp",
+    "17": "udp",
+    "udp": "udp",
+    "1": "icmp",
+    "icmp": "icmp",
+    "58": "icmpv6",
+    "icmpv6": "icmpv6",
+}
 
 
 def protocol_of(value: Any) -> Any:
@@ -339,7 +358,7 @@ def _port(value: Any) -> Any:
 def _sources(pairs: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
     out = []
     for kind, value in pairs:
-        for v in (value if isinstance(value, list) else [value]):
+        for v in value if isinstance(value, list) else [value]:
             if v is None or v == "" or v is False:
                 continue
             out.append((kind, v))
@@ -357,20 +376,32 @@ def ingress_of(typ: str, props: dict[str, Any], name: str) -> list[Ingress]:
             if e is UNKNOWN or not isinstance(e, dict):
                 rules.append(Ingress(UNKNOWN, UNKNOWN, UNKNOWN, [("cidr4", UNKNOWN)], f"{name}.ingress[{i}]"))
                 continue
-            rules.append(Ingress(
-                protocol_of(e.get("protocol")), _port(e.get("fromPort")), _port(e.get("toPort")),
-                _sources([("cidr4", e.get("cidrBlocks")), ("cidr6", e.get("ipv6CidrBlocks")),
-                          ("sg", e.get("securityGroups")), ("prefix-list", e.get("prefixListIds")),
-                          ("self", _self(e.get("self")))]),
-                f"{name}.ingress[{i}]"))
+            rules.append(
+                Ingress(
+                    protocol_of(e.get("protocol")),
+                    _port(e.get("fromPort")),
+                    _port(e.get("toPort")),
+                    _sources(
+                        [
+                            ("cidr4", e.get("cidrBlocks")),
+                            ("cidr6", e.get("ipv6CidrBlocks")),
+                            ("sg", e.get("securityGroups")),
+                            ("prefix-list", e.get("prefixListIds")),
+                            ("self", _self(e.get("self"))),
+                        ]
+                    ),
+                    f"{name}.ingress[{i}]",
+                )
+            )
     elif typ == "aws-native:ec2:SecurityGroup":
         entries = props.get("securityGroupIngress")
         if entries is UNKNOWN:
             return [Ingress(UNKNOWN, UNKNOWN, UNKNOWN, [("cidr4", UNKNOWN)], f"{name}.securityGroupIngress")]
         for i, e in enumerate(entries or []):
             if not isinstance(e, dict):
-                rules.append(Ingress(UNKNOWN, UNKNOWN, UNKNOWN, [("cidr4", UNKNOWN)],
-                                     f"{name}.securityGroupIngress[{i}]"))
+                rules.append(
+                    Ingress(UNKNOWN, UNKNOWN, UNKNOWN, [("cidr4", UNKNOWN)], f"{name}.securityGroupIngress[{i}]")
+                )
                 continue
             rules.append(_native_rule(e, f"{name}.securityGroupIngress[{i}]"))
     elif typ == "aws:ec2/securityGroupRule:SecurityGroupRule":
@@ -378,20 +409,40 @@ def ingress_of(typ: str, props: dict[str, Any], name: str) -> list[Ingress]:
         if kind == "egress":
             return []
         rule = Ingress(
-            protocol_of(props.get("protocol")), _port(props.get("fromPort")), _port(props.get("toPort")),
-            _sources([("cidr4", props.get("cidrBlocks")), ("cidr6", props.get("ipv6CidrBlocks")),
-                      ("sg", props.get("sourceSecurityGroupId")), ("prefix-list", props.get("prefixListIds")),
-                      ("self", _self(props.get("self")))]),
-            name)
+            protocol_of(props.get("protocol")),
+            _port(props.get("fromPort")),
+            _port(props.get("toPort")),
+            _sources(
+                [
+                    ("cidr4", props.get("cidrBlocks")),
+                    ("cidr6", props.get("ipv6CidrBlocks")),
+                    ("sg", props.get("sourceSecurityGroupId")),
+                    ("prefix-list", props.get("prefixListIds")),
+                    ("self", _self(props.get("self"))),
+                ]
+            ),
+            name,
+        )
         if kind is UNKNOWN:  # cannot tell ingress from egress: judge it as ingress, unknowingly
             rule.protocol = UNKNOWN
         rules.append(rule)
     elif typ == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
-        rules.append(Ingress(
-            protocol_of(props.get("ipProtocol")), _port(props.get("fromPort")), _port(props.get("toPort")),
-            _sources([("cidr4", props.get("cidrIpv4")), ("cidr6", props.get("cidrIpv6")),
-                      ("sg", props.get("referencedSecurityGroupId")), ("prefix-list", props.get("prefixListId"))]),
-            name))
+        rules.append(
+            Ingress(
+                protocol_of(props.get("ipProtocol")),
+                _port(props.get("fromPort")),
+                _port(props.get("toPort")),
+                _sources(
+                    [
+                        ("cidr4", props.get("cidrIpv4")),
+                        ("cidr6", props.get("cidrIpv6")),
+                        ("sg", props.get("referencedSecurityGroupId")),
+                        ("prefix-list", props.get("prefixListId")),
+                    ]
+                ),
+                name,
+            )
+        )
     elif typ == "aws-native:ec2:SecurityGroupIngress":
         rules.append(_native_rule(props, name))
     return rules
@@ -403,10 +454,19 @@ def _self(value: Any) -> Any:
 
 def _native_rule(e: dict[str, Any], where: str) -> Ingress:
     return Ingress(
-        protocol_of(e.get("ipProtocol")), _port(e.get("fromPort")), _port(e.get("toPort")),
-        _sources([("cidr4", e.get("cidrIp")), ("cidr6", e.get("cidrIpv6")),
-                  ("sg", e.get("sourceSecurityGroupId")), ("prefix-list", e.get("sourcePrefixListId"))]),
-        where)
+        protocol_of(e.get("ipProtocol")),
+        _port(e.get("fromPort")),
+        _port(e.get("toPort")),
+        _sources(
+            [
+                ("cidr4", e.get("cidrIp")),
+                ("cidr6", e.get("cidrIpv6")),
+                ("sg", e.get("sourceSecurityGroupId")),
+                ("prefix-list", e.get("sourcePrefixListId")),
+            ]
+        ),
+        where,
+    )
 
 
 def is_world(cidr: Any) -> Any:
@@ -465,4 +525,3 @@ def statements(doc: Any) -> list[dict[str, Any]]:
 
 def matches_any(text: str, patterns: Iterable[str]) -> bool:
     return any(re.search(p, text) for p in patterns if p)
-

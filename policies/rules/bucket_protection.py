@@ -5,31 +5,44 @@ A stack policy, because in pulumi-aws 7 each of these is its own resource linked
 a ``BucketPolicy`` with a Deny statement for ``aws:SecureTransport`` false. A resource counts for a bucket
 when its ``bucket`` property depends on the bucket (at preview the name is unknown) or names it.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ReportViolation, Severity,
-                           StackValidationArgs, StackValidationPolicy)
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 
 from ._lib import UNKNOWN, Graph, Node, Verdicts, as_list, config_of, parse_document, statements
 
 NAME = "bucket-protection"
 BUCKET_TYPES = {"aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"}
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-ENCRYPTION_TYPES = {"aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-                    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2"}
+ENCRYPTION_TYPES = {
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+}
 POLICY_TYPE = "aws:s3/bucketPolicy:BucketPolicy"
 BLOCK_SETTINGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 DEFAULTS: dict[str, Any] = {"exemptBuckets": []}
 
-DESCRIPTION = ("Every S3 bucket has a public access block with all four settings on, default server-side "
-               "encryption, and a bucket policy denying requests without TLS (aws:SecureTransport false).")
-REMEDIATION = ("Add for the bucket: aws.s3.BucketPublicAccessBlock(block_public_acls, block_public_policy, "
-               "ignore_public_acls, restrict_public_buckets all True); aws.s3.BucketServerSideEncryptionConfiguration "
-               "(aws:kms or AES256); aws.s3.BucketPolicy with a statement Effect Deny, Principal '*', Action 's3:*', "
-               "Resource [bucket ARN, bucket ARN/*], Condition Bool aws:SecureTransport 'false'. See "
-               "components/lifecycle_bucket.py.")
+DESCRIPTION = (
+    "Every S3 bucket has a public access block with all four settings on, default server-side "
+    "encryption, and a bucket policy denying requests without TLS (aws:SecureTransport false)."
+)
+REMEDIATION = (
+    "Add for the bucket: aws.s3.BucketPublicAccessBlock(block_public_acls, block_public_policy, "
+    "ignore_public_acls, restrict_public_buckets all True); aws.s3.BucketServerSideEncryptionConfiguration "
+    "(aws:kms or AES256); aws.s3.BucketPolicy with a statement Effect Deny, Principal '*', Action 's3:*', "
+    "Resource [bucket ARN, bucket ARN/*], Condition Bool aws:SecureTransport 'false'. See "
+    "components/lifecycle_bucket.py."
+)
 
 
 def _denies_insecure_transport(doc: Any) -> bool:
@@ -37,8 +50,9 @@ def _denies_insecure_transport(doc: Any) -> bool:
         if st.get("Effect") != "Deny":
             continue
         principal = st.get("Principal")
-        if principal not in ("*", {"AWS": "*"}) and not (isinstance(principal, dict)
-                                                         and "*" in as_list(principal.get("AWS"))):
+        if principal not in ("*", {"AWS": "*"}) and not (
+            isinstance(principal, dict) and "*" in as_list(principal.get("AWS"))
+        ):
             continue
         actions = [str(a) for a in as_list(st.get("Action"))]
         if not any(a in ("*", "s3:*") for a in actions):
@@ -60,10 +74,11 @@ def _check(graph: Graph, bucket: Node, verdicts: Verdicts) -> list[str]:
         if all(v is True for v in values):
             continue
         if any(v is UNKNOWN for v in values):
-            verdicts.cannot_judge(f"public access block {block.name} of bucket {bucket.name}: a setting is not "
-                                  "known yet")
+            verdicts.cannot_judge(
+                f"public access block {block.name} of bucket {bucket.name}: a setting is not known yet"
+            )
         else:
-            off = [k for k, v in zip(BLOCK_SETTINGS, values) if v is not True]
+            off = [k for k, v in zip(BLOCK_SETTINGS, values, strict=False) if v is not True]
             problems.append(f"public access block {block.name} leaves {', '.join(off)} off")
     if not blocks:
         problems.append("no BucketPublicAccessBlock")
@@ -93,11 +108,16 @@ def _check(graph: Graph, bucket: Node, verdicts: Verdicts) -> list[str]:
             denied = True
     if not denied:
         if unknown:
-            verdicts.cannot_judge(f"bucket {bucket.name}: whether bucket policy {', '.join(unknown)} denies "
-                                  "non-TLS requests (the document is not known yet)")
+            verdicts.cannot_judge(
+                f"bucket {bucket.name}: whether bucket policy {', '.join(unknown)} denies "
+                "non-TLS requests (the document is not known yet)"
+            )
         else:
-            problems.append("no bucket policy denying requests without TLS (aws:SecureTransport false)"
-                            if documents else "no BucketPolicy denying requests without TLS")
+            problems.append(
+                "no bucket policy denying requests without TLS (aws:SecureTransport false)"
+                if documents
+                else "no BucketPolicy denying requests without TLS"
+            )
     return problems
 
 
@@ -122,8 +142,14 @@ POLICY = StackValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
     remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(properties={
-        "exemptBuckets": {"type": "array", "items": {"type": "string"}, "default": DEFAULTS["exemptBuckets"],
-                          "description": "Resource or bucket names exempt from this rule (e.g. a website bucket)."},
-    }),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "exemptBuckets": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": DEFAULTS["exemptBuckets"],
+                "description": "Resource or bucket names exempt from this rule (e.g. a website bucket).",
+            },
+        }
+    ),
 )

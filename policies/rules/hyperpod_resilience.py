@@ -4,12 +4,19 @@
 ``ml.trn*``, ``ml.inf*``) must run the deep health checks (``onStartDeepHealthChecks``) InstanceStress and
 InstanceConnectivity, so a bad GPU or EFA link is caught before jobs land on it. Advisory by default.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs,
-                           ResourceValidationPolicy, Severity)
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+)
 
 from ._lib import UNKNOWN, Verdicts, config_of, plain
 
@@ -20,10 +27,14 @@ DEFAULTS: dict[str, Any] = {
     "requiredDeepHealthChecks": ["InstanceStress", "InstanceConnectivity"],
 }
 
-DESCRIPTION = ("HyperPod clusters recover nodes automatically (NodeRecovery: Automatic) and accelerated instance "
-               "groups run the deep health checks.")
-REMEDIATION = ("Set nodeRecovery: Automatic in the stack's cluster config, and deepHealthChecks: [InstanceStress, "
-               "InstanceConnectivity] on every GPU/Trainium/Inferentia instance group.")
+DESCRIPTION = (
+    "HyperPod clusters recover nodes automatically (NodeRecovery: Automatic) and accelerated instance "
+    "groups run the deep health checks."
+)
+REMEDIATION = (
+    "Set nodeRecovery: Automatic in the stack's cluster config, and deepHealthChecks: [InstanceStress, "
+    "InstanceConnectivity] on every GPU/Trainium/Inferentia instance group."
+)
 
 
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -60,8 +71,10 @@ def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -
             continue
         missing = [c for c in required if c not in (checks or [])]
         if missing:
-            report_violation(f"accelerated instance group {name} ({itype}) does not run the deep health "
-                             f"check(s) {', '.join(missing)}")
+            report_violation(
+                f"accelerated instance group {name} ({itype}) does not run the deep health "
+                f"check(s) {', '.join(missing)}"
+            )
     verdicts.finish()
 
 
@@ -72,13 +85,20 @@ POLICY = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.ADVISORY,
     severity=Severity.MEDIUM,
     remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(properties={
-        "acceleratedPrefixes": {"type": "array", "items": {"type": "string"},
-                                "default": DEFAULTS["acceleratedPrefixes"],
-                                "description": "Instance type prefixes that count as accelerated."},
-        "requiredDeepHealthChecks": {"type": "array",
-                                     "items": {"type": "string", "enum": ["InstanceStress", "InstanceConnectivity"]},
-                                     "default": DEFAULTS["requiredDeepHealthChecks"],
-                                     "description": "Deep health checks every accelerated group runs."},
-    }),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "acceleratedPrefixes": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": DEFAULTS["acceleratedPrefixes"],
+                "description": "Instance type prefixes that count as accelerated.",
+            },
+            "requiredDeepHealthChecks": {
+                "type": "array",
+                "items": {"type": "string", "enum": ["InstanceStress", "InstanceConnectivity"]},
+                "default": DEFAULTS["requiredDeepHealthChecks"],
+                "description": "Deep health checks every accelerated group runs.",
+            },
+        }
+    ),
 )

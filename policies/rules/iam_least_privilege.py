@@ -5,31 +5,44 @@ Policy documents arrive as JSON strings in pulumi-aws inputs (``assumeRolePolicy
 from other resources' outputs is unknown as a whole: that is reported as "cannot judge", never as a pass.
 Attaching the AdministratorAccess managed policy counts as ``Action: "*"``.
 """
+
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs,
-                           ResourceValidationPolicy, Severity)
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+)
 
 from ._iam import DOCUMENTS, documents
 from ._lib import UNKNOWN, Verdicts, as_list, config_of, parse_document, plain, statements
 
 NAME = "iam-least-privilege"
-ATTACHMENT_TYPES = {"aws:iam/rolePolicyAttachment:RolePolicyAttachment",
-                    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
-                    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
-                    "aws:iam/policyAttachment:PolicyAttachment"}
+ATTACHMENT_TYPES = {
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+    "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+    "aws:iam/policyAttachment:PolicyAttachment",
+}
 ACCOUNT_ROOT = re.compile(r"^(arn:aws[a-z-]*:iam::\d{12}:root|\d{12})$")
 DEFAULTS: dict[str, Any] = {"forbiddenManagedPolicies": ["AdministratorAccess"]}
 
-DESCRIPTION = ("IAM is least-privilege: no trust policy with Principal '*', no account-root trust without a "
-               "Condition, no Allow of Action '*'.")
-REMEDIATION = ("Trust a named service or role (Principal {'Service': 'sagemaker.amazonaws.com'}) with "
-               "aws:SourceAccount "
-               "/ aws:SourceArn conditions; when trusting an account root add a Condition (e.g. aws:PrincipalArn or "
-               "sts:ExternalId); list the actions a role needs instead of '*' and never attach AdministratorAccess.")
+DESCRIPTION = (
+    "IAM is least-privilege: no trust policy with Principal '*', no account-root trust without a "
+    "Condition, no Allow of Action '*'."
+)
+REMEDIATION = (
+    "Trust a named service or role (Principal {'Service': 'sagemaker.amazonaws.com'}) with "
+    "aws:SourceAccount "
+    "/ aws:SourceArn conditions; when trusting an account root add a Condition (e.g. aws:PrincipalArn or "
+    "sts:ExternalId); list the actions a role needs instead of '*' and never attach AdministratorAccess."
+)
 
 
 def _principals(principal: Any) -> list[str]:
@@ -71,8 +84,9 @@ def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -
         arn = props.get("policyArn")
         if arn is UNKNOWN:
             verdicts.cannot_judge("the attached policy ARN is not known yet")
-        elif isinstance(arn, str) and any(arn.endswith(f":policy/{name}")
-                                           for name in cfg.get("forbiddenManagedPolicies") or []):
+        elif isinstance(arn, str) and any(
+            arn.endswith(f":policy/{name}") for name in cfg.get("forbiddenManagedPolicies") or []
+        ):
             report_violation(f"attaches {arn}, which allows Action '*'")
         verdicts.finish()
         return
@@ -97,9 +111,14 @@ POLICY = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
     remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(properties={
-        "forbiddenManagedPolicies": {"type": "array", "items": {"type": "string"},
-                                     "default": DEFAULTS["forbiddenManagedPolicies"],
-                                     "description": "Managed policy names that must never be attached."},
-    }),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "forbiddenManagedPolicies": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": DEFAULTS["forbiddenManagedPolicies"],
+                "description": "Managed policy names that must never be attached.",
+            },
+        }
+    ),
 )

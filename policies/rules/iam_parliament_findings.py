@@ -4,13 +4,20 @@ Part of the least-privilege guardrail, kept as its own policy so that its findin
 iam-least-privilege is mandatory (a policy reports at one enforcement level). Trust policies are not linted
 (parliament expects a Resource element). Findings whose issue is in ``ignoreIssues`` are skipped.
 """
+
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs,
-                           ResourceValidationPolicy, Severity)
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+)
 
 from ._iam import DOCUMENTS, documents
 from ._lib import UNKNOWN, Verdicts, config_of, parse_document, plain
@@ -19,9 +26,11 @@ NAME = "iam-parliament-findings"
 DEFAULTS: dict[str, Any] = {"ignoreIssues": []}
 
 DESCRIPTION = "Findings of the parliament IAM linter in identity policies (advisory part of iam-least-privilege)."
-REMEDIATION = ("Read the finding: UNKNOWN_ACTION / UNKNOWN_PREFIX are typos, RESOURCE_MISMATCH means the action does "
-               "not apply to the resource ARN, RESOURCE_STAR means an action that supports resource ARNs is granted "
-               "on '*'. Fix the document, or list the issue in ignoreIssues with a reason in the stack's docs.")
+REMEDIATION = (
+    "Read the finding: UNKNOWN_ACTION / UNKNOWN_PREFIX are typos, RESOURCE_MISMATCH means the action does "
+    "not apply to the resource ARN, RESOURCE_STAR means an action that supports resource ARNs is granted "
+    "on '*'. Fix the document, or list the issue in ignoreIssues with a reason in the stack's docs."
+)
 
 
 def _findings(doc: Any) -> list[tuple[str, str]]:
@@ -29,8 +38,12 @@ def _findings(doc: Any) -> list[tuple[str, str]]:
     try:
         from parliament import analyze_policy_string, enhance_finding
     except ImportError:  # the pack still loads; say so instead of passing silently
-        return [("PARLIAMENT_MISSING",
-                 "parliament is not installed in the policy pack's environment (see policies/requirements.txt)")]
+        return [
+            (
+                "PARLIAMENT_MISSING",
+                "parliament is not installed in the policy pack's environment (see policies/requirements.txt)",
+            )
+        ]
     policy = analyze_policy_string(json.dumps(doc))
     out = []
     for finding in policy.findings:
@@ -75,8 +88,14 @@ POLICY = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.ADVISORY,
     severity=Severity.LOW,
     remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(properties={
-        "ignoreIssues": {"type": "array", "items": {"type": "string"}, "default": DEFAULTS["ignoreIssues"],
-                         "description": "parliament issue codes to skip (e.g. RESOURCE_STAR)."},
-    }),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "ignoreIssues": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": DEFAULTS["ignoreIssues"],
+                "description": "parliament issue codes to skip (e.g. RESOURCE_STAR).",
+            },
+        }
+    ),
 )

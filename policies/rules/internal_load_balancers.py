@@ -4,12 +4,19 @@ The platform's load balancers (login, directory) serve users inside the VPC or t
 reachable from the internet. Covers ``aws.lb.LoadBalancer`` / ``aws.alb.LoadBalancer`` (``internal``,
 default false) and aws-native ``elasticloadbalancingv2.LoadBalancer`` (``scheme``, default internet-facing).
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs,
-                           ResourceValidationPolicy, Severity)
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+)
 
 from ._lib import UNKNOWN, Verdicts, config_of, plain
 
@@ -19,8 +26,10 @@ CLASSIC = {"aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalance
 NATIVE = "aws-native:elasticloadbalancingv2:LoadBalancer"
 
 DESCRIPTION = "Network load balancers are internal (never internet-facing)."
-REMEDIATION = ("Set internal=True (aws.lb.LoadBalancer) or scheme='internal' (aws-native) and place the load balancer "
-               "in private subnets; users reach it through Client VPN or a peered network.")
+REMEDIATION = (
+    "Set internal=True (aws.lb.LoadBalancer) or scheme='internal' (aws-native) and place the load balancer "
+    "in private subnets; users reach it through Client VPN or a peered network."
+)
 
 
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -52,10 +61,14 @@ POLICY = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
     remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(properties={
-        "loadBalancerTypes": {"type": "array", "items": {"type": "string",
-                                                          "enum": ["network", "application", "gateway"]},
-                              "default": DEFAULTS["loadBalancerTypes"],
-                              "description": "Load balancer types that must be internal."},
-    }),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "loadBalancerTypes": {
+                "type": "array",
+                "items": {"type": "string", "enum": ["network", "application", "gateway"]},
+                "default": DEFAULTS["loadBalancerTypes"],
+                "description": "Load balancer types that must be internal.",
+            },
+        }
+    ),
 )

@@ -8,25 +8,49 @@ A load balancer's role comes from its tag (``roleTag``, default ``hyperpod:lb-ro
 ``directory``), else from its name (``loginNamePattern``, ``directoryNamePattern``). Ingress counts whether it
 is inline on the group or a separate ``aws.ec2.SecurityGroupRule`` / ``aws.vpc.SecurityGroupIngressRule``.
 """
+
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ReportViolation, Severity,
-                           StackValidationArgs, StackValidationPolicy)
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 
-from ._lib import (RULE_TYPES, SECURITY_GROUP_TYPES, UNKNOWN, Graph, Ingress, Node, Verdicts, as_list,
-                   config_of, ingress_of, is_world, within)
+from ._lib import (
+    RULE_TYPES,
+    SECURITY_GROUP_TYPES,
+    UNKNOWN,
+    Graph,
+    Ingress,
+    Node,
+    Verdicts,
+    as_list,
+    config_of,
+    ingress_of,
+    is_world,
+    within,
+)
 
 NAME = "nlb-ssh-only-security-groups"
 
-LB_TYPES = {"aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer",
-            "aws-native:elasticloadbalancingv2:LoadBalancer"}
+LB_TYPES = {
+    "aws:lb/loadBalancer:LoadBalancer",
+    "aws:alb/loadBalancer:LoadBalancer",
+    "aws-native:elasticloadbalancingv2:LoadBalancer",
+}
 VPC_TYPES = {"aws:ec2/vpc:Vpc", "aws-native:ec2:VPC"}
-CIDR_ASSOCIATION_TYPES = {"aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation",
-                          "aws:ec2/vpcIpv6CidrBlockAssociation:VpcIpv6CidrBlockAssociation",
-                          "aws-native:ec2:VPCCidrBlock"}
+CIDR_ASSOCIATION_TYPES = {
+    "aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation",
+    "aws:ec2/vpcIpv6CidrBlockAssociation:VpcIpv6CidrBlockAssociation",
+    "aws-native:ec2:VPCCidrBlock",
+}
 
 DEFAULTS: dict[str, Any] = {
     "roleTag": "hyperpod:lb-role",
@@ -38,14 +62,18 @@ DEFAULTS: dict[str, Any] = {
     "vpcCidrs": [],
 }
 
-DESCRIPTION = ("Security groups of network load balancers admit only their role's traffic: the login load balancer "
-               "TCP 22 and never from 0.0.0.0/0 or ::/0, the directory load balancer TCP 636 from inside the VPC; "
-               "any other ingress is a violation.")
+DESCRIPTION = (
+    "Security groups of network load balancers admit only their role's traffic: the login load balancer "
+    "TCP 22 and never from 0.0.0.0/0 or ::/0, the directory load balancer TCP 636 from inside the VPC; "
+    "any other ingress is a violation."
+)
 
-REMEDIATION = ("Give the load balancer its own security group with one ingress rule: TCP 22 from the allowed client "
-               "CIDRs (login) or TCP 636 from the VPC CIDR (directory). Remove every other ingress, inline or as "
-               "aws.ec2.SecurityGroupRule / aws.vpc.SecurityGroupIngressRule. Mark the load balancer's role with "
-               "the tag hyperpod:lb-role=login|directory.")
+REMEDIATION = (
+    "Give the load balancer its own security group with one ingress rule: TCP 22 from the allowed client "
+    "CIDRs (login) or TCP 636 from the VPC CIDR (directory). Remove every other ingress, inline or as "
+    "aws.ec2.SecurityGroupRule / aws.vpc.SecurityGroupIngressRule. Mark the load balancer's role with "
+    "the tag hyperpod:lb-role=login|directory."
+)
 
 
 def _is_network(lb: Node) -> Any:
@@ -146,11 +174,11 @@ def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> N
         port = float(cfg["loginPort"] if role == "login" else cfg["directoryPort"])
         key = "securityGroups"
         groups, unresolved = graph.resolve(lb, key, as_list(lb.props.get(key)), SECURITY_GROUP_TYPES)
-        problems: list[str] = [f"security group {u} is not a group of this stack, so its rules cannot be checked"
-                               for u in unresolved]
+        problems: list[str] = [
+            f"security group {u} is not a group of this stack, so its rules cannot be checked" for u in unresolved
+        ]
         if not groups and not unresolved and cfg.get("requireSecurityGroups", True) and role != "other":
-            problems.append(f"has no security group; a {role} load balancer needs one that admits only "
-                            f"TCP {int(port)}")
+            problems.append(f"has no security group; a {role} load balancer needs one that admits only TCP {int(port)}")
         for sg in groups:
             vpc_cidrs = _vpc_cidrs(graph, sg, cfg) if role == "directory" else []
             for rule in _ingress(graph, sg):
@@ -170,19 +198,36 @@ POLICY = StackValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
     remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(properties={
-        "roleTag": {"type": "string", "default": DEFAULTS["roleTag"],
-                    "description": "Tag whose value (login or directory) names a load balancer's role."},
-        "loginNamePattern": {"type": "string", "default": DEFAULTS["loginNamePattern"],
-                             "description": "Regex on the resource name marking a login load balancer."},
-        "directoryNamePattern": {"type": "string", "default": DEFAULTS["directoryNamePattern"],
-                                 "description": "Regex on the resource name marking a directory load balancer."},
-        "loginPort": {"type": "integer", "default": DEFAULTS["loginPort"]},
-        "directoryPort": {"type": "integer", "default": DEFAULTS["directoryPort"]},
-        "requireSecurityGroups": {"type": "boolean", "default": DEFAULTS["requireSecurityGroups"],
-                                  "description": "A login or directory load balancer without security groups "
-                                                 "is a violation."},
-        "vpcCidrs": {"type": "array", "items": {"type": "string"}, "default": DEFAULTS["vpcCidrs"],
-                     "description": "CIDRs counted as inside the VPC (default: the VPC's own CIDR blocks)."},
-    }),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "roleTag": {
+                "type": "string",
+                "default": DEFAULTS["roleTag"],
+                "description": "Tag whose value (login or directory) names a load balancer's role.",
+            },
+            "loginNamePattern": {
+                "type": "string",
+                "default": DEFAULTS["loginNamePattern"],
+                "description": "Regex on the resource name marking a login load balancer.",
+            },
+            "directoryNamePattern": {
+                "type": "string",
+                "default": DEFAULTS["directoryNamePattern"],
+                "description": "Regex on the resource name marking a directory load balancer.",
+            },
+            "loginPort": {"type": "integer", "default": DEFAULTS["loginPort"]},
+            "directoryPort": {"type": "integer", "default": DEFAULTS["directoryPort"]},
+            "requireSecurityGroups": {
+                "type": "boolean",
+                "default": DEFAULTS["requireSecurityGroups"],
+                "description": "A login or directory load balancer without security groups is a violation.",
+            },
+            "vpcCidrs": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": DEFAULTS["vpcCidrs"],
+                "description": "CIDRs counted as inside the VPC (default: the VPC's own CIDR blocks).",
+            },
+        }
+    ),
 )

@@ -4,12 +4,19 @@ Directory traffic goes over LDAPS (636), never LDAP (389). A TLS or HTTPS listen
 from the allowed list (TLS 1.2+ with forward secrecy; TLS 1.0/1.1 policies are not allowed). Covers
 ``aws.lb.Listener``, ``aws.alb.Listener`` and aws-native ``elasticloadbalancingv2.Listener``.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs,
-                           ResourceValidationPolicy, Severity)
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+)
 
 from ._lib import UNKNOWN, Verdicts, config_of, number, plain
 
@@ -27,11 +34,12 @@ DEFAULTS: dict[str, Any] = {
     ],
 }
 
-DESCRIPTION = ("No listener on the plaintext LDAP port (389); TLS listeners use a current TLS policy "
-               "(TLS 1.2 or later).")
-REMEDIATION = ("Serve the directory over LDAPS: a TLS listener on 636 with ssl_policy "
-               "'ELBSecurityPolicy-TLS13-1-2-2021-06' (or a TCP passthrough listener on 636), and remove the 389 "
-               "listener. Set ssl_policy explicitly on every TLS/HTTPS listener.")
+DESCRIPTION = "No listener on the plaintext LDAP port (389); TLS listeners use a current TLS policy (TLS 1.2 or later)."
+REMEDIATION = (
+    "Serve the directory over LDAPS: a TLS listener on 636 with ssl_policy "
+    "'ELBSecurityPolicy-TLS13-1-2-2021-06' (or a TCP passthrough listener on 636), and remove the 389 "
+    "listener. Set ssl_policy explicitly on every TLS/HTTPS listener."
+)
 
 
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -53,11 +61,11 @@ def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -
         if policy is UNKNOWN:
             verdicts.cannot_judge("its SSL policy is not known yet")
         elif not policy:
-            report_violation(f"is a {protocol.upper()} listener without an explicit ssl_policy; "
-                             f"set one of: {', '.join(allowed)}")
+            report_violation(
+                f"is a {protocol.upper()} listener without an explicit ssl_policy; set one of: {', '.join(allowed)}"
+            )
         elif policy not in allowed:
-            report_violation(f"uses SSL policy {policy}, which is not current; use one of: "
-                             f"{', '.join(allowed)}")
+            report_violation(f"uses SSL policy {policy}, which is not current; use one of: {', '.join(allowed)}")
     verdicts.finish()
 
 
@@ -68,11 +76,20 @@ POLICY = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
     remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(properties={
-        "plaintextPorts": {"type": "array", "items": {"type": "integer"}, "default": DEFAULTS["plaintextPorts"],
-                           "description": "Listener ports that carry plaintext LDAP."},
-        "allowedSslPolicies": {"type": "array", "items": {"type": "string"},
-                               "default": DEFAULTS["allowedSslPolicies"],
-                               "description": "SSL policies a TLS/HTTPS listener may use."},
-    }),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "plaintextPorts": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "default": DEFAULTS["plaintextPorts"],
+                "description": "Listener ports that carry plaintext LDAP.",
+            },
+            "allowedSslPolicies": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": DEFAULTS["allowedSslPolicies"],
+                "description": "SSL policies a TLS/HTTPS listener may use.",
+            },
+        }
+    ),
 )

@@ -6,12 +6,19 @@ ingress, ``aws.vpc.SecurityGroupIngressRule`` and aws-native ``SecurityGroupIngr
 when it admits TCP 22 (all protocols, or a TCP port range covering 22) from a CIDR spanning the whole address
 space (0.0.0.0/0, ::/0).
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs,
-                           ResourceValidationPolicy, Severity)
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+)
 
 from ._lib import RULE_TYPES, SECURITY_GROUP_TYPES, UNKNOWN, Verdicts, config_of, ingress_of, is_world, plain
 
@@ -20,8 +27,10 @@ DEFAULTS: dict[str, Any] = {"ports": [22]}
 TYPES = SECURITY_GROUP_TYPES | set(RULE_TYPES)
 
 DESCRIPTION = "No security group admits SSH (TCP 22) from the whole internet (0.0.0.0/0 or ::/0)."
-REMEDIATION = ("Restrict the source to the networks that need SSH (a VPN or corporate CIDR, or a security group), or "
-               "reach nodes through SSM Session Manager or the internal login load balancer instead.")
+REMEDIATION = (
+    "Restrict the source to the networks that need SSH (a VPN or corporate CIDR, or a security group), or "
+    "reach nodes through SSM Session Manager or the internal login load balancer instead."
+)
 
 
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -43,8 +52,10 @@ def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -
                 if world is True and covers is True:
                     report_violation(f"admits {rule.describe()}: TCP {int(port)} from the whole internet")
                 elif world is UNKNOWN or (world is True and covers is UNKNOWN):
-                    verdicts.cannot_judge(f"whether {rule.where} admits TCP {int(port)} from the internet: "
-                                          "a protocol, port or CIDR is not known yet")
+                    verdicts.cannot_judge(
+                        f"whether {rule.where} admits TCP {int(port)} from the internet: "
+                        "a protocol, port or CIDR is not known yet"
+                    )
     verdicts.finish()
 
 
@@ -55,8 +66,14 @@ POLICY = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.CRITICAL,
     remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(properties={
-        "ports": {"type": "array", "items": {"type": "integer"}, "default": DEFAULTS["ports"],
-                  "description": "TCP ports never open to the whole internet."},
-    }),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "ports": {
+                "type": "array",
+                "items": {"type": "integer"},
+                "default": DEFAULTS["ports"],
+                "description": "TCP ports never open to the whole internet.",
+            },
+        }
+    ),
 )

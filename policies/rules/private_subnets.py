@@ -20,12 +20,19 @@ unverifiable unless listed in ``trustedSubnetIds``.
 Only the resource types in :data:`PLACEMENTS` are judged, so a bastion or a NAT gateway may sit in a public
 subnet.
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional
 
-from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ReportViolation, Severity,
-                           StackValidationArgs, StackValidationPolicy)
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 
 from ._lib import UNKNOWN, Graph, Node, Verdicts, as_list, collect, config_of
 
@@ -33,8 +40,11 @@ NAME = "private-subnets"
 
 SUBNET_TYPES = {"aws:ec2/subnet:Subnet", "aws-native:ec2:Subnet"}
 VPC_TYPES = {"aws:ec2/vpc:Vpc", "aws-native:ec2:VPC"}
-ROUTE_TABLE_TYPES = {"aws:ec2/routeTable:RouteTable", "aws:ec2/defaultRouteTable:DefaultRouteTable",
-                     "aws-native:ec2:RouteTable"}
+ROUTE_TABLE_TYPES = {
+    "aws:ec2/routeTable:RouteTable",
+    "aws:ec2/defaultRouteTable:DefaultRouteTable",
+    "aws-native:ec2:RouteTable",
+}
 INTERNET_GATEWAY_TYPES = {"aws:ec2/internetGateway:InternetGateway", "aws-native:ec2:InternetGateway"}
 # association type -> (subnet property, route table property)
 ASSOCIATION_TYPES = {
@@ -43,8 +53,10 @@ ASSOCIATION_TYPES = {
 }
 MAIN_ASSOCIATION_TYPE = "aws:ec2/mainRouteTableAssociation:MainRouteTableAssociation"
 # route type -> (route table property, gateway property)
-ROUTE_TYPES = {"aws:ec2/route:Route": ("routeTableId", "gatewayId"),
-               "aws-native:ec2:Route": ("routeTableId", "gatewayId")}
+ROUTE_TYPES = {
+    "aws:ec2/route:Route": ("routeTableId", "gatewayId"),
+    "aws-native:ec2:Route": ("routeTableId", "gatewayId"),
+}
 # next hops that are appliances: (property of a route, what it is)
 APPLIANCE_TARGETS = (("networkInterfaceId", "network interface"), ("vpcEndpointId", "VPC endpoint"))
 DEFAULT_ROUTES = {"0.0.0.0/0", "::/0"}
@@ -54,14 +66,20 @@ INTERNAL_LB_TYPES = {"aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:L
 PLACEMENTS: dict[str, list[tuple[str, list[str], str]]] = {
     "aws-native:sagemaker:Cluster": [
         ("vpcConfig", ["vpcConfig", "subnets"], "vpcConfig.subnets"),
-        ("instanceGroups", ["instanceGroups", "*", "overrideVpcConfig", "subnets"],
-         "instanceGroups[].overrideVpcConfig.subnets"),
+        (
+            "instanceGroups",
+            ["instanceGroups", "*", "overrideVpcConfig", "subnets"],
+            "instanceGroups[].overrideVpcConfig.subnets",
+        ),
     ],
     "aws:eks/cluster:Cluster": [("vpcConfig", ["vpcConfig", "subnetIds"], "vpcConfig.subnetIds")],
-    "aws-native:eks:Cluster": [("resourcesVpcConfig", ["resourcesVpcConfig", "subnetIds"],
-                                "resourcesVpcConfig.subnetIds")],
-    "eks:index:Cluster": [("subnetIds", ["subnetIds"], "subnetIds"),
-                          ("privateSubnetIds", ["privateSubnetIds"], "privateSubnetIds")],
+    "aws-native:eks:Cluster": [
+        ("resourcesVpcConfig", ["resourcesVpcConfig", "subnetIds"], "resourcesVpcConfig.subnetIds")
+    ],
+    "eks:index:Cluster": [
+        ("subnetIds", ["subnetIds"], "subnetIds"),
+        ("privateSubnetIds", ["privateSubnetIds"], "privateSubnetIds"),
+    ],
     "aws:fsx/lustreFileSystem:LustreFileSystem": [("subnetIds", ["subnetIds"], "subnetIds")],
     "aws:directoryservice/directory:Directory": [
         ("vpcSettings", ["vpcSettings", "subnetIds"], "vpcSettings.subnetIds"),
@@ -80,16 +98,20 @@ PLACEMENTS: dict[str, list[tuple[str, list[str], str]]] = {
 
 DEFAULTS: dict[str, Any] = {"unverifiable": "violation", "trustedSubnetIds": []}
 
-DESCRIPTION = ("HyperPod clusters (and per-group overrides), EKS clusters, FSx file systems, directories, internal "
-               "load balancers and Client VPN associations are placed only in private subnets: "
-               "mapPublicIpOnLaunch is not true and no associated route table routes to an internet gateway.")
+DESCRIPTION = (
+    "HyperPod clusters (and per-group overrides), EKS clusters, FSx file systems, directories, internal "
+    "load balancers and Client VPN associations are placed only in private subnets: "
+    "mapPublicIpOnLaunch is not true and no associated route table routes to an internet gateway."
+)
 
-REMEDIATION = ("Pass the private subnets (routed through a NAT gateway, never an internet gateway) to the resource, "
-               "or remove the internet gateway route from the subnet's route table and set "
-               "mapPublicIpOnLaunch=false. Read an existing subnet's route table in the stack (its association, or "
-               "the VPC and its main route table), as the Network component does. A subnet the rule still cannot "
-               "judge (not read here, or a default route to a firewall/NAT appliance) can be vouched for after "
-               "review in the policy config: trustedSubnetIds: [\"subnet-...\"].")
+REMEDIATION = (
+    "Pass the private subnets (routed through a NAT gateway, never an internet gateway) to the resource, "
+    "or remove the internet gateway route from the subnet's route table and set "
+    "mapPublicIpOnLaunch=false. Read an existing subnet's route table in the stack (its association, or "
+    "the VPC and its main route table), as the Network component does. A subnet the rule still cannot "
+    "judge (not read here, or a default route to a firewall/NAT appliance) can be vouched for after "
+    'review in the policy config: trustedSubnetIds: ["subnet-..."].'
+)
 
 
 class _Subnets:
@@ -136,8 +158,9 @@ class _Subnets:
     # route tables of a subnet: [(label, [(verdict, text)])], problems
     def _route_tables(self, subnet: Node) -> tuple[list[tuple[str, list[tuple[str, str]]]], list[str]]:
         g = self.g
-        associations = [a for a in g.nodes
-                        if a.type in ASSOCIATION_TYPES and g.refers(a, ASSOCIATION_TYPES[a.type][0], subnet)]
+        associations = [
+            a for a in g.nodes if a.type in ASSOCIATION_TYPES and g.refers(a, ASSOCIATION_TYPES[a.type][0], subnet)
+        ]
         tables: list[tuple[str, list[tuple[str, str]]]] = []
         problems: list[str] = []
         if associations:
@@ -151,23 +174,31 @@ class _Subnets:
                 for vpc in vpcs:
                     tables.append(self._main_table(vpc))
                 if not found and not vpcs:
-                    problems += [f"route table {u} of association {assoc.name} is not a route table of this stack"
-                                 for u in unresolved] or [f"association {assoc.name} names no route table"]
+                    problems += [
+                        f"route table {u} of association {assoc.name} is not a route table of this stack"
+                        for u in unresolved
+                    ] or [f"association {assoc.name} names no route table"]
             return tables, problems
         if subnet.read:
             main, why = self._read_main_table(subnet)
             if main is not None:
                 return [main], []
-            return [], [f"existing subnet {subnet.name} ({subnet.id or 'id unknown'}) has no route table "
-                        f"association in this stack and {why}, so its route table cannot be seen"]
+            return [], [
+                f"existing subnet {subnet.name} ({subnet.id or 'id unknown'}) has no route table "
+                f"association in this stack and {why}, so its route table cannot be seen"
+            ]
         vpcs, unresolved = g.resolve(subnet, "vpcId", as_list(subnet.props.get("vpcId")), VPC_TYPES)
         if not vpcs:
-            return [], [f"subnet {subnet.name} has no route table association and its VPC "
-                        f"({', '.join(unresolved) or 'unknown'}) is not in this stack"]
+            return [], [
+                f"subnet {subnet.name} has no route table association and its VPC "
+                f"({', '.join(unresolved) or 'unknown'}) is not in this stack"
+            ]
         for vpc in vpcs:
             if vpc.read:
-                problems.append(f"subnet {subnet.name} has no route table association: it uses the main route "
-                                f"table of existing VPC {vpc.name}, which this stack cannot see")
+                problems.append(
+                    f"subnet {subnet.name} has no route table association: it uses the main route "
+                    f"table of existing VPC {vpc.name}, which this stack cannot see"
+                )
             else:
                 tables.append(self._main_table(vpc))
         return tables, problems
@@ -185,8 +216,10 @@ class _Subnets:
         if table is None or not table.read:
             shown = main_id if isinstance(main_id, str) and main_id else "unknown"
             return None, f"the main route table of VPC {vpc.id or vpc.name} ({shown}) is not read here"
-        return (f"route table {table.name} (main route table of VPC {vpc.id or vpc.name})",
-                self._routes_of_table(table)), ""
+        return (
+            f"route table {table.name} (main route table of VPC {vpc.id or vpc.name})",
+            self._routes_of_table(table),
+        ), ""
 
     def _main_table(self, vpc: Node) -> tuple[str, list[tuple[str, str]]]:
         """The main route table of a VPC created in this stack: routes added to it, or the table made main."""
@@ -214,23 +247,35 @@ class _Subnets:
         inline = table.props.get("routes")
         if inline is UNKNOWN:
             if table.deps_of("routes", INTERNET_GATEWAY_TYPES):
-                out.append(("igw", f"has an inline route to internet gateway "
-                                   f"{table.deps_of('routes', INTERNET_GATEWAY_TYPES)[0].name}"))
+                out.append(
+                    (
+                        "igw",
+                        f"has an inline route to internet gateway "
+                        f"{table.deps_of('routes', INTERNET_GATEWAY_TYPES)[0].name}",
+                    )
+                )
             elif table.deps.get("routes"):
                 out.append(("unknown", "its inline routes are not known yet"))
         for i, r in enumerate(inline if isinstance(inline, list) else []):
             gw = r.get("gatewayId") if isinstance(r, dict) else UNKNOWN
-            dest = (r.get("cidrBlock") or r.get("ipv6CidrBlock") or r.get("destinationPrefixListId")) \
-                if isinstance(r, dict) else None
+            dest = (
+                (r.get("cidrBlock") or r.get("ipv6CidrBlock") or r.get("destinationPrefixListId"))
+                if isinstance(r, dict)
+                else None
+            )
             igws = table.deps_of("routes", INTERNET_GATEWAY_TYPES)
             if isinstance(gw, str) and gw.startswith("igw-"):
                 out.append(("igw", f"routes {dest or 'traffic'} to internet gateway {gw}"))
             elif (appliance := _appliance(r, dest, bool(table.deps.get("routes")))) is not None:
-                out.append(("unverifiable", f"routes {dest} to {appliance}, an appliance whose path onward "
-                                            "(possibly to an internet gateway) this rule cannot see"))
+                out.append(
+                    (
+                        "unverifiable",
+                        f"routes {dest} to {appliance}, an appliance whose path onward "
+                        "(possibly to an internet gateway) this rule cannot see",
+                    )
+                )
             elif gw is UNKNOWN and igws:
-                out.append(("igw", f"routes {dest or 'traffic'} to internet gateway {igws[0].name} "
-                                   f"(inline route {i})"))
+                out.append(("igw", f"routes {dest or 'traffic'} to internet gateway {igws[0].name} (inline route {i})"))
             elif gw is UNKNOWN and not table.deps.get("routes"):
                 out.append(("unknown", f"the gateway of inline route {i} is not known yet"))
         return out
@@ -238,8 +283,12 @@ class _Subnets:
     def _judge_route(self, route: Node) -> tuple[str, str]:
         gw_key = ROUTE_TYPES[route.type][1]
         gw = route.props.get(gw_key)
-        dest = route.props.get("destinationCidrBlock") or route.props.get("destinationIpv6CidrBlock") \
-            or route.props.get("destinationPrefixListId") or "traffic"
+        dest = (
+            route.props.get("destinationCidrBlock")
+            or route.props.get("destinationIpv6CidrBlock")
+            or route.props.get("destinationPrefixListId")
+            or "traffic"
+        )
         dest = "traffic" if dest is UNKNOWN else dest
         igws = route.deps_of(gw_key, INTERNET_GATEWAY_TYPES)
         if igws:
@@ -250,8 +299,10 @@ class _Subnets:
         default = route.props.get("destinationCidrBlock") or route.props.get("destinationIpv6CidrBlock")
         appliance = _appliance(route.props, default, route.deps)
         if appliance is not None:
-            return "unverifiable", (f"routes {dest} to {appliance} (route {route.name}), an appliance whose path "
-                                    "onward (possibly to an internet gateway) this rule cannot see")
+            return "unverifiable", (
+                f"routes {dest} to {appliance} (route {route.name}), an appliance whose path "
+                "onward (possibly to an internet gateway) this rule cannot see"
+            )
         if gw is UNKNOWN and not route.deps.get(gw_key):
             return "unknown", f"the gateway of route {route.name} is not known yet"
         return "ok", ""
@@ -275,8 +326,7 @@ def _appliance(route: Any, dest: Any, deps: Any) -> Optional[str]:
 
 def _subnet_label(subnet: Node) -> str:
     """A subnet's name, with its ID when it was read (an existing subnet is known by its ID)."""
-    return f"{subnet.name} ({subnet.id})" if subnet.read and subnet.id and subnet.id not in subnet.name \
-        else subnet.name
+    return f"{subnet.name} ({subnet.id})" if subnet.read and subnet.id and subnet.id not in subnet.name else subnet.name
 
 
 def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
@@ -339,19 +389,24 @@ POLICY = StackValidationPolicy(
     enforcement_level=EnforcementLevel.MANDATORY,
     severity=Severity.HIGH,
     remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(properties={
-        "unverifiable": {
-            "type": "string", "enum": ["violation", "advisory"], "default": DEFAULTS["unverifiable"],
-            "description": "How to report a placement whose subnets this stack cannot judge (existing subnets "
-                           "whose route table is not read here, IDs of other stacks, default routes to an "
-                           "appliance): as a violation at "
-                           "this policy's enforcement level, or as an advisory note.",
-        },
-        "trustedSubnetIds": {
-            "type": "array", "items": {"type": "string"}, "default": DEFAULTS["trustedSubnetIds"],
-            "description": "IDs of subnets reviewed as private that the rule cannot judge: not read in this "
-                           "stack, or routed by default through an appliance (network interface, VPC endpoint).",
-        },
-    }),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "unverifiable": {
+                "type": "string",
+                "enum": ["violation", "advisory"],
+                "default": DEFAULTS["unverifiable"],
+                "description": "How to report a placement whose subnets this stack cannot judge (existing subnets "
+                "whose route table is not read here, IDs of other stacks, default routes to an "
+                "appliance): as a violation at "
+                "this policy's enforcement level, or as an advisory note.",
+            },
+            "trustedSubnetIds": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": DEFAULTS["trustedSubnetIds"],
+                "description": "IDs of subnets reviewed as private that the rule cannot judge: not read in this "
+                "stack, or routed by default through an appliance (network interface, VPC endpoint).",
+            },
+        }
+    ),
 )
-

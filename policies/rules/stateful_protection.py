@@ -5,12 +5,19 @@ stray ``pulumi destroy``) loses the users' data or every identity on the cluster
 the ``protect`` resource option, which the engine hands the policy in the resource's options. Advisory by
 default, since a test stack may turn protection off to be torn down; ``prod.json`` makes it mandatory.
 """
+
 from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import (EnforcementLevel, PolicyConfigSchema, ReportViolation, ResourceValidationArgs,
-                           ResourceValidationPolicy, Severity)
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+)
 
 from ._lib import config_of
 
@@ -29,11 +36,15 @@ DEFAULTS: dict[str, Any] = {
     "exemptNames": [],
 }
 
-DESCRIPTION = ("File systems and directories are protected (the protect resource option), so no delete or "
-               "replacement can happen by accident.")
-REMEDIATION = ("Register the resource with pulumi.ResourceOptions(protect=True) (this project: fsx.protect and "
-               "directory.protect, on by default). To remove it on purpose, turn protection off in one `pulumi up`, "
-               "then delete it in the next.")
+DESCRIPTION = (
+    "File systems and directories are protected (the protect resource option), so no delete or "
+    "replacement can happen by accident."
+)
+REMEDIATION = (
+    "Register the resource with pulumi.ResourceOptions(protect=True) (this project: fsx.protect and "
+    "directory.protect, on by default). To remove it on purpose, turn protection off in one `pulumi up`, "
+    "then delete it in the next."
+)
 
 
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -43,8 +54,10 @@ def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -
     if args.name in {str(n) for n in cfg.get("exemptNames") or []}:
         return
     if not (args.opts and args.opts.protect):
-        report_violation("holds data or identity but is not protected: a replacement or `pulumi destroy` would "
-                         "delete it; set protect=True")
+        report_violation(
+            "holds data or identity but is not protected: a replacement or `pulumi destroy` would "
+            "delete it; set protect=True"
+        )
 
 
 POLICY = ResourceValidationPolicy(
@@ -54,10 +67,20 @@ POLICY = ResourceValidationPolicy(
     enforcement_level=EnforcementLevel.ADVISORY,
     severity=Severity.HIGH,
     remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(properties={
-        "protectedTypes": {"type": "array", "items": {"type": "string"}, "default": DEFAULTS["protectedTypes"],
-                           "description": "Resource types that must be protected."},
-        "exemptNames": {"type": "array", "items": {"type": "string"}, "default": DEFAULTS["exemptNames"],
-                        "description": "Resource names exempt from the rule (e.g. a scratch file system)."},
-    }),
+    config_schema=PolicyConfigSchema(
+        properties={
+            "protectedTypes": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": DEFAULTS["protectedTypes"],
+                "description": "Resource types that must be protected.",
+            },
+            "exemptNames": {
+                "type": "array",
+                "items": {"type": "string"},
+                "default": DEFAULTS["exemptNames"],
+                "description": "Resource names exempt from the rule (e.g. a scratch file system).",
+            },
+        }
+    ),
 )

@@ -1,14 +1,19 @@
 """Programs for hyperpod-resilience."""
+
 from __future__ import annotations
 
 from .common import cluster, group, network
 
 
 def resilient_cluster():
-    cluster([network().private.id], groups=[
-        group("controller", "ml.m5.xlarge"),
-        group("gpu", "ml.p5.48xlarge", ["InstanceStress", "InstanceConnectivity"]),
-        group("trn", "ml.trn1.32xlarge", ["InstanceConnectivity", "InstanceStress"])])
+    cluster(
+        [network().private.id],
+        groups=[
+            group("controller", "ml.m5.xlarge"),
+            group("gpu", "ml.p5.48xlarge", ["InstanceStress", "InstanceConnectivity"]),
+            group("trn", "ml.trn1.32xlarge", ["InstanceConnectivity", "InstanceStress"]),
+        ],
+    )
 
 
 def node_recovery_none():

@@ -1,4 +1,5 @@
 """Programs for iam-least-privilege and iam-parliament-findings."""
+
 from __future__ import annotations
 
 import json
@@ -22,20 +23,34 @@ def _trust(principal, condition=None) -> str:
 
 def service_role():
     """A role SageMaker may assume for this account's clusters, with a scoped inline policy."""
-    role = aws.iam.Role("node", assume_role_policy=_trust(
-        {"Service": "sagemaker.amazonaws.com"},
-        {"StringEquals": {"aws:SourceAccount": ACCOUNT},
-         "ArnLike": {"aws:SourceArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:cluster/*"}}))
-    aws.iam.RolePolicy("read-scripts", role=role.id, policy=_doc(
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::hp-bucket/lifecycle/*"}))
-    aws.iam.RolePolicyAttachment("managed", role=role.name,
-                                 policy_arn="arn:aws:iam::aws:policy/AmazonSageMakerClusterInstanceRolePolicy")
+    role = aws.iam.Role(
+        "node",
+        assume_role_policy=_trust(
+            {"Service": "sagemaker.amazonaws.com"},
+            {
+                "StringEquals": {"aws:SourceAccount": ACCOUNT},
+                "ArnLike": {"aws:SourceArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:cluster/*"},
+            },
+        ),
+    )
+    aws.iam.RolePolicy(
+        "read-scripts",
+        role=role.id,
+        policy=_doc({"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::hp-bucket/lifecycle/*"}),
+    )
+    aws.iam.RolePolicyAttachment(
+        "managed", role=role.name, policy_arn="arn:aws:iam::aws:policy/AmazonSageMakerClusterInstanceRolePolicy"
+    )
 
 
 def trust_account_root_with_condition():
-    aws.iam.Role("cross", assume_role_policy=_trust(
-        {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-        {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/admins-*"}}))
+    aws.iam.Role(
+        "cross",
+        assume_role_policy=_trust(
+            {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+            {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/admins-*"}},
+        ),
+    )
 
 
 def trust_anyone():
@@ -63,18 +78,29 @@ def malformed_policy():
 
 def native_role_trusts_anyone():
     """aws-native passes documents as objects, not JSON strings."""
-    native.iam.Role("native", assume_role_policy_document={
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}]})
+    native.iam.Role(
+        "native",
+        assume_role_policy_document={
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "sts:AssumeRole"}],
+        },
+    )
 
 
 def unknown_action():
     role = aws.iam.Role("node", assume_role_policy=_trust({"Service": "ec2.amazonaws.com"}))
-    aws.iam.RolePolicy("typo", role=role.id, policy=_doc(
-        {"Effect": "Allow", "Action": "s3:GetObjekt", "Resource": "arn:aws:s3:::hp-bucket/*"}))
+    aws.iam.RolePolicy(
+        "typo",
+        role=role.id,
+        policy=_doc({"Effect": "Allow", "Action": "s3:GetObjekt", "Resource": "arn:aws:s3:::hp-bucket/*"}),
+    )
 
 
 def policy_unknown_at_preview():
     """The policy document embeds another resource's ARN: unknown at preview, Action '*' at deploy."""
     role = aws.iam.Role("node", assume_role_policy=_trust({"Service": "ec2.amazonaws.com"}))
-    aws.iam.RolePolicy("late", role=role.id, policy=role.arn.apply(
-        lambda arn: _doc({"Effect": "Allow", "Action": "*", "Resource": arn})))
+    aws.iam.RolePolicy(
+        "late",
+        role=role.id,
+        policy=role.arn.apply(lambda arn: _doc({"Effect": "Allow", "Action": "*", "Resource": arn})),
+    )

@@ -5,6 +5,7 @@ chooses the rule: ``http`` admits TCP 80 from the office network, ``world`` admi
 ``none`` adds nothing. The rule goes on the login NLB's group of the stack (``LoginAccess``); if the program
 has none, a minimal internal login NLB in the private subnets stands in for it.
 """
+
 import os
 import runpy
 from pathlib import Path
@@ -17,15 +18,38 @@ net = stack["network"]
 group = getattr(stack.get("login"), "security_group", None)
 if group is None:
     group = aws.ec2.SecurityGroup("acceptance-login-sg", vpc_id=net.vpc_id, description="login NLB")
-    aws.vpc.SecurityGroupIngressRule("acceptance-login-ssh", security_group_id=group.id, ip_protocol="tcp",
-                                     from_port=22, to_port=22, cidr_ipv4="192.168.100.0/24")
-    aws.lb.LoadBalancer("acceptance-login", load_balancer_type="network", internal=True,
-                        subnets=[s.id for s in net.private_subnets], security_groups=[group.id])
+    aws.vpc.SecurityGroupIngressRule(
+        "acceptance-login-ssh",
+        security_group_id=group.id,
+        ip_protocol="tcp",
+        from_port=22,
+        to_port=22,
+        cidr_ipv4="192.168.100.0/24",
+    )
+    aws.lb.LoadBalancer(
+        "acceptance-login",
+        load_balancer_type="network",
+        internal=True,
+        subnets=[s.id for s in net.private_subnets],
+        security_groups=[group.id],
+    )
 
 variant = os.environ.get("LOGIN_INGRESS", "http")
 if variant == "http":
-    aws.vpc.SecurityGroupIngressRule("acceptance-login-http", security_group_id=group.id, ip_protocol="tcp",
-                                     from_port=80, to_port=80, cidr_ipv4="192.168.100.0/24")
+    aws.vpc.SecurityGroupIngressRule(
+        "acceptance-login-http",
+        security_group_id=group.id,
+        ip_protocol="tcp",
+        from_port=80,
+        to_port=80,
+        cidr_ipv4="192.168.100.0/24",
+    )
 elif variant == "world":
-    aws.vpc.SecurityGroupIngressRule("acceptance-login-world", security_group_id=group.id, ip_protocol="tcp",
-                                     from_port=22, to_port=22, cidr_ipv4="0.0.0.0/0")
+    aws.vpc.SecurityGroupIngressRule(
+        "acceptance-login-world",
+        security_group_id=group.id,
+        ip_protocol="tcp",
+        from_port=22,
+        to_port=22,
+        cidr_ipv4="0.0.0.0/0",
+    )

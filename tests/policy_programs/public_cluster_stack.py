@@ -5,6 +5,7 @@ For ``scripts/preview --program tests/policy_programs/public_cluster_stack.py``:
 the private ones, the misplacement private-subnets must catch. Run it in its own process (scripts/preview):
 it patches the component classes.
 """
+
 import runpy
 from pathlib import Path
 

@@ -1,4 +1,5 @@
 """Programs for stateful-protection."""
+
 from __future__ import annotations
 
 import pulumi
@@ -9,13 +10,23 @@ from .common import network
 
 def _stateful(protect_directory: bool, protect_fsx: bool) -> None:
     net = network()
-    aws.directoryservice.Directory("corp", name="corp.example.com", type="MicrosoftAD", edition="Standard",
-                                   password=pulumi.Output.secret("Not-A-Real-Password-1"),
-                                   vpc_settings={"vpc_id": net.vpc.id, "subnet_ids": [net.private.id, net.private_b.id]},
-                                   opts=pulumi.ResourceOptions(protect=protect_directory))
-    aws.fsx.LustreFileSystem("scratch", storage_capacity=1200, subnet_ids=net.private.id,
-                             deployment_type="PERSISTENT_2", per_unit_storage_throughput=250,
-                             opts=pulumi.ResourceOptions(protect=protect_fsx))
+    aws.directoryservice.Directory(
+        "corp",
+        name="corp.example.com",
+        type="MicrosoftAD",
+        edition="Standard",
+        password=pulumi.Output.secret("Not-A-Real-Password-1"),
+        vpc_settings={"vpc_id": net.vpc.id, "subnet_ids": [net.private.id, net.private_b.id]},
+        opts=pulumi.ResourceOptions(protect=protect_directory),
+    )
+    aws.fsx.LustreFileSystem(
+        "scratch",
+        storage_capacity=1200,
+        subnet_ids=net.private.id,
+        deployment_type="PERSISTENT_2",
+        per_unit_storage_throughput=250,
+        opts=pulumi.ResourceOptions(protect=protect_fsx),
+    )
 
 
 def protected_directory_and_fsx():

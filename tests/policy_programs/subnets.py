@@ -1,4 +1,5 @@
 """Programs for private-subnets: placements in private, public and unverifiable subnets."""
+
 from __future__ import annotations
 
 import pulumi
@@ -13,25 +14,36 @@ def cluster_in_private_subnet():
     """The HyperPod cluster and FSx in subnets routed through a NAT gateway."""
     net = network()
     cluster([net.private.id, net.private_b.id])
-    aws.fsx.LustreFileSystem("fsx", storage_capacity=1200, subnet_ids=net.private.id,
-                             deployment_type="PERSISTENT_2", per_unit_storage_throughput=250,
-                             opts=pulumi.ResourceOptions(protect=True))
+    aws.fsx.LustreFileSystem(
+        "fsx",
+        storage_capacity=1200,
+        subnet_ids=net.private.id,
+        deployment_type="PERSISTENT_2",
+        per_unit_storage_throughput=250,
+        opts=pulumi.ResourceOptions(protect=True),
+    )
 
 
 def fsx_on_main_route_table():
     """A subnet with no association uses the VPC's main route table, which has only the local route."""
     vpc = aws.ec2.Vpc("vpc", cidr_block="10.1.0.0/16")
     subnet = aws.ec2.Subnet("isolated", vpc_id=vpc.id, cidr_block="10.1.0.0/24")
-    aws.fsx.LustreFileSystem("fsx", storage_capacity=1200, subnet_ids=subnet.id, deployment_type="SCRATCH_2",
-                             opts=pulumi.ResourceOptions(protect=True))
+    aws.fsx.LustreFileSystem(
+        "fsx",
+        storage_capacity=1200,
+        subnet_ids=subnet.id,
+        deployment_type="SCRATCH_2",
+        opts=pulumi.ResourceOptions(protect=True),
+    )
 
 
 def public_things_not_judged():
     """A bastion, an internet-facing ALB and a NAT gateway in the public subnet are not placements the rule judges."""
     net = network(public_ips_on_public=True)
     aws.ec2.Instance("bastion", ami="ami-0123456789abcdef0", instance_type="t3.micro", subnet_id=net.public.id)
-    aws.lb.LoadBalancer("web", load_balancer_type="application", internal=False,
-                        subnets=[net.public.id, net.private.id])
+    aws.lb.LoadBalancer(
+        "web", load_balancer_type="application", internal=False, subnets=[net.public.id, net.private.id]
+    )
     cluster([net.private.id])
 
 
@@ -39,8 +51,9 @@ def read_subnet_with_association():
     """An existing subnet (read with .get()) whose route table association is managed here, with no IGW route."""
     vpc = aws.ec2.Vpc("vpc", cidr_block="10.2.0.0/16")
     rt = aws.ec2.RouteTable("isolated-rt", vpc_id=vpc.id)
-    existing = aws.ec2.Subnet.get("existing", "subnet-0aaaaaaaaaaaaaaaa",
-                                  map_public_ip_on_launch=False, vpc_id="vpc-0existing")
+    existing = aws.ec2.Subnet.get(
+        "existing", "subnet-0aaaaaaaaaaaaaaaa", map_public_ip_on_launch=False, vpc_id="vpc-0existing"
+    )
     aws.ec2.RouteTableAssociation("existing", subnet_id=existing.id, route_table_id=rt.id)
     cluster([existing.id])
 
@@ -57,10 +70,19 @@ def cluster_in_public_subnet():
 def group_override_in_public_subnet():
     """The cluster is private, but one instance group overrides its VPC config with the public subnet."""
     net = network()
-    cluster([net.private.id], groups=[group("controller", "ml.m5.xlarge"),
-                                      group("gpu", "ml.g5.12xlarge", ["InstanceStress", "InstanceConnectivity"],
-                                            override_subnets=[net.public.id],
-                                            security_group_ids=["sg-0123456789abcdef0"])])
+    cluster(
+        [net.private.id],
+        groups=[
+            group("controller", "ml.m5.xlarge"),
+            group(
+                "gpu",
+                "ml.g5.12xlarge",
+                ["InstanceStress", "InstanceConnectivity"],
+                override_subnets=[net.public.id],
+                security_group_ids=["sg-0123456789abcdef0"],
+            ),
+        ],
+    )
 
 
 def fsx_in_subnet_with_public_ips():
@@ -74,8 +96,9 @@ def main_route_table_to_igw():
     """A subnet without association, on a main route table that routes to the internet gateway."""
     vpc = aws.ec2.Vpc("vpc", cidr_block="10.1.0.0/16")
     igw = aws.ec2.InternetGateway("igw", vpc_id=vpc.id)
-    aws.ec2.Route("main-default", route_table_id=vpc.main_route_table_id, destination_cidr_block="0.0.0.0/0",
-                  gateway_id=igw.id)
+    aws.ec2.Route(
+        "main-default", route_table_id=vpc.main_route_table_id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id
+    )
     subnet = aws.ec2.Subnet("unassociated", vpc_id=vpc.id, cidr_block="10.1.0.0/24")
     aws.fsx.LustreFileSystem("fsx", storage_capacity=1200, subnet_ids=subnet.id, deployment_type="SCRATCH_2")
 
@@ -84,8 +107,9 @@ def inline_route_to_igw():
     """A route table with an inline route to the internet gateway."""
     vpc = aws.ec2.Vpc("vpc", cidr_block="10.1.0.0/16")
     igw = aws.ec2.InternetGateway("igw", vpc_id=vpc.id)
-    rt = aws.ec2.RouteTable("inline-rt", vpc_id=vpc.id,
-                            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=igw.id)])
+    rt = aws.ec2.RouteTable(
+        "inline-rt", vpc_id=vpc.id, routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=igw.id)]
+    )
     subnet = aws.ec2.Subnet("inline", vpc_id=vpc.id, cidr_block="10.1.0.0/24")
     aws.ec2.RouteTableAssociation("inline", subnet_id=subnet.id, route_table_id=rt.id)
     cluster([subnet.id])
@@ -94,41 +118,57 @@ def inline_route_to_igw():
 def internal_lb_in_public_subnet():
     """An internal load balancer placed in the public subnet."""
     net = network()
-    aws.lb.LoadBalancer("internal-nlb", load_balancer_type="network", internal=True,
-                        subnet_mappings=[aws.lb.LoadBalancerSubnetMappingArgs(subnet_id=net.public.id)])
+    aws.lb.LoadBalancer(
+        "internal-nlb",
+        load_balancer_type="network",
+        internal=True,
+        subnet_mappings=[aws.lb.LoadBalancerSubnetMappingArgs(subnet_id=net.public.id)],
+    )
 
 
 def client_vpn_in_public_subnet():
     net = network()
-    aws.ec2clientvpn.NetworkAssociation("vpn", client_vpn_endpoint_id="cvpn-endpoint-0123456789abcdef0",
-                                        subnet_id=net.public.id)
+    aws.ec2clientvpn.NetworkAssociation(
+        "vpn", client_vpn_endpoint_id="cvpn-endpoint-0123456789abcdef0", subnet_id=net.public.id
+    )
 
 
 def directory_in_public_subnet():
     net = network()
-    aws.directoryservice.Directory("directory", name="corp.example.com", password="Sup3rS3cret!", edition="Standard",
-                                   type="MicrosoftAD",
-                                   vpc_settings=aws.directoryservice.DirectoryVpcSettingsArgs(
-                                       vpc_id=net.vpc.id, subnet_ids=[net.private.id, net.public.id]))
+    aws.directoryservice.Directory(
+        "directory",
+        name="corp.example.com",
+        password="Sup3rS3cret!",
+        edition="Standard",
+        type="MicrosoftAD",
+        vpc_settings=aws.directoryservice.DirectoryVpcSettingsArgs(
+            vpc_id=net.vpc.id, subnet_ids=[net.private.id, net.public.id]
+        ),
+    )
 
 
 def eks_in_public_subnet():
     net = network()
-    aws.eks.Cluster("eks", role_arn="arn:aws:iam::123456789012:role/eks",
-                    vpc_config=aws.eks.ClusterVpcConfigArgs(subnet_ids=[net.public.id, net.private.id]))
+    aws.eks.Cluster(
+        "eks",
+        role_arn="arn:aws:iam::123456789012:role/eks",
+        vpc_config=aws.eks.ClusterVpcConfigArgs(subnet_ids=[net.public.id, net.private.id]),
+    )
 
 
 def read_subnet_with_public_ips():
     """An existing subnet whose read state says it hands out public IPs."""
-    existing = aws.ec2.Subnet.get("existing", "subnet-0bbbbbbbbbbbbbbbb",
-                                  map_public_ip_on_launch=True, vpc_id="vpc-0existing")
+    existing = aws.ec2.Subnet.get(
+        "existing", "subnet-0bbbbbbbbbbbbbbbb", map_public_ip_on_launch=True, vpc_id="vpc-0existing"
+    )
     cluster([existing.id])
 
 
 def read_subnet_routes_unseen():
     """An existing subnet without a route table association in this stack: its routes cannot be seen."""
-    existing = aws.ec2.Subnet.get("existing", "subnet-0ccccccccccccccccc",
-                                  map_public_ip_on_launch=False, vpc_id="vpc-0existing")
+    existing = aws.ec2.Subnet.get(
+        "existing", "subnet-0ccccccccccccccccc", map_public_ip_on_launch=False, vpc_id="vpc-0existing"
+    )
     cluster([existing.id])
 
 
@@ -143,8 +183,9 @@ def literal_subnet_id():
 def public_ip_flag_unknown_at_preview():
     """mapPublicIpOnLaunch comes from another resource's output: unknown at preview, false at deploy."""
     vpc = aws.ec2.Vpc("vpc", cidr_block="10.1.0.0/16")
-    subnet = aws.ec2.Subnet("late", vpc_id=vpc.id, cidr_block="10.1.0.0/24",
-                            map_public_ip_on_launch=unknown_in_preview(vpc, False))
+    subnet = aws.ec2.Subnet(
+        "late", vpc_id=vpc.id, cidr_block="10.1.0.0/24", map_public_ip_on_launch=unknown_in_preview(vpc, False)
+    )
     cluster([subnet.id])
 
 
