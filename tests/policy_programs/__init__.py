@@ -24,6 +24,9 @@ VIOLATING = {
         subnets.read_subnet_with_public_ips,
         subnets.read_subnet_routes_unseen,
         subnets.literal_subnet_id,
+        subnets.read_subnet_association_to_igw,
+        subnets.read_subnet_main_table_unread,
+        subnets.read_subnet_default_route_to_appliance,
     ],
     "nlb-ssh-only-security-groups": [
         load_balancers.login_nlb_admits_http,
@@ -69,6 +72,8 @@ COMPLIANT = {
         subnets.fsx_on_main_route_table,
         subnets.public_things_not_judged,
         subnets.read_subnet_with_association,
+        subnets.read_subnet_with_read_association,
+        subnets.read_subnet_on_read_main_table,
     ],
     "nlb-ssh-only-security-groups": [
         load_balancers.login_nlb_ssh_only,
