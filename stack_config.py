@@ -1096,7 +1096,7 @@ def _parse_login(r: _Reader, raw: Any, network: NetworkSettings, cluster: Cluste
     lg = r.obj(raw, path, ("enabled", "allowedCidrs", "stickiness", "targetIps", "hostKeyVersion"))
     enabled = r.get(lg, "enabled", path, bool, True)
 
-    cidrs = r.str_list(lg, "allowedCidrs", path, [], item=_no_world)
+    cidrs = _ssh_sources(r, lg, "allowedCidrs", path)
 
     def ip(v: str):
         try:
@@ -1183,20 +1183,29 @@ def _parse_vpn(r: _Reader, raw: Any, network: NetworkSettings) -> VpnSettings:
     )
 
 
-def _no_world(c: str):
-    bad = _cidr(c)
-    if bad:
-        return bad
-    if ipaddress.IPv4Network(c).prefixlen == 0:
-        return ("would open SSH to the whole internet", "list the client networks that need SSH")
-    return None
+def _ssh_sources(r: _Reader, raw: dict, key: str, path: str) -> list[str]:
+    """Client ranges allowed to SSH: valid CIDRs whose union is not the internet (the pack's own test,
+    ``policies/internet.py``, so the whole internet written as pieces is refused here as it is there)."""
+    from policies.internet import internet_share, opens_to_internet
+
+    cidrs = r.str_list(raw, key, path, [], item=_cidr)
+    if opens_to_internet(cidrs):
+        r.fail(
+            f"{path}.{key}",
+            cidrs,
+            f"together these ranges admit {internet_share(cidrs):.0%} of the public "
+            "internet, which would open SSH to the world",
+            "list only the client networks that need SSH",
+        )
+        return []
+    return cidrs
 
 
 def _parse_access(r: _Reader, raw: Any, network: NetworkSettings) -> AccessPathSettings:
     path = "access"
     a = r.obj(raw, path, ("ssm", "bastion", "bastionAllowedCidrs", "bastionInstanceType", "bastionKeyName"))
     bastion = r.get(a, "bastion", path, bool, False)
-    cidrs = r.str_list(a, "bastionAllowedCidrs", path, [], item=_no_world)
+    cidrs = _ssh_sources(r, a, "bastionAllowedCidrs", path)
     if bastion and not a.get("bastionAllowedCidrs"):
         r.fail(
             f"{path}.bastionAllowedCidrs",

@@ -41,3 +41,13 @@ def test_thirty_character_cluster_name_exits_2_naming_the_limit(tmp_path, name):
     assert run.returncode == 2, run.stderr
     assert f'hyperpod-platform:clusterName = "{name}": is 30 characters' in run.stderr
     assert "32-character limit" in run.stderr and "use at most 18 characters" in run.stderr
+
+
+@pytest.mark.parametrize("key", ["login", "access"])
+def test_internet_in_two_halves_exits_2_for_ssh_sources(tmp_path, key):
+    """The whole internet as 0.0.0.0/1 + 128.0.0.0/1 is refused for the login and the bastion ranges."""
+    field = {"login": "allowedCidrs", "access": "bastionAllowedCidrs"}[key]
+    halves = ["0.0.0.0/1", "128.0.0.0/1"]
+    run = _preview(tmp_path, lambda c: c[f"hyperpod-platform:{key}"].__setitem__(field, halves))
+    assert run.returncode == 2, run.stderr
+    assert f"hyperpod-platform:{key}.{field} = " in run.stderr and "open SSH to the world" in run.stderr

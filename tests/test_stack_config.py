@@ -604,6 +604,19 @@ BAD_CONFIGS = [
         "directory.groups[2]",
         "repeats directory.groups[0]",
     ),
+    ("login-cidrs-world", _set("login.allowedCidrs", ["0.0.0.0/0"]), "login.allowedCidrs", "open SSH to the world"),
+    (
+        "login-cidrs-world-in-halves",
+        _set("login.allowedCidrs", ["0.0.0.0/1", "128.0.0.0/1"]),
+        "login.allowedCidrs",
+        "admit 100% of the public internet",
+    ),
+    (
+        "bastion-cidrs-world-in-pieces",
+        _set("access.bastionAllowedCidrs", ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/3"]),
+        "access.bastionAllowedCidrs",
+        "open SSH to the world",
+    ),
     (
         "dir-by-role-unknown-role",
         _set("directory.allowedGroupsByRole", {"controler": ["ClusterAdmin"]}),
