@@ -903,6 +903,49 @@ def _fsx_capacity(v: int):
     return ("PERSISTENT_2 FSx for Lustre holds 1200 GiB, 2400 GiB, or a multiple of 2400 GiB", f"use {up}")
 
 
+# Directories a shared file system must not be mounted on, under or above (it would hide or replace them);
+# lifecycle/steps/20-fsx-mount.sh keeps the same list (a test compares them).
+SYSTEM_DIRS = (
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/home",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/opt/aws",
+    "/opt/ml",
+    "/opt/sagemaker",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+    "/sys",
+    "/tmp",
+    "/usr",
+    "/var",
+)
+
+
+def _mount_path(v: str) -> Optional[tuple[str, str]]:
+    """A normalized absolute path that neither is, holds, nor lies inside a system directory."""
+    import posixpath
+
+    if not MOUNT_PATH_RE.match(v) or any(part in (".", "..") for part in v.split("/")):
+        normal = posixpath.normpath("/" + v.strip()).replace("//", "/")
+        return (
+            "must be a normalized absolute path (no '.', '..', '//' or trailing '/'; letters, digits, '.', "
+            "'_' and '-')",
+            f"use '{normal}'" if MOUNT_PATH_RE.match(normal) else "use /fsx",
+        )
+    clash = next((d for d in SYSTEM_DIRS if v == d or v.startswith(d + "/") or d.startswith(v + "/")), None)
+    if clash:
+        return (f"would hide or replace the system directory {clash}", "mount it elsewhere, e.g. /fsx or /mnt/fsx")
+    return None
+
+
 def _parse_fsx(r: _Reader, raw: Any) -> FsxSettings:
     path = "fsx"
     f = r.obj(raw, path, ("enabled", "storageCapacityGiB", "throughputPerTiB", "mountPath", "protect"))
@@ -916,11 +959,7 @@ def _parse_fsx(r: _Reader, raw: Any) -> FsxSettings:
             path,
             str,
             "/fsx",
-            lambda v: (
-                None
-                if MOUNT_PATH_RE.match(v) and v not in ("/", "/opt/ml", "/opt/sagemaker", "/tmp")
-                else ("must be an absolute path outside the system directories", "use /fsx")
-            ),
+            _mount_path,
         )
         or "/fsx",
         protect=r.get(f, "protect", path, bool, True),

@@ -857,3 +857,34 @@ def test_directory_step_defers_when_the_bind_secret_stays_unreadable(directory_n
     )
     assert [c for c in directory_node.calls() if c[0] in ("apt-get", "ldapsearch")] == []
     assert (tmp_path / "packages").read_text() == "ec2-instance-connect\n"
+
+
+@pytest.mark.parametrize(
+    "mount_path,reason",
+    [
+        ("/etc", "would hide or replace the system directory /etc"),
+        ("/fsx/../etc", "is not a normalized absolute path"),
+        ("/opt", "would hide or replace the system directory /opt/aws"),
+        ("fsx", "is not a normalized absolute path"),
+    ],
+)
+def test_mount_step_refuses_a_system_mount_path(node: Node, mount_path: str, reason: str):
+    """The mount step checks the path it is handed again: nothing is mounted, fstab is untouched."""
+    node.set_platform(platform(fsx={**FSX, "mount_path": mount_path}))
+    before = node.fstab.read_text() if node.fstab.exists() else None
+    result = node.run()
+    assert result.returncode != 0
+    assert "FAILED: step 20-fsx-mount" in result.stdout and reason in result.stdout
+    assert node.mounts() == []
+    assert (node.fstab.read_text() if node.fstab.exists() else None) == before
+
+
+def test_mount_step_and_config_forbid_the_same_directories():
+    """The node's list of system directories is the config's (stack_config.SYSTEM_DIRS)."""
+    import re
+
+    import stack_config
+
+    script = (LIFECYCLE / "steps" / "20-fsx-mount.sh").read_text()
+    listed = re.search(r"system_dirs=\(([^)]*)\)", script).group(1).split()
+    assert tuple(listed) == stack_config.SYSTEM_DIRS

@@ -604,6 +604,11 @@ BAD_CONFIGS = [
         "directory.groups[2]",
         "repeats directory.groups[0]",
     ),
+    ("fsx-mount-system-dir", _set("fsx.mountPath", "/etc"), "fsx.mountPath", "system directory /etc"),
+    ("fsx-mount-dotdot", _set("fsx.mountPath", "/fsx/../etc"), "fsx.mountPath", "normalized absolute path"),
+    ("fsx-mount-above-system-dir", _set("fsx.mountPath", "/opt"), "fsx.mountPath", "system directory /opt/aws"),
+    ("fsx-mount-homes", _set("fsx.mountPath", "/home/shared"), "fsx.mountPath", "system directory /home"),
+    ("fsx-mount-relative", _set("fsx.mountPath", "fsx"), "fsx.mountPath", "use '/fsx'"),
     ("login-cidrs-world", _set("login.allowedCidrs", ["0.0.0.0/0"]), "login.allowedCidrs", "open SSH to the world"),
     (
         "login-cidrs-world-in-halves",

@@ -13,6 +13,18 @@ if [[ -z "${dns}" ]]; then
 fi
 [[ -n "${mount_name}" && -n "${mount_path}" ]] || die "platform.json has fsx.dns_name but no mount_name/mount_path"
 
+# The stack config checks the mount path; check it again here, where it is used as root. Same list as
+# stack_config.SYSTEM_DIRS.
+system_dirs=(/bin /boot /dev /etc /home /lib /lib32 /lib64 /libx32 /opt/aws /opt/ml /opt/sagemaker /proc /root
+  /run /sbin /sys /tmp /usr /var)
+[[ "${mount_path}" =~ ^(/[A-Za-z0-9._-]+)+$ && "/${mount_path}/" != */./* && "/${mount_path}/" != */../* ]] ||
+  die "fsx.mount_path '${mount_path}' is not a normalized absolute path"
+for dir in "${system_dirs[@]}"; do
+  if [[ "${mount_path}" == "${dir}" || "${mount_path}" == "${dir}/"* || "${dir}" == "${mount_path}/"* ]]; then
+    die "fsx.mount_path ${mount_path} would hide or replace the system directory ${dir}"
+  fi
+done
+
 device="${dns}@tcp:/${mount_name}"
 options="defaults,noatime,flock,_netdev,x-systemd.automount,x-systemd.requires=network-online.target"
 fstab="${HP_ROOT}/etc/fstab"
