@@ -72,6 +72,26 @@ def ssm_user_policy(cluster_arn: str) -> dict:
     }
 
 
+def ssm_ssh_config(cluster_name: str, cluster_id: str) -> str:
+    """An ssh_config block that reaches ``<cluster>-node-<group>-<instance-id>`` through SSM.
+
+    ssh hands ProxyCommand to a shell after pasting the host name in, so the name never goes into the script
+    text: it is passed single-quoted as an argument (OpenSSH refuses host names with quotes and other shell
+    metacharacters), and the script refuses anything but letters, digits and hyphens before using it.
+    """
+    prefix = f"{cluster_name}-node-"
+    script = (
+        'case "$1" in *[!A-Za-z0-9-]*) echo "not an SSM node name: $1" >&2; exit 2;; esac; '
+        f'exec aws ssm start-session --document-name {SSH_DOCUMENT} --parameters "portNumber=$2" '
+        f'--target "sagemaker-cluster:{cluster_id}_${{1#{prefix}}}"'
+    )
+    return (
+        f"# Nodes by SSM target: ssh {prefix}<group>-<instance-id>\n"
+        f"Host {prefix}*\n"
+        f"  ProxyCommand sh -c '{script}' sh '%h' '%p'\n"
+    )
+
+
 class AccessPaths(pulumi.ComponentResource):
     """The SSM user policy with its ssh_config snippet, and the bastion with its ProxyJump snippet."""
 
@@ -94,13 +114,7 @@ class AccessPaths(pulumi.ComponentResource):
             )
             self.ssm_policy_arn = policy.arn
             self.ssm_ssh_config = pulumi.Output.from_input(args.cluster_arn).apply(
-                lambda arn: (
-                    f"# Nodes by SSM target: ssh {args.cluster_name}-node-<group>-<instance-id>\n"
-                    f"Host {args.cluster_name}-node-*\n"
-                    f'  ProxyCommand sh -c "aws ssm start-session --document-name {SSH_DOCUMENT} '
-                    f"--parameters portNumber=%p --target sagemaker-cluster:{arn.rsplit('/', 1)[1]}_"
-                    f"$(echo %h | sed 's/^{args.cluster_name}-node-//')\"\n"
-                )
+                lambda arn: ssm_ssh_config(args.cluster_name, arn.rsplit("/", 1)[1])
             )
         if s.bastion:
             sg = aws.ec2.SecurityGroup(

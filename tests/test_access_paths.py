@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import parliament
+import pytest
 
 from stack_config import ConfigError
 from tests.conftest import P
@@ -27,12 +28,49 @@ def test_ssm_allows_ssh_sessions_to_the_cluster_only(dev_run):
     assert [(f.issue, f.detail) for f in findings] == []
 
 
-def test_ssm_ssh_config_snippet(dev_run):
-    """The snippet proxies through SSM with the SSH document to the cluster's node targets."""
+def _proxy(snippet: str, host: str, tmp_path):
+    """Run the snippet's ProxyCommand as ssh does (tokens pasted in, then ``sh -c "exec ..."``), with a stub
+    ``aws`` that records its arguments."""
+    import os
+    import subprocess
+
+    command = next(ln for ln in snippet.splitlines() if ln.strip().startswith("ProxyCommand"))
+    command = command.strip().removeprefix("ProxyCommand ").replace("%h", host).replace("%p", "22")
+    stub = tmp_path / "aws"
+    stub.write_text('#!/bin/sh\nprintf "%s\\n" "$@" > "$AWS_ARGS"\n')
+    stub.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}", "AWS_ARGS": str(tmp_path / "args")}
+    run = subprocess.run(["sh", "-c", f"exec {command}"], env=env, cwd=tmp_path, capture_output=True, text=True)
+    args = (tmp_path / "args").read_text().splitlines() if (tmp_path / "args").exists() else None
+    return run, args
+
+
+def test_ssm_ssh_config_snippet(dev_run, tmp_path):
+    """The snippet proxies through SSM with the SSH document to the node's target, run as ssh runs it."""
     snippet = dev_run.outputs["ssmSshConfig"]
     assert "Host hp-dev-node-*\n" in snippet
-    assert "--document-name AWS-StartSSHSession --parameters portNumber=%p" in snippet
-    assert "--target sagemaker-cluster:abcdef123456_" in snippet
+    run, args = _proxy(snippet, "hp-dev-node-gpu-i-0123456789abcdef0", tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert args == [
+        "ssm",
+        "start-session",
+        "--document-name",
+        "AWS-StartSSHSession",
+        "--parameters",
+        "portNumber=22",
+        "--target",
+        "sagemaker-cluster:abcdef123456_gpu-i-0123456789abcdef0",
+    ]
+
+
+@pytest.mark.parametrize(
+    "host", ["hp-dev-node-x$(touch pwned)", "hp-dev-node-x;touch pwned", "hp-dev-node-`touch pwned`"]
+)
+def test_ssm_ssh_config_never_runs_the_host_name(dev_run, tmp_path, host):
+    """A host name with shell syntax is refused by the proxy script, never executed, and aws is not called."""
+    run, args = _proxy(dev_run.outputs["ssmSshConfig"], host, tmp_path)
+    assert run.returncode == 2 and "not an SSM node name" in run.stderr
+    assert args is None and not (tmp_path / "pwned").exists()
 
 
 def test_bastion_in_public_subnet_with_ssh_from_listed_cidrs(dev_run):
@@ -69,6 +107,6 @@ def test_bastion_needs_ranges_and_refuses_the_world(dev_config, run_stack):
     dev_config[P + "access"]["bastionAllowedCidrs"] = ["0.0.0.0/0"]
     result = run_stack(dev_config)
     assert isinstance(result.error, ConfigError) and result.registrations == []
-    assert "access.bastionAllowedCidrs[0]" in str(result.error)
+    assert "access.bastionAllowedCidrs = " in str(result.error) and "open SSH to the world" in str(result.error)
     dev_config[P + "access"].pop("bastionAllowedCidrs")
     assert "a bastion needs the client ranges" in str(run_stack(dev_config).error)
