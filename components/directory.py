@@ -7,6 +7,7 @@ Created mode generates the directory's Admin password with pulumi-random and kee
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -35,6 +36,40 @@ def directory_password(name: str, opts: pulumi.ResourceOptions, version: Optiona
         min_special=2,
         keepers={"version": str(version)} if version else None,
         opts=opts,
+    )
+
+
+def admin_secret_policy(name: str, secret_arn: pulumi.Input[str], opts: pulumi.ResourceOptions):
+    """The Admin password's resource policy: no principal but the role deploying the stack may read it.
+
+    Nothing in the stack reads the Admin password back (the directory gets it from pulumi-random), so, unlike
+    the bind and host-key secrets (components/execution_role.py), no workload is exempt: only the deploying
+    role, because the AWS provider reads a secret back after writing it and on refresh. aws:PrincipalArn of an
+    assumed role is the role's ARN with its path, which the session context gives."""
+    invoke = pulumi.InvokeOutputOptions(parent=opts.parent)
+    caller = aws.get_caller_identity_output(opts=invoke)
+    deployer = aws.iam.get_session_context_output(arn=caller.arn, opts=invoke).issuer_arn
+    return aws.secretsmanager.SecretPolicy(
+        name,
+        secret_arn=secret_arn,
+        opts=opts,
+        policy=pulumi.Output.all(secret_arn, deployer).apply(
+            lambda v: json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "OnlyTheDeployerReads",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "secretsmanager:GetSecretValue",
+                            "Resource": v[0],
+                            "Condition": {"ArnNotEquals": {"aws:PrincipalArn": [v[1]]}},
+                        }
+                    ],
+                }
+            )
+        ),
     )
 
 
@@ -93,6 +128,7 @@ class Directory(pulumi.ComponentResource):
             aws.secretsmanager.SecretVersion(
                 f"{name}-directory-admin", secret_id=self.admin_secret.id, secret_string=password.result, opts=child
             )
+            admin_secret_policy(f"{name}-directory-admin-deployer-only", self.admin_secret.arn, child)
             self.directory = aws.directoryservice.Directory(
                 f"{name}-directory",
                 name=s.domain_name,

@@ -113,6 +113,7 @@ def test_execution_role_reads_only_the_named_secrets(dev_run):
     policies = {
         json.loads(p.inputs["policy"])["Statement"][0]["Resource"]: json.loads(p.inputs["policy"])
         for p in dev_run.of_type("aws:secretsmanager/secretPolicy:SecretPolicy")
+        if p.name.endswith("-nodes-only")
     }
     assert set(policies) == {arns["hp-dev-host-keys"], arns["hp-dev-ldap-bind"]}
     role = dev_run.named("hp-dev-role", "aws:iam/role:Role").outputs["arn"]
@@ -121,6 +122,28 @@ def test_execution_role_reads_only_the_named_secrets(dev_run):
         assert stmt["Effect"] == "Deny" and stmt["Condition"] == {
             "ArnNotEquals": {"aws:PrincipalArn": sorted([role, DEPLOYER_ROLE])}
         }
+
+
+def test_admin_secret_readable_only_by_the_deployer(dev_run):
+    """The Admin password's secret has a resource policy too: it denies GetSecretValue to every principal but
+    the deploying role (from the session context, path included); no workload, not even the nodes, may read
+    it. Every secret of the stack thus has a resource policy (the secret-has-resource-policy rule)."""
+    secret = dev_run.named("hp-dev-directory-admin", SECRET).outputs["arn"]
+    policies = [
+        p for p in dev_run.of_type("aws:secretsmanager/secretPolicy:SecretPolicy") if p.inputs["secretArn"] == secret
+    ]
+    assert [p.name for p in policies] == ["hp-dev-directory-admin-deployer-only"]
+    (stmt,) = json.loads(policies[0].inputs["policy"])["Statement"]
+    assert stmt == {
+        "Sid": "OnlyTheDeployerReads",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": secret,
+        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": [DEPLOYER_ROLE]}},
+    }
+    covered = {p.inputs["secretArn"] for p in dev_run.of_type("aws:secretsmanager/secretPolicy:SecretPolicy")}
+    assert {s.outputs["arn"] for s in dev_run.of_type(SECRET)} <= covered
 
 
 def test_existing_directory_by_id(dev_config, run_stack):
