@@ -15,7 +15,17 @@ import subprocess
 import pytest
 
 from tests.conftest import ROOT
-from tests.policy_programs import COMPLIANT, VIOLATING, hyperpod, iam, load_balancers, security_groups, subnets
+from tests.policy_programs import (
+    COMPLIANT,
+    VIOLATING,
+    buckets,
+    hyperpod,
+    iam,
+    load_balancers,
+    secrets,
+    security_groups,
+    subnets,
+)
 from tools import preview
 from tools.harness import run_program
 from tools.policy_harness import (
@@ -40,6 +50,9 @@ RULES = [
     "hyperpod-resilience",
     "no-world-ssh",
     "iam-least-privilege",
+    "iam-oidc-trust-pinned",
+    "secret-policy-not-public",
+    "secret-has-resource-policy",
 ]
 ADVISORY_BY_DEFAULT = {"hyperpod-resilience", "iam-parliament-findings", "stateful-protection"}
 REGION = {"aws:region": "us-east-1"}
@@ -52,6 +65,7 @@ UNKNOWN_AT_PREVIEW = [
     (load_balancers.login_nlb_source_unknown_at_preview, "nlb-ssh-only-security-groups", True),
     (security_groups.world_ssh_unknown_at_preview, "no-world-ssh", True),
     (iam.policy_unknown_at_preview, "iam-least-privilege", True),
+    (buckets.tls_deny_other_bucket_unknown_at_preview, "bucket-protection", True),
 ]
 ALL_PROGRAMS = sorted(
     {p for table in (COMPLIANT, VIOLATING) for progs in table.values() for p in progs}
@@ -97,7 +111,14 @@ def test_pack_describes_every_rule(pack):
         assert schema.get("properties"), name
         assert all("default" in prop for prop in schema["properties"].values()), name
     stack_policies = {p.name for p in info.policies if p.policy_type == analyzer_pb2.POLICY_TYPE_STACK}
-    assert stack_policies == {"private-subnets", "nlb-ssh-only-security-groups", "bucket-protection"}
+    assert stack_policies == {
+        "private-subnets",
+        "nlb-ssh-only-security-groups",
+        "bucket-protection",
+        "secret-has-resource-policy",
+        "no-world-ssh",  # a group's ingress from every resource, pooled
+        "no-plaintext-ldap",  # security groups judged with the directory NLB's group
+    }
 
 
 def test_prod_config_makes_every_rule_mandatory(pack):
@@ -341,7 +362,7 @@ def test_dev_preview_passes_prod_policy_config():
     """`scripts/preview --stack dev --policy-config policies/config/prod.json` exits 0."""
     proc = _preview("--stack", "dev", "--quiet", "--policy-config", "policies/config/prod.json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Policies: pack hyperpod-guardrails, 10 policies (1 advisory, 9 mandatory)" in proc.stdout
+    assert "Policies: pack hyperpod-guardrails, 13 policies (1 advisory, 12 mandatory)" in proc.stdout
     assert "Policy check: 0 mandatory, 0 advisory violation(s)." in proc.stdout
 
 
@@ -526,3 +547,157 @@ def test_existing_vpc_with_igw_routed_subnet_fails_preview_naming_it(capsys, tmp
             f"subnet hp-shared-private-1 ({subnets.PUBLIC_SUBNET}) uses route table "
             f"hp-shared-{subnets.IGW_TABLE}, which routes 0.0.0.0/0 to internet gateway igw-" in ln
         )
+
+
+# ---------------------------------------------------------------- IAM, secrets and buckets: what the rules say
+def test_iam_admin_managed_policies_are_named_wherever_attached(pack):
+    """AdministratorAccess, PowerUserAccess and IAMFullAccess are violations through every attachment path,
+    whatever the partition; the message names the input and the ARN."""
+    for program, where, policy in (
+        (iam.admin_in_managed_policy_arns, "managedPolicyArns[1]", "AdministratorAccess"),
+        (iam.admin_in_role_attachments_exclusive, "policyArns[0]", "AdministratorAccess"),
+        (iam.power_user_attached_to_user, "policyArn", "PowerUserAccess"),
+        (iam.iam_full_access_attached_to_group, "policyArn", "IAMFullAccess"),
+        (iam.native_user_and_group_managed_admin, "arn:aws-us-gov:iam::aws:policy/AdministratorAccess", "native-user"),
+        (iam.sso_permission_set_admin, "managedPolicyArn", "AdministratorAccess"),
+    ):
+        ds = judge(pack, program).by_policy("iam-least-privilege")
+        assert any(d.mandatory and where in str(d) and policy in str(d) for d in ds), [str(d) for d in ds]
+
+
+def test_iam_evasions_say_what_they_grant(pack):
+    for program, text in (
+        (iam.native_user_policy_not_action, "allows every action except NotAction"),
+        (iam.policy_not_action, "allows every action except NotAction"),
+        (iam.user_policy_not_resource, "on everything except NotResource"),
+        (iam.group_policy_escalation_pattern, "iam:PutRolePolicy"),
+        (iam.escalation_on_every_role, "allows IAM privilege escalation (iam:PutRolePolicy"),
+        (iam.role_inline_sts_star, "allows every sts action ('sts:*') on every resource"),
+        (iam.native_role_policy_ec2_star_on_every_arn, "allows every EC2 action ('EC2:*') on every resource"),
+        (iam.native_permission_set_inline_star, "allows Action '*:*' (every service)"),
+        (iam.trust_everyone_but, "trusts everyone except NotPrincipal"),
+    ):
+        (d,) = judge(pack, program).by_policy("iam-least-privilege")
+        assert d.mandatory and text in d.message, (program.__name__, d.message)
+
+
+def test_oidc_trust_names_the_missing_or_loose_claim(pack):
+    host = iam.GITHUB
+    for program, text in (
+        (iam.github_oidc_without_sub, f"without a condition on {host}:sub"),
+        (iam.github_oidc_any_repo, f"{host}:sub ['repo:*'] does not pin an owner"),
+        (iam.github_oidc_owner_prefix, "does not pin an owner"),
+        (iam.github_oidc_sub_if_exists, f"StringLikeIfExists does not require {host}:sub to match"),
+        (iam.github_oidc_without_aud, f"without a condition on {host}:aud"),
+        (iam.eks_oidc_any_service_account, f"{iam.EKS}:sub ['system:serviceaccount:*'] does not pin an owner"),
+    ):
+        (d,) = judge(pack, program).by_policy("iam-oidc-trust-pinned")
+        assert d.mandatory and text in d.message, (program.__name__, d.message)
+    relaxed = judge(
+        pack, iam.github_oidc_without_aud, policy_config={"iam-oidc-trust-pinned": {"requireAudience": False}}
+    )
+    assert relaxed.by_policy("iam-oidc-trust-pinned") == []
+
+
+def test_secret_rules_name_the_secret_and_the_statement(pack):
+    (d,) = judge(pack, secrets.policy_for_another_secret).by_policy("secret-has-resource-policy")
+    assert d.mandatory and d.name == "other-token" and "has no resource policy" in d.message
+    (d,) = judge(pack, secrets.native_resource_policy_public).by_policy("secret-policy-not-public")
+    assert d.type == "aws-native:secretsmanager:ResourcePolicy" and "public principal" in d.message
+    (d,) = judge(pack, secrets.allow_with_not_principal).by_policy("secret-policy-not-public")
+    assert "NotPrincipal" in d.message
+
+
+def test_dev_stack_admin_secret_needs_its_resource_policy(pack, dev_config):
+    """Every secret of the dev stack has a resource policy; without the Admin password's, the stack fails
+    secret-has-resource-policy on that secret."""
+    result = run_program(ROOT / "__main__.py", dev_config, preview=False)
+    assert result.error is None, result.error
+    without = [r for r in result.registrations if r.name != "hp-dev-directory-admin-deployer-only"]
+    assert len(without) == len(result.registrations) - 1
+    report = pack.analyze(without, outputs=result.outputs, config=dev_config, policy_config=PROD)
+    (d,) = report.by_policy("secret-has-resource-policy")
+    assert d.mandatory and d.name == "hp-dev-directory-admin"
+
+
+def test_bucket_tls_deny_must_name_the_bucket(pack):
+    (d,) = judge(pack, buckets.tls_deny_names_another_bucket).by_policy("bucket-protection")
+    assert "arn:aws:s3:::other-bucket" in d.message and "does not name this bucket and its objects" in d.message
+    (d,) = judge(pack, buckets.tls_deny_bucket_but_not_objects).by_policy("bucket-protection")
+    assert "does not name this bucket and its objects" in d.message
+    (d,) = judge(pack, buckets.native_bucket_partial_block).by_policy("bucket-protection")
+    assert (
+        d.type == "aws-native:s3:Bucket"
+        and "publicAccessBlockConfiguration leaves restrictPublicBuckets off" in d.message
+    )
+    (d,) = judge(pack, buckets.native_bare_bucket).by_policy("bucket-protection")
+    assert "no BucketPublicAccessBlock nor publicAccessBlockConfiguration" in d.message
+
+
+# ---------------------------------------------------------------- network rules: unions, prefix lists, default groups, routes
+def test_no_world_ssh_judges_the_union_of_a_groups_sources(pack):
+    """Halves of the internet in two rules on one group are one violation, on the group, naming both rules.
+    Pieces that are not the internet alone are one when they land on the same group, and not on two groups."""
+    (d,) = judge(pack, security_groups.two_rules_cover_the_internet).by_policy("no-world-ssh")
+    assert d.name == "split" and d.mandatory
+    assert "0.0.0.0/1 (ssh-half-0)" in d.message and "128.0.0.0/1 (ssh-half-1)" in d.message
+    assert "together 100%" in d.message
+    (d,) = judge(pack, security_groups.pieces_on_one_group_cover_the_internet).by_policy("no-world-ssh")
+    assert d.name == "pieces" and "32.0.0.0/5 (ssh-piece-0)" in d.message and "40.0.0.0/5 (ssh-piece-1)" in d.message
+
+    def two_groups():
+        vpc = aws.ec2.Vpc("vpc", cidr_block="10.0.0.0/16")
+        for i, cidr in enumerate(security_groups.PIECES):
+            sg = aws.ec2.SecurityGroup(f"half-{i}", vpc_id=vpc.id)
+            aws.vpc.SecurityGroupIngressRule(
+                f"ssh-{i}", security_group_id=sg.id, ip_protocol="tcp", from_port=22, to_port=22, cidr_ipv4=cidr
+            )
+
+    import pulumi_aws as aws
+
+    assert judge(pack, two_groups).by_policy("no-world-ssh") == []
+
+
+def test_no_world_ssh_prefix_list_outside_the_stack_cannot_be_judged(pack):
+    """A prefix list the stack does not hold (AWS-managed, literal pl-...) is a "cannot judge" note, at preview
+    and once deployed: never a silent pass."""
+    for preview_mode in (True, False):
+        (d,) = judge(pack, security_groups.aws_managed_prefix_list, preview=preview_mode, policy_config=PROD).by_policy(
+            "no-world-ssh"
+        )
+        assert d.cannot_judge and d.level == "advisory"
+        assert "pl-0a1b2c3d4e5f60718" in d.message and "not a prefix list of this stack" in d.message
+
+
+def test_private_subnets_route_to_a_literal_table_is_never_dropped(pack):
+    """A route to the internet gateway naming a route table that is not in the stack: at preview, while the
+    subnet's main table ID is unknown, a note naming the route; once known (another table), judged private."""
+    (n,) = judge(pack, subnets.route_by_literal_id_on_unknown_table, preview=True).by_policy("private-subnets")
+    assert n.cannot_judge and "route literal-default" in n.message and "rtb-0c0c0c0c0c0c0c0c0" in n.message
+    deployed = judge(pack, subnets.route_by_literal_id_on_unknown_table, policy_config=PROD)
+    assert deployed.by_policy("private-subnets") == [] and deployed.notes == []
+
+
+def test_internet_facing_load_balancer_is_for_internal_load_balancers_only(pack):
+    """An internet-facing ALB in a public subnet is not a private-subnets placement; internal-load-balancers
+    reports it by default, and passes it only when configured to judge network load balancers alone."""
+    report = judge(pack, load_balancers.internet_facing_alb, policy_config=PROD)
+    assert report.by_policy("private-subnets") == []
+    (d,) = report.by_policy("internal-load-balancers")
+    assert d.mandatory and "internet-facing application load balancer" in d.message
+    narrowed = judge(
+        pack,
+        load_balancers.internet_facing_alb,
+        policy_config={"internal-load-balancers": {"loadBalancerTypes": ["network"]}},
+    )
+    assert narrowed.by_policy("internal-load-balancers") == []
+
+
+def test_no_plaintext_ldap_reports_groups_and_listeners_of_every_kind(pack):
+    """389 and 3268 listeners of classic load balancers (pulumi-aws and aws-native), and a group admitting
+    389 from anything but the directory NLB's group, name the port and the source."""
+    reported = judge(pack, load_balancers.classic_elb_ldap_listeners).by_policy("no-plaintext-ldap")
+    assert {d.name: "port" in d.message for d in reported} == {"legacy-ldap": True, "native-gc": True}
+    assert any("port 3268" in d.message for d in reported) and any("port 389" in d.message for d in reported)
+    (d,) = judge(pack, load_balancers.dc_group_ldap_from_vpc_cidr).by_policy("no-plaintext-ldap")
+    assert d.name == "dc-ldap" and "TCP 389" in d.message and "10.0.0.0/16" in d.message

@@ -7,12 +7,15 @@ from . import (
     bucket_protection,
     hyperpod_resilience,
     iam_least_privilege,
+    iam_oidc_trust,
     iam_parliament_findings,
     internal_load_balancers,
     nlb_ssh_only_security_groups,
     no_plaintext_ldap,
     no_world_ssh,
     private_subnets,
+    secret_has_resource_policy,
+    secret_policy_not_public,
     stateful_protection,
 )
 
@@ -27,4 +30,7 @@ RULES = [
     no_world_ssh,
     iam_least_privilege,
     iam_parliament_findings,
+    iam_oidc_trust,
+    secret_policy_not_public,
+    secret_has_resource_policy,
 ]
