@@ -27,6 +27,7 @@ from __future__ import annotations
 import collections
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -34,7 +35,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -71,6 +72,7 @@ class Diagnostic:
     description: str = ""
     severity: str = ""
     pack: str = ""
+    resolved_only: bool = False  # in a merged report: found only with values resolved as at `up`
 
     @property
     def name(self) -> str:
@@ -103,6 +105,7 @@ class PolicyReport:
     pack: str
     seconds: float = 0.0
     not_applicable: list[tuple[str, str]] = field(default_factory=list)
+    passes: int = 1  # 2: merged from a preview pass and a resolved pass (merge_passes)
 
     @property
     def violations(self) -> list[Diagnostic]:
@@ -118,6 +121,59 @@ class PolicyReport:
 
     def by_policy(self, name: str) -> list[Diagnostic]:
         return [d for d in self.diagnostics if d.policy == name]
+
+
+def merge_passes(preview: PolicyReport, resolved: PolicyReport) -> PolicyReport:
+    """One report of the two passes over a program: at preview (computed values unknown) and with every value
+    resolved, as the engine judges it during `up`.
+
+    Violations: the union, each counted once (same policy, resource URN and message); one that only the
+    resolved pass found is marked ``resolved_only``. A preview violation whose message shows a value as
+    ``<unknown>`` and a resolved one of the same policy and resource that reads the same with that value known
+    are one violation, shown as the resolved pass words it. "Cannot judge" notes: only for what stays unknown
+    in both passes, i.e. a policy and resource (or the stack) with a note in each; the resolved pass's note is
+    kept, as it names what is still unknown once values are known."""
+    seen: set[tuple[str, str, str]] = set()
+    diagnostics: list[Diagnostic] = []
+    patterns: dict[int, re.Pattern] = {}  # index in diagnostics -> a preview message with unknowns, as a pattern
+    for d in preview.violations:
+        if (d.policy, d.urn, d.message) not in seen:
+            seen.add((d.policy, d.urn, d.message))
+            if "<unknown>" in d.message:
+                patterns[len(diagnostics)] = re.compile(
+                    ".+?".join(re.escape(part) for part in d.message.split("<unknown>")), re.DOTALL
+                )
+            diagnostics.append(d)
+    for d in resolved.violations:
+        if (d.policy, d.urn, d.message) in seen:
+            continue
+        seen.add((d.policy, d.urn, d.message))
+        same = next(
+            (
+                i
+                for i, pattern in patterns.items()
+                if diagnostics[i].policy == d.policy and diagnostics[i].urn == d.urn and pattern.fullmatch(d.message)
+            ),
+            None,
+        )
+        if same is not None:
+            del patterns[same]
+            diagnostics[same] = d
+        else:
+            diagnostics.append(replace(d, resolved_only=True))
+    unknown_at_preview = {(d.policy, d.urn) for d in preview.notes}
+    for d in resolved.notes:
+        if (d.policy, d.urn) in unknown_at_preview and (d.policy, d.urn, d.message) not in seen:
+            seen.add((d.policy, d.urn, d.message))
+            diagnostics.append(d)
+    return PolicyReport(
+        diagnostics,
+        preview.policies,
+        preview.pack,
+        preview.seconds + resolved.seconds,
+        list(dict.fromkeys(preview.not_applicable + resolved.not_applicable)),
+        passes=2,
+    )
 
 
 # ---------------------------------------------------------------- config
@@ -313,7 +369,9 @@ class PolicyPackRunner:
         self._channel = None
         self._stub = None
         self._info = None
+        self._answers: dict[tuple[str, bytes], Any] = {}  # Analyze responses by (configuration, request)
         self.calls: collections.Counter = collections.Counter()  # RPCs made, by method
+        self.reused = 0  # Analyze requests answered from an earlier identical request (analyze(reuse=True))
 
     # lifecycle
     def start(self) -> "PolicyPackRunner":
@@ -515,8 +573,16 @@ class PolicyPackRunner:
         config: Optional[dict[str, Any]] = None,
         policy_config: Optional[dict[str, Any]] = None,
         stack_tags: Optional[dict[str, str]] = None,
+        dry_run: Optional[bool] = None,
+        reuse: bool = False,
     ) -> PolicyReport:
-        """Configure, then ``Analyze`` each registration and ``AnalyzeStack`` the whole stack."""
+        """Configure, then ``Analyze`` each registration and ``AnalyzeStack`` the whole stack.
+
+        ``dry_run`` is what ``ConfigureStack`` says (default: the runner's ``preview``; False for a plan whose
+        values are resolved, as during `up`). With ``reuse``, an ``Analyze`` request identical to one this
+        runner already sent under the same configuration gets that answer again instead of a call: a policy
+        sees nothing but the request and the configuration (the SDK keeps only the stack tags of
+        ``ConfigureStack``), so the pack would answer the same."""
         from pulumi.runtime.proto import analyzer_pb2
 
         started = time.perf_counter()
@@ -529,13 +595,14 @@ class PolicyPackRunner:
             f"urn:pulumi:{self.stack}::{self.project}::pulumi:pulumi:Stack::{self.project}-{self.stack}",
         )
         stack, project = stack_urn.split("::")[0].split(":")[-1], stack_urn.split("::")[1]
+        setup = json.dumps([effective, config, stack_tags or {}, stack, project], sort_keys=True, default=str)
         self._call(
             "ConfigureStack",
             analyzer_pb2.AnalyzerStackConfigureRequest(
                 stack=stack,
                 project=project,
                 organization="organization",
-                dry_run=self.preview,
+                dry_run=self.preview if dry_run is None else dry_run,
                 config={k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()},
                 tags=stack_tags or {},
             ),
@@ -578,7 +645,13 @@ class PolicyPackRunner:
                 options=options,
                 provider=provider,
             )
-            collect(self._call("Analyze", request), reg.urn)
+            key = (setup, request.SerializeToString(deterministic=True))
+            if reuse and key in self._answers:
+                self.reused += 1
+                response = self._answers[key]
+            else:
+                response = self._answers[key] = self._call("Analyze", request)
+            collect(response, reg.urn)
             # AnalyzeStack sees each resource's state: for a custom resource its inputs plus what the provider
             # computed (at preview: unknown), for a read resource what it read, for a component its inputs.
             state = (

@@ -4,23 +4,31 @@
                     [--policy-config FILE] [--no-policy] [--program FILE] [--quiet]
 
 After the CloudFormation schema check, the CrossGuard pack in policies/ judges the plan through the engine's
-analyzer protocol (tools/policy_harness.py): Analyze per resource, AnalyzeStack with the dependency graph.
+analyzer protocol (tools/policy_harness.py): Analyze per resource, AnalyzeStack with the dependency graph. It
+judges two plans: the preview's (computed ids, ARNs and documents built from them are unknown) and the same
+program run again with every value resolved by the mocks, as the engine judges it during `up`. That second run
+happens in a forked child (:class:`ResolvedPass`) while the preview goes on; the pack analyses both plans over
+one connection. Reported: the union of the violations (a violation only the resolved pass found is marked
+"(with values resolved as at `up`)"), and "cannot judge" notes only for what is unknown in both passes.
 
 Exit codes: 0 clean, 1 a mandatory policy violation, 2 invalid config (every problem listed; also an
 invalid policy config), 3 CloudFormation schema violations, 4 the program (or the policy pack, or the
 preview itself) failed for another reason: "error: ... failed: <type>: <message> (at <file>:<line> ...)".
 Stopped by a signal: 130 for SIGINT (Ctrl-C, "interrupted"), 143 for SIGTERM, 129 for SIGHUP (128 + the
-signal number, as a shell reports it); the policy pack is stopped first.
+signal number, as a shell reports it); the policy pack and the resolved pass's child are stopped first.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import collections
+import dataclasses
 import json
 import os
 import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -29,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXIT_OK, EXIT_POLICY, EXIT_CONFIG, EXIT_SCHEMA, EXIT_PROGRAM = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 STOP_SIGNALS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}
+RESOLVED_MARK = "(with values resolved as at `up`)"
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -116,6 +125,157 @@ def mermaid_of(plan: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# ---------------------------------------------------------------- the resolved pass
+class ResolvedPassError(Exception):
+    """The program failed in the resolved pass (the child reports it as text)."""
+
+
+class ResolvedPass:
+    """The program run again with every value resolved (``run_program(..., preview=False)``, as during `up`), in
+    a child forked once the preview's own run has loaded every module: it costs no import time and runs on
+    another core while the preview goes on. The child sends its registrations back as JSON over a pipe.
+
+    The child never outlives the preview, however the preview ends: it runs in its own session (a Ctrl-C at
+    the terminal reaches only the preview, which kills it), with the default action for stop signals, and it
+    ends itself by two guards, as the policy pack does: the kernel's parent-death signal (Linux; armed when the
+    fork happens on the main thread) and a pipe whose write end only the preview holds, watched by a thread
+    that exits the child at EOF. :meth:`kill` is safe in a signal handler (plain system calls)."""
+
+    def __init__(self, program: Path, config: dict, stack: str, runner=None):
+        self.program, self.config, self.stack, self.runner = program, config, stack, runner
+        self.pid: int | None = None  # the child's pid (and process group) until it is reaped
+        self._results: int | None = None  # read end of the results pipe
+        self._watch: int | None = None  # write end of the pipe the child watches
+
+    def start(self) -> "ResolvedPass":
+        results_r, results_w = os.pipe()
+        watch_r, watch_w = os.pipe()
+        parent = os.getpid()
+        deathsig = sys.platform.startswith("linux") and threading.current_thread() is threading.main_thread()
+        # Stop signals wait (blocked on this thread) until the child has its own handlers and session and the
+        # preview knows the child's pid; a signal handled meanwhile on another thread leaves an unknown child,
+        # which its guards end with the preview.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, set(STOP_SIGNALS))
+        try:
+            pid = os.fork()
+            if pid == 0:  # the child: never returns
+                code = 70
+                try:
+                    os.close(results_r)
+                    os.close(watch_w)
+                    code = self._child(parent, deathsig, blocked, watch_r, results_w)
+                finally:
+                    os._exit(code)
+            self.pid = pid
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        os.close(results_w)
+        os.close(watch_r)
+        self._results, self._watch = results_r, watch_w
+        if pidfile := os.environ.get("HP_PREVIEW_CHILD_PIDFILE"):  # for tests that watch the child's lifetime
+            Path(pidfile).write_text(f"{pid}\n")
+        return self
+
+    def _child(self, parent: int, deathsig: bool, blocked, watch: int, results: int) -> int:
+        for signo in STOP_SIGNALS:
+            signal.signal(signo, signal.SIG_DFL)
+        os.setsid()
+        if deathsig:
+            try:
+                import ctypes
+
+                ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+            except (OSError, AttributeError):  # no prctl: the watched pipe still ends the child
+                pass
+        if os.getppid() != parent:  # the preview ended before prctl took effect
+            return 1
+
+        def watch_parent() -> None:
+            try:
+                while os.read(watch, 4096):
+                    pass
+            except OSError:
+                pass
+            os._exit(1)
+
+        threading.Thread(target=watch_parent, name="parent-watch", daemon=True).start()
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # whatever the program prints, the preview already showed once
+            os.dup2(devnull, fd)
+        proc = getattr(self.runner, "proc", None)
+        for pipe in (getattr(proc, "stdin", None), getattr(proc, "stdout", None)):
+            if pipe is not None:  # only the preview may hold the pack's stdin: the pack ends at its EOF
+                os.dup2(devnull, pipe.fileno())
+        try:
+            from tools.harness import run_program
+
+            # The inherited event loop's executor threads do not exist in this process: a new loop makes its own.
+            asyncio.set_event_loop(asyncio.new_event_loop())
+            result = run_program(self.program, self.config, preview=False, stack=self.stack)
+            payload: dict = {"registrations": [dataclasses.asdict(r) for r in result.registrations]}
+            if result.error is not None:
+                payload["error"] = describe(result.error)
+            else:
+                payload["outputs"] = result.outputs
+            data = json.dumps(payload, default=str).encode()
+        except BaseException as exc:  # noqa: BLE001 - reported to the preview, which exits 4
+            data = json.dumps({"registrations": [], "error": f"the resolved pass failed: {describe(exc)}"}).encode()
+        view = memoryview(data)
+        while view:
+            view = view[os.write(results, view) :]
+        return 0
+
+    def result(self):
+        """Wait for the child: its :class:`tools.harness.RunResult` (``error``: a :class:`ResolvedPassError`)."""
+        from tools.harness import Registration, RunResult
+
+        chunks = []
+        while chunk := os.read(self._results, 1 << 20):
+            chunks.append(chunk)
+        status = self._reap()
+        try:
+            payload = json.loads(b"".join(chunks))
+        except ValueError:
+            what = f"signal {-status}" if status < 0 else f"status {status}"
+            return RunResult([], {}, ResolvedPassError(f"the child ended ({what}) without a result"))
+        registrations = [Registration(**r) for r in payload["registrations"]]
+        error = ResolvedPassError(payload["error"]) if "error" in payload else None
+        return RunResult(registrations, payload.get("outputs", {}), error)
+
+    def _reap(self) -> int:
+        pid, self.pid = self.pid, None
+        if pid is None:
+            return 0
+        try:
+            return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+        except ChildProcessError:
+            return 0
+
+    def kill(self) -> bool:
+        """End the child now and reap it (signal-handler safe). Returns whether a child was running."""
+        pid = self.pid
+        if pid is None:
+            return False
+        for send in (os.killpg, os.kill):  # its process group, and itself (before its setsid() took effect)
+            try:
+                send(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self._reap()
+        return True
+
+    def close(self) -> None:
+        self.kill()
+        for fd in (self._results, self._watch):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._results = self._watch = None
+
+
 # ---------------------------------------------------------------- failures and signals
 def describe(exc: BaseException) -> str:
     """``Type: message (at file:line in function)``: where it was raised, and, when that is outside the project
@@ -149,6 +309,7 @@ def describe(exc: BaseException) -> str:
 
 
 _runner = None  # the policy pack a stop signal must end
+_child: ResolvedPass | None = None  # the resolved pass's child a stop signal must end
 _stopping = False
 
 
@@ -165,6 +326,12 @@ def _on_stop_signal(signo: int, _frame) -> None:
         os._exit(code)
     _stopping = True
     stopped = False
+    child = _child
+    if child is not None:
+        try:
+            child.kill()
+        except BaseException:  # noqa: BLE001 - exit regardless; the child's guards remain
+            pass
     runner = _runner
     if runner is not None:
         try:
@@ -210,13 +377,13 @@ def main(argv: list[str] | None = None, *, handle_signals: bool = False) -> int:
         print(f"error: the preview failed: {describe(exc)}", file=sys.stderr)
         return EXIT_PROGRAM
     finally:
-        _runner = None
+        _runner = _child = None
         for signo, handler in previous.items():
             signal.signal(signo, handler)
 
 
 def _main(argv: list[str] | None) -> int:
-    global _runner
+    global _runner, _child
     args = parse_args(sys.argv[1:] if argv is None else argv)
     started = time.perf_counter()
     sys.path.insert(0, str(ROOT))
@@ -244,24 +411,36 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_PROGRAM
     # The pack boots in its own process while the program runs.
     runner = None if args.no_policy else PolicyPackRunner(stack=stack, preview=True, config=config)
+    # The resolved pass only feeds the policies: none without the pack.
+    resolved = None if runner is None else ResolvedPass(program, config, stack, runner)
     try:
-        _runner = runner  # before start(): a stop signal from here on ends the pack
+        _runner, _child = runner, resolved  # before start(): a stop signal from here on ends them
         if runner is not None:
             runner.start()
-        return _preview(args, config_file, stack, config, program, runner, policy_config, started)
+        return _preview(args, config_file, stack, config, program, runner, resolved, policy_config, started)
     finally:
+        if resolved is not None:
+            resolved.close()
         if runner is not None:
             runner.close()
-        _runner = None
+        _runner = _child = None
 
 
 def _preview(
-    args, config_file: Path, stack: str, config: dict, program: Path, runner, policy_config, started: float
+    args,
+    config_file: Path,
+    stack: str,
+    config: dict,
+    program: Path,
+    runner,
+    resolved: ResolvedPass | None,
+    policy_config,
+    started: float,
 ) -> int:
     from stack_config import ConfigError
     from tools import cfn_schema
     from tools.harness import run_program
-    from tools.policy_harness import PolicyConfigError, PolicyPackError
+    from tools.policy_harness import PolicyConfigError, PolicyPackError, merge_passes
 
     result = run_program(program, config, preview=True, stack=stack)
     if isinstance(result.error, KeyboardInterrupt):  # Ctrl-C without our handler: not a program failure
@@ -272,6 +451,8 @@ def _preview(
     if result.error is not None:
         print(f"error: the program failed: {describe(result.error)}", file=sys.stderr)
         return EXIT_PROGRAM
+    if resolved is not None:  # every module is loaded now: the child runs the program again, on another core
+        resolved.start()
 
     plan = plan_of(result)
     if not args.quiet:
@@ -321,6 +502,23 @@ def _preview(
             report = runner.analyze(
                 result.registrations, outputs=result.outputs, config=config, policy_config=policy_config
             )
+            if resolved is not None:
+                second = resolved.result()
+                if second.error is not None:
+                    print(f"error: the program failed with values resolved as at `up`: {second.error}", file=sys.stderr)
+                    return EXIT_PROGRAM
+                # Requests identical to the preview's (no value was unknown) get the preview's answers.
+                report = merge_passes(
+                    report,
+                    runner.analyze(
+                        second.registrations,
+                        outputs=second.outputs,
+                        config=config,
+                        policy_config=policy_config,
+                        dry_run=False,
+                        reuse=True,
+                    ),
+                )
         except PolicyConfigError as exc:
             print(f"error: policy config: {exc}", file=sys.stderr)
             return EXIT_CONFIG
@@ -333,9 +531,10 @@ def _preview(
 
 
 def report_policies(report, *, quiet: bool = False, out=None, err=None) -> int:
-    """Print a policy report: every violation with rule, resource, enforcement level and message.
+    """Print a policy report: every violation with rule, resource, enforcement level and message; one only
+    the resolved pass found (``resolved_only``, see :func:`tools.policy_harness.merge_passes`) is marked.
 
-    Returns 1 when a mandatory violation was found, else 0. Notes for values unknown at preview (the
+    Returns 1 when a mandatory violation was found, else 0. Notes for values that stayed unknown (the
     engine's "can't run policy ... during preview") are listed unless ``quiet``, counted always."""
     out = out or sys.stdout
     err = err or sys.stderr
@@ -345,13 +544,14 @@ def report_policies(report, *, quiet: bool = False, out=None, err=None) -> int:
     levels = collections.Counter(p["level"] for p in report.policies.values())
     print(
         f"\nPolicies: pack {report.pack}, {len(report.policies)} policies "
-        f"({', '.join(f'{n} {lvl}' for lvl, n in sorted(levels.items()))}), {report.seconds:.2f} s.",
+        f"({', '.join(f'{n} {lvl}' for lvl, n in sorted(levels.items()))}), {report.seconds:.2f} s"
+        + (" (the preview's plan and the plan with values resolved as at `up`)." if report.passes > 1 else "."),
         file=out,
     )
 
     def line(d) -> str:
         where = f"{d.name} ({d.type})" if d.urn else "stack"
-        return f"  [{d.level}] {d.policy}: {where}: {d.message}"
+        return f"  [{d.level}] {d.policy}: {where}: {d.message}" + (f" {RESOLVED_MARK}" if d.resolved_only else "")
 
     if mandatory:
         print("\nMandatory policy violations:", file=err)
@@ -367,13 +567,19 @@ def report_policies(report, *, quiet: bool = False, out=None, err=None) -> int:
             print(line(d), file=out)
     notes = report.notes
     if notes:
-        print(f"\n{len(notes)} policy check(s) could not judge a value unknown at preview (advisory):", file=out)
+        when = "at preview, nor with values resolved as at `up`" if report.passes > 1 else "at preview"
+        print(f"\n{len(notes)} policy check(s) could not judge a value unknown {when} (advisory):", file=out)
         if not quiet:
             for d in notes:
                 where = f"{d.name} ({d.type})" if d.urn else "stack"
                 text = d.message.split(" during preview: ", 1)[-1]
                 print(f"  [{d.level}] {d.policy}: {where}: {text}", file=out)
-    print(f"\nPolicy check: {len(mandatory)} mandatory, {len(advisory)} advisory violation(s).", file=out)
+    late = sum(1 for d in violations if d.resolved_only)
+    print(
+        f"\nPolicy check: {len(mandatory)} mandatory, {len(advisory)} advisory violation(s)."
+        + (f" {late} of them only {RESOLVED_MARK[1:-1]}." if late else ""),
+        file=out,
+    )
     return EXIT_POLICY if mandatory else EXIT_OK
 
 
