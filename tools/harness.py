@@ -217,6 +217,8 @@ class AwsMocks(pmocks.Mocks):
                 "cidrBlock": vpc["cidrBlock"],
                 "mainRouteTableId": vpc["mainRouteTableId"],
                 "defaultRouteTableId": vpc["mainRouteTableId"],
+                "defaultSecurityGroupId": _short_id("sg", rid + "/default"),
+                "defaultNetworkAclId": _short_id("acl", rid + "/default"),
                 "enableDnsHostnames": True,
                 "enableDnsSupport": True,
                 "instanceTenancy": "default",
@@ -328,7 +330,24 @@ class AwsMocks(pmocks.Mocks):
         out: dict[str, Any] = {}
         if typ == "aws:ec2/vpc:Vpc":
             rid = _short_id("vpc", name)
-            out = {"arn": self._arn("ec2", f"vpc/{rid}"), "mainRouteTableId": _short_id("rtb", name + "m")}
+            # AWS creates the VPC's main route table (its default one), default security group and network ACL
+            out = {
+                "arn": self._arn("ec2", f"vpc/{rid}"),
+                "mainRouteTableId": _short_id("rtb", name + "m"),
+                "defaultRouteTableId": _short_id("rtb", name + "m"),
+                "defaultSecurityGroupId": _short_id("sg", rid + "/default"),
+                "defaultNetworkAclId": _short_id("acl", rid + "/default"),
+            }
+        elif typ == "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup":
+            rid = _short_id("sg", f"{inputs.get('vpcId')}/default")  # adopts the VPC's default group
+            out = {"arn": self._arn("ec2", f"security-group/{rid}")}
+        elif typ == "aws:ec2/defaultRouteTable:DefaultRouteTable":
+            rid = str(inputs.get("defaultRouteTableId") or _short_id("rtb", name))  # adopts the VPC's table
+        elif typ in ("aws:ec2/managedPrefixList:ManagedPrefixList", "aws-native:ec2:PrefixList"):
+            rid = _short_id("pl", name)
+            out = {"arn": self._arn("ec2", f"prefix-list/{rid}")}
+            if typ.startswith("aws-native"):
+                out["prefixListId"] = rid
         elif typ == "aws:ec2/subnet:Subnet":
             rid = _short_id("subnet", name)
             out = {"arn": self._arn("ec2", f"subnet/{rid}")}
@@ -498,14 +517,17 @@ class AwsMocks(pmocks.Mocks):
 class RecordingMonitor(pmocks.MockMonitor):
     """A MockMonitor that keeps each registration as the engine would see it."""
 
-    def __init__(self, mocks: pmocks.Mocks):
+    def __init__(self, mocks: pmocks.Mocks, on_record: Optional[Callable[[Registration], None]] = None):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
         self.by_urn: dict[str, Registration] = {}
+        self.on_record = on_record  # called with each registration as it is recorded (from the SDK's threads)
 
     def _record(self, reg: Registration):
         self.registrations.append(reg)
         self.by_urn[reg.urn] = reg
+        if self.on_record is not None:
+            self.on_record(reg)
 
     def RegisterResource(self, request):
         resp = super().RegisterResource(request)
@@ -593,11 +615,13 @@ def run_program(
     preview: bool,
     stack: str = "dev",
     project: str = PROJECT,
+    on_record: Optional[Callable[[Registration], None]] = None,
 ) -> RunResult:
-    """Run ``program`` (a callable, or the path of a ``__main__.py``) under mocks with ``config``."""
+    """Run ``program`` (a callable, or the path of a ``__main__.py``) under mocks with ``config``; ``on_record``
+    sees each registration as it happens."""
     region = str(config.get("aws:region", "us-east-1"))
     mocks = AwsMocks(region, preview)
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, on_record)
     pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
     # A fresh root stack per run: otherwise exports of an earlier run in this process would leak in.
     pulumi.runtime.settings.ROOT.set(None)

@@ -24,6 +24,11 @@ from typing import Any, Iterable, Optional
 
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
+try:  # rules imported as a package of the repository (policies.rules)
+    from ..internet import internet_share, opens_to_internet
+except ImportError:  # the pack as the engine runs it: policies/ is on sys.path, rules/ is a top-level package
+    from internet import internet_share, opens_to_internet
+
 
 class _Unknown:
     """A value the engine could not know yet (preview)."""
@@ -213,20 +218,38 @@ class Graph:
             node.deps = {k: [by_urn[d.urn] for d in v if d.urn in by_urn] for k, v in r.property_dependencies.items()}
             node.dependencies = [by_urn[d.urn] for d in r.dependencies if d.urn in by_urn]
         self.by_urn = by_urn
+        self.by_type: dict[str, list[Node]] = {}
+        for node in self.nodes:
+            self.by_type.setdefault(node.type, []).append(node)
+        self._indexes: dict[tuple[frozenset[str], tuple[str, ...]], dict[str, Node]] = {}
 
     def of_type(self, *types: str) -> list[Node]:
+        if len(types) == 1:
+            return list(self.by_type.get(types[0], []))
         wanted = set(types)
         return [n for n in self.nodes if n.type in wanted]
+
+    def index(self, types: Iterable[str], keys: Sequence[str] = ("id",)) -> dict[str, Node]:
+        """Known values of ``keys`` of the resources of ``types`` -> the first such resource (built once)."""
+        wanted = frozenset(types)
+        cache_key = (wanted, tuple(keys))
+        idx = self._indexes.get(cache_key)
+        if idx is None:
+            idx = {}
+            for n in self.nodes:
+                if n.type in wanted:
+                    for k in keys:
+                        v = n.props.get(k)
+                        if isinstance(v, str) and v:
+                            idx.setdefault(v, n)
+            self._indexes[cache_key] = idx
+        return idx
 
     def by_value(self, value: Any, types: Iterable[str], keys: Sequence[str] = ("id",)) -> Optional[Node]:
         """The resource of ``types`` whose known ``id`` (or another key) equals ``value``."""
         if not isinstance(value, str) or not value:
             return None
-        wanted = set(types)
-        for n in self.nodes:
-            if n.type in wanted and any(n.props.get(k) == value for k in keys):
-                return n
-        return None
+        return self.index(types, keys).get(value)
 
     @staticmethod
     def refers(node: Node, key: str, target: Node, keys: Sequence[str] = ("id",)) -> bool:
@@ -287,6 +310,8 @@ class Ingress:
     to_port: Any
     sources: list[tuple[str, Any]]  # (kind, value): cidr4, cidr6, sg, self, prefix-list
     where: str  # e.g. "ingress[0]" or the rule resource's name
+    dep_keys: dict[str, str] = field(default_factory=dict)  # source kind -> property whose dependencies explain it
+    origin: Optional[Node] = field(default=None, repr=False)  # the resource that declares it (SecurityGroups)
 
     def describe(self) -> str:
         proto = "all protocols" if self.protocol == "all" else str(self.protocol).upper()
@@ -368,7 +393,7 @@ def _sources(pairs: Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
 def ingress_of(typ: str, props: dict[str, Any], name: str) -> list[Ingress]:
     """The ingress permissions a security group or rule resource declares (its own, not other resources')."""
     rules: list[Ingress] = []
-    if typ == "aws:ec2/securityGroup:SecurityGroup":
+    if typ in ("aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"):
         entries = props.get("ingress")
         if entries is UNKNOWN:
             return [Ingress(UNKNOWN, UNKNOWN, UNKNOWN, [("cidr4", UNKNOWN)], f"{name}.ingress")]
@@ -391,6 +416,7 @@ def ingress_of(typ: str, props: dict[str, Any], name: str) -> list[Ingress]:
                         ]
                     ),
                     f"{name}.ingress[{i}]",
+                    _INLINE_KEYS["ingress"],
                 )
             )
     elif typ == "aws-native:ec2:SecurityGroup":
@@ -403,7 +429,7 @@ def ingress_of(typ: str, props: dict[str, Any], name: str) -> list[Ingress]:
                     Ingress(UNKNOWN, UNKNOWN, UNKNOWN, [("cidr4", UNKNOWN)], f"{name}.securityGroupIngress[{i}]")
                 )
                 continue
-            rules.append(_native_rule(e, f"{name}.securityGroupIngress[{i}]"))
+            rules.append(_native_rule(e, f"{name}.securityGroupIngress[{i}]", _INLINE_KEYS["securityGroupIngress"]))
     elif typ == "aws:ec2/securityGroupRule:SecurityGroupRule":
         kind = props.get("type")
         if kind == "egress":
@@ -422,6 +448,12 @@ def ingress_of(typ: str, props: dict[str, Any], name: str) -> list[Ingress]:
                 ]
             ),
             name,
+            {
+                "sg": "sourceSecurityGroupId",
+                "prefix-list": "prefixListIds",
+                "cidr4": "cidrBlocks",
+                "cidr6": "ipv6CidrBlocks",
+            },
         )
         if kind is UNKNOWN:  # cannot tell ingress from egress: judge it as ingress, unknowingly
             rule.protocol = UNKNOWN
@@ -441,10 +473,27 @@ def ingress_of(typ: str, props: dict[str, Any], name: str) -> list[Ingress]:
                     ]
                 ),
                 name,
+                {
+                    "sg": "referencedSecurityGroupId",
+                    "prefix-list": "prefixListId",
+                    "cidr4": "cidrIpv4",
+                    "cidr6": "cidrIpv6",
+                },
             )
         )
     elif typ == "aws-native:ec2:SecurityGroupIngress":
-        rules.append(_native_rule(props, name))
+        rules.append(
+            _native_rule(
+                props,
+                name,
+                {
+                    "sg": "sourceSecurityGroupId",
+                    "prefix-list": "sourcePrefixListId",
+                    "cidr4": "cidrIp",
+                    "cidr6": "cidrIpv6",
+                },
+            )
+        )
     return rules
 
 
@@ -452,7 +501,12 @@ def _self(value: Any) -> Any:
     return "the group itself" if value is True else UNKNOWN if value is UNKNOWN else None
 
 
-def _native_rule(e: dict[str, Any], where: str) -> Ingress:
+_INLINE_KEYS = {
+    key: {kind: key for kind in ("cidr4", "cidr6", "sg", "prefix-list")} for key in ("ingress", "securityGroupIngress")
+}
+
+
+def _native_rule(e: dict[str, Any], where: str, dep_keys: dict[str, str]) -> Ingress:
     return Ingress(
         protocol_of(e.get("ipProtocol")),
         _port(e.get("fromPort")),
@@ -466,6 +520,7 @@ def _native_rule(e: dict[str, Any], where: str) -> Ingress:
             ]
         ),
         where,
+        dep_keys,
     )
 
 
@@ -495,6 +550,297 @@ def within(cidr: Any, containers: Iterable[str]) -> Any:
         if net.version == outer.version and net.subnet_of(outer):
             return True
     return False
+
+
+# ---------------------------------------------------------------- security groups and prefix lists of the stack
+DEFAULT_SECURITY_GROUP_TYPES = {"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"}
+VPC_TYPES = {"aws:ec2/vpc:Vpc", "aws-native:ec2:VPC"}
+VPC_DEFAULT_SG_KEYS = ("defaultSecurityGroupId", "defaultSecurityGroup")  # pulumi-aws, aws-native
+GROUP_ID_KEYS = ("id", "groupId")
+PREFIX_LIST_TYPES = {"aws:ec2/managedPrefixList:ManagedPrefixList", "aws-native:ec2:PrefixList"}
+PREFIX_LIST_ID_KEYS = ("id", "prefixListId")
+PREFIX_LIST_ENTRY_TYPE = "aws:ec2/managedPrefixListEntry:ManagedPrefixListEntry"
+
+
+@dataclass
+class Group:
+    """A security group and every ingress permission that lands on it, from whichever resource."""
+
+    key: Any  # a resource URN, ("default", vpc URN), ("id", "sg-...") or ("node", rule URN)
+    label: str
+    node: Optional[Node] = None  # the resource that is the group (SecurityGroup, DefaultSecurityGroup)
+    vpcs: list[Node] = field(default_factory=list)
+    rules: list[Ingress] = field(default_factory=list)
+
+
+@dataclass
+class Exposure:
+    """What a set of permissions admits on one port, as CIDRs: for sure, perhaps, and what is not known."""
+
+    definite: list[str] = field(default_factory=list)
+    contributors: list[Ingress] = field(default_factory=list)
+    possible: list[str] = field(default_factory=list)
+    unsure: list[str] = field(default_factory=list)  # why ``possible`` is only possible
+    notes: list[str] = field(default_factory=list)  # what cannot be known at all (unknown values, unseen lists)
+
+    @property
+    def opens(self) -> bool:
+        return opens_to_internet(self.definite)
+
+    def undecided(self) -> list[str]:
+        """Why the permissions cannot be judged, when they do not definitely open the port to the internet."""
+        if self.opens:
+            return []
+        out = list(self.notes)
+        if opens_to_internet(self.definite + self.possible):
+            out += self.unsure
+        return list(dict.fromkeys(out))
+
+    def share(self) -> str:
+        return f"{internet_share(self.definite):.0%}"
+
+
+class SecurityGroups:
+    """The security groups of a stack with all their ingress, and the prefix lists sources name.
+
+    A permission belongs to a group whether it is inline (``SecurityGroup.ingress``, ``DefaultSecurityGroup``)
+    or a rule resource naming the group by property dependency or known ID; rules that name the same ID of a
+    group outside the stack are one group too. A VPC's default security group is one group whether it is
+    managed by ``aws.ec2.DefaultSecurityGroup`` or named by ``vpc.default_security_group_id``. Built once per
+    stack with dict lookups (no per-resource scan of the plan)."""
+
+    def __init__(self, graph: Graph):
+        self.g = graph
+        self.groups: dict[Any, Group] = {}
+        self._ids: dict[str, Any] = {}
+        for vpc in graph.of_type(*VPC_TYPES):
+            for k in VPC_DEFAULT_SG_KEYS:
+                v = vpc.props.get(k)
+                if isinstance(v, str) and v:
+                    self._ids.setdefault(v, ("default", vpc.urn))
+        for sg in graph.of_type(*SECURITY_GROUP_TYPES):
+            group = self._group(sg.urn, f"security group {sg.name}", sg)
+            group.vpcs = graph.resolve(sg, "vpcId", as_list(sg.props.get("vpcId")), VPC_TYPES)[0]
+            for k in GROUP_ID_KEYS:
+                v = sg.props.get(k)
+                if isinstance(v, str) and v:
+                    self._ids.setdefault(v, sg.urn)
+            self._add(group, sg)
+        for dsg in graph.of_type(*DEFAULT_SECURITY_GROUP_TYPES):
+            key = self._default_key(dsg)
+            group = self.groups.get(key) or self._group(key, f"default security group {dsg.name}", dsg)
+            group.node = dsg
+            if isinstance(dsg.id, str):
+                self._ids.setdefault(dsg.id, key)
+            self._add(group, dsg)
+        for typ, prop in RULE_TYPES.items():
+            for rule in graph.of_type(typ):
+                keys, _ = self.targets(rule, prop)
+                if not keys:
+                    keys = [("node", rule.urn)]
+                for key in keys:
+                    self._add(self.groups.get(key) or self._group(key, self._label(key, rule)), rule)
+        for key, group in self.groups.items():
+            self._aws_default_rule(key, group)
+        self.prefix_lists = PrefixLists(graph)
+
+    def _aws_default_rule(self, key: Any, group: Group) -> None:
+        """A default group of a VPC created here that no DefaultSecurityGroup manages keeps AWS's rule."""
+        if isinstance(key, tuple) and key[0] == "default" and group.node is None and not group.vpcs[0].read:
+            group.rules.append(Ingress("all", None, None, [("self", "the group itself")], "AWS's default rule"))
+
+    def group(self, key: Any) -> Optional[Group]:
+        """The group of ``key`` (from :meth:`targets`); None when its rules cannot be seen: a group outside
+        the stack, or the default group of an existing VPC that the stack does not manage."""
+        group = self.groups.get(key)
+        if isinstance(key, tuple) and key[0] == "id":
+            return None
+        if group is None and isinstance(key, tuple) and key[0] == "default":
+            group = self._group(key, "")
+            self._aws_default_rule(key, group)
+        if group is not None and group.node is None and group.vpcs and group.vpcs[0].read:
+            return None
+        return group
+
+    def _group(self, key: Any, label: str, node: Optional[Node] = None) -> Group:
+        group = Group(key, label, node)
+        if isinstance(key, tuple) and key[0] == "default":
+            vpc = self.g.by_urn[key[1]]
+            group.vpcs = [vpc]
+            group.label = f"the default security group of VPC {vpc.name}"
+        self.groups[key] = group
+        return group
+
+    def _label(self, key: Any, rule: Node) -> str:
+        if isinstance(key, tuple) and key[0] == "id":
+            return f"security group {key[1]}"
+        if isinstance(key, tuple) and key[0] == "node":
+            return f"the security group of {rule.name} (not known yet)"
+        return str(key)
+
+    def _add(self, group: Group, node: Node) -> None:
+        for rule in ingress_of(node.type, node.props, node.name):
+            rule.origin = node
+            group.rules.append(rule)
+
+    def _default_key(self, dsg: Node) -> Any:
+        vpcs, unresolved = self.g.resolve(dsg, "vpcId", as_list(dsg.props.get("vpcId")), VPC_TYPES)
+        if vpcs:
+            return ("default", vpcs[0].urn)
+        return ("id", f"default of {unresolved[0]}") if unresolved else dsg.urn
+
+    def targets(self, node: Node, prop: str) -> tuple[list[Any], list[str]]:
+        """The groups ``node``'s property ``prop`` names: (group keys, what could not be resolved).
+
+        Property dependencies first (a group, a default group, a VPC's default group), then known IDs; a
+        known ID of no group of the stack is a group of its own (``("id", value)``) and also unresolved."""
+        keys: list[Any] = []
+        for d in node.deps.get(prop, []):
+            if d.type in SECURITY_GROUP_TYPES:
+                keys.append(d.urn)
+            elif d.type in DEFAULT_SECURITY_GROUP_TYPES:
+                keys.append(self._default_key(d))
+            elif d.type in VPC_TYPES:
+                keys.append(("default", d.urn))
+        from_deps = bool(keys)
+        unresolved: list[str] = []
+        unknown = False
+        for v in collect(node.props.get(prop), []):
+            if v is UNKNOWN:
+                unknown = True
+            elif isinstance(v, str) and v:
+                hit = self._ids.get(v)
+                if hit is not None:
+                    keys.append(hit)
+                elif not from_deps:
+                    keys.append(("id", v))
+                    unresolved.append(v)
+        if unknown and not from_deps:
+            others = sorted({d.type for d in node.deps.get(prop, [])})
+            unresolved.append("an unknown value" + (f" (from {', '.join(others)})" if others else ""))
+        return list(dict.fromkeys(keys)), unresolved
+
+    def source_groups(self, rule: Ingress, value: Any) -> Optional[list[Any]]:
+        """The groups a security-group source of ``rule`` names, or None when that cannot be known."""
+        if value is UNKNOWN:
+            key = rule.dep_keys.get("sg")
+            keys = []
+            for d in rule.origin.deps.get(key, []) if rule.origin is not None and key else []:
+                if d.type in SECURITY_GROUP_TYPES:
+                    keys.append(d.urn)
+                elif d.type in DEFAULT_SECURITY_GROUP_TYPES:
+                    keys.append(self._default_key(d))
+                elif d.type in VPC_TYPES:
+                    keys.append(("default", d.urn))
+            return keys or None
+        if isinstance(value, str):
+            return [self._ids.get(value, ("id", value))]
+        return None
+
+    def exposure(self, rules: Iterable[Ingress], port: float) -> Exposure:
+        """The CIDRs (prefix lists expanded) that ``rules`` admit on TCP ``port``."""
+        ex = Exposure()
+        for rule in rules:
+            covers = rule.covers_port(port)
+            if covers is False:
+                continue
+            sure = covers is True
+            relevant = False
+            for kind, value in rule.sources:
+                if kind in ("cidr4", "cidr6"):
+                    relevant = True
+                    if value is UNKNOWN:
+                        ex.notes.append(f"a source CIDR of {rule.where} is not known yet")
+                        continue
+                    cidrs = [str(value)]
+                elif kind == "prefix-list":
+                    relevant = True
+                    candidates = self.prefix_lists.candidates(rule, value)
+                    if len(candidates) != 1:  # several lists the unknown ID may be: any of them, perhaps
+                        for c in candidates:
+                            ex.possible += c.known
+                        ex.unsure.append(
+                            f"which of prefix lists {', '.join(c.label for c in candidates)} {rule.where} names "
+                            "is not known yet"
+                        )
+                        continue
+                    (pl,) = candidates
+                    ex.notes += pl.problems
+                    cidrs = pl.known
+                else:
+                    continue
+                if sure:
+                    ex.definite += cidrs
+                    if internet_share(cidrs) > 0 and not any(c is rule for c in ex.contributors):
+                        ex.contributors.append(rule)
+                else:
+                    ex.possible += cidrs
+            if relevant and not sure:
+                ex.unsure.append(f"the protocol or ports of {rule.where} are not known yet")
+        ex.contributors.sort(key=lambda r: r.where)
+        return ex
+
+
+@dataclass
+class PrefixList:
+    label: str
+    known: list[str]  # the CIDRs of its entries that are known
+    problems: list[str]  # why its entries are not all known
+
+
+class PrefixLists:
+    """Managed prefix lists of the stack (``aws.ec2.ManagedPrefixList`` entries, ``ManagedPrefixListEntry``
+    resources, aws-native ``ec2.PrefixList``): what a prefix-list source of a permission stands for."""
+
+    def __init__(self, graph: Graph):
+        self.g = graph
+        self.entries: dict[str, list[Any]] = {}  # list URN or ("id") -> CIDRs (UNKNOWN when not known)
+        for pl in graph.of_type(*PREFIX_LIST_TYPES):
+            entries = pl.props.get("entries")
+            cidrs = self.entries.setdefault(pl.urn, [])
+            if entries is UNKNOWN:
+                cidrs.append(UNKNOWN)
+            for e in entries if isinstance(entries, list) else []:
+                cidrs.append(e.get("cidr", UNKNOWN) if isinstance(e, dict) else UNKNOWN)
+        self.outside: dict[str, list[Any]] = {}  # entries added to lists that are not in the stack, by list ID
+        for entry in graph.of_type(PREFIX_LIST_ENTRY_TYPE):
+            value = entry.props.get("prefixListId")
+            lists, unresolved = graph.resolve(
+                entry, "prefixListId", as_list(value), PREFIX_LIST_TYPES, PREFIX_LIST_ID_KEYS
+            )
+            for pl in lists:
+                self.entries[pl.urn].append(entry.props.get("cidr", UNKNOWN))
+            if not lists and isinstance(value, str) and value:
+                self.outside.setdefault(value, []).append(entry.props.get("cidr", UNKNOWN))
+
+    def _of(self, pl: Node) -> PrefixList:
+        cidrs = self.entries.get(pl.urn, [])
+        known = [str(c) for c in cidrs if c is not UNKNOWN and c]
+        problems = [f"the entries of prefix list {pl.name} are not known yet"] if UNKNOWN in cidrs else []
+        return PrefixList(f"{pl.name}", known, problems)
+
+    def candidates(self, rule: Ingress, value: Any) -> list[PrefixList]:
+        """The prefix lists a prefix-list source of ``rule`` may stand for (one when it is certain)."""
+        if isinstance(value, str) and value:
+            pl = self.g.by_value(value, PREFIX_LIST_TYPES, PREFIX_LIST_ID_KEYS)
+            if pl is not None:
+                return [self._of(pl)]
+            cidrs = self.outside.get(value, [])
+            return [
+                PrefixList(
+                    value,
+                    [str(c) for c in cidrs if c is not UNKNOWN and c],
+                    [
+                        f"prefix list {value} ({rule.where}) is not a prefix list of this stack (AWS-managed or "
+                        "another stack's): its entries cannot be seen"
+                    ],
+                )
+            ]
+        key = rule.dep_keys.get("prefix-list")
+        deps = rule.origin.deps_of(key, PREFIX_LIST_TYPES) if rule.origin is not None and key else []
+        if deps:
+            return [self._of(pl) for pl in deps]
+        return [PrefixList("?", [], [f"a prefix list of {rule.where} is not known yet"])]
 
 
 # ---------------------------------------------------------------- IAM documents

@@ -1,8 +1,14 @@
-"""internal-load-balancers: network load balancers are internal.
+"""internal-load-balancers: no load balancer of any kind is internet-facing.
 
 The platform's load balancers (login, directory) serve users inside the VPC or through Client VPN; none is
-reachable from the internet. Covers ``aws.lb.LoadBalancer`` / ``aws.alb.LoadBalancer`` (``internal``,
-default false) and aws-native ``elasticloadbalancingv2.LoadBalancer`` (``scheme``, default internet-facing).
+reachable from the internet, and nothing else in the stack may put a load balancer on it. Covers
+``aws.lb.LoadBalancer`` / ``aws.alb.LoadBalancer`` of every type (``internal``, default false;
+``loadBalancerType`` default application), classic ``aws.elb.LoadBalancer`` (``internal``, default false),
+aws-native ``elasticloadbalancingv2.LoadBalancer`` (``scheme``, default internet-facing) and aws-native
+classic ``elasticloadbalancing.LoadBalancer`` (``scheme``, default internet-facing).
+
+A gateway load balancer has no scheme: AWS rejects one for it, and it is never reachable from the internet
+(traffic reaches it only through Gateway Load Balancer endpoints), so it passes.
 """
 
 from __future__ import annotations
@@ -21,31 +27,50 @@ from pulumi_policy import (
 from ._lib import UNKNOWN, Verdicts, config_of, plain
 
 NAME = "internal-load-balancers"
-DEFAULTS: dict[str, Any] = {"loadBalancerTypes": ["network"]}
-CLASSIC = {"aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"}
-NATIVE = "aws-native:elasticloadbalancingv2:LoadBalancer"
+KINDS = ["network", "application", "classic"]
+DEFAULTS: dict[str, Any] = {"loadBalancerTypes": KINDS}
+V2 = {"aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"}
+CLASSIC = "aws:elb/loadBalancer:LoadBalancer"
+NATIVE_V2 = "aws-native:elasticloadbalancingv2:LoadBalancer"
+NATIVE_CLASSIC = "aws-native:elasticloadbalancing:LoadBalancer"
+TYPES = V2 | {CLASSIC, NATIVE_V2, NATIVE_CLASSIC}
 
-DESCRIPTION = "Network load balancers are internal (never internet-facing)."
+DESCRIPTION = (
+    "Load balancers of every kind (network, application, classic; pulumi-aws and aws-native) are internal, "
+    "never internet-facing."
+)
 REMEDIATION = (
-    "Set internal=True (aws.lb.LoadBalancer) or scheme='internal' (aws-native) and place the load balancer "
-    "in private subnets; users reach it through Client VPN or a peered network."
+    "Set internal=True (aws.lb/aws.alb/aws.elb LoadBalancer) or scheme='internal' (aws-native) and place "
+    "the load balancer in private subnets; users reach it through Client VPN or a peered network."
 )
 
 
+def _kind_and_internal(typ: str, props: dict[str, Any]) -> tuple[Any, Any]:
+    if typ == NATIVE_V2:
+        scheme = props.get("scheme", "internet-facing")
+        return props.get("type", "application"), scheme if scheme is UNKNOWN else scheme == "internal"
+    if typ == NATIVE_CLASSIC:
+        scheme = props.get("scheme", "internet-facing")
+        return "classic", scheme if scheme is UNKNOWN else scheme == "internal"
+    if typ == CLASSIC:
+        return "classic", props.get("internal", False)
+    return props.get("loadBalancerType", "application"), props.get("internal", False)
+
+
 def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type not in CLASSIC and args.resource_type != NATIVE:
+    if args.resource_type not in TYPES:
         return
     cfg = config_of(args, DEFAULTS)
     kinds = {str(k) for k in cfg.get("loadBalancerTypes") or []}
     props = plain(args.props) or {}
     verdicts = Verdicts()
-    if args.resource_type == NATIVE:
-        kind, internal = props.get("type", "application"), props.get("scheme", "internet-facing")
-        internal = internal if internal is UNKNOWN else internal == "internal"
-    else:
-        kind, internal = props.get("loadBalancerType", "application"), props.get("internal", False)
+    kind, internal = _kind_and_internal(args.resource_type, props)
+    if kind is None or kind == "":
+        kind = "application"
     if kind is UNKNOWN:
         verdicts.cannot_judge("its load balancer type is not known yet")
+    elif kind == "gateway":
+        pass  # no scheme: never internet-facing
     elif kind in kinds:
         if internal is UNKNOWN:
             verdicts.cannot_judge("whether it is internal is not known yet")
@@ -65,9 +90,10 @@ POLICY = ResourceValidationPolicy(
         properties={
             "loadBalancerTypes": {
                 "type": "array",
-                "items": {"type": "string", "enum": ["network", "application", "gateway"]},
+                "items": {"type": "string", "enum": ["network", "application", "gateway", "classic"]},
                 "default": DEFAULTS["loadBalancerTypes"],
-                "description": "Load balancer types that must be internal.",
+                "description": "Load balancer types that must be internal (a gateway load balancer has no "
+                "scheme and always passes).",
             },
         }
     ),

@@ -6,7 +6,11 @@
 
 A load balancer's role comes from its tag (``roleTag``, default ``hyperpod:lb-role`` = ``login`` or
 ``directory``), else from its name (``loginNamePattern``, ``directoryNamePattern``). Ingress counts whether it
-is inline on the group or a separate ``aws.ec2.SecurityGroupRule`` / ``aws.vpc.SecurityGroupIngressRule``.
+is inline on the group or a separate ``aws.ec2.SecurityGroupRule`` / ``aws.vpc.SecurityGroupIngressRule`` /
+aws-native ``SecurityGroupIngress``, and a VPC's default security group (``DefaultSecurityGroup`` or
+``vpc.default_security_group_id``) is judged like any other. "From the internet" is judged on the union of the
+group's sources for TCP 22, managed prefix lists expanded (see no-world-ssh and ``policies/internet.py``); a
+directory group's prefix list must hold only VPC ranges.
 """
 
 from __future__ import annotations
@@ -24,17 +28,14 @@ from pulumi_policy import (
 )
 
 from ._lib import (
-    RULE_TYPES,
-    SECURITY_GROUP_TYPES,
     UNKNOWN,
     Graph,
+    Group,
     Ingress,
     Node,
+    SecurityGroups,
     Verdicts,
-    as_list,
     config_of,
-    ingress_of,
-    is_world,
     within,
 )
 
@@ -45,7 +46,6 @@ LB_TYPES = {
     "aws:alb/loadBalancer:LoadBalancer",
     "aws-native:elasticloadbalancingv2:LoadBalancer",
 }
-VPC_TYPES = {"aws:ec2/vpc:Vpc", "aws-native:ec2:VPC"}
 CIDR_ASSOCIATION_TYPES = {
     "aws:ec2/vpcIpv4CidrBlockAssociation:VpcIpv4CidrBlockAssociation",
     "aws:ec2/vpcIpv6CidrBlockAssociation:VpcIpv6CidrBlockAssociation",
@@ -86,7 +86,8 @@ def _is_network(lb: Node) -> Any:
     return kind == "network"
 
 
-def _role(lb: Node, cfg: dict[str, Any]) -> str:
+def role_of(lb: Node, cfg: dict[str, Any]) -> str:
+    """``login``, ``directory`` or ``other``: from the role tag, else from the load balancer's name."""
     tags = lb.props.get("tags")
     value = None
     if isinstance(tags, dict):
@@ -102,21 +103,11 @@ def _role(lb: Node, cfg: dict[str, Any]) -> str:
     return "other"
 
 
-def _ingress(graph: Graph, sg: Node) -> list[Ingress]:
-    rules = ingress_of(sg.type, sg.props, sg.name)
-    for typ, key in RULE_TYPES.items():
-        for rule in graph.referrers({typ}, key, sg):
-            rules += ingress_of(rule.type, rule.props, rule.name)
-    return rules
-
-
-def _vpc_cidrs(graph: Graph, sg: Node, cfg: dict[str, Any]) -> Any:
+def _vpc_cidrs(graph: Graph, group: Group, cfg: dict[str, Any]) -> Any:
     if cfg.get("vpcCidrs"):
         return [str(c) for c in cfg["vpcCidrs"]]
-    key = "vpcId"
-    vpcs, _ = graph.resolve(sg, key, as_list(sg.props.get(key)), VPC_TYPES)
     cidrs: list[str] = []
-    for vpc in vpcs:
+    for vpc in group.vpcs:
         for k in ("cidrBlock", "ipv6CidrBlock"):
             v = vpc.props.get(k)
             if v is UNKNOWN:
@@ -132,8 +123,11 @@ def _vpc_cidrs(graph: Graph, sg: Node, cfg: dict[str, Any]) -> Any:
     return cidrs or UNKNOWN
 
 
-def _judge(rule: Ingress, role: str, port: float, vpc_cidrs: Any) -> tuple[list[str], list[str]]:
-    """(violations, cannot-judge notes) of one ingress permission on a load balancer of ``role``."""
+def _judge(
+    groups: SecurityGroups, rule: Ingress, role: str, port: float, vpc_cidrs: Any
+) -> tuple[list[str], list[str]]:
+    """(violations, cannot-judge notes) of one ingress permission on a load balancer of ``role`` (the login
+    group's sources are judged together, in :func:`_validate`)."""
     what = rule.describe()
     if role == "other":
         return [f"admits {what}, but the load balancer has no login or directory role"], []
@@ -142,26 +136,39 @@ def _judge(rule: Ingress, role: str, port: float, vpc_cidrs: Any) -> tuple[list[
         return [], [f"protocol or ports of {rule.where} are not known yet"]
     if not exact:
         return [f"admits {what}; a {role} load balancer admits only TCP {int(port)}"], []
+    if role == "login":
+        return [], []
     bad, unknown = [], []
     for kind, value in rule.sources:
-        if value is UNKNOWN:
-            unknown.append(f"a source of {rule.where} is not known yet")
-        elif role == "login":
-            if kind in ("cidr4", "cidr6") and is_world(value):
-                bad.append(f"admits {what}: SSH from the whole internet")
-        elif kind in ("cidr4", "cidr6"):
-            if vpc_cidrs is UNKNOWN:
+        if kind in ("cidr4", "cidr6"):
+            if value is UNKNOWN:
+                unknown.append(f"a source of {rule.where} is not known yet")
+            elif vpc_cidrs is UNKNOWN:
                 unknown.append(f"the VPC CIDR of the directory load balancer's group is not known ({rule.where})")
             elif not within(value, vpc_cidrs):
                 bad.append(f"admits {what}: {value} is outside the VPC ({', '.join(vpc_cidrs)})")
         elif kind == "prefix-list":
-            bad.append(f"admits {what}: a prefix list cannot be shown to stay inside the VPC")
+            candidates = groups.prefix_lists.candidates(rule, value)
+            if len(candidates) != 1 or candidates[0].problems and candidates[0].label == value:
+                bad.append(
+                    f"admits {what}: a prefix list that is not in this stack cannot be shown to stay inside the VPC"
+                )
+                continue
+            (pl,) = candidates
+            unknown += pl.problems
+            if vpc_cidrs is UNKNOWN:
+                unknown.append(f"the VPC CIDR of the directory load balancer's group is not known ({rule.where})")
+                continue
+            outside = [c for c in pl.known if not within(c, vpc_cidrs)]
+            if outside:
+                bad.append(f"admits {what}: prefix list {pl.label} holds {', '.join(outside)}, outside the VPC")
     return bad, unknown
 
 
 def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     cfg = config_of(args, DEFAULTS)
     graph = Graph(args.resources)
+    groups = SecurityGroups(graph)
     verdicts = Verdicts()
     for lb in graph.of_type(*LB_TYPES):
         network = _is_network(lb)
@@ -170,22 +177,36 @@ def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> N
             continue
         if not network:
             continue
-        role = _role(lb, cfg)
+        role = role_of(lb, cfg)
         port = float(cfg["loginPort"] if role == "login" else cfg["directoryPort"])
-        key = "securityGroups"
-        groups, unresolved = graph.resolve(lb, key, as_list(lb.props.get(key)), SECURITY_GROUP_TYPES)
+        keys, unresolved = groups.targets(lb, "securityGroups")
         problems: list[str] = [
             f"security group {u} is not a group of this stack, so its rules cannot be checked" for u in unresolved
         ]
-        if not groups and not unresolved and cfg.get("requireSecurityGroups", True) and role != "other":
+        found = []
+        for k in keys:
+            group = groups.group(k)
+            if group is not None:
+                found.append(group)
+            elif not (isinstance(k, tuple) and k[0] == "id"):  # the default group of an existing VPC
+                label = groups.groups[k].label if k in groups.groups else f"the default security group of {k[1]}"
+                problems.append(f"{label} is not managed by this stack, so its rules cannot be checked")
+        if not keys and not unresolved and cfg.get("requireSecurityGroups", True) and role != "other":
             problems.append(f"has no security group; a {role} load balancer needs one that admits only TCP {int(port)}")
-        for sg in groups:
-            vpc_cidrs = _vpc_cidrs(graph, sg, cfg) if role == "directory" else []
-            for rule in _ingress(graph, sg):
-                bad, unknown = _judge(rule, role, port, vpc_cidrs)
-                problems += [f"security group {sg.name} {b}" for b in bad]
+        for group in found:
+            vpc_cidrs = _vpc_cidrs(graph, group, cfg) if role == "directory" else []
+            for rule in group.rules:
+                bad, unknown = _judge(groups, rule, role, port, vpc_cidrs)
+                problems += [f"{group.label} {b}" for b in bad]
                 for u in unknown:
-                    verdicts.cannot_judge(f"{lb.label}, security group {sg.name}: {u}")
+                    verdicts.cannot_judge(f"{lb.label}, {group.label}: {u}")
+            if role == "login":
+                ex = groups.exposure(group.rules, port)
+                if ex.opens:
+                    what = "; ".join(r.describe() for r in ex.contributors)
+                    problems.append(f"{group.label} admits {what}: SSH from the internet")
+                for u in ex.undecided():
+                    verdicts.cannot_judge(f"{lb.label}, {group.label}: {u}")
         if problems:
             report_violation(f"{role} load balancer: " + "; ".join(dict.fromkeys(problems)), lb.urn)
     verdicts.finish()

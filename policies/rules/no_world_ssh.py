@@ -1,10 +1,18 @@
-"""no-world-ssh: no security group anywhere admits SSH from the whole internet.
+"""no-world-ssh: no security group anywhere admits SSH from the internet.
 
-Judges every security group and security group rule resource on its own: inline ``ingress`` of
-``aws.ec2.SecurityGroup`` (and aws-native ``securityGroupIngress``), ``aws.ec2.SecurityGroupRule`` of type
-ingress, ``aws.vpc.SecurityGroupIngressRule`` and aws-native ``SecurityGroupIngress``. A permission counts
-when it admits TCP 22 (all protocols, or a TCP port range covering 22) from a CIDR spanning the whole address
-space (0.0.0.0/0, ::/0).
+A stack policy, because what a group admits is the union of everything that lands on it: inline ``ingress``
+of ``aws.ec2.SecurityGroup`` and ``aws.ec2.DefaultSecurityGroup`` (aws-native ``securityGroupIngress``),
+``aws.ec2.SecurityGroupRule`` of type ingress, ``aws.vpc.SecurityGroupIngressRule`` and aws-native
+``SecurityGroupIngress``, whether they name the group by dependency or by ID. A VPC's default security group
+is one group whether a ``DefaultSecurityGroup`` manages it or rules name ``vpc.default_security_group_id``.
+
+For each group and port (TCP 22 by default) the sources of every permission admitting it (all protocols, or
+a TCP range covering the port) are pooled: CIDRs, and the entries of the managed prefix lists they name
+(``ManagedPrefixList`` entries, ``ManagedPrefixListEntry`` resources, aws-native ``PrefixList``). The group
+violates the rule when that union is open to the internet as ``policies/internet.py`` defines it (a large
+share of the public IPv4 or IPv6 space), so ``0.0.0.0/1`` + ``128.0.0.0/1``, or two rules with a half each,
+count as the whole internet. What the rule cannot see (a CIDR or protocol not known yet, a prefix list that is
+not in the stack such as an AWS-managed one) is a "cannot judge" note, never a pass.
 """
 
 from __future__ import annotations
@@ -15,51 +23,53 @@ from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
     ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
     Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
 )
 
-from ._lib import RULE_TYPES, SECURITY_GROUP_TYPES, UNKNOWN, Verdicts, config_of, ingress_of, is_world, plain
+from ._lib import Graph, SecurityGroups, Verdicts, config_of
 
 NAME = "no-world-ssh"
 DEFAULTS: dict[str, Any] = {"ports": [22]}
-TYPES = SECURITY_GROUP_TYPES | set(RULE_TYPES)
 
-DESCRIPTION = "No security group admits SSH (TCP 22) from the whole internet (0.0.0.0/0 or ::/0)."
+DESCRIPTION = (
+    "No security group admits SSH (TCP 22) from the internet: the union of a group's sources for the port "
+    "(CIDRs, managed prefix list entries, inline and separate rules, default security groups included) must "
+    "not cover the public internet."
+)
 REMEDIATION = (
     "Restrict the source to the networks that need SSH (a VPN or corporate CIDR, or a security group), or "
     "reach nodes through SSM Session Manager or the internal login load balancer instead."
 )
 
 
-def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type not in TYPES:
-        return
+def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
     cfg = config_of(args, DEFAULTS)
     ports = [float(p) for p in cfg.get("ports") or [22]]
-    props = plain(args.props) or {}
+    groups = SecurityGroups(Graph(args.resources))
     verdicts = Verdicts()
-    for rule in ingress_of(args.resource_type, props, args.name):
+    for group in groups.groups.values():
         for port in ports:
-            covers = rule.covers_port(port)
-            if covers is False:
-                continue
-            for kind, value in rule.sources:
-                if kind not in ("cidr4", "cidr6"):
-                    continue
-                world = is_world(value)
-                if world is True and covers is True:
-                    report_violation(f"admits {rule.describe()}: TCP {int(port)} from the whole internet")
-                elif world is UNKNOWN or (world is True and covers is UNKNOWN):
-                    verdicts.cannot_judge(
-                        f"whether {rule.where} admits TCP {int(port)} from the internet: "
-                        "a protocol, port or CIDR is not known yet"
-                    )
+            ex = groups.exposure(group.rules, port)
+            if ex.opens:
+                origins = sorted(
+                    {r.origin.urn: r.origin for r in ex.contributors if r.origin is not None}.values(),
+                    key=lambda n: n.name,
+                )
+                target = origins[0] if len(origins) == 1 or group.node is None else group.node
+                what = "; ".join(r.describe() for r in ex.contributors)
+                together = f" (together {ex.share()} of the public address space)" if len(ex.contributors) > 1 else ""
+                report_violation(
+                    f"{group.label} admits {what}: TCP {int(port)} from the internet{together}",
+                    target.urn if target is not None else None,
+                )
+            for note in ex.undecided():
+                verdicts.cannot_judge(f"whether {group.label} admits TCP {int(port)} from the internet: {note}")
     verdicts.finish()
 
 
-POLICY = ResourceValidationPolicy(
+POLICY = StackValidationPolicy(
     name=NAME,
     description=DESCRIPTION,
     validate=_validate,
@@ -72,7 +82,7 @@ POLICY = ResourceValidationPolicy(
                 "type": "array",
                 "items": {"type": "integer"},
                 "default": DEFAULTS["ports"],
-                "description": "TCP ports never open to the whole internet.",
+                "description": "TCP ports never open to the internet.",
             },
         }
     ),

@@ -12,6 +12,12 @@ table of its VPC: the VPC read by the ``vpcId`` of the subnet's state names it (
 that table must be read too. (That the subnet has no explicit association is the program's lookup, e.g.
 ``getRouteTable`` by subnet; an association the program did not read is not seen.)
 
+A VPC's main route table is also reached by its IDs (``mainRouteTableId``, ``defaultRouteTableId``): an
+``aws.ec2.DefaultRouteTable`` (by dependency or ID) and routes naming it count for every subnet of the VPC
+without an explicit association. A route whose ``routeTableId`` is a literal naming no table of the stack is
+linked by that ID to a VPC's main table or to an association naming the same ID; while a table it could
+belong to has an ID not known yet (preview), it is a "cannot judge" note, never dropped.
+
 A route to an internet gateway makes a subnet public. A default route (``0.0.0.0/0``, ``::/0``) to a network
 interface or a VPC endpoint (a firewall or NAT appliance, a Gateway Load Balancer endpoint) cannot be judged:
 the appliance may forward to an internet gateway. Such subnets, and subnet IDs the stack does not read, are
@@ -60,7 +66,22 @@ ROUTE_TYPES = {
 # next hops that are appliances: (property of a route, what it is)
 APPLIANCE_TARGETS = (("networkInterfaceId", "network interface"), ("vpcEndpointId", "VPC endpoint"))
 DEFAULT_ROUTES = {"0.0.0.0/0", "::/0"}
-INTERNAL_LB_TYPES = {"aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"}
+ROUTE_TABLE_ID_KEYS = ("id", "defaultRouteTableId")  # a DefaultRouteTable is known by the table it adopts
+MAIN_TABLE_KEYS = ("mainRouteTableId", "defaultRouteTableId")
+# load balancers: placed (judged) only when internal; type -> (property, value meaning internal)
+LB_SCHEMES = {
+    "aws:lb/loadBalancer:LoadBalancer": ("internal", True),
+    "aws:alb/loadBalancer:LoadBalancer": ("internal", True),
+    "aws:elb/loadBalancer:LoadBalancer": ("internal", True),
+    "aws-native:elasticloadbalancingv2:LoadBalancer": ("scheme", "internal"),
+    "aws-native:elasticloadbalancing:LoadBalancer": ("scheme", "internal"),
+}
+_SUBNET_IDS = ("subnetIds", ["subnetIds"], "subnetIds")
+_PREFERRED = ("preferredSubnetId", ["preferredSubnetId"], "preferredSubnetId")
+_LB_SUBNETS = [
+    ("subnets", ["subnets"], "subnets"),
+    ("subnetMappings", ["subnetMappings", "*", "subnetId"], "subnetMappings[].subnetId"),
+]
 
 # type -> [(top-level property whose dependencies hold the subnets, path of the subnet IDs, label)]
 PLACEMENTS: dict[str, list[tuple[str, list[str], str]]] = {
@@ -80,27 +101,33 @@ PLACEMENTS: dict[str, list[tuple[str, list[str], str]]] = {
         ("subnetIds", ["subnetIds"], "subnetIds"),
         ("privateSubnetIds", ["privateSubnetIds"], "privateSubnetIds"),
     ],
-    "aws:fsx/lustreFileSystem:LustreFileSystem": [("subnetIds", ["subnetIds"], "subnetIds")],
+    # FSx of every kind, and File Cache
+    "aws:fsx/lustreFileSystem:LustreFileSystem": [_SUBNET_IDS],
+    "aws:fsx/openZfsFileSystem:OpenZfsFileSystem": [_SUBNET_IDS, _PREFERRED],
+    "aws:fsx/ontapFileSystem:OntapFileSystem": [_SUBNET_IDS, _PREFERRED],
+    "aws:fsx/windowsFileSystem:WindowsFileSystem": [_SUBNET_IDS, _PREFERRED],
+    "aws:fsx/fileCache:FileCache": [_SUBNET_IDS],
+    "aws-native:fsx:FileSystem": [_SUBNET_IDS],
+    "aws-native:fsx:FileCache": [_SUBNET_IDS],
     "aws:directoryservice/directory:Directory": [
         ("vpcSettings", ["vpcSettings", "subnetIds"], "vpcSettings.subnetIds"),
         ("connectSettings", ["connectSettings", "subnetIds"], "connectSettings.subnetIds"),
     ],
     "aws:ec2clientvpn/networkAssociation:NetworkAssociation": [("subnetId", ["subnetId"], "subnetId")],
-    "aws:lb/loadBalancer:LoadBalancer": [
-        ("subnets", ["subnets"], "subnets"),
-        ("subnetMappings", ["subnetMappings", "*", "subnetId"], "subnetMappings[].subnetId"),
-    ],
-    "aws:alb/loadBalancer:LoadBalancer": [
-        ("subnets", ["subnets"], "subnets"),
-        ("subnetMappings", ["subnetMappings", "*", "subnetId"], "subnetMappings[].subnetId"),
-    ],
+    # internal load balancers of every kind
+    "aws:lb/loadBalancer:LoadBalancer": _LB_SUBNETS,
+    "aws:alb/loadBalancer:LoadBalancer": _LB_SUBNETS,
+    "aws-native:elasticloadbalancingv2:LoadBalancer": _LB_SUBNETS,
+    "aws:elb/loadBalancer:LoadBalancer": [("subnets", ["subnets"], "subnets")],
+    "aws-native:elasticloadbalancing:LoadBalancer": [("subnets", ["subnets"], "subnets")],
 }
 
 DEFAULTS: dict[str, Any] = {"unverifiable": "violation", "trustedSubnetIds": []}
 
 DESCRIPTION = (
-    "HyperPod clusters (and per-group overrides), EKS clusters, FSx file systems, directories, internal "
-    "load balancers and Client VPN associations are placed only in private subnets: "
+    "HyperPod clusters (and per-group overrides), EKS clusters, FSx file systems of every kind (Lustre, "
+    "OpenZFS, ONTAP, Windows) and File Caches, directories, internal load balancers of every kind and Client "
+    "VPN associations are placed only in private subnets: "
     "mapPublicIpOnLaunch is not true and no associated route table routes to an internet gateway."
 )
 
@@ -121,6 +148,39 @@ class _Subnets:
         self.g = graph
         self.trusted = trusted
         self.cache: dict[str, tuple[str, list[str]]] = {}
+        # routes and associations by what they name, built once (no scan of the plan per subnet or table)
+        self.associations: list[Node] = [a for t in ASSOCIATION_TYPES for a in graph.of_type(t)]
+        self.routes: list[Node] = [r for t in ROUTE_TYPES for r in graph.of_type(t)]
+        # routes whose routeTableId is a literal naming no route table of the stack, by that literal
+        self.orphans: dict[str, list[Node]] = {}
+        for route in self.routes:
+            key = ROUTE_TYPES[route.type][0]
+            value = route.props.get(key)
+            if route.deps.get(key) or not isinstance(value, str) or not value:
+                continue
+            if graph.by_value(value, ROUTE_TABLE_TYPES, ROUTE_TABLE_ID_KEYS) is None:
+                self.orphans.setdefault(value, []).append(route)
+
+    def _orphan_routes(self, table_id: Any, label: str) -> list[tuple[str, str]]:
+        """Verdicts of the routes that name ``table_id`` literally (a table whose ID is known), or, when the
+        ID is not known yet, a note for every literal route that may belong to it and would matter."""
+        if isinstance(table_id, str) and table_id:
+            return [self._judge_route(r) for r in self.orphans.get(table_id, [])]
+        if table_id is not UNKNOWN:
+            return []
+        out = []
+        for literal, routes in self.orphans.items():
+            for route in routes:
+                verdict, _ = self._judge_route(route)
+                if verdict in ("igw", "unverifiable"):
+                    out.append(
+                        (
+                            "unknown",
+                            f"route {route.name} names route table {literal}, which is not a route table of this "
+                            f"stack; whether it is {label} cannot be known yet (its ID is not known)",
+                        )
+                    )
+        return out
 
     def judge(self, subnet: Node) -> tuple[str, list[str]]:
         if subnet.urn not in self.cache:
@@ -158,9 +218,7 @@ class _Subnets:
     # route tables of a subnet: [(label, [(verdict, text)])], problems
     def _route_tables(self, subnet: Node) -> tuple[list[tuple[str, list[tuple[str, str]]]], list[str]]:
         g = self.g
-        associations = [
-            a for a in g.nodes if a.type in ASSOCIATION_TYPES and g.refers(a, ASSOCIATION_TYPES[a.type][0], subnet)
-        ]
+        associations = [a for a in self.associations if g.refers(a, ASSOCIATION_TYPES[a.type][0], subnet)]
         tables: list[tuple[str, list[tuple[str, str]]]] = []
         problems: list[str] = []
         if associations:
@@ -173,6 +231,9 @@ class _Subnets:
                 vpcs = assoc.deps_of(rt_key, VPC_TYPES)  # vpc.main_route_table_id / default_route_table_id
                 for vpc in vpcs:
                     tables.append(self._main_table(vpc))
+                for u in unresolved if not found and not vpcs else []:  # routes naming the same literal table
+                    if self.orphans.get(u):
+                        tables.append((f"route table {u}", self._orphan_routes(u, "")))
                 if not found and not vpcs:
                     problems += [
                         f"route table {u} of association {assoc.name} is not a route table of this stack"
@@ -180,7 +241,7 @@ class _Subnets:
                     ] or [f"association {assoc.name} names no route table"]
             return tables, problems
         if subnet.read:
-            main, why = self._read_main_table(subnet)
+            main, why = self._read_main_table(subnet, subnet.props.get("vpcId"))
             if main is not None:
                 return [main], []
             return [], [
@@ -195,6 +256,10 @@ class _Subnets:
             ]
         for vpc in vpcs:
             if vpc.read:
+                main, _ = self._read_main_table(subnet, vpc)
+                if main is not None:
+                    tables.append(main)
+                    continue
                 problems.append(
                     f"subnet {subnet.name} has no route table association: it uses the main route "
                     f"table of existing VPC {vpc.name}, which this stack cannot see"
@@ -203,34 +268,52 @@ class _Subnets:
                 tables.append(self._main_table(vpc))
         return tables, problems
 
-    def _read_main_table(self, subnet: Node) -> tuple[Optional[tuple[str, list[tuple[str, str]]]], str]:
-        """An existing subnet's main route table, from read state: subnet.vpcId -> read VPC's mainRouteTableId
-        -> read route table. Returns (label, routes) or None with what is missing."""
+    def _read_main_table(self, subnet: Node, vpc: Any) -> tuple[Optional[tuple[str, list[tuple[str, str]]]], str]:
+        """An existing VPC's main route table: its read VPC (a node, or the subnet's ``vpcId``) names it
+        (``mainRouteTableId``), and the table is read, or managed here as a DefaultRouteTable. Returns
+        (label, routes) or None with what is missing. Without the table, routes naming its ID literally still
+        count when one of them makes the subnet public."""
         g = self.g
-        vpc_id = subnet.props.get("vpcId")
-        vpc = g.by_value(vpc_id, VPC_TYPES)
-        if vpc is None or not vpc.read:
-            return None, f"its VPC ({vpc_id if isinstance(vpc_id, str) and vpc_id else 'unknown'}) is not read here"
+        if not isinstance(vpc, Node):
+            vpc_id = vpc
+            vpc = g.by_value(vpc_id, VPC_TYPES)
+            if vpc is None or not vpc.read:
+                shown = vpc_id if isinstance(vpc_id, str) and vpc_id else "unknown"
+                return None, f"its VPC ({shown}) is not read here"
         main_id = vpc.props.get("mainRouteTableId")
-        table = g.by_value(main_id, ROUTE_TABLE_TYPES)
-        if table is None or not table.read:
+        table = g.by_value(main_id, ROUTE_TABLE_TYPES, ROUTE_TABLE_ID_KEYS)
+        label = f"main route table of VPC {vpc.id or vpc.name}"
+        if table is None or not (table.read or table.type == "aws:ec2/defaultRouteTable:DefaultRouteTable"):
+            literal = [r for r in self._orphan_routes(main_id, label) if r[0] == "igw"]
+            if literal:
+                return (f"the {label} ({main_id})", literal), ""
             shown = main_id if isinstance(main_id, str) and main_id else "unknown"
-            return None, f"the main route table of VPC {vpc.id or vpc.name} ({shown}) is not read here"
-        return (
-            f"route table {table.name} (main route table of VPC {vpc.id or vpc.name})",
-            self._routes_of_table(table),
-        ), ""
+            return None, f"the {label} ({shown}) is not read here"
+        return (f"route table {table.name} ({label})", self._routes_of_table(table)), ""
 
     def _main_table(self, vpc: Node) -> tuple[str, list[tuple[str, str]]]:
-        """The main route table of a VPC created in this stack: routes added to it, or the table made main."""
+        """The main route table of a VPC created in this stack: routes added to it (by dependency on the VPC's
+        main/default table ID, or by that ID), its DefaultRouteTable, or the table made main."""
         g = self.g
+        label = f"the main route table of VPC {vpc.name}"
         routes: list[tuple[str, str]] = []
-        for route in g.nodes:
-            if route.type in ROUTE_TYPES and any(d is vpc for d in route.deps.get(ROUTE_TYPES[route.type][0], [])):
+        for route in self.routes:
+            if any(d is vpc for d in route.deps.get(ROUTE_TYPES[route.type][0], [])):
                 routes.append(self._judge_route(route))
+        seen: list[Node] = []
         for table in g.of_type("aws:ec2/defaultRouteTable:DefaultRouteTable"):
             if any(d is vpc for d in table.deps.get("defaultRouteTableId", [])):
-                routes += self._routes_of_table(table)
+                seen.append(table)
+        ids = [vpc.props.get(k) for k in MAIN_TABLE_KEYS]
+        for main_id in dict.fromkeys(i for i in ids if isinstance(i, str) and i):
+            table = g.by_value(main_id, ROUTE_TABLE_TYPES, ROUTE_TABLE_ID_KEYS)
+            if table is not None and not any(t is table for t in seen):
+                seen.append(table)
+            routes += self._orphan_routes(main_id, label)
+        if any(i is UNKNOWN for i in ids):
+            routes += self._orphan_routes(UNKNOWN, label)
+        for table in seen:
+            routes += self._routes_of_table(table)
         for main in g.of_type(MAIN_ASSOCIATION_TYPE):
             if any(d is vpc for d in main.deps.get("vpcId", [])):
                 found, _ = g.resolve(main, "routeTableId", as_list(main.props.get("routeTableId")), ROUTE_TABLE_TYPES)
@@ -241,9 +324,11 @@ class _Subnets:
     def _routes_of_table(self, table: Node) -> list[tuple[str, str]]:
         g = self.g
         out: list[tuple[str, str]] = []
-        for route in g.nodes:
-            if route.type in ROUTE_TYPES and g.refers(route, ROUTE_TYPES[route.type][0], table):
+        for route in self.routes:
+            if g.refers(route, ROUTE_TYPES[route.type][0], table, ROUTE_TABLE_ID_KEYS):
                 out.append(self._judge_route(route))
+        if table.id is None and not table.read:  # routes naming a table by a literal ID may be this one
+            out += self._orphan_routes(UNKNOWN, f"route table {table.name}")
         inline = table.props.get("routes")
         if inline is UNKNOWN:
             if table.deps_of("routes", INTERNET_GATEWAY_TYPES):
@@ -340,12 +425,13 @@ def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> N
         specs = PLACEMENTS.get(res.type)
         if not specs:
             continue
-        if res.type in INTERNAL_LB_TYPES:
-            internal = res.props.get("internal")
+        if res.type in LB_SCHEMES:
+            prop, internal_value = LB_SCHEMES[res.type]
+            internal = res.props.get(prop)
             if internal is UNKNOWN:
                 verdicts.cannot_judge(f"{res.label}: whether it is internal is not known yet")
                 continue
-            if internal is not True:
+            if internal != internal_value:
                 continue  # internet-facing load balancers belong in public subnets (see internal-load-balancers)
         public: list[str] = []
         unverifiable: list[str] = []

@@ -1,7 +1,8 @@
 """stateful-protection: what holds data or identity is protected from ``pulumi destroy`` and replacement.
 
-Deleting an FSx file system or a directory by accident (a renamed resource, a changed replacement property, a
-stray ``pulumi destroy``) loses the users' data or every identity on the cluster. Such resources must carry
+Deleting an FSx file system (Lustre, OpenZFS, ONTAP, Windows) or a directory by accident (a renamed
+resource, a changed replacement property, a stray ``pulumi destroy``) loses the users' data or every identity
+on the cluster. Such resources must carry
 the ``protect`` resource option, which the engine hands the policy in the resource's options. Advisory by
 default, since a test stack may turn protection off to be torn down; ``prod.json`` makes it mandatory.
 """
@@ -27,6 +28,7 @@ DEFAULTS: dict[str, Any] = {
         "aws:fsx/lustreFileSystem:LustreFileSystem",
         "aws:fsx/ontapFileSystem:OntapFileSystem",
         "aws:fsx/openZfsFileSystem:OpenZfsFileSystem",
+        "aws:fsx/windowsFileSystem:WindowsFileSystem",
         "aws:efs/fileSystem:FileSystem",
         "aws:directoryservice/directory:Directory",
         "aws-native:fsx:FileSystem",

@@ -39,3 +39,16 @@ def unprotected_directory():
 
 def unprotected_fsx():
     _stateful(True, False)
+
+
+def unprotected_windows_fsx():
+    """An FSx for Windows file system without protect."""
+    net = network()
+    aws.fsx.WindowsFileSystem(
+        "home",
+        storage_capacity=32,
+        subnet_ids=[net.private.id],
+        deployment_type="SINGLE_AZ_2",
+        throughput_capacity=32,
+        active_directory_id="d-0123456789",
+    )

@@ -38,12 +38,10 @@ def fsx_on_main_route_table():
 
 
 def public_things_not_judged():
-    """A bastion, an internet-facing ALB and a NAT gateway in the public subnet are not placements the rule judges."""
+    """A bastion and a NAT gateway in the public subnet are not placements the rule judges (nor is an
+    internet-facing load balancer, which internal-load-balancers reports: see the tests)."""
     net = network(public_ips_on_public=True)
     aws.ec2.Instance("bastion", ami="ami-0123456789abcdef0", instance_type="t3.micro", subnet_id=net.public.id)
-    aws.lb.LoadBalancer(
-        "web", load_balancer_type="application", internal=False, subnets=[net.public.id, net.private.id]
-    )
     cluster([net.private.id])
 
 
@@ -238,3 +236,135 @@ def read_subnet_main_table_unread():
 def read_subnet_default_route_to_appliance():
     """An existing subnet whose read route table sends 0.0.0.0/0 to a network interface (a firewall appliance)."""
     cluster([_read_associated(APPLIANCE_SUBNET, APPLIANCE_TABLE).id])
+
+
+# ---------------------------------------------------------------- FSx of every kind
+def _fsx_of_every_kind(subnet, other, protect: bool = True) -> None:
+    """OpenZFS, ONTAP and Windows file systems (multi-AZ ones preferring ``subnet``) and a File Cache."""
+    opts = pulumi.ResourceOptions(protect=protect)
+    aws.fsx.OpenZfsFileSystem(
+        "zfs",
+        storage_capacity=64,
+        subnet_ids=[subnet],
+        deployment_type="SINGLE_AZ_1",
+        throughput_capacity=64,
+        opts=opts,
+    )
+    aws.fsx.OntapFileSystem(
+        "ontap",
+        storage_capacity=1024,
+        subnet_ids=[subnet, other],
+        preferred_subnet_id=subnet,
+        deployment_type="MULTI_AZ_1",
+        throughput_capacity=128,
+        opts=opts,
+    )
+    aws.fsx.WindowsFileSystem(
+        "windows",
+        storage_capacity=32,
+        subnet_ids=[other, subnet],
+        preferred_subnet_id=other,
+        deployment_type="MULTI_AZ_1",
+        throughput_capacity=32,
+        active_directory_id="d-0123456789",
+        opts=opts,
+    )
+
+
+def fsx_of_every_kind_in_private_subnets():
+    net = network()
+    _fsx_of_every_kind(net.private.id, net.private_b.id)
+
+
+def fsx_of_every_kind_in_a_public_subnet():
+    """Each file system names the public subnet (ONTAP as its preferred subnet, Windows as its standby)."""
+    net = network()
+    _fsx_of_every_kind(net.public.id, net.private.id)
+
+
+def openzfs_in_public_subnet():
+    net = network()
+    aws.fsx.OpenZfsFileSystem(
+        "zfs",
+        storage_capacity=64,
+        subnet_ids=[net.public.id],
+        deployment_type="SINGLE_AZ_1",
+        throughput_capacity=64,
+        opts=pulumi.ResourceOptions(protect=True),
+    )
+
+
+# ---------------------------------------------------------------- default route tables, routes by literal table ID
+def default_route_table_to_igw():
+    """aws.ec2.DefaultRouteTable adopts the VPC's main table and routes 0.0.0.0/0 to the internet gateway; a
+    subnet with no explicit association uses it."""
+    vpc = aws.ec2.Vpc("vpc", cidr_block="10.1.0.0/16")
+    igw = aws.ec2.InternetGateway("igw", vpc_id=vpc.id)
+    aws.ec2.DefaultRouteTable(
+        "default",
+        default_route_table_id=vpc.default_route_table_id,
+        routes=[aws.ec2.DefaultRouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=igw.id)],
+    )
+    subnet = aws.ec2.Subnet("unassociated", vpc_id=vpc.id, cidr_block="10.1.0.0/24")
+    cluster([subnet.id])
+
+
+def default_route_table_private():
+    """The same with a DefaultRouteTable holding no route: the subnet is private."""
+    vpc = aws.ec2.Vpc("vpc", cidr_block="10.1.0.0/16")
+    aws.ec2.InternetGateway("igw", vpc_id=vpc.id)
+    aws.ec2.DefaultRouteTable("default", default_route_table_id=vpc.default_route_table_id, routes=[])
+    subnet = aws.ec2.Subnet("unassociated", vpc_id=vpc.id, cidr_block="10.1.0.0/24")
+    cluster([subnet.id])
+
+
+def route_by_literal_id_on_existing_main_table():
+    """A subnet created in an existing VPC (read) without association uses the VPC's main table; a route names
+    that table by its literal ID and sends 0.0.0.0/0 to an internet gateway."""
+    existing = aws.ec2.Vpc.get("existing", EXISTING_VPC)
+    subnet = aws.ec2.Subnet("new", vpc_id=existing.id, cidr_block="10.0.9.0/24")
+    aws.ec2.Route(
+        "literal-default",
+        route_table_id=MAIN_TABLE,
+        destination_cidr_block="0.0.0.0/0",
+        gateway_id="igw-0123456789abcdef0",
+    )
+    cluster([subnet.id])
+
+
+def route_by_literal_id_on_associated_table():
+    """A subnet associated with a route table of another stack (literal ID); a route of this stack names the same
+    table and sends 0.0.0.0/0 to an internet gateway: public, not only unverifiable."""
+    vpc = aws.ec2.Vpc("vpc", cidr_block="10.1.0.0/16")
+    subnet = aws.ec2.Subnet("shared", vpc_id=vpc.id, cidr_block="10.1.0.0/24")
+    aws.ec2.RouteTableAssociation("shared", subnet_id=subnet.id, route_table_id="rtb-0a0a0a0a0a0a0a0a0")
+    igw = aws.ec2.InternetGateway("igw", vpc_id=vpc.id)
+    aws.ec2.Route(
+        "literal-default", route_table_id="rtb-0a0a0a0a0a0a0a0a0", destination_cidr_block="0.0.0.0/0", gateway_id=igw.id
+    )
+    cluster([subnet.id])
+
+
+def route_by_literal_id_on_unknown_table():
+    """A route to the internet gateway names a literal route table that is no table of this stack; the subnet's
+    main table has an ID that is not known at preview (cannot judge then), and turns out to be another."""
+    vpc = aws.ec2.Vpc("vpc", cidr_block="10.1.0.0/16")
+    igw = aws.ec2.InternetGateway("igw", vpc_id=vpc.id)
+    aws.ec2.Route(
+        "literal-default", route_table_id="rtb-0c0c0c0c0c0c0c0c0", destination_cidr_block="0.0.0.0/0", gateway_id=igw.id
+    )
+    subnet = aws.ec2.Subnet("unassociated", vpc_id=vpc.id, cidr_block="10.1.0.0/24")
+    cluster([subnet.id])
+
+
+def default_route_table_of_existing_vpc():
+    """A DefaultRouteTable adopts an existing VPC's main table by its literal ID and routes to an internet
+    gateway; a subnet created in that VPC without association uses it."""
+    existing = aws.ec2.Vpc.get("existing", EXISTING_VPC)
+    aws.ec2.DefaultRouteTable(
+        "default",
+        default_route_table_id=MAIN_TABLE,
+        routes=[aws.ec2.DefaultRouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id="igw-0123456789abcdef0")],
+    )
+    subnet = aws.ec2.Subnet("new", vpc_id=existing.id, cidr_block="10.0.9.0/24")
+    cluster([subnet.id])
