@@ -196,6 +196,25 @@ def test_merge_keeps_a_note_only_when_both_passes_could_not_judge():
     assert merged.violations == []
 
 
+def test_a_stream_of_registrations_is_judged_as_the_list(tmp_path):
+    """The resolved pass is analysed as the child streams it: the pack says the same of a stream (providers,
+    stack and outputs found as it goes) as of the list, and a repeated request is answered from the first."""
+    from tools.harness import config_from_stack_file, run_program
+    from tools.policy_harness import PolicyPackRunner
+
+    config = config_from_stack_file(ROOT / "Pulumi.dev.yaml")
+    result = run_program(_program(tmp_path, FROM_ARN), config, preview=False)
+    assert result.error is None
+    with PolicyPackRunner(config=config) as runner:
+        listed = runner.analyze(result.registrations, outputs=result.outputs, dry_run=False)
+        streamed = runner.analyze(iter(result.registrations), outputs=lambda: result.outputs, dry_run=False)
+        assert runner.reused == 0
+        again = runner.analyze(iter(result.registrations), outputs=lambda: result.outputs, reuse=True)
+        assert runner.reused == len(result.registrations)
+    assert listed.violations and [str(d) for d in streamed.diagnostics] == [str(d) for d in listed.diagnostics]
+    assert [str(d) for d in again.diagnostics] == [str(d) for d in listed.diagnostics]
+
+
 # ---------------------------------------------------------------- the child never outlives the preview
 # The resolved pass (not the preview's) waits forever, once it told the test it runs.
 HANGS_WHEN_RESOLVED = """\

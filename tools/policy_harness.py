@@ -25,6 +25,7 @@ The pack never outlives the process that started it, however that process ends (
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import os
 import re
@@ -38,7 +39,7 @@ import time
 from dataclasses import dataclass, field, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 PACK_DIR = ROOT / "policies"
@@ -569,7 +570,7 @@ class PolicyPackRunner:
         self,
         registrations: Iterable[Any],
         *,
-        outputs: Optional[dict[str, Any]] = None,
+        outputs: Optional[dict[str, Any] | Callable[[], dict[str, Any]]] = None,
         config: Optional[dict[str, Any]] = None,
         policy_config: Optional[dict[str, Any]] = None,
         stack_tags: Optional[dict[str, str]] = None,
@@ -582,16 +583,26 @@ class PolicyPackRunner:
         values are resolved, as during `up`). With ``reuse``, an ``Analyze`` request identical to one this
         runner already sent under the same configuration gets that answer again instead of a call: a policy
         sees nothing but the request and the configuration (the SDK keeps only the stack tags of
-        ``ConfigureStack``), so the pack would answer the same."""
+        ``ConfigureStack``), so the pack would answer the same.
+
+        ``registrations`` may be a stream (any iterable that is not a list or tuple): each is analysed as it
+        comes, e.g. while a program still runs; the stack is then named by the first one's parent (a program's
+        first registration is a top-level one), and ``outputs`` may be a function called once the stream ends."""
         from pulumi.runtime.proto import analyzer_pb2
 
         started = time.perf_counter()
         info = self.info()
         effective = self.configure(policy_config)
         config = config if config is not None else self.config
-        registrations = list(registrations)
+        if isinstance(registrations, (list, tuple)):
+            candidates: Iterable[Any] = registrations
+        else:
+            stream = iter(registrations)
+            first = next(stream, None)
+            candidates = [first] if first is not None else []
+            registrations = itertools.chain(candidates, stream)
         stack_urn = next(
-            (r.parent for r in registrations if r.parent and r.parent.split("::")[-2] == "pulumi:pulumi:Stack"),
+            (r.parent for r in candidates if r.parent and r.parent.split("::")[-2] == "pulumi:pulumi:Stack"),
             f"urn:pulumi:{self.stack}::{self.project}::pulumi:pulumi:Stack::{self.project}-{self.stack}",
         )
         stack, project = stack_urn.split("::")[0].split(":")[-1], stack_urn.split("::")[1]
@@ -607,8 +618,7 @@ class PolicyPackRunner:
                 tags=stack_tags or {},
             ),
         )
-        providers = _default_providers(registrations, config, stack, project)
-        resources = _stack_resource(stack_urn, project, stack, outputs or {})
+        providers: dict = {}  # the default provider of each package, in the order the registrations use them
         diagnostics: list[Diagnostic] = []
         not_applicable: list[tuple[str, str]] = []
 
@@ -626,14 +636,10 @@ class PolicyPackRunner:
             options=analyzer_pb2.AnalyzerResourceOptions(),
         )
         collect(self._call("Analyze", stack_request), stack_urn)
-        stack_resources = [resources]
-        for prov in providers.values():
-            stack_resources.append(
-                analyzer_pb2.AnalyzerResource(
-                    type=prov.type, name=prov.name, urn=prov.urn, properties=prov.properties, parent=""
-                )
-            )
+        stack_resources = []
         for reg in registrations:
+            if reg.custom and _package(reg.type) not in providers:
+                providers.update(_default_providers([reg], config, stack, project))
             options = analyzer_pb2.AnalyzerResourceOptions(protect=reg.protect, parent=reg.parent or "")
             provider = providers.get(_package(reg.type)) if reg.custom else None
             inputs = {**reg.inputs, **reg.outputs} if reg.read else reg.inputs
@@ -675,6 +681,11 @@ class PolicyPackRunner:
                     },
                 )
             )
+        outputs = outputs() if callable(outputs) else outputs
+        stack_resources[:0] = [_stack_resource(stack_urn, project, stack, outputs or {})] + [
+            analyzer_pb2.AnalyzerResource(type=p.type, name=p.name, urn=p.urn, properties=p.properties, parent="")
+            for p in providers.values()
+        ]
         collect(self._call("AnalyzeStack", analyzer_pb2.AnalyzeStackRequest(resources=stack_resources)), "")
         policies = {
             p.name: {

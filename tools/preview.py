@@ -145,10 +145,18 @@ class ResolvedPass:
         self.program, self.config, self.stack, self.runner = program, config, stack, runner
         self.pid: int | None = None  # the child's pid (and process group) until it is reaped
         self._results: int | None = None  # read end of the results pipe
+        self.outputs: dict = {}  # the stack's outputs, once registrations() has ended
+        self.error: ResolvedPassError | None = None
         self._watch: int | None = None  # write end of the pipe the child watches
 
     def start(self) -> "ResolvedPass":
         results_r, results_w = os.pipe()
+        try:  # room for the whole plan: the child need not wait for the preview to read (Linux: F_SETPIPE_SZ)
+            import fcntl
+
+            fcntl.fcntl(results_w, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+        except OSError:  # a lower limit (fs.pipe-max-size) or no such call: the child waits now and then
+            pass
         watch_r, watch_w = os.pipe()
         parent = os.getpid()
         deathsig = sys.platform.startswith("linux") and threading.current_thread() is threading.main_thread()
@@ -207,41 +215,57 @@ class ResolvedPass:
         for pipe in (getattr(proc, "stdin", None), getattr(proc, "stdout", None)):
             if pipe is not None:  # only the preview may hold the pack's stdin: the pack ends at its EOF
                 os.dup2(devnull, pipe.fileno())
+        lock = threading.Lock()  # registrations are recorded on the SDK's threads
+
+        def send(message: dict) -> None:
+            data = json.dumps(message, default=str).encode() + b"\n"
+            with lock:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(results, view) :]
+
         try:
             from tools.harness import run_program
 
             # The inherited event loop's executor threads do not exist in this process: a new loop makes its own.
             asyncio.set_event_loop(asyncio.new_event_loop())
-            result = run_program(self.program, self.config, preview=False, stack=self.stack)
-            payload: dict = {"registrations": [dataclasses.asdict(r) for r in result.registrations]}
+            result = run_program(
+                self.program,
+                self.config,
+                preview=False,
+                stack=self.stack,
+                on_record=lambda reg: send({"registration": dataclasses.asdict(reg)}),
+            )
             if result.error is not None:
-                payload["error"] = describe(result.error)
+                send({"error": describe(result.error)})
             else:
-                payload["outputs"] = result.outputs
-            data = json.dumps(payload, default=str).encode()
+                send({"outputs": result.outputs})
         except BaseException as exc:  # noqa: BLE001 - reported to the preview, which exits 4
-            data = json.dumps({"registrations": [], "error": f"the resolved pass failed: {describe(exc)}"}).encode()
-        view = memoryview(data)
-        while view:
-            view = view[os.write(results, view) :]
+            send({"error": f"the resolved pass failed: {describe(exc)}"})
         return 0
 
-    def result(self):
-        """Wait for the child: its :class:`tools.harness.RunResult` (``error``: a :class:`ResolvedPassError`)."""
-        from tools.harness import Registration, RunResult
+    def registrations(self):
+        """The child's registrations as it records them (a stream to analyse while the program still runs);
+        once it ends, :attr:`outputs` holds the stack's outputs, or :attr:`error` a :class:`ResolvedPassError`."""
+        from tools.harness import Registration
 
-        chunks = []
-        while chunk := os.read(self._results, 1 << 20):
-            chunks.append(chunk)
+        buffer, done = b"", False
+        while chunk := os.read(self._results, 1 << 16):
+            buffer += chunk
+            *lines, buffer = buffer.split(b"\n")
+            for line in lines:
+                message = json.loads(line)
+                if "registration" in message:
+                    yield Registration(**message["registration"])
+                else:
+                    done = True
+                    self.outputs = message.get("outputs", {})
+                    if "error" in message:
+                        self.error = ResolvedPassError(message["error"])
         status = self._reap()
-        try:
-            payload = json.loads(b"".join(chunks))
-        except ValueError:
+        if not done:
             what = f"signal {-status}" if status < 0 else f"status {status}"
-            return RunResult([], {}, ResolvedPassError(f"the child ended ({what}) without a result"))
-        registrations = [Registration(**r) for r in payload["registrations"]]
-        error = ResolvedPassError(payload["error"]) if "error" in payload else None
-        return RunResult(registrations, payload.get("outputs", {}), error)
+            self.error = ResolvedPassError(f"the child ended ({what}) without a result")
 
     def _reap(self) -> int:
         pid, self.pid = self.pid, None
@@ -503,22 +527,22 @@ def _preview(
                 result.registrations, outputs=result.outputs, config=config, policy_config=policy_config
             )
             if resolved is not None:
-                second = resolved.result()
-                if second.error is not None:
-                    print(f"error: the program failed with values resolved as at `up`: {second.error}", file=sys.stderr)
-                    return EXIT_PROGRAM
-                # Requests identical to the preview's (no value was unknown) get the preview's answers.
-                report = merge_passes(
-                    report,
-                    runner.analyze(
-                        second.registrations,
-                        outputs=second.outputs,
-                        config=config,
-                        policy_config=policy_config,
-                        dry_run=False,
-                        reuse=True,
-                    ),
+                # Each registration of the child is analysed as it arrives; requests identical to the preview's
+                # (nothing in them was unknown) get the preview's answers.
+                second = runner.analyze(
+                    resolved.registrations(),
+                    outputs=lambda: resolved.outputs,
+                    config=config,
+                    policy_config=policy_config,
+                    dry_run=False,
+                    reuse=True,
                 )
+                if resolved.error is not None:
+                    print(
+                        f"error: the program failed with values resolved as at `up`: {resolved.error}", file=sys.stderr
+                    )
+                    return EXIT_PROGRAM
+                report = merge_passes(report, second)
         except PolicyConfigError as exc:
             print(f"error: policy config: {exc}", file=sys.stderr)
             return EXIT_CONFIG
