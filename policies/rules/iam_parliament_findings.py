@@ -8,6 +8,7 @@ iam-least-privilege is mandatory (a policy reports at one enforcement level). Tr
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from pulumi_policy import (
@@ -31,6 +32,20 @@ REMEDIATION = (
     "not apply to the resource ARN, RESOURCE_STAR means an action that supports resource ARNs is granted "
     "on '*'. Fix the document, or list the issue in ignoreIssues with a reason in the stack's docs."
 )
+
+
+def _warm_up() -> None:
+    """Import parliament and load its IAM data once, in the background while the pack waits for its first
+    request (the first document would otherwise pay for it)."""
+    try:
+        from parliament import analyze_policy_string
+
+        analyze_policy_string(json.dumps({"Version": "2012-10-17", "Statement": []}))
+    except Exception:  # noqa: BLE001 - _findings reports a missing parliament itself
+        pass
+
+
+threading.Thread(target=_warm_up, name="parliament-warm-up", daemon=True).start()
 
 
 def _findings(doc: Any) -> list[tuple[str, str]]:
