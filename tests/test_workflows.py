@@ -63,12 +63,32 @@ def test_offline_job_needs_no_credentials():
 
 
 def test_push_to_main_updates_each_environment_with_approval_for_prod():
-    """Pushes to main run `up` per stack in a GitHub environment (prod after dev), pack enforced."""
+    """Pushes to main run `up` per stack in a GitHub environment (prod after dev), pack enforced. Prod is
+    gated by its environment's approval only: no repository variable or condition switches it off."""
     wf = _load("up.yml")
     assert wf[True]["push"]["branches"] == ["main"]
-    assert wf["jobs"]["up-prod"]["needs"] == "up-dev"
-    assert wf["jobs"]["up-prod"]["with"]["environment"] == "prod"
+    assert wf["jobs"]["up-dev"]["needs"] == "offline"
+    assert wf["jobs"]["up-dev"]["with"] == {"stack": "dev", "environment": "dev"}
+    prod = wf["jobs"]["up-prod"]
+    assert prod["needs"] == "up-dev"
+    assert prod["with"] == {"stack": "prod", "environment": "prod"}
+    assert "if" not in prod and "if" not in wf["jobs"]["up-dev"]
+    assert "vars.DEPLOY_PROD" not in (ROOT / ".github" / "workflows" / "up.yml").read_text()
+    assert (ROOT / "Pulumi.prod.yaml").is_file()
     stack = _load("up-stack.yml")["jobs"]["up"]
     assert stack["environment"] == "${{ inputs.environment }}"
     pulumi = next(s for s in _steps(stack) if s.get("uses", "").startswith("pulumi/actions"))
     assert pulumi["with"]["command"] == "up" and pulumi["with"]["policyPacks"] == "policies"
+
+
+def test_push_to_main_previews_both_stacks_offline_before_any_up():
+    """The offline job (no credentials) runs the tests and previews dev and prod with every guardrail
+    mandatory; both `up` jobs wait for it."""
+    wf = _load("up.yml")
+    job = wf["jobs"]["offline"]
+    text = yaml.safe_dump(job)
+    assert "secrets." not in text and "configure-aws-credentials" not in text and "id-token" not in text
+    runs = [s.get("run", "") for s in _steps(job)]
+    assert any("scripts/test" in r for r in runs)
+    for stack in ("dev", "prod"):
+        assert f"scripts/preview --stack {stack} --policy-config policies/config/prod.json" in runs
