@@ -100,12 +100,68 @@ def test_plan_redacts_secrets(tmp_path):
 
 
 def test_readme_diagram_is_the_generated_one(tmp_path):
-    """The README's architecture diagram is exactly what `--mermaid` generates for the dev stack."""
-    out = tmp_path / "arch.mmd"
-    assert preview.main(["--stack", "dev", "--quiet", "--mermaid", str(out)]) == 0
+    """The README's architecture diagram is exactly what `--mermaid-components` generates for the dev stack: one
+    node per component with its role, collapsed component edges; `--mermaid` still writes the resource diagram."""
+    out, resources = tmp_path / "components.mmd", tmp_path / "resources.mmd"
+    assert (
+        preview.main(["--stack", "dev", "--quiet", "--mermaid-components", str(out), "--mermaid", str(resources)]) == 0
+    )
     readme = (ROOT / "README.md").read_text()
-    block = readme.split("```mermaid\n", 1)[1].split("```", 1)[0]
-    assert block == out.read_text(), "README diagram is stale: regenerate with scripts/preview --mermaid"
+    section = readme.split("\n## Architecture\n", 1)[1].split("\n## ", 1)[0]
+    block = section.split("```mermaid\n", 1)[1].split("```", 1)[0]
+    assert block == out.read_text(), (
+        "README diagram is stale: regenerate with scripts/preview --stack dev --mermaid-components OUT"
+    )
+    text = out.read_text()
+    for component in ("Network", "SharedStorage", "Directory", "LdapsEndpoint", "HyperPodCluster", "LoginAccess"):
+        assert f'  {component}["<b>{component}</b><br/>' in text, component
+    assert "  Network --> HyperPodCluster" in text and "  Directory -.-> HyperPodCluster" in text
+    assert "<br/>A VPC (created or existing)" in text  # the role: the class docstring's first line
+    assert 10 <= text.count('["') <= 30 and text.count('["') < resources.read_text().count('["')
+
+
+def test_component_diagram_collapses_resource_edges():
+    """Resource dependencies become one edge per pair of components: nested resources belong to their nearest
+    component, edges inside a component vanish, a dependsOn-only link is dotted, the output is sorted."""
+    comp = "hyperpod:platform:"
+
+    def res(urn, typ, parent=None, deps=(), props=None, custom=True):
+        return {
+            "urn": urn,
+            "type": typ,
+            "name": "x",
+            "parent": parent,
+            "custom": custom,
+            "read": False,
+            "dependencies": list(deps),
+            "propertyDependencies": props or {},
+        }
+
+    plan = [
+        res("B", comp + "Beta", custom=False),
+        res("A", comp + "Alpha", custom=False),
+        res("a1", "aws:x:Y", "A"),
+        res("a2", "aws:x:Y", "A", deps=["a1"], props={"p": ["a1"]}),
+        res("g", "my:group:Inner", "B", custom=False),  # not a platform component: its resources belong to B
+        res("b1", "aws:x:Y", "g", deps=["a1", "a2"], props={"p": ["a1"]}),
+        res("b2", "aws:x:Y", "B", deps=["a2"]),
+        res("c1", "aws:x:Y", "C", deps=["b1"]),  # outside any component: no node, no edge
+    ]
+    expected = (
+        "\n".join(
+            [
+                "flowchart LR",
+                '  Alpha["<b>Alpha</b><br/>First #quot;letter#quot; #lt;a#gt;<br/><i>2 resources</i>"]',
+                '  Beta["<b>Beta</b><br/><i>2 resources</i>"]',
+                "  Alpha --> Beta",
+            ]
+        )
+        + "\n"
+    )
+    assert preview.mermaid_components_of(plan, {"Alpha": 'First "letter" <a>'}) == expected
+    assert preview.mermaid_components_of(list(reversed(plan)), {"Alpha": 'First "letter" <a>'}) == expected
+    plan[5]["propertyDependencies"] = {}
+    assert preview.mermaid_components_of(plan).endswith("  Alpha -.-> Beta\n")
 
 
 def test_dev_preview_shows_login_access_and_passes_guardrails():

@@ -1,7 +1,7 @@
 """Offline preview: run the program under mocks in preview mode, check it, and show what it would create.
 
     scripts/preview [--stack NAME | --config-file FILE] [--json OUT] [--mermaid OUT]
-                    [--policy-config FILE] [--no-policy] [--program FILE] [--quiet]
+                    [--mermaid-components OUT] [--policy-config FILE] [--no-policy] [--program FILE] [--quiet]
 
 After the CloudFormation schema check, the CrossGuard pack in policies/ judges the plan through the engine's
 analyzer protocol (tools/policy_harness.py): Analyze per resource, AnalyzeStack with the dependency graph. It
@@ -46,7 +46,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     src.add_argument("--stack", default=None, help="stack name: reads Pulumi.<stack>.yaml (default dev)")
     src.add_argument("--config-file", type=Path, help="any file in the Pulumi.<stack>.yaml format")
     p.add_argument("--json", type=Path, help="write the plan (resources, dependencies, inputs) here")
-    p.add_argument("--mermaid", type=Path, help="write an architecture diagram (Mermaid) here")
+    p.add_argument("--mermaid", type=Path, help="write a resource-level diagram (Mermaid) here")
+    p.add_argument(
+        "--mermaid-components",
+        type=Path,
+        metavar="OUT",
+        help="write the component-level architecture diagram (Mermaid, as in the README) here",
+    )
     p.add_argument("--quiet", action="store_true", help="print only the summary and problems")
     p.add_argument(
         "--policy-config",
@@ -122,6 +128,85 @@ def mermaid_of(plan: list[dict]) -> str:
                 if dep in ids and dep != res["urn"]:
                     edges.add((ids[dep], ids[res["urn"]]))
     lines += [f"  {a} --> {b}" for a, b in sorted(edges)]
+    return "\n".join(lines) + "\n"
+
+
+COMPONENT_PREFIX = "hyperpod:platform:"
+
+
+def component_roles() -> dict[str, str]:
+    """``{short type: first line of the class docstring}`` for every loaded ``pulumi.ComponentResource`` class
+    (call after the program ran: its classes are loaded). A component's type is ``hyperpod:platform:<Class>``."""
+    import re
+
+    import pulumi
+
+    roles: dict[str, str] = {}
+    pending = list(pulumi.ComponentResource.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        doc = (cls.__dict__.get("__doc__") or "").strip()
+        if doc:
+            line = " ".join(doc.split("\n\n", 1)[0].split())  # the first paragraph, on one line
+            line = re.sub(r":\w+:`~?([^`]+)`", r"\1", line).replace("`", "")  # :class:`X`, ``x`` -> X, x
+            roles.setdefault(cls.__name__, line)
+    return roles
+
+
+def mermaid_components_of(plan: list[dict], roles: dict[str, str] | None = None) -> str:
+    """The architecture diagram: one node per component (type ``hyperpod:platform:*``), labelled with its type,
+    its role (``roles``: short type -> one line) and its resource count; an edge ``A --> B`` when a resource
+    inside B has a property dependency on a resource inside A (``A -.-> B`` when B only waits for A: an
+    explicit ``dependsOn``). Resource edges are collapsed to component edges, a resource belongs to its nearest
+    component ancestor, no self-loops; nodes and edges are sorted, so the text depends only on the plan."""
+    roles = roles or {}
+    by_urn = {r["urn"]: r for r in plan}
+    components = sorted(
+        (r for r in plan if not r["custom"] and r["type"].startswith(COMPONENT_PREFIX)),
+        key=lambda r: (short_type(r["type"]), r["name"], r["urn"]),
+    )
+    counts = collections.Counter(short_type(r["type"]) for r in components)
+    seen: collections.Counter = collections.Counter()
+    ids: dict[str, str] = {}  # node ids: the short type, numbered when a type has several instances
+    for r in components:
+        typ = short_type(r["type"])
+        ids[r["urn"]] = typ if counts[typ] == 1 else f"{typ}{seen[typ]}"
+        seen[typ] += 1
+
+    def owner(urn: str | None) -> str | None:
+        while urn in by_urn:
+            if urn in ids:
+                return urn
+            urn = by_urn[urn]["parent"]
+        return None
+
+    resources = collections.Counter(owner(r["urn"]) for r in plan if r["custom"])
+    data, order = set(), set()
+    for res in plan:
+        mine = owner(res["urn"])
+        if mine is None:
+            continue
+        prop = {dep for deps in res["propertyDependencies"].values() for dep in deps}
+        for dep in set(res["dependencies"]) | prop:
+            theirs = owner(dep)
+            if theirs is not None and theirs != mine:
+                (data if dep in prop else order).add((ids[theirs], ids[mine]))
+
+    def text(value: str) -> str:
+        return value.replace("#", "#35;").replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;")
+
+    lines = ["flowchart LR"]
+    for r in components:
+        typ = short_type(r["type"])
+        label = f"<b>{text(typ)}</b>" + (f" {text(r['name'])}" if counts[typ] > 1 else "")
+        if roles.get(typ):
+            label += f"<br/>{text(roles[typ])}"
+        n = resources[r["urn"]]
+        label += f"<br/><i>{n} resource{'s' if n != 1 else ''}</i>"
+        lines.append(f'  {ids[r["urn"]]}["{label}"]')
+    lines += [f"  {a} --> {b}" for a, b in sorted(data)]
+    lines += [f"  {a} -.-> {b}" for a, b in sorted(order - data)]
     return "\n".join(lines) + "\n"
 
 
@@ -512,6 +597,8 @@ def _preview(
         )
     if args.mermaid:
         args.mermaid.write_text(mermaid_of(plan))
+    if args.mermaid_components:
+        args.mermaid_components.write_text(mermaid_components_of(plan, component_roles()))
     if schema_errors:
         print("\nCloudFormation schema violations:", file=sys.stderr)
         for msg in schema_errors:
