@@ -5,20 +5,31 @@ from pathlib import Path
 import pulumi
 
 import stack_config
-from components.access_paths import AccessPaths, AccessPathsArgs
-from components.client_vpn import ClientVpn, ClientVpnArgs
-from components.directory import Directory, DirectoryArgs
-from components.directory_admin_host import DirectoryAdminHost, DirectoryAdminHostArgs
-from components.directory_connection import DirectoryConnection, DirectoryConnectionArgs, node_settings, parameter_name
-from components.directory_contents import DirectoryContents, DirectoryContentsArgs
-from components.execution_role import ExecutionRole, ExecutionRoleArgs
-from components.hyperpod_cluster import HyperPodCluster, HyperPodClusterArgs
-from components.ldaps_endpoint import LdapsEndpoint, LdapsEndpointArgs
-from components.lifecycle_bucket import PLATFORM_FILE, PREFIX, LifecycleBucket, LifecycleBucketArgs, platform_json
-from components.login_access import LoginAccess, LoginAccessArgs
-from components.login_targets import LoginTargets, LoginTargetsArgs
-from components.network import Network, NetworkArgs
-from components.storage import SharedStorage, SharedStorageArgs
+from hyperpod_platform.access_paths import AccessPaths, AccessPathsArgs
+from hyperpod_platform.client_vpn import ClientVpn, ClientVpnArgs
+from hyperpod_platform.directory import Directory, DirectoryArgs
+from hyperpod_platform.directory_admin_host import DirectoryAdminHost, DirectoryAdminHostArgs
+from hyperpod_platform.directory_connection import (
+    DirectoryConnection,
+    DirectoryConnectionArgs,
+    node_settings,
+    parameter_name,
+)
+from hyperpod_platform.directory_contents import DirectoryContents, DirectoryContentsArgs
+from hyperpod_platform.execution_role import ExecutionRole, ExecutionRoleArgs
+from hyperpod_platform.hyperpod_cluster import HyperPodCluster, HyperPodClusterArgs
+from hyperpod_platform.ldaps_endpoint import LdapsEndpoint, LdapsEndpointArgs
+from hyperpod_platform.lifecycle_bucket import (
+    PLATFORM_FILE,
+    PREFIX,
+    LifecycleBucket,
+    LifecycleBucketArgs,
+    platform_json,
+)
+from hyperpod_platform.login_access import LoginAccess, LoginAccessArgs
+from hyperpod_platform.login_targets import LoginTargets, LoginTargetsArgs
+from hyperpod_platform.network import Network, NetworkArgs
+from hyperpod_platform.storage import SharedStorage, SharedStorageArgs
 
 settings = stack_config.load()  # validates everything before any resource is registered
 name = settings.cluster.name

@@ -13,12 +13,34 @@ import functools
 import ipaddress
 import json
 import re
-from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import pulumi
 
-PROJECT = "hyperpod-platform"
+from hyperpod_platform.errors import (  # noqa: F401 - re-exported: the config layer's error types
+    MISSING as _MISSING,
+)
+from hyperpod_platform.errors import (
+    PROJECT,
+    ConfigError,
+    Problem,
+)
+from hyperpod_platform.settings import (  # noqa: F401 - re-exported: what load() returns
+    ACCELERATED_RE,
+    ROLES,
+    AccessPathSettings,
+    ClusterSettings,
+    DirectorySettings,
+    DirectoryUserSettings,
+    FsxSettings,
+    InstanceGroupSettings,
+    LdapsSettings,
+    LifecycleSettings,
+    LoginSettings,
+    NetworkSettings,
+    StackSettings,
+    VpnSettings,
+)
 
 NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")  # ClusterName, InstanceGroupName, PartitionNames
 AZ_RE = re.compile(r"^([a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d)[a-z]$")
@@ -27,9 +49,7 @@ SUBNET_ID_RE = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 RTB_ID_RE = re.compile(r"^rtb-[0-9a-f]{8,17}$")
 BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 MOUNT_PATH_RE = re.compile(r"^/(?!/)(?!.*/$)[a-zA-Z0-9._-]+(/[a-zA-Z0-9._-]+)*$")
-ACCELERATED_RE = re.compile(r"^ml\.(p\d|g\d|gr\d|trn\d|inf\d)")
 DEEP_HEALTH_CHECKS = ("InstanceStress", "InstanceConnectivity")
-ROLES = ("controller", "login", "compute")
 FSX_THROUGHPUTS = (125, 250, 500, 1000)  # PERSISTENT_2, MB/s per TiB
 LOG_RETENTION_DAYS = (
     1,
@@ -168,73 +188,6 @@ def ec2_type_check(what: str, *, x86_only: str = "") -> Callable[[str], Optional
     return check
 
 
-# --------------------------------------------------------------------------------------------------
-# Errors
-# --------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Problem:
-    """One invalid config value."""
-
-    path: str
-    value: Any
-    why: str
-    fix: str
-    secret: bool = False
-    """The value must not be shown (a Pulumi secret, or a key or value that looks like a credential)."""
-
-    def __str__(self) -> str:
-        key = self.path if ":" in self.path.split(".")[0] else f"{PROJECT}:{self.path}"
-        why, fix = self.why, self.fix
-        if self.value is not _MISSING and (self.secret or looks_secret(self.path, self.value)):
-            # Suggestions derived from the value go too; names of settings (plain words) stay.
-            why, fix = _scrub(why, self.value), re.sub(r"'(?![A-Za-z]{1,40}')[^']*'", "'...'", _scrub(fix, self.value))
-        return f"{key} = {shown(self.path, self.value, self.secret)}: {why}. Fix: {fix}"
-
-
-def _scrub(text: str, value: Any) -> str:
-    """``text`` without any rendering of a secret ``value`` (as given, lowercased, or JSON-quoted)."""
-    for part in value if isinstance(value, list) else [value]:
-        for form in {str(part), str(part).lower(), json.dumps(part, default=str)}:
-            if len(form) >= 4:
-                text = text.replace(form, "<redacted>")
-    return text
-
-
-SECRET_KEY_RE = re.compile(
-    r"pass(word|wd|phrase)?|secret|token|credential|private|api.?key|access.?key|auth", re.IGNORECASE
-)
-SECRET_VALUE_RE = re.compile(r"PRIVATE KEY|^v1:|AKIA[0-9A-Z]{16}|aws_secret_access_key", re.IGNORECASE)
-
-
-def looks_secret(path: str, value: Any) -> bool:
-    """A key named like a credential, or a value that holds one (a private key, an access key id)."""
-    last = re.split(r"[.:\[]", path.rstrip("]"))[-1] if path else ""
-    if SECRET_KEY_RE.search(last):
-        return True
-    return bool(SECRET_VALUE_RE.search(json.dumps(value, default=str)))
-
-
-def shown(path: str, value: Any, secret: bool = False) -> str:
-    """How a config value appears in an error: as given, or redacted when it might be a secret."""
-    if value is _MISSING:
-        return "<missing>"
-    if secret or looks_secret(path, value):
-        size = len(value) if isinstance(value, (str, list, dict)) else None
-        return f"<redacted {type(value).__name__}{f' of {size} characters' if isinstance(value, str) else ''}>"
-    text = json.dumps(value, default=str)
-    return text if len(text) <= 200 else text[:160] + f"... ({len(text)} characters)"
-
-
-class ConfigError(pulumi.RunError):
-    """Raised with every problem of a config, before any resource is registered."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"invalid stack config ({len(problems)} problem(s)):\n{lines}")
-
-
-_MISSING = object()
 KIND_NAMES = {
     int: "an integer",
     bool: "a boolean (true or false)",
@@ -403,272 +356,6 @@ def _bucket_name(v: str):
         fixed = re.sub(r"[^a-z0-9-]+", "-", v.lower()).strip("-")[:63]
         return (why, f"use a name such as 'sagemaker-{fixed.removeprefix('sagemaker-')}'"[:90])
     return None
-
-
-# --------------------------------------------------------------------------------------------------
-# Settings
-# --------------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class NetworkSettings:
-    """Where the platform lives: a VPC this stack creates, or an existing one."""
-
-    mode: str
-    """``create`` a VPC, or use an ``existing`` one."""
-    availability_zones: tuple[str, ...] = ()
-    """AZ names of the private (and public) subnets, one subnet each; at least two."""
-    vpc_cidr: str = ""
-    """CIDR of the VPC to create."""
-    private_subnet_cidrs: tuple[str, ...] = ()
-    """One private subnet CIDR per AZ, in AZ order."""
-    public_subnet_cidrs: tuple[str, ...] = ()
-    """One public subnet CIDR per AZ (they hold only NAT gateways)."""
-    nat_gateways: str = "perAz"
-    """``single`` NAT gateway (cheaper) or one ``perAz`` (survives an AZ outage)."""
-    flow_logs: bool = False
-    """Send VPC flow logs to CloudWatch Logs."""
-    flow_logs_retention_days: int = 30
-    """Retention of the flow log group."""
-    vpc_id: str = ""
-    """Existing mode: the VPC id."""
-    private_subnet_ids: tuple[str, ...] = ()
-    """Existing mode: private subnet ids, at least two in distinct AZs (the first hosts FSx)."""
-    route_table_ids: tuple[str, ...] = ()
-    """Existing mode: route tables to attach the S3 gateway endpoint to (none: no endpoint)."""
-
-
-@dataclass(frozen=True)
-class FsxSettings:
-    """FSx for Lustre shared file system."""
-
-    enabled: bool = True
-    """Create the file system and mount it on every node."""
-    storage_capacity_gib: int = 1200
-    """1200, 2400, then steps of 2400 GiB (PERSISTENT_2)."""
-    throughput_per_tib: int = 250
-    """PERSISTENT_2 throughput tier: 125, 250, 500 or 1000 MB/s per TiB."""
-    mount_path: str = "/fsx"
-    """Where nodes mount it."""
-    protect: bool = True
-    """Protect the file system from ``pulumi destroy`` and replacement."""
-
-
-@dataclass(frozen=True)
-class InstanceGroupSettings:
-    """One HyperPod instance group."""
-
-    name: str
-    """Instance group name (AWS pattern, no underscores)."""
-    role: str
-    """Slurm node type: ``controller``, ``login`` or ``compute``."""
-    instance_type: str
-    """An ``ml.*`` type from the SageMaker ClusterInstanceType list."""
-    count: int
-    """Number of instances."""
-    partition: Optional[str] = None
-    """Slurm partition of a compute group."""
-    threads_per_core: Optional[int] = None
-    """1 (hyper-threading off) or 2."""
-    ebs_volume_gib: Optional[int] = None
-    """Extra EBS volume per instance, mounted at /opt/sagemaker (1-16384 GiB)."""
-    deep_health_checks: tuple[str, ...] = ()
-    """InstanceStress and/or InstanceConnectivity, for accelerated compute groups."""
-
-    @property
-    def accelerated(self) -> bool:
-        return bool(ACCELERATED_RE.match(self.instance_type))
-
-
-@dataclass(frozen=True)
-class ClusterSettings:
-    """The HyperPod cluster."""
-
-    name: str
-    """Cluster name (AWS pattern)."""
-    instance_groups: tuple[InstanceGroupSettings, ...]
-    """Controller, optional login and compute groups."""
-    node_recovery: str = "Automatic"
-    """``Automatic`` replaces faulty nodes; ``None`` leaves them."""
-    slurm_config_strategy: str = "Managed"
-    """How HyperPod manages slurm.conf: Managed, Overwrite or Merge."""
-    subnet_placement: str = "primary"
-    """``primary``: nodes in the first private subnet, next to FSx; ``all``: every private subnet."""
-
-    @property
-    def login_group(self) -> Optional[InstanceGroupSettings]:
-        return next((g for g in self.instance_groups if g.role == "login"), None)
-
-
-@dataclass(frozen=True)
-class LoginSettings:
-    """SSH access to the login group through an internal NLB."""
-
-    enabled: bool = True
-    """Create the login NLB (only when the cluster has a login group)."""
-    allowed_cidrs: tuple[str, ...] = ()
-    """Client ranges besides the VPC (and the VPN) that may reach TCP 22; never 0.0.0.0/0."""
-    stickiness: bool = True
-    """Source-IP stickiness, so a user's reconnects land on the same login node."""
-    target_ips: tuple[str, ...] = ()
-    """Login node IPs; default: looked up from the login group's ENIs after the cluster exists."""
-    host_key_version: int = 1
-    """Bump to rotate the shared SSH host keys."""
-
-
-@dataclass(frozen=True)
-class VpnSettings:
-    """AWS Client VPN with mutual TLS."""
-
-    enabled: bool = False
-    """Create the Client VPN endpoint."""
-    client_cidr: str = ""
-    """Addresses given to VPN clients: /12 to /22, not overlapping the VPC."""
-    clients: tuple[str, ...] = ()
-    """One client certificate and .ovpn profile per name."""
-    split_tunnel: bool = True
-    """Only VPC traffic goes through the VPN."""
-    port: int = 443
-    """UDP port of the endpoint (443 or 1194)."""
-    log_retention_days: int = 90
-    """Retention of the connection log group."""
-    pki_version: int = 1
-    """Bump to re-issue the CA and every certificate."""
-
-
-@dataclass(frozen=True)
-class AccessPathSettings:
-    """Ways in besides the VPN: SSH over SSM, and a bastion host."""
-
-    ssm: bool = True
-    """Create the IAM policy for users (SSH over SSM to the cluster only) and its ssh_config snippet."""
-    bastion: bool = False
-    """Create a bastion in a public subnet (the one legitimate public-subnet instance)."""
-    bastion_allowed_cidrs: tuple[str, ...] = ()
-    """Client ranges that may SSH to the bastion; required with the bastion, never 0.0.0.0/0."""
-    bastion_instance_type: str = "t3.micro"
-    """EC2 type of the bastion."""
-    bastion_key_name: Optional[str] = None
-    """EC2 key pair for the bastion."""
-
-
-@dataclass(frozen=True)
-class DirectoryUserSettings:
-    """A directory user kept by the stack (Directory Service Data API)."""
-
-    name: str
-    """sAMAccountName: 1-20 letters, digits, dots, hyphens or underscores (the login name on the nodes)."""
-    groups: tuple[str, ...] = ()
-    """Directory groups the user belongs to (of ``directory.groups``)."""
-    ssh_public_keys: tuple[str, ...] = ()
-    """OpenSSH public keys, stored in ``altSecurityIdentities`` and served to sshd by SSSD."""
-    email: Optional[str] = None
-    """Email address (``mail``)."""
-    given_name: Optional[str] = None
-    """First name (``givenName``)."""
-    surname: Optional[str] = None
-    """Last name (``sn``)."""
-
-
-@dataclass(frozen=True)
-class LdapsSettings:
-    """The LDAPS endpoint in front of the domain controllers."""
-
-    dns_name: Optional[str] = None
-    """Name in the LDAPS certificate and the nodes' ``ldap_uri``; default: the NLB's DNS name."""
-    certificate_arn: Optional[str] = None
-    """Use this ACM certificate instead of one issued by the stack's own CA (needs ``caCertificate``)."""
-    ca_certificate: Optional[str] = None
-    """PEM of the CA that issued ``certificateArn``; pinned on the nodes."""
-    plaintext_listener: bool = False
-    """Also listen on TCP 389 (plaintext LDAP). Off by default; the no-plaintext-ldap guardrail flags it."""
-    ca_version: int = 1
-    """Bump to re-issue the stack's CA and LDAPS certificate."""
-
-
-@dataclass(frozen=True)
-class DirectorySettings:
-    """Central identity: AWS Managed Microsoft AD over LDAPS, its contents, and SSSD on every node."""
-
-    enabled: bool = False
-    """Set up the directory, the LDAPS endpoint, the contents and SSSD on the nodes."""
-    mode: str = "create"
-    """``create`` an AWS Managed Microsoft AD, or use an ``existing`` one by id."""
-    domain_name: str = ""
-    """Fully qualified domain name, e.g. ``corp.example.com``."""
-    short_name: Optional[str] = None
-    """NetBIOS name (default: the first label of the domain, upper-cased)."""
-    edition: str = "Standard"
-    """``Standard`` or ``Enterprise``."""
-    directory_id: Optional[str] = None
-    """Existing mode: the directory id (``d-`` and 10 hex digits)."""
-    dns_ips: tuple[str, ...] = ()
-    """Existing mode: the domain controllers' IPs (default: read from the directory)."""
-    protect: bool = True
-    """Protect the directory and its contents from ``pulumi destroy`` and replacement."""
-    bind_user: str = "ReadOnly"
-    """The read-only user SSSD binds as; its password is generated and kept in Secrets Manager."""
-    bind_password_version: int = 1
-    """Bump to generate a new bind password (set in the directory and the secret; nodes re-run the step)."""
-    groups: tuple[str, ...] = ("ClusterAdmin", "ClusterDev")
-    """Directory groups the stack keeps; members of ``allowedGroups`` may log in."""
-    allowed_groups: tuple[str, ...] = ("ClusterAdmin", "ClusterDev")
-    """Groups allowed on the nodes (SSSD access filter and sshd AllowGroups)."""
-    allowed_groups_by_role: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    """Per node role (controller, login, compute): the allowed groups on nodes of that role; a role not
-    listed in ``allowedGroupsByRole`` gets all of ``allowedGroups``."""
-    sudo_groups: tuple[str, ...] = ("ClusterAdmin",)
-    """Groups with passwordless sudo on the nodes (ClusterDev has none by default)."""
-    local_groups: tuple[str, ...] = ("ubuntu",)
-    """Local groups that keep SSH access besides the directory groups (the HyperPod default admin user)."""
-    users: tuple[DirectoryUserSettings, ...] = ()
-    """Users the stack keeps in the directory."""
-    default_shell: str = "/bin/bash"
-    """Login shell of directory users."""
-    ldaps: LdapsSettings = field(default_factory=LdapsSettings)
-    """The LDAPS endpoint."""
-    admin_instance: bool = False
-    """Launch a domain-joined Windows admin instance (for what the Data API cannot do)."""
-    admin_instance_type: str = "t3.medium"
-    """EC2 type of the admin instance."""
-
-    def allowed_on(self, role: str) -> tuple[str, ...]:
-        """The groups allowed on nodes of ``role``."""
-        return dict(self.allowed_groups_by_role).get(role, self.allowed_groups)
-
-    @property
-    def netbios_name(self) -> str:
-        return self.short_name or self.domain_name.split(".")[0].upper()[:15]
-
-    @property
-    def search_base(self) -> str:
-        return ",".join(f"DC={part}" for part in self.domain_name.split("."))
-
-
-@dataclass(frozen=True)
-class LifecycleSettings:
-    """The lifecycle-script bucket."""
-
-    bucket_name: Optional[str] = None
-    """Fixed bucket name; default: a generated ``sagemaker-<cluster>-...`` name."""
-
-
-@dataclass(frozen=True)
-class StackSettings:
-    """Everything the program needs, validated."""
-
-    region: str
-    network: NetworkSettings
-    fsx: FsxSettings
-    cluster: ClusterSettings
-    lifecycle: LifecycleSettings
-    login: LoginSettings = field(default_factory=LoginSettings)
-    vpn: VpnSettings = field(default_factory=VpnSettings)
-    access: AccessPathSettings = field(default_factory=AccessPathSettings)
-    directory: DirectorySettings = field(default_factory=DirectorySettings)
-    tags: tuple[tuple[str, str], ...] = field(default=())
-
-    @property
-    def tag_dict(self) -> dict[str, str]:
-        return {"Project": PROJECT, "Cluster": self.cluster.name, **dict(self.tags)}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1763,8 +1450,8 @@ def _allowed_by_role(
 # characters); load balancers and target groups take at most 32 (tests check every one in the plan).
 AUTONAME_SUFFIX = 8
 LB_NAME_LIMIT = 32
-LOGIN_LB_SUFFIXES = ("-login",)  # components/login_access.py: load balancer and target group
-LDAPS_LB_SUFFIXES = ("-ldaps", "-ldap")  # components/ldaps_endpoint.py
+LOGIN_LB_SUFFIXES = ("-login",)  # hyperpod_platform/login_access.py: load balancer and target group
+LDAPS_LB_SUFFIXES = ("-ldaps", "-ldap")  # hyperpod_platform/ldaps_endpoint.py
 RESERVED_PREFIXES = {"sg-": "security group names", "internal-": "load balancer names"}
 
 
@@ -1872,7 +1559,7 @@ def load() -> StackSettings:
         problems += native_region_problems(region, pulumi.Config("aws-native").get("region"))
         problems += existing_subnet_problems(settings.network)
         if not problems and settings.network.mode == "existing":
-            from components.network import route_table_problems  # reads AWS: only for a config valid so far
+            from hyperpod_platform.network import route_table_problems  # reads AWS: only for a config valid so far
 
             problems += route_table_problems(settings.network)
     if problems:
@@ -1909,7 +1596,6 @@ def namespace_problems(config: dict[str, Any]) -> list[Problem]:
         "random": None,
         "kubernetes": None,
         "eks": None,
-        "awsx": None,
     }
     problems = []
     for full, value in config.items():

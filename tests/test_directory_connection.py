@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components.directory_connection import (
+from hyperpod_platform.directory_connection import (
     DirectoryConnection,
     DirectoryConnectionArgs,
     connection_value,

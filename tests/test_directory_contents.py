@@ -16,8 +16,8 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 
 import tools.harness as harness
-from components import directory_contents as dc
-from components.directory_contents import (
+from hyperpod_platform import directory_contents as dc
+from hyperpod_platform.directory_contents import (
     DirectoryContents,
     DirectoryContentsArgs,
     DirectoryContentsError,
@@ -544,7 +544,7 @@ def test_random_password_meets_ad_rules_and_avoids_names():
 def test_provider_pickles_by_reference():
     """The serialized provider names the class (importable module) instead of carrying code or clients."""
     raw = base64.b64decode(serialize_provider(DirectoryContentsProvider()))
-    assert b"components.directory_contents" in raw and b"boto" not in raw and len(raw) < 500
+    assert b"hyperpod_platform.directory_contents" in raw and b"boto" not in raw and len(raw) < 500
     assert type(dill.loads(raw)) is DirectoryContentsProvider
 
 

@@ -6,7 +6,7 @@ import json
 
 import parliament
 
-from components.execution_role import DESCRIBE_ACTIONS, parameter_arn
+from hyperpod_platform.execution_role import DESCRIBE_ACTIONS, parameter_arn
 
 
 def _role(dev_run):

@@ -6,7 +6,7 @@ import hashlib
 import json
 import shutil
 
-from components.lifecycle_bucket import LifecycleBucket, LifecycleBucketArgs, lifecycle_files
+from hyperpod_platform.lifecycle_bucket import LifecycleBucket, LifecycleBucketArgs, lifecycle_files
 from tests.conftest import ROOT, P
 from tools.harness import run_program
 

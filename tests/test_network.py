@@ -261,7 +261,7 @@ def test_existing_subnet_igw_route_is_read_state(existing_config, run_stack, mon
 
 
 def _route_table_problems(settings):
-    from components.network import route_table_problems
+    from hyperpod_platform.network import route_table_problems
 
     found = {}
     result = harness.run_program(

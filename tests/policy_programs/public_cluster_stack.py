@@ -9,8 +9,8 @@ it patches the component classes.
 import runpy
 from pathlib import Path
 
-import components.hyperpod_cluster as hyperpod_cluster
-import components.network as network
+import hyperpod_platform.hyperpod_cluster as hyperpod_cluster
+import hyperpod_platform.network as network
 
 ROOT = Path(__file__).resolve().parents[2]
 networks: list = []

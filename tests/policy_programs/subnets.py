@@ -201,7 +201,7 @@ APPLIANCE_SUBNET = "subnet-0e0e0e0e0e0e0e0e0"
 
 
 def _read_associated(subnet_id: str, table_id: str):
-    """An existing subnet, its explicit association and its route table, all read (as components/network.py)."""
+    """An existing subnet, its explicit association and its route table, all read (as hyperpod_platform/network.py)."""
     subnet = aws.ec2.Subnet.get("existing", subnet_id)
     aws.ec2.RouteTableAssociation.get("existing", f"{subnet_id}/{table_id}")
     aws.ec2.RouteTable.get("existing-rt", table_id)

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_tls as tls
 
-from stack_config import LdapsSettings
+from .settings import LdapsSettings
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 and 1.2 with forward secrecy only
 LDAPS_PORT, LDAP_PORT = 636, 389

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws_native as aws_native
 from pulumi_aws_native import sagemaker
 
-from stack_config import ClusterSettings, InstanceGroupSettings
+from .settings import ClusterSettings, InstanceGroupSettings
 
 ENTRYPOINT = "on_init_complete.sh"
 NODE_TYPES = {"controller": "Controller", "login": "Login", "compute": "Compute"}

@@ -1,7 +1,7 @@
 """Login access: the login nodes behind an internal NLB on TCP 22, with one SSH host identity.
 
 The NLB exists before the cluster (the nodes' lifecycle files name its host-key secret); the targets are
-registered after the cluster by :mod:`components.login_targets`.
+registered after the cluster by :mod:`hyperpod_platform.login_targets`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_tls as tls
 
-from stack_config import LoginSettings
+from .settings import LoginSettings
 
 HOST_KEY_TYPES = {"ed25519": {"algorithm": "ED25519"}, "ecdsa": {"algorithm": "ECDSA", "ecdsa_curve": "P256"}}
 

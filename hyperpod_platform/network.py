@@ -16,7 +16,8 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from stack_config import ConfigError, NetworkSettings, Problem
+from .errors import ConfigError, Problem
+from .settings import NetworkSettings
 
 
 @dataclass(frozen=True)

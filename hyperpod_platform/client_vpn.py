@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_tls as tls
 
-from stack_config import VpnSettings
+from .settings import VpnSettings
 
 VALIDITY_HOURS = 24 * 365  # a year; rotate by bumping vpn.pkiVersion
 RSA = {"algorithm": "RSA", "rsa_bits": 2048}  # Client VPN accepts RSA 1024/2048 certificates only

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from stack_config import FsxSettings
+from .settings import FsxSettings
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from stack_config import ROLES, DirectorySettings
+from .settings import ROLES, DirectorySettings
 
 SCHEMA = 1
 """Version of the parameter value's layout (the node script checks it)."""

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from stack_config import DirectorySettings
+from .settings import DirectorySettings
 
 # AD password rules: at least three of upper, lower, digit, special. The special characters are limited to
 # ones that need no quoting in JSON, INI files or shells.
@@ -43,7 +43,7 @@ def admin_secret_policy(name: str, secret_arn: pulumi.Input[str], opts: pulumi.R
     """The Admin password's resource policy: no principal but the role deploying the stack may read it.
 
     Nothing in the stack reads the Admin password back (the directory gets it from pulumi-random), so, unlike
-    the bind and host-key secrets (components/execution_role.py), no workload is exempt: only the deploying
+    the bind and host-key secrets (hyperpod_platform/execution_role.py), no workload is exempt: only the deploying
     role, because the AWS provider reads a secret back after writing it and on refresh. aws:PrincipalArn of an
     assumed role is the role's ARN with its path, which the session context gives."""
     invoke = pulumi.InvokeOutputOptions(parent=opts.parent)

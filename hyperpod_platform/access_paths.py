@@ -9,7 +9,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from stack_config import AccessPathSettings
+from .settings import AccessPathSettings
 
 SSH_DOCUMENT = "AWS-StartSSHSession"
 SHELL_DOCUMENT = "SSM-SessionManagerRunShell"

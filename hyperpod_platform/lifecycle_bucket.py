@@ -12,7 +12,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from stack_config import StackSettings
+from .settings import StackSettings
 
 PREFIX = "lifecycle"
 PLATFORM_FILE = "generated/platform.json"
@@ -39,7 +39,7 @@ def platform_json(
     directory: Optional[dict] = None,
 ) -> pulumi.Output[str]:
     """``generated/platform.json``, what every node reads at boot: the groups' roles, FSx, login host keys and
-    the plan-time ``directory`` section (:func:`components.directory_connection.node_settings`). Nothing in it
+    the plan-time ``directory`` section (:func:`hyperpod_platform.directory_connection.node_settings`). Nothing in it
     comes from the directory or its LDAPS endpoint, so the bundle, and the cluster with it, never wait for them."""
     fsx, login = settings.fsx.enabled, settings.login.enabled
     return pulumi.Output.all(fsx_dns_name, fsx_mount_name, login_secret_arn, login_host).apply(

@@ -1,6 +1,6 @@
 """Optional domain-joined Windows admin instance, for what the Directory Service Data API cannot do.
 
-The Data API manages users, groups and memberships (``components/directory_contents.py``). Organizational
+The Data API manages users, groups and memberships (``hyperpod_platform/directory_contents.py``). Organizational
 units, Group Policy, fine-grained password policies, DNS records and delegation need the AD tools: this
 instance, in a private subnet with no inbound rules, joins the domain through SSM
 (``AWS-JoinDirectoryServiceDomain``), installs the RSAT tools, and is reached through Session Manager

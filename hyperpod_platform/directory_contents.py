@@ -32,7 +32,7 @@ members); it writes only inside the directory's own organizational unit (members
 Groups OU) and only in the directory's primary region; it sets no passwords (that is ``ds:ResetUserPassword``,
 for users in the OU named after the NetBIOS name). Neither model has an operation for organizational units,
 Group Policy objects, fine-grained password policies, DNS records or delegation of control: those need the AD
-tools, e.g. on the optional domain-joined admin instance (:mod:`components.directory_admin_host`). Which LDAP
+tools, e.g. on the optional domain-joined admin instance (:mod:`hyperpod_platform.directory_admin_host`). Which LDAP
 attributes ``OtherAttributes`` accepts is listed in the Directory Service admin guide, not in the model; this
 module relies on ``altSecurityIdentities`` being writable there.
 """
@@ -50,8 +50,8 @@ import pulumi.dynamic as dyn
 from botocore.exceptions import BotoCoreError, ClientError
 from pulumi.runtime import rpc
 
-from components.directory import PASSWORD_SPECIALS
-from stack_config import DirectoryUserSettings
+from .directory import PASSWORD_SPECIALS
+from .settings import DirectoryUserSettings
 
 SSH_KEY_ATTRIBUTE = "altSecurityIdentities"
 """LDAP attribute holding a user's OpenSSH public keys (SSSD's ``ldap_user_ssh_public_key``)."""

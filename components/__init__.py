@@ -1,1 +1,0 @@
-"""Reusable components of the HyperPod platform, one per module."""

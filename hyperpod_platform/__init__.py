@@ -1,0 +1,54 @@
+"""Reusable Pulumi components of a multi-user Amazon SageMaker HyperPod platform, one per module.
+
+Each component takes an ``...Args`` dataclass; settings types (``hyperpod_platform.settings``) and errors
+(``hyperpod_platform.errors``) are part of the public interface. Nothing here reads stack config.
+"""
+
+from .access_paths import AccessPaths, AccessPathsArgs
+from .client_vpn import ClientVpn, ClientVpnArgs
+from .directory import Directory, DirectoryArgs
+from .directory_admin_host import DirectoryAdminHost, DirectoryAdminHostArgs
+from .directory_connection import DirectoryConnection, DirectoryConnectionArgs
+from .directory_contents import DirectoryContents, DirectoryContentsArgs
+from .errors import ConfigError, Problem
+from .execution_role import ExecutionRole, ExecutionRoleArgs
+from .hyperpod_cluster import HyperPodCluster, HyperPodClusterArgs
+from .ldaps_endpoint import LdapsEndpoint, LdapsEndpointArgs
+from .lifecycle_bucket import LifecycleBucket, LifecycleBucketArgs
+from .login_access import LoginAccess, LoginAccessArgs
+from .login_targets import LoginTargets, LoginTargetsArgs
+from .network import Network, NetworkArgs
+from .storage import SharedStorage, SharedStorageArgs
+
+__all__ = [
+    "AccessPaths",
+    "AccessPathsArgs",
+    "ClientVpn",
+    "ClientVpnArgs",
+    "ConfigError",
+    "Directory",
+    "DirectoryAdminHost",
+    "DirectoryAdminHostArgs",
+    "DirectoryArgs",
+    "DirectoryConnection",
+    "DirectoryConnectionArgs",
+    "DirectoryContents",
+    "DirectoryContentsArgs",
+    "ExecutionRole",
+    "ExecutionRoleArgs",
+    "HyperPodCluster",
+    "HyperPodClusterArgs",
+    "LdapsEndpoint",
+    "LdapsEndpointArgs",
+    "LifecycleBucket",
+    "LifecycleBucketArgs",
+    "LoginAccess",
+    "LoginAccessArgs",
+    "LoginTargets",
+    "LoginTargetsArgs",
+    "Network",
+    "NetworkArgs",
+    "Problem",
+    "SharedStorage",
+    "SharedStorageArgs",
+]
