@@ -23,17 +23,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    Severity,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import ReportViolation
 
+from ._declare import Config, declare, option
 from ._iam import conditions, is_deny, is_public_principal, only_wildcards, strings, wildcard_match
-from ._lib import UNKNOWN, Graph, Node, Verdicts, config_of, parse_document, statements
+from ._lib import UNKNOWN, Graph, Node, Verdicts, parse_document, statements
 
 NAME = "bucket-protection"
 NATIVE_BUCKET = "aws-native:s3:Bucket"
@@ -48,7 +42,9 @@ POLICY_TYPES = {"aws:s3/bucketPolicy:BucketPolicy": "policy", "aws-native:s3:Buc
 BLOCK_SETTINGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 KEYS = ("id", "bucket", "bucketName")
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
-DEFAULTS: dict[str, Any] = {"exemptBuckets": []}
+CONFIG = {
+    "exemptBuckets": option([], "Resource or bucket names exempt from this rule (e.g. a website bucket)."),
+}
 
 DESCRIPTION = (
     "Every S3 bucket (pulumi-aws or aws-native) has a public access block with all four settings on, "
@@ -216,35 +212,14 @@ def _check(graph: Graph, bucket: Node, verdicts: Verdicts) -> list[str]:
     return problems
 
 
-def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    cfg = config_of(args, DEFAULTS)
+def _validate(graph: Graph, cfg: Config, verdicts: Verdicts, report_violation: ReportViolation) -> None:
     exempt = {str(b) for b in cfg.get("exemptBuckets") or []}
-    graph = Graph(args.resources)
-    verdicts = Verdicts()
     for bucket in graph.of_type(*BUCKET_TYPES):
         if bucket.name in exempt or bucket.props.get("bucket") in exempt:
             continue
         problems = _check(graph, bucket, verdicts)
         if problems:
             report_violation("; ".join(problems), bucket.urn)
-    verdicts.finish()
 
 
-POLICY = StackValidationPolicy(
-    name=NAME,
-    description=DESCRIPTION,
-    validate=_validate,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.HIGH,
-    remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "exemptBuckets": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULTS["exemptBuckets"],
-                "description": "Resource or bucket names exempt from this rule (e.g. a website bucket).",
-            },
-        }
-    ),
-)
+POLICY = declare(NAME, DESCRIPTION, REMEDIATION, CONFIG, level="mandatory", severity="high", stack=_validate)

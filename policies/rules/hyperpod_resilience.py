@@ -7,24 +7,22 @@ InstanceConnectivity, so a bad GPU or EFA link is caught before jobs land on it.
 
 from __future__ import annotations
 
-from typing import Any
+from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    Severity,
-)
-
-from ._lib import UNKNOWN, Verdicts, config_of, plain
+from ._declare import Config, Props, declare, option
+from ._lib import UNKNOWN, Verdicts
 
 NAME = "hyperpod-resilience"
 TYPE = "aws-native:sagemaker:Cluster"
-DEFAULTS: dict[str, Any] = {
-    "acceleratedPrefixes": ["ml.p", "ml.g", "ml.gr", "ml.trn", "ml.inf"],
-    "requiredDeepHealthChecks": ["InstanceStress", "InstanceConnectivity"],
+CONFIG = {
+    "acceleratedPrefixes": option(
+        ["ml.p", "ml.g", "ml.gr", "ml.trn", "ml.inf"], "Instance type prefixes that count as accelerated."
+    ),
+    "requiredDeepHealthChecks": option(
+        ["InstanceStress", "InstanceConnectivity"],
+        "Deep health checks every accelerated group runs.",
+        enum=["InstanceStress", "InstanceConnectivity"],
+    ),
 }
 
 DESCRIPTION = (
@@ -37,12 +35,9 @@ REMEDIATION = (
 )
 
 
-def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != TYPE:
-        return
-    cfg = config_of(args, DEFAULTS)
-    props = plain(args.props) or {}
-    verdicts = Verdicts()
+def _validate(
+    args: ResourceValidationArgs, props: Props, cfg: Config, verdicts: Verdicts, report_violation: ReportViolation
+) -> None:
     recovery = props.get("nodeRecovery")
     if recovery is UNKNOWN:
         verdicts.cannot_judge("nodeRecovery is not known yet")
@@ -75,30 +70,8 @@ def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -
                 f"accelerated instance group {name} ({itype}) does not run the deep health "
                 f"check(s) {', '.join(missing)}"
             )
-    verdicts.finish()
 
 
-POLICY = ResourceValidationPolicy(
-    name=NAME,
-    description=DESCRIPTION,
-    validate=_validate,
-    enforcement_level=EnforcementLevel.ADVISORY,
-    severity=Severity.MEDIUM,
-    remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "acceleratedPrefixes": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULTS["acceleratedPrefixes"],
-                "description": "Instance type prefixes that count as accelerated.",
-            },
-            "requiredDeepHealthChecks": {
-                "type": "array",
-                "items": {"type": "string", "enum": ["InstanceStress", "InstanceConnectivity"]},
-                "default": DEFAULTS["requiredDeepHealthChecks"],
-                "description": "Deep health checks every accelerated group runs.",
-            },
-        }
-    ),
+POLICY = declare(
+    NAME, DESCRIPTION, REMEDIATION, CONFIG, level="advisory", severity="medium", resource=_validate, types={TYPE}
 )

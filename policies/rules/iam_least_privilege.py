@@ -33,15 +33,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    Severity,
-)
+from pulumi_policy import ReportViolation, ResourceValidationArgs
 
+from ._declare import Config, Props, declare, option
 from ._iam import (
     DOCUMENTS,
     MANAGED_POLICY_ARNS,
@@ -52,11 +46,16 @@ from ._iam import (
     strings,
     wildcard_match,
 )
-from ._lib import UNKNOWN, Verdicts, config_of, parse_document, plain, statements
+from ._lib import UNKNOWN, Verdicts, parse_document, statements
 
 NAME = "iam-least-privilege"
 ACCOUNT_ROOT = re.compile(r"^(arn:aws[a-z-]*:iam::\d{12}:root|\d{12})$")
-DEFAULTS: dict[str, Any] = {"forbiddenManagedPolicies": ["AdministratorAccess", "PowerUserAccess", "IAMFullAccess"]}
+CONFIG = {
+    "forbiddenManagedPolicies": option(
+        ["AdministratorAccess", "PowerUserAccess", "IAMFullAccess"],
+        "Managed policy names (last segment of the ARN) that must never be attached.",
+    ),
+}
 # IAM actions with which a principal can give itself (or a principal it controls) any permission.
 ESCALATION = (
     "iam:AttachRolePolicy",
@@ -78,6 +77,7 @@ ESCALATION = (
     "iam:DeleteUserPermissionsBoundary",
 )
 IAM_TYPE_WIDE = re.compile(r"^(role|user|group|policy)/[*?]+$", re.IGNORECASE)
+TYPES = DOCUMENTS.keys() | MANAGED_POLICY_ARNS.keys()
 
 DESCRIPTION = (
     "IAM is least-privilege: no trust of Principal '*' or of an account root without a Condition; no "
@@ -180,14 +180,11 @@ def _forbidden(arn: str, names: list[str]) -> bool:
     return any(last == name for name in names)
 
 
-def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+def _validate(
+    args: ResourceValidationArgs, props: Props, cfg: Config, verdicts: Verdicts, report_violation: ReportViolation
+) -> None:
     typ = args.resource_type
-    if typ not in DOCUMENTS and typ not in MANAGED_POLICY_ARNS:
-        return
-    cfg = config_of(args, DEFAULTS)
     names = [str(n) for n in cfg.get("forbiddenManagedPolicies") or []]
-    props = plain(args.props) or {}
-    verdicts = Verdicts()
     problems = []
     for where, arn in managed_policy_arns(typ, props):
         if arn is UNKNOWN:
@@ -204,24 +201,8 @@ def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -
             problems += _check(doc, kind, where)
     if problems:
         report_violation("; ".join(problems))
-    verdicts.finish()
 
 
-POLICY = ResourceValidationPolicy(
-    name=NAME,
-    description=DESCRIPTION,
-    validate=_validate,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.HIGH,
-    remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "forbiddenManagedPolicies": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULTS["forbiddenManagedPolicies"],
-                "description": "Managed policy names (last segment of the ARN) that must never be attached.",
-            },
-        }
-    ),
+POLICY = declare(
+    NAME, DESCRIPTION, REMEDIATION, CONFIG, level="mandatory", severity="high", resource=_validate, types=TYPES
 )

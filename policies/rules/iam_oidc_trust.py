@@ -22,23 +22,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    Severity,
-)
+from pulumi_policy import ReportViolation, ResourceValidationArgs
 
+from ._declare import Config, Props, declare, option
 from ._iam import DOCUMENTS, conditions, documents, is_allow, only_wildcards, positive_operator, strings
-from ._lib import UNKNOWN, Verdicts, config_of, parse_document, plain, statements
+from ._lib import UNKNOWN, Verdicts, parse_document, statements
 
 NAME = "iam-oidc-trust-pinned"
 GITHUB = "token.actions.githubusercontent.com"
 COGNITO = "cognito-identity.amazonaws.com"
 STRING_OPS = {"StringEquals", "StringEqualsIgnoreCase", "StringLike"}
-DEFAULTS: dict[str, Any] = {"requireAudience": True}
+CONFIG = {
+    "requireAudience": option(True, "Require the ':aud' condition besides ':sub' (Cognito: ':aud' only, always)."),
+}
 
 DESCRIPTION = (
     "A role trusting an OIDC provider (GitHub Actions, EKS, any oidc-provider) has Conditions on the "
@@ -115,15 +111,12 @@ def _check(doc: Any, where: str, require_audience: bool) -> list[str]:
     return problems
 
 
-def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    typ = args.resource_type
-    if typ not in DOCUMENTS:
-        return
-    require_audience = config_of(args, DEFAULTS).get("requireAudience") is not False
-    props = plain(args.props) or {}
-    verdicts = Verdicts()
+def _validate(
+    args: ResourceValidationArgs, props: Props, cfg: Config, verdicts: Verdicts, report_violation: ReportViolation
+) -> None:
+    require_audience = cfg.get("requireAudience") is not False
     problems = []
-    for where, kind, raw in documents(typ, props):
+    for where, kind, raw in documents(args.resource_type, props):
         if kind != "trust":
             continue
         doc, error = parse_document(raw)
@@ -133,23 +126,8 @@ def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -
             problems += _check(doc, where, require_audience)
     if problems:
         report_violation("; ".join(problems))
-    verdicts.finish()
 
 
-POLICY = ResourceValidationPolicy(
-    name=NAME,
-    description=DESCRIPTION,
-    validate=_validate,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.HIGH,
-    remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "requireAudience": {
-                "type": "boolean",
-                "default": DEFAULTS["requireAudience"],
-                "description": "Require the ':aud' condition besides ':sub' (Cognito: ':aud' only, always).",
-            },
-        }
-    ),
+POLICY = declare(
+    NAME, DESCRIPTION, REMEDIATION, CONFIG, level="mandatory", severity="high", resource=_validate, types=DOCUMENTS
 )

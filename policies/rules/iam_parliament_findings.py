@@ -11,20 +11,14 @@ import json
 import threading
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    Severity,
-)
+from pulumi_policy import ReportViolation, ResourceValidationArgs
 
+from ._declare import Config, Props, declare, option
 from ._iam import DOCUMENTS, documents
-from ._lib import UNKNOWN, Verdicts, config_of, parse_document, plain
+from ._lib import UNKNOWN, Verdicts, parse_document
 
 NAME = "iam-parliament-findings"
-DEFAULTS: dict[str, Any] = {"ignoreIssues": []}
+CONFIG = {"ignoreIssues": option([], "parliament issue codes to skip (e.g. RESOURCE_STAR).")}
 
 DESCRIPTION = "Findings of the parliament IAM linter in identity policies (advisory part of iam-least-privilege)."
 REMEDIATION = (
@@ -73,15 +67,11 @@ def _findings(doc: Any) -> list[tuple[str, str]]:
     return out
 
 
-def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    typ = args.resource_type
-    if typ not in DOCUMENTS:
-        return
-    cfg = config_of(args, DEFAULTS)
+def _validate(
+    args: ResourceValidationArgs, props: Props, cfg: Config, verdicts: Verdicts, report_violation: ReportViolation
+) -> None:
     ignore = {str(i) for i in cfg.get("ignoreIssues") or []}
-    props = plain(args.props) or {}
-    verdicts = Verdicts()
-    for where, kind, raw in documents(typ, props):
+    for where, kind, raw in documents(args.resource_type, props):
         if kind != "identity":
             continue
         doc, error = parse_document(raw)
@@ -93,24 +83,8 @@ def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -
         for issue, text in _findings(doc):
             if issue not in ignore:
                 report_violation(f"{where}: {text}")
-    verdicts.finish()
 
 
-POLICY = ResourceValidationPolicy(
-    name=NAME,
-    description=DESCRIPTION,
-    validate=_validate,
-    enforcement_level=EnforcementLevel.ADVISORY,
-    severity=Severity.LOW,
-    remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "ignoreIssues": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULTS["ignoreIssues"],
-                "description": "parliament issue codes to skip (e.g. RESOURCE_STAR).",
-            },
-        }
-    ),
+POLICY = declare(
+    NAME, DESCRIPTION, REMEDIATION, CONFIG, level="advisory", severity="low", resource=_validate, types=DOCUMENTS
 )

@@ -15,20 +15,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    Severity,
-)
+from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from ._lib import UNKNOWN, Verdicts, config_of, plain
+from ._declare import Config, Props, declare, option
+from ._lib import UNKNOWN, Verdicts
 
 NAME = "internal-load-balancers"
 KINDS = ["network", "application", "classic"]
-DEFAULTS: dict[str, Any] = {"loadBalancerTypes": KINDS}
+CONFIG = {
+    "loadBalancerTypes": option(
+        KINDS,
+        "Load balancer types that must be internal (a gateway load balancer has no scheme and always passes).",
+        enum=["network", "application", "gateway", "classic"],
+    ),
+}
 V2 = {"aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"}
 CLASSIC = "aws:elb/loadBalancer:LoadBalancer"
 NATIVE_V2 = "aws-native:elasticloadbalancingv2:LoadBalancer"
@@ -57,13 +57,10 @@ def _kind_and_internal(typ: str, props: dict[str, Any]) -> tuple[Any, Any]:
     return props.get("loadBalancerType", "application"), props.get("internal", False)
 
 
-def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type not in TYPES:
-        return
-    cfg = config_of(args, DEFAULTS)
+def _validate(
+    args: ResourceValidationArgs, props: Props, cfg: Config, verdicts: Verdicts, report_violation: ReportViolation
+) -> None:
     kinds = {str(k) for k in cfg.get("loadBalancerTypes") or []}
-    props = plain(args.props) or {}
-    verdicts = Verdicts()
     kind, internal = _kind_and_internal(args.resource_type, props)
     if kind is None or kind == "":
         kind = "application"
@@ -76,25 +73,8 @@ def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -
             verdicts.cannot_judge("whether it is internal is not known yet")
         elif internal is not True:
             report_violation(f"is an internet-facing {kind} load balancer; it must be internal")
-    verdicts.finish()
 
 
-POLICY = ResourceValidationPolicy(
-    name=NAME,
-    description=DESCRIPTION,
-    validate=_validate,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.HIGH,
-    remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "loadBalancerTypes": {
-                "type": "array",
-                "items": {"type": "string", "enum": ["network", "application", "gateway", "classic"]},
-                "default": DEFAULTS["loadBalancerTypes"],
-                "description": "Load balancer types that must be internal (a gateway load balancer has no "
-                "scheme and always passes).",
-            },
-        }
-    ),
+POLICY = declare(
+    NAME, DESCRIPTION, REMEDIATION, CONFIG, level="mandatory", severity="high", resource=_validate, types=TYPES
 )

@@ -18,15 +18,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    Severity,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import ReportViolation
 
+from ._declare import Config, declare, defaults, option
 from ._lib import (
     UNKNOWN,
     Graph,
@@ -35,7 +29,6 @@ from ._lib import (
     Node,
     SecurityGroups,
     Verdicts,
-    config_of,
     within,
 )
 
@@ -52,15 +45,16 @@ CIDR_ASSOCIATION_TYPES = {
     "aws-native:ec2:VPCCidrBlock",
 }
 
-DEFAULTS: dict[str, Any] = {
-    "roleTag": "hyperpod:lb-role",
-    "loginNamePattern": "login",
-    "directoryNamePattern": "directory|ldap",
-    "loginPort": 22,
-    "directoryPort": 636,
-    "requireSecurityGroups": True,
-    "vpcCidrs": [],
+CONFIG = {
+    "roleTag": option("hyperpod:lb-role", "Tag whose value (login or directory) names a load balancer's role."),
+    "loginNamePattern": option("login", "Regex on the resource name marking a login load balancer."),
+    "directoryNamePattern": option("directory|ldap", "Regex on the resource name marking a directory load balancer."),
+    "loginPort": option(22),
+    "directoryPort": option(636),
+    "requireSecurityGroups": option(True, "A login or directory load balancer without security groups is a violation."),
+    "vpcCidrs": option([], "CIDRs counted as inside the VPC (default: the VPC's own CIDR blocks)."),
 }
+DEFAULTS = defaults(CONFIG)
 
 DESCRIPTION = (
     "Security groups of network load balancers admit only their role's traffic: the login load balancer "
@@ -165,11 +159,8 @@ def _judge(
     return bad, unknown
 
 
-def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    cfg = config_of(args, DEFAULTS)
-    graph = Graph(args.resources)
+def _validate(graph: Graph, cfg: Config, verdicts: Verdicts, report_violation: ReportViolation) -> None:
     groups = SecurityGroups(graph)
-    verdicts = Verdicts()
     for lb in graph.of_type(*LB_TYPES):
         network = _is_network(lb)
         if network is UNKNOWN:
@@ -209,46 +200,6 @@ def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> N
                     verdicts.cannot_judge(f"{lb.label}, {group.label}: {u}")
         if problems:
             report_violation(f"{role} load balancer: " + "; ".join(dict.fromkeys(problems)), lb.urn)
-    verdicts.finish()
 
 
-POLICY = StackValidationPolicy(
-    name=NAME,
-    description=DESCRIPTION,
-    validate=_validate,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.HIGH,
-    remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "roleTag": {
-                "type": "string",
-                "default": DEFAULTS["roleTag"],
-                "description": "Tag whose value (login or directory) names a load balancer's role.",
-            },
-            "loginNamePattern": {
-                "type": "string",
-                "default": DEFAULTS["loginNamePattern"],
-                "description": "Regex on the resource name marking a login load balancer.",
-            },
-            "directoryNamePattern": {
-                "type": "string",
-                "default": DEFAULTS["directoryNamePattern"],
-                "description": "Regex on the resource name marking a directory load balancer.",
-            },
-            "loginPort": {"type": "integer", "default": DEFAULTS["loginPort"]},
-            "directoryPort": {"type": "integer", "default": DEFAULTS["directoryPort"]},
-            "requireSecurityGroups": {
-                "type": "boolean",
-                "default": DEFAULTS["requireSecurityGroups"],
-                "description": "A login or directory load balancer without security groups is a violation.",
-            },
-            "vpcCidrs": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULTS["vpcCidrs"],
-                "description": "CIDRs counted as inside the VPC (default: the VPC's own CIDR blocks).",
-            },
-        }
-    ),
-)
+POLICY = declare(NAME, DESCRIPTION, REMEDIATION, CONFIG, level="mandatory", severity="high", stack=_validate)

@@ -23,16 +23,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    Severity,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import ReportViolation
 
-from ._lib import UNKNOWN, Graph, Node, SecurityGroups, Verdicts, config_of, number
+from ._declare import Config, declare, option
+from ._lib import UNKNOWN, Graph, Node, SecurityGroups, Verdicts, number
 from .nlb_ssh_only_security_groups import DEFAULTS as NLB_DEFAULTS
 from .nlb_ssh_only_security_groups import LB_TYPES, role_of
 
@@ -44,16 +38,23 @@ CLASSIC = {
     "aws-native:elasticloadbalancing:LoadBalancer": ("loadBalancerPort", "protocol"),
 }
 TLS_PROTOCOLS = {"TLS", "HTTPS", "SSL"}
-DEFAULTS: dict[str, Any] = {
-    "plaintextPorts": [389, 3268],
-    "allowedSslPolicies": [
-        "ELBSecurityPolicy-TLS13-1-2-2021-06",
-        "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
-        "ELBSecurityPolicy-TLS13-1-3-2021-06",
-        "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
-        "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
-        "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
-    ],
+CONFIG = {
+    "plaintextPorts": option(
+        [389, 3268],
+        "Ports that carry plaintext LDAP (389) and the plaintext global catalog (3268).",
+        items="integer",
+    ),
+    "allowedSslPolicies": option(
+        [
+            "ELBSecurityPolicy-TLS13-1-2-2021-06",
+            "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+            "ELBSecurityPolicy-TLS13-1-3-2021-06",
+            "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+            "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
+            "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+        ],
+        "SSL policies a TLS/HTTPS listener may use.",
+    ),
 }
 
 DESCRIPTION = (
@@ -112,11 +113,8 @@ def _directory_groups(graph: Graph, groups: SecurityGroups) -> set[Any]:
     return out
 
 
-def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    cfg = config_of(args, DEFAULTS)
+def _validate(graph: Graph, cfg: Config, verdicts: Verdicts, report_violation: ReportViolation) -> None:
     plaintext = {float(p) for p in cfg.get("plaintextPorts") or []}
-    graph = Graph(args.resources)
-    verdicts = Verdicts()
 
     def report(node: Node, problems: list[str]) -> None:
         if problems:
@@ -184,30 +182,6 @@ def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> N
                     report_violation(text, target.urn)
                 else:
                     report_violation(text)
-    verdicts.finish()
 
 
-POLICY = StackValidationPolicy(
-    name=NAME,
-    description=DESCRIPTION,
-    validate=_validate,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.HIGH,
-    remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "plaintextPorts": {
-                "type": "array",
-                "items": {"type": "integer"},
-                "default": DEFAULTS["plaintextPorts"],
-                "description": "Ports that carry plaintext LDAP (389) and the plaintext global catalog (3268).",
-            },
-            "allowedSslPolicies": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULTS["allowedSslPolicies"],
-                "description": "SSL policies a TLS/HTTPS listener may use.",
-            },
-        }
-    ),
-)
+POLICY = declare(NAME, DESCRIPTION, REMEDIATION, CONFIG, level="mandatory", severity="high", stack=_validate)

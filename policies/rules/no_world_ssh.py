@@ -17,21 +17,13 @@ not in the stack such as an AWS-managed one) is a "cannot judge" note, never a p
 
 from __future__ import annotations
 
-from typing import Any
+from pulumi_policy import ReportViolation
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    Severity,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
-
-from ._lib import Graph, SecurityGroups, Verdicts, config_of
+from ._declare import Config, declare, option
+from ._lib import Graph, SecurityGroups, Verdicts
 
 NAME = "no-world-ssh"
-DEFAULTS: dict[str, Any] = {"ports": [22]}
+CONFIG = {"ports": option([22], "TCP ports never open to the internet.", items="integer")}
 
 DESCRIPTION = (
     "No security group admits SSH (TCP 22) from the internet: the union of a group's sources for the port "
@@ -44,11 +36,9 @@ REMEDIATION = (
 )
 
 
-def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    cfg = config_of(args, DEFAULTS)
+def _validate(graph: Graph, cfg: Config, verdicts: Verdicts, report_violation: ReportViolation) -> None:
     ports = [float(p) for p in cfg.get("ports") or [22]]
-    groups = SecurityGroups(Graph(args.resources))
-    verdicts = Verdicts()
+    groups = SecurityGroups(graph)
     for group in groups.groups.values():
         for port in ports:
             ex = groups.exposure(group.rules, port)
@@ -66,24 +56,6 @@ def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> N
                 )
             for note in ex.undecided():
                 verdicts.cannot_judge(f"whether {group.label} admits TCP {int(port)} from the internet: {note}")
-    verdicts.finish()
 
 
-POLICY = StackValidationPolicy(
-    name=NAME,
-    description=DESCRIPTION,
-    validate=_validate,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.CRITICAL,
-    remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "ports": {
-                "type": "array",
-                "items": {"type": "integer"},
-                "default": DEFAULTS["ports"],
-                "description": "TCP ports never open to the internet.",
-            },
-        }
-    ),
-)
+POLICY = declare(NAME, DESCRIPTION, REMEDIATION, CONFIG, level="mandatory", severity="critical", stack=_validate)

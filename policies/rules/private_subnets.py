@@ -31,16 +31,10 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    Severity,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
+from pulumi_policy import ReportViolation
 
-from ._lib import UNKNOWN, Graph, Node, Verdicts, as_list, collect, config_of
+from ._declare import Config, declare, option
+from ._lib import UNKNOWN, Graph, Node, Verdicts, as_list, collect
 
 NAME = "private-subnets"
 
@@ -122,7 +116,20 @@ PLACEMENTS: dict[str, list[tuple[str, list[str], str]]] = {
     "aws-native:elasticloadbalancing:LoadBalancer": [("subnets", ["subnets"], "subnets")],
 }
 
-DEFAULTS: dict[str, Any] = {"unverifiable": "violation", "trustedSubnetIds": []}
+CONFIG = {
+    "unverifiable": option(
+        "violation",
+        "How to report a placement whose subnets this stack cannot judge (existing subnets whose route table is "
+        "not read here, IDs of other stacks, default routes to an appliance): as a violation at this policy's "
+        "enforcement level, or as an advisory note.",
+        enum=["violation", "advisory"],
+    ),
+    "trustedSubnetIds": option(
+        [],
+        "IDs of subnets reviewed as private that the rule cannot judge: not read in this stack, or routed by "
+        "default through an appliance (network interface, VPC endpoint).",
+    ),
+}
 
 DESCRIPTION = (
     "HyperPod clusters (and per-group overrides), EKS clusters, FSx file systems of every kind (Lustre, "
@@ -414,11 +421,8 @@ def _subnet_label(subnet: Node) -> str:
     return f"{subnet.name} ({subnet.id})" if subnet.read and subnet.id and subnet.id not in subnet.name else subnet.name
 
 
-def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    cfg = config_of(args, DEFAULTS)
-    graph = Graph(args.resources)
+def _validate(graph: Graph, cfg: Config, verdicts: Verdicts, report_violation: ReportViolation) -> None:
     subnets = _Subnets(graph, {str(s) for s in cfg.get("trustedSubnetIds") or []})
-    verdicts = Verdicts()
     strict = cfg.get("unverifiable") != "advisory"
 
     for res in graph.nodes:
@@ -461,38 +465,10 @@ def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> N
                 report_violation(text, res.urn)
             else:
                 verdicts.cannot_judge(f"{res.label}: {text}")
-    verdicts.finish()
 
 
 def _unique(items: list[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
-POLICY = StackValidationPolicy(
-    name=NAME,
-    description=DESCRIPTION,
-    validate=_validate,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.HIGH,
-    remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "unverifiable": {
-                "type": "string",
-                "enum": ["violation", "advisory"],
-                "default": DEFAULTS["unverifiable"],
-                "description": "How to report a placement whose subnets this stack cannot judge (existing subnets "
-                "whose route table is not read here, IDs of other stacks, default routes to an "
-                "appliance): as a violation at "
-                "this policy's enforcement level, or as an advisory note.",
-            },
-            "trustedSubnetIds": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULTS["trustedSubnetIds"],
-                "description": "IDs of subnets reviewed as private that the rule cannot judge: not read in this "
-                "stack, or routed by default through an appliance (network interface, VPC endpoint).",
-            },
-        }
-    ),
-)
+POLICY = declare(NAME, DESCRIPTION, REMEDIATION, CONFIG, level="mandatory", severity="high", stack=_validate)

@@ -12,18 +12,10 @@ every secret resource is judged; list a read one in ``exemptSecrets``.
 
 from __future__ import annotations
 
-from typing import Any
+from pulumi_policy import ReportViolation
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    Severity,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
-
-from ._lib import UNKNOWN, Graph, Verdicts, config_of
+from ._declare import Config, declare, option
+from ._lib import UNKNOWN, Graph, Verdicts
 
 NAME = "secret-has-resource-policy"
 SECRET_TYPES = {"aws:secretsmanager/secret:Secret", "aws-native:secretsmanager:Secret"}
@@ -33,7 +25,7 @@ POLICY_TYPES = {
     "aws-native:secretsmanager:ResourcePolicy": "secretId",
 }
 KEYS = ("arn", "id", "name")
-DEFAULTS: dict[str, Any] = {"exemptSecrets": []}
+CONFIG = {"exemptSecrets": option([], "Resource or secret names exempt from this rule.")}
 
 DESCRIPTION = (
     "Every Secrets Manager secret has a resource policy in the stack (a SecretPolicy / ResourcePolicy naming "
@@ -46,10 +38,8 @@ REMEDIATION = (
 )
 
 
-def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-    exempt = {str(s) for s in config_of(args, DEFAULTS).get("exemptSecrets") or []}
-    graph = Graph(args.resources)
-    verdicts = Verdicts()
+def _validate(graph: Graph, cfg: Config, verdicts: Verdicts, report_violation: ReportViolation) -> None:
+    exempt = {str(s) for s in cfg.get("exemptSecrets") or []}
     for secret in graph.of_type(*SECRET_TYPES):
         if secret.name in exempt or secret.props.get("name") in exempt:
             continue
@@ -64,24 +54,6 @@ def _validate(args: StackValidationArgs, report_violation: ReportViolation) -> N
                 f"secret {secret.name} has no resource policy (no SecretPolicy or ResourcePolicy names it)",
                 secret.urn,
             )
-    verdicts.finish()
 
 
-POLICY = StackValidationPolicy(
-    name=NAME,
-    description=DESCRIPTION,
-    validate=_validate,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.HIGH,
-    remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "exemptSecrets": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULTS["exemptSecrets"],
-                "description": "Resource or secret names exempt from this rule.",
-            },
-        }
-    ),
-)
+POLICY = declare(NAME, DESCRIPTION, REMEDIATION, CONFIG, level="mandatory", severity="high", stack=_validate)

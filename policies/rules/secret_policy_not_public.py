@@ -16,17 +16,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    Severity,
-)
+from pulumi_policy import ReportViolation, ResourceValidationArgs
 
+from ._declare import Config, Props, declare, option
 from ._iam import conditions, is_allow, is_public_principal, positive_operator
-from ._lib import UNKNOWN, Verdicts, config_of, parse_document, plain, statements
+from ._lib import UNKNOWN, Verdicts, parse_document, statements
 
 NAME = "secret-policy-not-public"
 POLICY_INPUTS = {
@@ -34,7 +28,7 @@ POLICY_INPUTS = {
     "aws:secretsmanager/secret:Secret": "policy",
     "aws-native:secretsmanager:ResourcePolicy": "resourcePolicy",
 }
-DEFAULTS: dict[str, Any] = {"exemptResources": []}
+CONFIG = {"exemptResources": option([], "Resource names exempt from this rule (a secret deliberately shared).")}
 OPS = {"StringEquals", "StringLike", "ArnEquals", "ArnLike"}
 ACCOUNT = re.compile(r"^\d{12}$")
 
@@ -89,12 +83,12 @@ def public_statements(doc: Any, where: str) -> list[str]:
     return problems
 
 
-def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    key = POLICY_INPUTS.get(args.resource_type)
-    if key is None or args.name in set(config_of(args, DEFAULTS).get("exemptResources") or []):
+def _validate(
+    args: ResourceValidationArgs, props: Props, cfg: Config, verdicts: Verdicts, report_violation: ReportViolation
+) -> None:
+    if args.name in set(cfg.get("exemptResources") or []):
         return
-    props = plain(args.props) or {}
-    verdicts = Verdicts()
+    key = POLICY_INPUTS[args.resource_type]
     doc, error = parse_document(props.get(key))
     if doc is UNKNOWN:
         verdicts.cannot_judge(f"{key} is not known yet")
@@ -104,24 +98,8 @@ def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -
         problems = public_statements(doc, key)
         if problems:
             report_violation("; ".join(problems))
-    verdicts.finish()
 
 
-POLICY = ResourceValidationPolicy(
-    name=NAME,
-    description=DESCRIPTION,
-    validate=_validate,
-    enforcement_level=EnforcementLevel.MANDATORY,
-    severity=Severity.HIGH,
-    remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "exemptResources": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULTS["exemptResources"],
-                "description": "Resource names exempt from this rule (a secret deliberately shared).",
-            },
-        }
-    ),
+POLICY = declare(
+    NAME, DESCRIPTION, REMEDIATION, CONFIG, level="mandatory", severity="high", resource=_validate, types=POLICY_INPUTS
 )

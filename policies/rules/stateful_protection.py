@@ -9,33 +9,28 @@ default, since a test stack may turn protection off to be torn down; ``prod.json
 
 from __future__ import annotations
 
-from typing import Any
+from pulumi_policy import ReportViolation, ResourceValidationArgs
 
-from pulumi_policy import (
-    EnforcementLevel,
-    PolicyConfigSchema,
-    ReportViolation,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    Severity,
-)
-
-from ._lib import config_of
+from ._declare import Config, Props, declare, option
+from ._lib import Verdicts
 
 NAME = "stateful-protection"
-DEFAULTS: dict[str, Any] = {
-    "protectedTypes": [
-        "aws:fsx/lustreFileSystem:LustreFileSystem",
-        "aws:fsx/ontapFileSystem:OntapFileSystem",
-        "aws:fsx/openZfsFileSystem:OpenZfsFileSystem",
-        "aws:fsx/windowsFileSystem:WindowsFileSystem",
-        "aws:efs/fileSystem:FileSystem",
-        "aws:directoryservice/directory:Directory",
-        "aws-native:fsx:FileSystem",
-        "aws-native:directoryservice:MicrosoftAd",
-        "aws-native:directoryservice:SimpleAd",
-    ],
-    "exemptNames": [],
+CONFIG = {
+    "protectedTypes": option(
+        [
+            "aws:fsx/lustreFileSystem:LustreFileSystem",
+            "aws:fsx/ontapFileSystem:OntapFileSystem",
+            "aws:fsx/openZfsFileSystem:OpenZfsFileSystem",
+            "aws:fsx/windowsFileSystem:WindowsFileSystem",
+            "aws:efs/fileSystem:FileSystem",
+            "aws:directoryservice/directory:Directory",
+            "aws-native:fsx:FileSystem",
+            "aws-native:directoryservice:MicrosoftAd",
+            "aws-native:directoryservice:SimpleAd",
+        ],
+        "Resource types that must be protected.",
+    ),
+    "exemptNames": option([], "Resource names exempt from the rule (e.g. a scratch file system)."),
 }
 
 DESCRIPTION = (
@@ -49,8 +44,9 @@ REMEDIATION = (
 )
 
 
-def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    cfg = config_of(args, DEFAULTS)
+def _validate(
+    args: ResourceValidationArgs, props: Props, cfg: Config, verdicts: Verdicts, report_violation: ReportViolation
+) -> None:
     if args.resource_type not in {str(t) for t in cfg.get("protectedTypes") or []}:
         return
     if args.name in {str(n) for n in cfg.get("exemptNames") or []}:
@@ -62,27 +58,4 @@ def _validate(args: ResourceValidationArgs, report_violation: ReportViolation) -
         )
 
 
-POLICY = ResourceValidationPolicy(
-    name=NAME,
-    description=DESCRIPTION,
-    validate=_validate,
-    enforcement_level=EnforcementLevel.ADVISORY,
-    severity=Severity.HIGH,
-    remediation_steps=REMEDIATION,
-    config_schema=PolicyConfigSchema(
-        properties={
-            "protectedTypes": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULTS["protectedTypes"],
-                "description": "Resource types that must be protected.",
-            },
-            "exemptNames": {
-                "type": "array",
-                "items": {"type": "string"},
-                "default": DEFAULTS["exemptNames"],
-                "description": "Resource names exempt from the rule (e.g. a scratch file system).",
-            },
-        }
-    ),
-)
+POLICY = declare(NAME, DESCRIPTION, REMEDIATION, CONFIG, level="advisory", severity="high", resource=_validate)
