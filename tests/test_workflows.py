@@ -92,3 +92,14 @@ def test_push_to_main_previews_both_stacks_offline_before_any_up():
     assert any("scripts/test" in r for r in runs)
     for stack in ("dev", "prod"):
         assert f"scripts/preview --stack {stack} --policy-config policies/config/prod.json" in runs
+
+
+def test_pull_requests_check_every_shipped_stack():
+    """A change that breaks prod fails on the pull request, not after the merge: the offline job previews
+    every Pulumi.<stack>.yaml under prod.json, and the real preview runs for each stack."""
+    stacks = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
+    wf = _load("preview.yml")
+    runs = " ".join(s.get("run", "") for s in _steps(wf["jobs"]["offline"]))
+    for stack in stacks:
+        assert f"scripts/preview --stack {stack} --policy-config policies/config/prod.json" in runs
+    assert sorted(wf["jobs"]["preview"]["strategy"]["matrix"]["stack"]) == stacks
