@@ -17,6 +17,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from .node_contract import DirectoryNode
 from .settings import ROLES, DirectorySettings
 
 SCHEMA = 1
@@ -31,20 +32,20 @@ def parameter_name(cluster_name: str) -> str:
     return f"{PARAMETER_PREFIX}/{cluster_name}/directory"
 
 
-def node_settings(settings: DirectorySettings, connection_parameter: str, home_dir: str) -> dict:
-    """The ``directory`` section of ``platform.json``: plan-time values only, so the lifecycle bundle (and so
-    the cluster) never waits for the directory."""
-    return {
-        "domain": settings.domain_name,
-        "search_base": settings.search_base,
-        "bind_user": settings.bind_user,
-        "connection_parameter": connection_parameter,
-        "allowed_groups_by_role": {role: list(settings.allowed_on(role)) for role in ROLES},
-        "sudo_groups": list(settings.sudo_groups),
-        "local_groups": list(settings.local_groups),
-        "default_shell": settings.default_shell,
-        "home_dir": home_dir,
-    }
+def node_settings(settings: DirectorySettings, connection_parameter: str, home_dir: str) -> DirectoryNode:
+    """The ``directory`` section of ``platform.json`` (:class:`~hyperpod_platform.node_contract.NodeContract`):
+    plan-time values only, so the lifecycle bundle (and so the cluster) never waits for the directory."""
+    return DirectoryNode(
+        domain=settings.domain_name,
+        search_base=settings.search_base,
+        bind_user=settings.bind_user,
+        connection_parameter=connection_parameter,
+        allowed_groups_by_role={role: tuple(settings.allowed_on(role)) for role in ROLES},
+        sudo_groups=tuple(settings.sudo_groups),
+        local_groups=tuple(settings.local_groups),
+        default_shell=settings.default_shell,
+        home_dir=home_dir,
+    )
 
 
 def connection_value(

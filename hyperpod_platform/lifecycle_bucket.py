@@ -12,6 +12,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
+from .node_contract import DirectoryNode, FsxMount, LoginNode, NodeContract
 from .settings import StackSettings
 
 PREFIX = "lifecycle"
@@ -29,6 +30,29 @@ def lifecycle_files(root: Path) -> dict[str, Path]:
     return files
 
 
+def node_contract(
+    settings: StackSettings,
+    *,
+    fsx_dns_name: Optional[str] = None,
+    fsx_mount_name: Optional[str] = None,
+    login_secret_arn: Optional[str] = None,
+    login_host: Optional[str] = None,
+    directory: Optional[DirectoryNode] = None,
+) -> NodeContract:
+    """The node contract from the settings and the resolved values of the stack's resources (FSx and login
+    are taken from them only when the settings enable those features; ``directory`` as given)."""
+    return NodeContract(
+        cluster_name=settings.cluster.name,
+        region=settings.region,
+        groups={g.name: g.role for g in settings.cluster.instance_groups},
+        fsx=FsxMount(dns_name=fsx_dns_name, mount_name=fsx_mount_name, mount_path=settings.fsx.mount_path)
+        if settings.fsx.enabled
+        else None,
+        login=LoginNode(host_keys_secret_id=login_secret_arn, host_name=login_host) if settings.login.enabled else None,
+        directory=directory,
+    )
+
+
 def platform_json(
     settings: StackSettings,
     *,
@@ -36,25 +60,22 @@ def platform_json(
     fsx_mount_name: pulumi.Input[Optional[str]] = None,
     login_secret_arn: pulumi.Input[Optional[str]] = None,
     login_host: pulumi.Input[Optional[str]] = None,
-    directory: Optional[dict] = None,
+    directory: Optional[DirectoryNode] = None,
 ) -> pulumi.Output[str]:
-    """``generated/platform.json``, what every node reads at boot: the groups' roles, FSx, login host keys and
-    the plan-time ``directory`` section (:func:`hyperpod_platform.directory_connection.node_settings`). Nothing in it
-    comes from the directory or its LDAPS endpoint, so the bundle, and the cluster with it, never wait for them."""
-    fsx, login = settings.fsx.enabled, settings.login.enabled
+    """``generated/platform.json``, what every node reads at boot: :class:`NodeContract` (groups' roles, FSx,
+    login host keys and the plan-time ``directory`` section of
+    :func:`hyperpod_platform.directory_connection.node_settings`), built once the Outputs are resolved. Nothing
+    in it comes from the directory or its LDAPS endpoint, so the bundle, and the cluster with it, never wait for
+    them."""
     return pulumi.Output.all(fsx_dns_name, fsx_mount_name, login_secret_arn, login_host).apply(
-        lambda v: json.dumps(
-            {
-                "cluster_name": settings.cluster.name,
-                "region": settings.region,
-                "fsx": {"dns_name": v[0], "mount_name": v[1], "mount_path": settings.fsx.mount_path} if fsx else None,
-                "groups": {g.name: g.role for g in settings.cluster.instance_groups},
-                "login": {"host_keys_secret_id": v[2], "host_name": v[3]} if login else None,
-                "directory": directory,
-            },
-            indent=2,
-            sort_keys=True,
-        )
+        lambda v: node_contract(
+            settings,
+            fsx_dns_name=v[0],
+            fsx_mount_name=v[1],
+            login_secret_arn=v[2],
+            login_host=v[3],
+            directory=directory,
+        ).to_json()
     )
 
 

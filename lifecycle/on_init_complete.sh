@@ -21,6 +21,10 @@ fail() {
 
 [[ -r "${HP_PLATFORM_JSON}" ]] || fail "cannot read ${HP_PLATFORM_JSON}: the lifecycle bundle is incomplete"
 [[ -r "${HP_RESOURCE_CONFIG}" ]] || fail "cannot read ${HP_RESOURCE_CONFIG}: HyperPod did not write the resource config"
+# The node contract: a schema_version these scripts understand and every top-level key, before any step.
+if ! problem="$(python3 "${HERE}/lib/platform_json.py" check "${HP_PLATFORM_JSON}" 2>&1)"; then
+  fail "${problem}"
+fi
 
 node_ips="${HP_NODE_IP:-$(hostname -I)}"
 # shellcheck disable=SC2086 # one argument per address

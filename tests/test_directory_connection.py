@@ -131,7 +131,7 @@ def test_node_settings_are_plan_time_only():
     s = DirectorySettings(
         enabled=True, domain_name="corp.example.com", allowed_groups_by_role=(("controller", ("ClusterAdmin",)),)
     )
-    assert node_settings(s, parameter_name("hp"), "/fsx/home/%u") == {
+    assert node_settings(s, parameter_name("hp"), "/fsx/home/%u").to_dict() == {
         "domain": "corp.example.com",
         "search_base": "DC=corp,DC=example,DC=com",
         "bind_user": "ReadOnly",

@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from hyperpod_platform.node_contract import SCHEMA_VERSION
 from tests.directory_stubs import aws_stub, publish_parameter
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,8 +85,17 @@ def write_json(path: Path, data) -> None:
 
 
 def platform(fsx: dict | None = FSX) -> dict:
-    """A platform.json as __main__.py renders it (``fsx`` is null when FSx is disabled)."""
-    return {"cluster_name": "hp-dev", "region": "us-east-1", "fsx": fsx, "groups": GROUPS}
+    """A platform.json as the stack renders it (``NodeContract.to_dict``: every key there, ``fsx`` null when FSx
+    is disabled, ``login`` and ``directory`` null here)."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "cluster_name": "hp-dev",
+        "region": "us-east-1",
+        "fsx": fsx,
+        "groups": GROUPS,
+        "login": None,
+        "directory": None,
+    }
 
 
 def snapshot(root: Path) -> dict[str, tuple]:
@@ -160,6 +170,11 @@ class Node:
 @pytest.fixture
 def node(tmp_path: Path) -> Node:
     """A fresh compute node with FSx enabled, working stubs and an fstab holding one unrelated line."""
+    return new_node(tmp_path)
+
+
+def new_node(tmp_path: Path) -> Node:
+    """What the ``node`` fixture gives (for other test modules)."""
     bundle = tmp_path / "bundle"
     shutil.copytree(LIFECYCLE, bundle, ignore=shutil.ignore_patterns("__pycache__", "generated"))
     root = tmp_path / "root"

@@ -11,43 +11,42 @@ die() {
   exit 1
 }
 
-# platform_get KEY.PATH: a value from the rendered platform.json ("" when null or absent).
-platform_get() {
-  python3 - "${HP_PLATFORM_JSON}" "$1" <<'PY'
-import json, sys
-value = json.load(open(sys.argv[1]))
-for part in sys.argv[2].split("."):
-    value = value.get(part) if isinstance(value, dict) else None
-print("" if value is None else value)
-PY
+# Reading the rendered platform.json goes through lib/platform_json.py, which checks its schema_version and
+# that every key read is there. A value (or a section on its path) that is null is a feature that is off; a
+# missing key is a broken bundle: the reader dies naming it. Call the readers in an assignment
+# (x="$(platform_get k)"), where `set -e` stops the step when they fail, or in `if` for platform_enabled.
+HP_LIB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+# platform_read MODE KEY: lib/platform_json.py MODE on HP_PLATFORM_JSON; dies with its message on failure.
+platform_read() {
+  local out status=0 err
+  err="$(mktemp)"
+  out="$(python3 "${HP_LIB_DIR}/platform_json.py" "$1" "${HP_PLATFORM_JSON}" "$2" 2>"${err}")" || status=$?
+  if ((status != 0)); then
+    local message
+    message="$(tail -n 1 "${err}")"
+    rm -f "${err}"
+    die "${message:-lib/platform_json.py $1 $2 failed (exit ${status})}"
+  fi
+  rm -f "${err}"
+  [[ -z "${out}" ]] || printf '%s\n' "${out}"
 }
 
+# platform_get KEY.PATH: a value from platform.json ("" when it, or a section on its path, is null; an
+# object or list as JSON). Dies naming the key when it is missing.
+platform_get() { platform_read get "$1"; }
+
 # platform_list KEY.PATH: the items of a list value, one per line, or of an object, one "key<TAB>value"
-# line per entry (nothing when null or absent). Fails, saying why, when the value is neither, or when an
-# item is not a string or holds a tab or a line break (it could not be read back line by line).
-platform_list() {
-  python3 - "${HP_PLATFORM_JSON}" "$1" <<'PY'
-import json, sys
-value = json.load(open(sys.argv[1]))
-for part in sys.argv[2].split("."):
-    value = value.get(part) if isinstance(value, dict) else None
-if value is None:
-    sys.exit(0)
-if isinstance(value, dict):
-    rows = list(value.items())
-elif isinstance(value, list):
-    rows = [(item,) for item in value]
-else:
-    sys.exit(f"platform.json {sys.argv[2]} is not a list or an object")
-lines = []
-for row in rows:
-    for item in row:
-        if not isinstance(item, str) or any(c in item for c in "\t\r\n"):
-            sys.exit(f"platform.json {sys.argv[2]} holds {item!r}: not a single-line string")
-    lines.append("\t".join(row))
-if lines:
-    print("\n".join(lines))
-PY
+# line per entry (nothing when null). Dies, saying why, when the key is missing, the value is neither, or
+# an item is not a string or holds a tab or a line break (it could not be read back line by line).
+platform_list() { platform_read list "$1"; }
+
+# platform_enabled SECTION: true when the feature's section (fsx, login, directory) is an object, false
+# when it is null. Dies naming it when the key is missing, even inside `if`.
+platform_enabled() {
+  local state
+  state="$(platform_read enabled "$1")" || exit 1 # platform_read has said why
+  [[ "${state}" == on ]]
 }
 
 # write_if_changed DEST MODE < content: install content at DEST with MODE (root-owned) only when the

@@ -19,6 +19,8 @@ import os
 import re
 import sys
 
+import platform_json
+
 NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]*$")
 SCHEMA = 1
 
@@ -53,9 +55,12 @@ def required(section: dict, key: str, where: str):
 
 
 def platform(path: str, role: str) -> None:
-    data = json.load(open(path, encoding="utf-8"))
-    region = single_line("platform.json region", data.get("region") or "")
-    d = data.get("directory")
+    try:
+        data = platform_json.load(path)
+    except platform_json.Broken as e:
+        raise Bad(str(e)) from None
+    region = single_line("platform.json region", data["region"])
+    d = data["directory"]
     if not isinstance(d, dict):
         raise Bad("platform.json directory is not an object")
     w = "platform.json directory"

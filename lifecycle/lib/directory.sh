@@ -4,7 +4,7 @@
 
 # The stable copy the timer runs from (HyperPod's bundle directory is temporary), and the timer itself.
 STABLE_DIR="/opt/hyperpod-platform/lifecycle"
-STABLE_FILES=(lib/common.sh lib/directory.sh lib/directory.py steps/50-directory.sh)
+STABLE_FILES=(lib/common.sh lib/platform_json.py lib/directory.sh lib/directory.py steps/50-directory.sh)
 UNIT="hyperpod-directory"
 # shellcheck disable=SC2034 # used by the step: where it keeps the versions it applied
 STATE_DIR="/var/lib/hyperpod-platform"

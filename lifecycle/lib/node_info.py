@@ -6,10 +6,16 @@ Usage: node_info.py PLATFORM_JSON RESOURCE_CONFIG_JSON IP [IP ...]
 import json
 import sys
 
+import platform_json
+
 
 def main(argv: list[str]) -> int:
     platform_path, resource_path, *ips = argv
-    groups = json.load(open(platform_path, encoding="utf-8"))["groups"]
+    try:
+        groups = platform_json.load(platform_path)["groups"]
+    except platform_json.Broken as e:
+        print(e, file=sys.stderr)
+        return 1
     resource = json.load(open(resource_path, encoding="utf-8"))
     for group in resource.get("InstanceGroups", []):
         for instance in group.get("Instances", []):

@@ -4,14 +4,15 @@ set -euo pipefail
 # shellcheck source=../lib/common.sh
 source "${HP_LIFECYCLE_DIR}/lib/common.sh"
 
-dns="$(platform_get fsx.dns_name)"
-mount_name="$(platform_get fsx.mount_name)"
-mount_path="$(platform_get fsx.mount_path)"
-if [[ -z "${dns}" ]]; then
+if ! platform_enabled fsx; then
   log "no FSx file system in this stack; nothing to mount"
   exit 0
 fi
-[[ -n "${mount_name}" && -n "${mount_path}" ]] || die "platform.json has fsx.dns_name but no mount_name/mount_path"
+dns="$(platform_get fsx.dns_name)"
+mount_name="$(platform_get fsx.mount_name)"
+mount_path="$(platform_get fsx.mount_path)"
+[[ -n "${dns}" && -n "${mount_name}" && -n "${mount_path}" ]] ||
+  die "platform.json fsx needs a dns_name, mount_name and mount_path (dns_name '${dns}', mount_name '${mount_name}', mount_path '${mount_path}')"
 
 # The stack config checks the mount path; check it again here, where it is used as root. Same list as
 # stack_config.SYSTEM_DIRS.

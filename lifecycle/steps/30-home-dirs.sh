@@ -5,11 +5,12 @@ set -euo pipefail
 # shellcheck source=../lib/common.sh
 source "${HP_LIFECYCLE_DIR}/lib/common.sh"
 
-mount_path="$(platform_get fsx.mount_path)"
-if [[ -z "${mount_path}" ]]; then
+if ! platform_enabled fsx; then
   log "no shared file system; homes stay local"
   exit 0
 fi
+mount_path="$(platform_get fsx.mount_path)"
+[[ -n "${mount_path}" ]] || die "platform.json fsx.mount_path is empty"
 home_root="${HP_ROOT}${mount_path}/home"
 if [[ -d "${home_root}" && "$(stat -c '%a %U %G' "${home_root}")" == "755 root root" ]]; then
   log "home root ${mount_path}/home ready"

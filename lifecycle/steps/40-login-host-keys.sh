@@ -12,11 +12,12 @@ if [[ "${HP_NODE_ROLE:-}" != "login" ]]; then
   log "not a login node (${HP_NODE_ROLE:-unknown}); host keys stay as they are"
   exit 0
 fi
-secret_id="$(platform_get login.host_keys_secret_id)"
-if [[ -z "${secret_id}" ]]; then
+if ! platform_enabled login; then
   log "no login group in this stack; host keys stay as they are"
   exit 0
 fi
+secret_id="$(platform_get login.host_keys_secret_id)"
+[[ -n "${secret_id}" ]] || die "platform.json login.host_keys_secret_id is empty"
 region="$(platform_get region)"
 
 ssh_dir="${HP_ROOT}/etc/ssh"

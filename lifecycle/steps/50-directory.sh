@@ -22,7 +22,7 @@ source "${HP_LIFECYCLE_DIR}/lib/common.sh"
 # shellcheck source=../lib/directory.sh
 source "${HP_LIFECYCLE_DIR}/lib/directory.sh"
 
-if [[ -z "$(platform_get directory)" ]]; then
+if ! platform_enabled directory; then
   log "no directory in this stack; identity stays local"
   exit 0
 fi
