@@ -1,0 +1,169 @@
+"""The shared reader: reads values from nested config and records problems instead of stopping at the first,
+plus the small checks every section uses (``_enum``, ``_name``, ``_range``, ``_cidr``)."""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+from typing import Any, Callable, Optional
+
+from hyperpod_platform.errors import MISSING as _MISSING
+from hyperpod_platform.errors import PROJECT, Problem
+
+Check = Callable[[Any], Optional[tuple[str, str]]]  # a value -> (why, fix), or None when it is fine
+
+NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")  # ClusterName, InstanceGroupName, PartitionNames
+
+KIND_NAMES = {
+    int: "an integer",
+    bool: "a boolean (true or false)",
+    str: "a string",
+    list: "a list",
+    dict: "a mapping",
+    float: "a number",
+    type(None): "empty",
+}
+
+
+def _kind_name(value: Any) -> str:
+    return KIND_NAMES.get(type(value), type(value).__name__)
+
+
+def _kind_hint(value: Any, kinds: tuple, full: str, names: str) -> str:
+    """How to write ``value`` as one of ``kinds``: a quoted number or yes/no is named as such."""
+    if isinstance(value, str) and int in kinds and re.fullmatch(r"-?\d+", value.strip()):
+        return f"write {value.strip()} without quotes"
+    if isinstance(value, str) and bool in kinds and value.lower() in ("yes", "no", "true", "false", "on", "off"):
+        return f"write {'true' if value.lower() in ('yes', 'true', 'on') else 'false'} without quotes"
+    return f"give {full} as {names}"
+
+
+class _Reader:
+    """Reads values from nested config, recording problems instead of stopping at the first."""
+
+    def __init__(self):
+        self.problems: list[Problem] = []
+
+    def fail(self, path: str, value: Any, why: str, fix: str) -> None:
+        self.problems.append(Problem(path, value, why, fix))
+
+    def obj(self, raw: Any, path: str, known: tuple[str, ...]) -> dict:
+        if raw is _MISSING or raw is None:
+            return {}
+        if not isinstance(raw, dict):
+            self.fail(path, raw, "must be a mapping", f"give {path} as a YAML mapping of {', '.join(known)}")
+            return {}
+        for key in raw:
+            if key not in known:
+                close = difflib.get_close_matches(key, known, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
+                self.fail(f"{path}.{key}", raw[key], "is not a known setting", f"remove it ({hint})")
+        return raw
+
+    def get(
+        self,
+        raw: dict,
+        key: str,
+        path: str,
+        kind: type | tuple,
+        default: Any = _MISSING,
+        check: Optional[Check] = None,
+    ) -> Any:
+        value = raw.get(key, _MISSING)
+        full = f"{path}.{key}" if path else key
+        if value is _MISSING or value is None:
+            if default is _MISSING:
+                self.fail(full, _MISSING, "is required", f"set {PROJECT}:{full} in Pulumi.<stack>.yaml")
+            return None if default is _MISSING else default
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if bool not in kinds and isinstance(value, bool) or not isinstance(value, kinds):
+            names = " or ".join(KIND_NAMES.get(k, k.__name__) for k in kinds)
+            self.fail(full, value, f"must be {names}, not {_kind_name(value)}", _kind_hint(value, kinds, full, names))
+            return None if default is _MISSING else default
+        if check is not None:
+            bad = check(value)
+            if bad:
+                self.fail(full, value, *bad)
+                return None if default is _MISSING else default
+        return value
+
+    def str_list(
+        self,
+        raw: dict,
+        key: str,
+        path: str,
+        default: Any = _MISSING,
+        item: Optional[Callable[[str], Optional[tuple[str, str]]]] = None,
+        same: Callable[[str], Any] = lambda v: v,
+    ) -> list[str]:
+        """A list of strings, each checked by ``item``; an entry given twice (by ``same``) is a problem."""
+        values = self.get(raw, key, path, list, default)
+        if values is None:
+            return []
+        out: list[str] = []
+        seen: dict[Any, int] = {}
+        for i, v in enumerate(values):
+            p = f"{path}.{key}[{i}]"
+            if not isinstance(v, str):
+                self.fail(p, v, f"must be a string, not {_kind_name(v)}", f"quote {p}")
+                continue
+            if same(v) in seen:
+                self.fail(p, v, f"repeats {path}.{key}[{seen[same(v)]}]", "list each entry once")
+                continue
+            seen[same(v)] = i
+            bad = item(v) if item else None
+            if bad:
+                self.fail(p, v, *bad)
+                continue
+            out.append(v)
+        return out
+
+
+def _enum(*allowed: Any) -> Check:
+    def check(v):
+        if v not in allowed:
+            return (f"must be one of {', '.join(map(str, allowed))}", f"use one of {', '.join(map(str, allowed))}")
+        return None
+
+    return check
+
+
+def _name(what: str) -> Callable[[str], Optional[tuple[str, str]]]:
+    def check(v: str):
+        from . import NAME_RE  # the package's, read when checking: stack_config.NAME_RE is the one to change
+
+        if not 1 <= len(v) <= 63 or not NAME_RE.match(v):
+            suggestion = re.sub(r"[^a-zA-Z0-9-]+", "-", v).strip("-")[:63] or "a-name"
+            return (
+                f"{what} must be 1-63 letters, digits and hyphens, starting and ending with a letter "
+                f"or digit (pattern {NAME_RE.pattern}; no underscores)",
+                f"use '{suggestion}'",
+            )
+        return None
+
+    return check
+
+
+def _range(lo: int, hi: int) -> Callable[[int], Optional[tuple[str, str]]]:
+    def check(v):
+        if not lo <= v <= hi:
+            return (f"must be between {lo} and {hi}", f"use a value from {lo} to {hi}")
+        return None
+
+    return check
+
+
+def _network(v: str) -> Optional[ipaddress.IPv4Network]:
+    try:
+        return ipaddress.IPv4Network(v, strict=True)
+    except ValueError:
+        return None
+
+
+def _cidr(v: str):
+    try:
+        ipaddress.IPv4Network(v, strict=True)
+    except ValueError as exc:
+        return (f"is not a valid IPv4 CIDR ({exc})", "give a network address with a prefix, e.g. 10.0.0.0/24")
+    return None
