@@ -352,7 +352,15 @@ class Cluster:
         self.known_hosts.write_text(self.keys.known_hosts(), encoding="utf-8")
 
     def set_platform(self, login: dict | None) -> None:
-        platform = {"cluster_name": "hp-dev", "region": REGION, "fsx": None, "groups": GROUPS, "login": login}
+        platform = {
+            "schema_version": 1,
+            "cluster_name": "hp-dev",
+            "region": REGION,
+            "fsx": None,
+            "groups": GROUPS,
+            "login": login,
+            "directory": None,
+        }
         (self.bundle / "generated").mkdir(exist_ok=True)
         (self.bundle / "generated" / "platform.json").write_text(json.dumps(platform), encoding="utf-8")
 
