@@ -156,7 +156,8 @@ def component_roles() -> dict[str, str]:
 
 def mermaid_components_of(plan: list[dict], roles: dict[str, str] | None = None) -> str:
     """The architecture diagram: one node per component (type ``hyperpod:platform:*``), labelled with its type,
-    its role (``roles``: short type -> one line) and its resource count; an edge ``A --> B`` when a resource
+    its role (``roles``: short type -> one line), not its resource count (which would make every added resource
+    a diagram change); an edge ``A --> B`` when a resource
     inside B has a property dependency on a resource inside A (``A -.-> B`` when B only waits for A: an
     explicit ``dependsOn``). Resource edges are collapsed to component edges, a resource belongs to its nearest
     component ancestor, no self-loops; nodes and edges are sorted, so the text depends only on the plan."""
@@ -181,7 +182,6 @@ def mermaid_components_of(plan: list[dict], roles: dict[str, str] | None = None)
             urn = by_urn[urn]["parent"]
         return None
 
-    resources = collections.Counter(owner(r["urn"]) for r in plan if r["custom"])
     data, order = set(), set()
     for res in plan:
         mine = owner(res["urn"])
@@ -202,8 +202,6 @@ def mermaid_components_of(plan: list[dict], roles: dict[str, str] | None = None)
         label = f"<b>{text(typ)}</b>" + (f" {text(r['name'])}" if counts[typ] > 1 else "")
         if roles.get(typ):
             label += f"<br/>{text(roles[typ])}"
-        n = resources[r["urn"]]
-        label += f"<br/><i>{n} resource{'s' if n != 1 else ''}</i>"
         lines.append(f'  {ids[r["urn"]]}["{label}"]')
     lines += [f"  {a} --> {b}" for a, b in sorted(data)]
     lines += [f"  {a} -.-> {b}" for a, b in sorted(order - data)]
