@@ -625,6 +625,7 @@ class Node:
             (bundle / "generated").mkdir()
             (self.tmp / "resource_config.json").write_text(json.dumps(RESOURCE_CONFIG))
         platform = {
+            "schema_version": 1,
             "cluster_name": "hp-dev",
             "region": REGION,
             "fsx": None,
@@ -860,10 +861,18 @@ def node(tmp_path: Path):
 
 @pytest.mark.parametrize("directory", ["null", "absent"])
 def test_stack_without_directory_leaves_identity_alone(tmp_path: Path, directory: str):
-    """``directory: null`` (or no such key): the step says so, exits 0, reads no secret, writes nothing."""
+    """``directory: null``: the step says so, exits 0, reads no secret, writes nothing. No such key is a broken
+    bundle: the step fails naming it, and reads or writes nothing either."""
     bundle = tmp_path / "bundle"
     shutil.copytree(LIFECYCLE, bundle, ignore=shutil.ignore_patterns("__pycache__", "generated"))
-    platform = {"cluster_name": "hp-dev", "region": REGION, "fsx": None, "login": None, "groups": GROUPS}
+    platform = {
+        "schema_version": 1,
+        "cluster_name": "hp-dev",
+        "region": REGION,
+        "fsx": None,
+        "login": None,
+        "groups": GROUPS,
+    }
     if directory == "null":
         platform["directory"] = None
     (bundle / "generated").mkdir()
@@ -893,8 +902,12 @@ def test_stack_without_directory_leaves_identity_alone(tmp_path: Path, directory
         timeout=60,
         check=False,
     )
-    assert result.returncode == 0, result.stdout
-    assert f"[{STEP}] no directory in this stack; identity stays local" in result.stdout
+    if directory == "null":
+        assert result.returncode == 0, result.stdout
+        assert f"[{STEP}] no directory in this stack; identity stays local" in result.stdout
+    else:
+        assert result.returncode != 0, result.stdout
+        assert f"[{STEP}] ERROR: platform.json has no directory" in result.stdout
     assert not calls.exists()
     assert list(root.iterdir()) == []
 
@@ -1243,10 +1256,12 @@ def test_allow_list_follows_the_role_and_ad_refuses_disabled_and_expired_account
     for user in ("erin", "frank"):  # ClusterDev members whose accounts are still good
         assert node.ssh(user).stdout == f"{user}\n", user
 
-    # An administrator disables erin's account and lets frank's expire; the cache is flushed rather than
-    # waited out.
+    # An administrator disables erin's account and frank's expired yesterday; the cache is flushed rather than
+    # waited out. Not --days=0: that sets accountExpires to the current whole second, and SSSD (ad policy)
+    # only refuses once its clock, in whole seconds, is past accountExpires: a check within that same second
+    # lets the account in.
     node.samba_tool("user", "disable", "erin")
-    node.samba_tool("user", "setexpiry", "frank", "--days=0")
+    node.samba_tool("user", "setexpiry", "frank", "--days=-1")
     node.run(["sss_cache", "-E"])
     for user in ("erin", "frank"):
         assert "(ClusterDev)" in node.run(["id", user]).stdout, user  # still resolves, still in an allowed group
