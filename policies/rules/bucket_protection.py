@@ -57,7 +57,7 @@ REMEDIATION = (
     "(aws:kms or AES256); aws.s3.BucketPolicy with a statement Effect Deny, Principal '*', Action 's3:*', "
     "Resource [bucket ARN, bucket ARN/*], Condition Bool aws:SecureTransport 'false'. For an aws-native "
     "bucket, its publicAccessBlockConfiguration and bucketEncryption inputs do the first two. See "
-    "components/lifecycle_bucket.py."
+    "hyperpod_platform/lifecycle_bucket.py."
 )
 
 

@@ -34,7 +34,7 @@ DESCRIPTION = (
 REMEDIATION = (
     "Add aws.secretsmanager.SecretPolicy(secret_arn=secret.arn, policy=...) denying "
     "secretsmanager:GetSecretValue to every principal but the ones that need the secret and the deploying "
-    "role (see components/execution_role.py and components/directory.py)."
+    "role (see hyperpod_platform/execution_role.py and hyperpod_platform/directory.py)."
 )
 
 
