@@ -48,7 +48,14 @@ class _Reader:
     def fail(self, path: str, value: Any, why: str, fix: str) -> None:
         self.problems.append(Problem(path, value, why, fix))
 
-    def obj(self, raw: Any, path: str, known: tuple[str, ...]) -> dict:
+    def obj(self, raw: Any, path: str, known: tuple[str, ...], item: bool = False) -> dict:
+        """A mapping of ``known`` keys; unknown keys are problems. A missing or empty section is ``{}``, but an
+        empty list ``item`` (a stray ``-``) is a problem: dropping it would lose a group or a user silently."""
+        if item and raw is None:
+            self.fail(
+                path, raw, "is an empty list entry", f"give {path} as a mapping of {', '.join(known)}, or remove it"
+            )
+            return {}
         if raw is _MISSING or raw is None:
             return {}
         if not isinstance(raw, dict):

@@ -63,7 +63,7 @@ def _hyperpod_type(v: str) -> Optional[tuple[str, str]]:
 
 
 def _parse_group(r: _Reader, raw: Any, path: str) -> Optional[InstanceGroupSettings]:
-    g = r.obj(raw, path, GROUP_KEYS)
+    g = r.obj(raw, path, GROUP_KEYS, item=True)
     if not isinstance(raw, dict):
         return None
     name = r.get(g, "name", path, str, check=_name("instance group names"))

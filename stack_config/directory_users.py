@@ -103,7 +103,7 @@ def _length_1_64(v: str):
 
 
 def _parse_user(r: _Reader, u_raw: Any, upath: str, groups: list[str]) -> Optional[DirectoryUserSettings]:
-    u = r.obj(u_raw, upath, USER_KEYS)
+    u = r.obj(u_raw, upath, USER_KEYS, item=True)
     if not isinstance(u_raw, dict):
         return None
     uname = r.get(u, "name", upath, str, check=_sam("user names"))

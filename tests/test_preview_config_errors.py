@@ -51,3 +51,34 @@ def test_internet_in_two_halves_exits_2_for_ssh_sources(tmp_path, key):
     run = _preview(tmp_path, lambda c: c[f"hyperpod-platform:{key}"].__setitem__(field, halves))
     assert run.returncode == 2, run.stderr
     assert f"hyperpod-platform:{key}.{field} = " in run.stderr and "open SSH to the world" in run.stderr
+
+
+def _preview_text(tmp_path: Path, text: str) -> subprocess.CompletedProcess:
+    path = tmp_path / "Pulumi.case.yaml"
+    path.write_text(text)
+    return subprocess.run(
+        [sys.executable, "-m", "tools.preview", "--config-file", str(path), "--quiet", "--no-policy"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_stack_file_scalars_read_as_the_pulumi_cli_reads_them(tmp_path):
+    """A date-like or yes/no value is a string, as the Pulumi CLI (YAML 1.2) reads it, not a crash (exit 4)."""
+    dev = (ROOT / "Pulumi.dev.yaml").read_text()
+    run = _preview_text(tmp_path, dev.replace("clusterName: hp-dev", "clusterName: 2024-01-01"))
+    assert run.returncode == 0, run.stderr
+    run = _preview_text(tmp_path, dev.replace("Environment: dev", "Environment: yes"))
+    assert run.returncode == 0, run.stderr
+
+
+def test_secure_values_are_never_shown(tmp_path):
+    """A `secure:` value (not decryptable offline) is treated as a secret: problems about it are redacted."""
+    cipher = "v1:QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo="
+    text = (ROOT / "Pulumi.dev.yaml").read_text() + f"  hyperpod-platform:lifecycle:\n    secure: {cipher}\n"
+    run = _preview_text(tmp_path, text)
+    assert run.returncode == 2, run.stderr
+    assert "hyperpod-platform:lifecycle." in run.stderr and "<redacted" in run.stderr
+    assert cipher not in run.stderr and cipher[3:] not in run.stderr

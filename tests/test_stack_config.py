@@ -609,6 +609,8 @@ BAD_CONFIGS = [
     ("fsx-mount-above-system-dir", _set("fsx.mountPath", "/opt"), "fsx.mountPath", "system directory /opt/aws"),
     ("fsx-mount-homes", _set("fsx.mountPath", "/home/shared"), "fsx.mountPath", "system directory /home"),
     ("fsx-mount-relative", _set("fsx.mountPath", "fsx"), "fsx.mountPath", "use '/fsx'"),
+    ("empty-instance-group-entry", _groups(lambda g: g.append(None)), "cluster.instanceGroups[3]", "empty list entry"),
+    ("empty-user-entry", lambda c: c[P + "directory"]["users"].append(None), "directory.users[2]", "empty list entry"),
     ("login-cidrs-world", _set("login.allowedCidrs", ["0.0.0.0/0"]), "login.allowedCidrs", "open SSH to the world"),
     (
         "login-cidrs-world-in-halves",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import runpy
 import sys
 from dataclasses import dataclass, field
@@ -597,15 +598,41 @@ class RunResult:
         return found[0]
 
 
-def config_from_stack_file(path: Path) -> dict[str, Any]:
-    """Read a Pulumi.<stack>.yaml file into a ``project:key -> value`` mapping."""
+def _stack_yaml_loader():
+    """A YAML loader that reads scalars as the Pulumi CLI does (YAML 1.2 core, Go yaml.v3): only true/false
+    are booleans (``yes``, ``on`` stay strings) and dates stay strings."""
     import yaml
 
-    data = yaml.safe_load(path.read_text()) or {}
+    class Loader(yaml.SafeLoader):
+        pass
+
+    Loader.yaml_implicit_resolvers = {
+        first: [
+            (tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
+        ]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+    )
+    return Loader
+
+
+def config_from_stack_file(path: Path) -> dict[str, Any]:
+    """Read a Pulumi.<stack>.yaml file into a ``project:key -> value`` mapping. A key with no value is left out
+    (the program then reports it as not set); ``secure:`` values stay as they are (they cannot be decrypted
+    offline) and are marked secret by :func:`run_program`."""
+    import yaml
+
+    data = yaml.load(path.read_text(), Loader=_stack_yaml_loader()) or {}  # noqa: S506 - a SafeLoader subclass
     cfg = data.get("config") or {}
     if not isinstance(cfg, dict):
         raise ValueError(f"{path}: 'config' must be a mapping")
-    return dict(cfg)
+    return {str(k): v for k, v in cfg.items() if v is not None}
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}
 
 
 def run_program(
@@ -622,7 +649,10 @@ def run_program(
     region = str(config.get("aws:region", "us-east-1"))
     mocks = AwsMocks(region, preview)
     monitor = RecordingMonitor(mocks, on_record)
-    pulumi.runtime.set_all_config({k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()})
+    pulumi.runtime.set_all_config(
+        {k: v if isinstance(v, str) else json.dumps(v, default=str) for k, v in config.items()},
+        secret_keys=[k for k, v in config.items() if _is_secure(v)],
+    )
     # A fresh root stack per run: otherwise exports of an earlier run in this process would leak in.
     pulumi.runtime.settings.ROOT.set(None)
     pmocks.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
