@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import textwrap
+import threading
 from pathlib import Path
 
 from tests.conftest import ROOT
@@ -322,3 +324,112 @@ def test_program_failing_only_with_resolved_values_exits_4(tmp_path):
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert "error: the program failed with values resolved as at `up`: ValueError: invalid literal" in proc.stderr
     assert "fails.py:5" in proc.stderr
+
+
+# ---------------------------------------------------------------- the resolved pass's hang guard
+# Resources registered one by one, half a second apart, only in the resolved pass: it takes longer than the
+# idle limit the test sets, but sends something well within it each time.
+SLOW_WHEN_RESOLVED = """\
+import asyncio
+import pulumi
+import pulumi_aws as aws
+
+aws.s3.Bucket("b")
+if not pulumi.runtime.is_dry_run():
+
+    async def slowly():
+        for i in range(8):
+            await asyncio.sleep(0.5)
+            aws.s3.Bucket(f"slow{i}")
+        return "done"
+
+    pulumi.export("slow", pulumi.Output.from_input(asyncio.ensure_future(slowly())))
+"""
+
+
+@linux_only
+def test_a_resolved_pass_that_makes_no_progress_is_killed_and_exits_4(tmp_path):
+    """A resolved pass that waits forever (a never-resolving output, only when not a dry run) with
+    HP_PREVIEW_RESOLVED_IDLE_SECONDS=2: the preview kills it and exits 4 saying so, with no signal sent; the
+    child is reaped (no process, not even a zombie) and the pack is gone."""
+    program, marker = tmp_path / "hang.py", tmp_path / "marker"
+    program.write_text(HANGS_WHEN_RESOLVED)
+    env = {
+        "HP_TEST_MARKER": str(marker),
+        "HP_PREVIEW_CHILD_PIDFILE": str(tmp_path / "child.pid"),
+        preview.RESOLVED_IDLE_ENV: "2",
+    }
+    proc, pidfile = _start(tmp_path, "--stack", "dev", "--quiet", "--program", str(program), env=env)
+    pack = Pack(pidfile, proc)
+    child = Pack(tmp_path / "child.pid", proc)
+    code, out, err = _finish(proc)
+    assert code == 4, out + err
+    assert marker.exists(), "the resolved pass never reached the hang"
+    assert "error: the resolved pass made no progress for 2 s; killed it" in err
+    assert "Traceback" not in err and "Policy check:" not in out
+    assert _stat(child.pid) is None, f"the child {child.pid} is still there: {_stat(child.pid)}"
+    pack.assert_gone()
+
+
+def test_the_idle_limit_is_not_a_time_limit(tmp_path):
+    """A resolved pass that takes twice the idle limit (HP_PREVIEW_RESOLVED_IDLE_SECONDS=2), sending a
+    registration every half second, is not stopped: the limit counts from the last data received."""
+    program = tmp_path / "slow.py"
+    program.write_text(SLOW_WHEN_RESOLVED)
+    proc = subprocess.run(
+        [str(ROOT / "scripts" / "preview"), "--stack", "dev", "--quiet", "--program", str(program)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, preview.RESOLVED_IDLE_ENV: "2"},
+    )
+    # Bare buckets: a mandatory violation each, so every one the resolved pass sent was judged, the last too.
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "no progress" not in proc.stderr
+    assert [ln for ln in _policy_lines(proc.stderr, "slow7") if ln.endswith(MARK)], proc.stderr
+
+
+def test_the_idle_limit_comes_from_the_environment(monkeypatch):
+    monkeypatch.delenv(preview.RESOLVED_IDLE_ENV, raising=False)
+    assert preview.resolved_idle_seconds() == 120
+    monkeypatch.setenv(preview.RESOLVED_IDLE_ENV, "0.5")
+    assert preview.resolved_idle_seconds() == 0.5
+    for bad in ("0", "-1", "soon", "inf", "nan"):
+        monkeypatch.setenv(preview.RESOLVED_IDLE_ENV, bad)
+        try:
+            preview.resolved_idle_seconds()
+        except ValueError as exc:
+            assert preview.RESOLVED_IDLE_ENV in str(exc)
+        else:
+            raise AssertionError(f"{bad!r} was accepted")
+
+
+def test_the_fork_happens_with_no_other_thread_alive(tmp_path, monkeypatch):
+    """In process: when the resolved pass forks, the preview run's event-loop workers have been joined and the
+    policy pack's gRPC channel is not connected yet (its threads start on the first call, after the fork)."""
+    from tools.policy_harness import PolicyPackRunner
+
+    seen = []
+    fork = os.fork
+
+    def watched_fork():
+        seen.append((sorted(os.listdir("/proc/self/task")), [t.name for t in threading.enumerate()]))
+        return fork()
+
+    connect = PolicyPackRunner._connect
+    calls_before_fork = []
+
+    def watched_connect(self):
+        calls_before_fork.append(not seen)
+        return connect(self)
+
+    monkeypatch.setattr(os, "fork", watched_fork)
+    monkeypatch.setattr(PolicyPackRunner, "_connect", watched_connect)
+    assert preview.main(["--stack", "dev", "--quiet"]) == 0
+    assert len(seen) == 1
+    tasks, threads = seen[0]
+    assert threads == ["MainThread"], threads
+    if sys.platform.startswith("linux"):
+        assert tasks == [str(os.getpid())], tasks
+    assert calls_before_fork and not any(calls_before_fork)

@@ -16,6 +16,8 @@ invalid policy config), 3 CloudFormation schema violations, 4 the program (or th
 preview itself) failed for another reason: "error: ... failed: <type>: <message> (at <file>:<line> ...)".
 Stopped by a signal: 130 for SIGINT (Ctrl-C, "interrupted"), 143 for SIGTERM, 129 for SIGHUP (128 + the
 signal number, as a shell reports it); the policy pack and the resolved pass's child are stopped first.
+A resolved pass that sends nothing for HP_PREVIEW_RESOLVED_IDLE_SECONDS (default 120) while the preview waits
+for it is killed: exit 4, "the resolved pass made no progress for N s; killed it" (a safety net, not a limit).
 """
 
 from __future__ import annotations
@@ -23,9 +25,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
+import concurrent.futures
 import dataclasses
 import json
 import os
+import select
 import signal
 import sys
 import threading
@@ -38,6 +42,8 @@ EXIT_OK, EXIT_POLICY, EXIT_CONFIG, EXIT_SCHEMA, EXIT_PROGRAM = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 STOP_SIGNALS = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated", signal.SIGHUP: "hung up"}
 RESOLVED_MARK = "(with values resolved as at `up`)"
+RESOLVED_IDLE_ENV = "HP_PREVIEW_RESOLVED_IDLE_SECONDS"
+RESOLVED_IDLE_DEFAULT = 120.0  # seconds without a byte from the resolved pass while the preview waits for it
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -213,6 +219,43 @@ class ResolvedPassError(Exception):
     """The program failed in the resolved pass (the child reports it as text)."""
 
 
+class ResolvedPassStalled(ResolvedPassError):
+    """The resolved pass sent nothing for the idle limit while the preview waited for it; the child was killed."""
+
+
+def resolved_idle_seconds() -> float:
+    """The idle limit of the resolved pass: ``HP_PREVIEW_RESOLVED_IDLE_SECONDS`` if set, else 120 s."""
+    text = os.environ.get(RESOLVED_IDLE_ENV, "").strip()
+    if not text:
+        return RESOLVED_IDLE_DEFAULT
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{RESOLVED_IDLE_ENV} must be a positive number of seconds, not {text!r}")
+    return value
+
+
+def _quiesce_event_loop_threads() -> None:
+    """Join the idle worker threads of the preview run's event loop (its default executor), so that the fork
+    happens with no other thread alive, none holding a lock the child would inherit held. The loop gets a fresh
+    executor, which starts threads only when used. A worker still busy after 2 s is left (the fork goes on;
+    the resolved pass's idle guard covers a child that freezes)."""
+    try:
+        loop = asyncio.get_event_loop()
+    except RuntimeError:  # no loop in this thread: no executor threads of ours
+        return
+    executor = getattr(loop, "_default_executor", None)
+    if executor is None or loop.is_running() or loop.is_closed():
+        return
+    loop.set_default_executor(concurrent.futures.ThreadPoolExecutor(thread_name_prefix="asyncio"))
+    executor.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + 2.0
+    for thread in list(getattr(executor, "_threads", ())):
+        thread.join(max(deadline - time.monotonic(), 0))
+
+
 class ResolvedPass:
     """The program run again with every value resolved (``run_program(..., preview=False)``, as during `up`), in
     a child forked once the preview's own run has loaded every module: it costs no import time and runs on
@@ -222,10 +265,21 @@ class ResolvedPass:
     the terminal reaches only the preview, which kills it), with the default action for stop signals, and it
     ends itself by two guards, as the policy pack does: the kernel's parent-death signal (Linux; armed when the
     fork happens on the main thread) and a pipe whose write end only the preview holds, watched by a thread
-    that exits the child at EOF. :meth:`kill` is safe in a signal handler (plain system calls)."""
+    that exits the child at EOF. :meth:`kill` is safe in a signal handler (plain system calls).
 
-    def __init__(self, program: Path, config: dict, stack: str, runner=None):
+    Forking a process with threads copies only the forking thread; a lock another thread held stays held in
+    the child. So the fork happens when no other thread is at work: after the preview's run, whose event-loop
+    workers are joined first (:func:`_quiesce_event_loop_threads`), and before the preview's first call to
+    the policy pack (the runner connects its gRPC channel, and gRPC starts its threads, only on that first
+    call, in ``runner.analyze`` after :meth:`start`). Should the child freeze all the same, or the program
+    hang in it, :meth:`registrations` does not wait forever: after ``idle`` seconds (default
+    ``HP_PREVIEW_RESOLVED_IDLE_SECONDS``, else 120) without a byte from the child while the preview waits
+    for it, it kills and reaps the child and raises :class:`ResolvedPassStalled`. That is a safety net
+    against a hang, not a time limit: a pass that keeps sending may take as long as it needs."""
+
+    def __init__(self, program: Path, config: dict, stack: str, runner=None, idle: float | None = None):
         self.program, self.config, self.stack, self.runner = program, config, stack, runner
+        self.idle = resolved_idle_seconds() if idle is None else idle
         self.pid: int | None = None  # the child's pid (and process group) until it is reaped
         self._results: int | None = None  # read end of the results pipe
         self.outputs: dict = {}  # the stack's outputs, once registrations() has ended
@@ -233,6 +287,7 @@ class ResolvedPass:
         self._watch: int | None = None  # write end of the pipe the child watches
 
     def start(self) -> "ResolvedPass":
+        _quiesce_event_loop_threads()
         results_r, results_w = os.pipe()
         try:  # room for the whole plan: the child need not wait for the preview to read (Linux: F_SETPIPE_SZ)
             import fcntl
@@ -329,11 +384,27 @@ class ResolvedPass:
 
     def registrations(self):
         """The child's registrations as it records them (a stream to analyse while the program still runs);
-        once it ends, :attr:`outputs` holds the stack's outputs, or :attr:`error` a :class:`ResolvedPassError`."""
+        once it ends, :attr:`outputs` holds the stack's outputs, or :attr:`error` a :class:`ResolvedPassError`.
+
+        Raises :class:`ResolvedPassStalled`, the child killed and reaped, when the child sends nothing for
+        :attr:`idle` seconds while this waits for it (the time the consumer spends between two registrations
+        does not count)."""
         from tools.harness import Registration
 
         buffer, done = b"", False
-        while chunk := os.read(self._results, 1 << 16):
+        poller = select.poll()
+        poller.register(self._results, select.POLLIN)
+        while True:
+            deadline = time.monotonic() + self.idle  # from the last data, or from when the consumer came back
+            while not poller.poll(max(deadline - time.monotonic(), 0) * 1000):  # EINTR: retried (PEP 475)
+                if time.monotonic() >= deadline:
+                    self.kill()
+                    if done:  # the result is in; the child only failed to exit
+                        return
+                    raise self._stalled()
+            chunk = os.read(self._results, 1 << 16)
+            if not chunk:
+                break
             buffer += chunk
             *lines, buffer = buffer.split(b"\n")
             for line in lines:
@@ -345,18 +416,42 @@ class ResolvedPass:
                     self.outputs = message.get("outputs", {})
                     if "error" in message:
                         self.error = ResolvedPassError(message["error"])
-        status = self._reap()
+        status = self._reap(self.idle)
+        if status is None:  # the pipe closed, the child still runs: it will not send its result now
+            self.kill()
+            if done:
+                return
+            raise self._stalled()
         if not done:
             what = f"signal {-status}" if status < 0 else f"status {status}"
             self.error = ResolvedPassError(f"the child ended ({what}) without a result")
 
-    def _reap(self) -> int:
-        pid, self.pid = self.pid, None
+    def _stalled(self) -> ResolvedPassStalled:
+        return ResolvedPassStalled(
+            f"the resolved pass made no progress for {self.idle:g} s; killed it (the program run again with"
+            f" values resolved as at `up`; {RESOLVED_IDLE_ENV} sets the limit)"
+        )
+
+    def _reap(self, timeout: float | None = None) -> int | None:
+        """Wait for the child to end; its exit code (``-signal`` if killed), or None if it still runs after
+        ``timeout`` seconds (None: wait as long as it takes, after SIGKILL)."""
+        pid = self.pid
         if pid is None:
             return 0
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = 0.001
         try:
-            return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+            while True:
+                ended, status = os.waitpid(pid, 0 if deadline is None else os.WNOHANG)
+                if ended:
+                    self.pid = None
+                    return os.waitstatus_to_exitcode(status)
+                if time.monotonic() >= deadline:
+                    return None
+                time.sleep(min(pause, max(deadline - time.monotonic(), 0)))
+                pause = min(pause * 2, 0.05)
         except ChildProcessError:
+            self.pid = None
             return 0
 
     def kill(self) -> bool:
@@ -628,6 +723,9 @@ def _preview(
                     )
                     return EXIT_PROGRAM
                 report = merge_passes(report, second)
+        except ResolvedPassStalled as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_PROGRAM
         except PolicyConfigError as exc:
             print(f"error: policy config: {exc}", file=sys.stderr)
             return EXIT_CONFIG
