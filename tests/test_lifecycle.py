@@ -9,13 +9,16 @@ records the mount in ``${HP_ROOT}/proc/mounts`` the way the kernel would.
 from __future__ import annotations
 
 import datetime
+import fcntl
 import hashlib
 import json
 import os
 import shlex
 import shutil
+import signal
 import stat
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,8 +141,8 @@ class Node:
             HP_ROOT=str(self.root),
             HP_NODE_IP=ip,
             STUB_CALLS=str(self.calls_log),
-            **env,
         )
+        base.update(env)  # may replace PATH
         return subprocess.run(
             ["bash", str(self.bundle / "on_init_complete.sh")],
             env=base,
@@ -505,6 +508,10 @@ if (( count <= ${LDAP_FAILURES:-0} )); then
 fi
 base=""
 while (($#)); do [[ "$1" == -b ]] && base="$2"; shift; done
+if [[ "${base}" == CN=Cluster* && -n "${LDAP_GROUP_STATUS:-}" ]]; then  # the group look-ups fail with this
+  printf '%b\\n' "${LDAP_GROUP_ERROR}" >&2
+  exit "${LDAP_GROUP_STATUS}"
+fi
 if [[ "${base}" == CN=Cluster* ]]; then cn="${base#CN=}"; printf 'dn: %s\\nsAMAccountName: %s\\n' "${base}" "${cn%%,*}"; fi
 exit 0
 """
@@ -697,6 +704,9 @@ def test_directory_not_ready_defers_and_installs_the_timer(directory_node: Node,
         assert line in service, service
     timer = (directory_node.root / "etc/systemd/system/hyperpod-directory.timer").read_text().splitlines()
     assert "OnUnitInactiveSec=5min" in timer and "WantedBy=timers.target" in timer
+    # Enabled after boot, an elapsed OnBootSec would fire at once, a second run beside this one.
+    assert "OnActiveSec=5min" in timer and not [line for line in timer if line.startswith("OnBootSec")]
+    assert "TimeoutStartSec=1800" in service and "TimeoutStopSec=600" in service
     copy = directory_node.root / stable.lstrip("/")
     for rel in ("steps/50-directory.sh", "lib/common.sh", "lib/directory.sh", "lib/directory.py"):
         assert (copy / rel).read_bytes() == (LIFECYCLE / rel).read_bytes(), rel
@@ -903,3 +913,230 @@ def test_mount_step_and_config_forbid_the_same_directories():
     script = (LIFECYCLE / "steps" / "20-fsx-mount.sh").read_text()
     listed = re.search(r"system_dirs=\(([^)]*)\)", script).group(1).split()
     assert tuple(listed) == stack_config.SYSTEM_DIRS
+
+
+# --- directory step: signals, the lock, the stable copy, deferral boundaries ----------------------------------
+
+# pam-auth-update that hangs (as a step killed by systemd's TimeoutStartSec would): it says so, then sleeps.
+BLOCKING_PAM_AUTH_UPDATE_STUB = """#!/usr/bin/env bash
+printf '%s\\n' "pam-auth-update $*" >>"${STUB_CALLS}"
+touch "${BLOCKED}"
+sleep 120
+"""
+
+
+def _directory_step_env(node: Node, tmp_path: Path, **env: str) -> dict[str, str]:
+    """The environment hyperpod-directory.service gives the step (plus the stubs'), on this stubbed node."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("HP_")}
+    base.update(
+        PATH=f"{node.bin_dir}{os.pathsep}{os.environ['PATH']}",
+        HP_ROOT=str(node.root),
+        HP_LIFECYCLE_DIR=str(node.bundle),
+        HP_PLATFORM_JSON=str(node.bundle / "generated/platform.json"),
+        HP_NODE_ROLE="compute",
+        HP_NODE_GROUP="gpu",
+        HP_LOG_TAG="50-directory",
+        STUB_CALLS=str(node.calls_log),
+        PKG_STATE=str(tmp_path / "packages"),
+        APT_COUNT=str(tmp_path / "apt-count"),
+        APT_FAILURES="0",
+        HP_RETRY_DELAY="0",
+        HP_DIRECTORY_RETRY_DELAY="0",
+        AWS_STUB_PARAMETER=str(tmp_path / "parameter"),
+        AWS_STUB_SECRET=str(tmp_path / "secret"),
+        AWS_STUB_FLAKY_DIR=str(tmp_path / "flaky"),
+        LDAP_COUNT=str(tmp_path / "ldap-count"),
+    )
+    base.update(env)
+    return base
+
+
+@pytest.mark.parametrize("sig, status", [(signal.SIGTERM, 143), (signal.SIGHUP, 129), (signal.SIGINT, 130)])
+def test_directory_step_rolls_back_when_stopped_by_a_signal(
+    directory_node: Node, tmp_path: Path, sig: signal.Signals, status: int
+):
+    """systemd stopping the step mid-install (TimeoutStartSec, systemctl stop, a shutdown: a signal to every
+    process of the unit) is a failure like any other: the step exits non-zero, every previous file is put
+    back, ec2-instance-connect is installed again and no state file says the directory is applied."""
+    (tmp_path / "packages").write_text("\n".join(["ec2-instance-connect", *DIRECTORY_PACKAGES]) + "\n")
+    directory_node.stub("sssctl", SSSCTL_STUB)
+    directory_node.stub("pam-auth-update", BLOCKING_PAM_AUTH_UPDATE_STUB)
+    (directory_node.root / "etc/pam.d").mkdir(parents=True)
+    (directory_node.root / "etc/pam.d/common-session").write_text("session required pam_unix.so\n")
+    before = _identity_files(directory_node.root)
+    blocked, output = tmp_path / "blocked", tmp_path / "output"
+    env = _directory_step_env(directory_node, tmp_path, BLOCKED=str(blocked))
+    with output.open("w") as out:
+        step = subprocess.Popen(
+            ["bash", str(directory_node.bundle / "steps/50-directory.sh")],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, as the service's cgroup
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not blocked.exists() and step.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert blocked.exists(), output.read_text()
+            os.killpg(step.pid, sig)
+            returncode = step.wait(timeout=60)
+        finally:
+            if step.poll() is None:
+                os.killpg(step.pid, signal.SIGKILL)
+                step.wait()
+    text = output.read_text()
+    assert returncode == status, text
+    assert "removed ec2-instance-connect" in text
+    assert f"exiting (status {status}) while installing: putting the previous files back" in text
+    assert "ec2-instance-connect reinstalled" in text and "previous files restored" in text
+    assert "ec2-instance-connect" in (tmp_path / "packages").read_text().split()
+    files = lambda snap: {k: v for k, v in snap.items() if v[0] == "file"}  # noqa: E731 (parent dirs may stay)
+    assert files(_identity_files(directory_node.root)) == files(before)
+    assert not (directory_node.root / "var/lib/hyperpod-platform/directory.state").exists()
+
+
+def test_directory_step_defers_while_another_run_holds_the_lock(directory_node: Node, tmp_path: Path):
+    """A run that cannot get the lock within its wait defers to the run holding it (exit 0, nothing read or
+    changed); the default wait is clearly shorter than the service's TimeoutStartSec."""
+    lock = directory_node.root / "run/lock/hyperpod-directory.lock"
+    lock.parent.mkdir(parents=True)
+    before = _identity_files(directory_node.root)
+    with lock.open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = _run_directory_step(directory_node, tmp_path, HP_DIRECTORY_LOCK_WAIT="1")
+    assert_ok(result)
+    assert "deferred: another run of this step has held" in result.stdout and "for 1 s" in result.stdout
+    assert [c for c in directory_node.calls() if c[0] in ("aws", "apt-get", "ldapsearch", "systemctl")] == []
+    assert _identity_files(directory_node.root) == before
+    values = subprocess.run(
+        ["bash", "-c", f'source {LIFECYCLE}/lib/directory.sh; echo "$LOCK_WAIT_SECONDS $SERVICE_TIMEOUT_SECONDS"'],
+        text=True,
+        capture_output=True,
+        check=True,
+    ).stdout.split()
+    wait, timeout = map(int, values)
+    assert wait + 600 <= timeout, (wait, timeout)
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+def test_stable_copy_is_replaced_by_a_rename(directory_node: Node, tmp_path: Path):
+    """The timer's stable copy of the step changes by a rename onto it, never by rewriting or removing the file
+    a waiting run of the old script reads: that run keeps reading the old bytes; no temporary file stays."""
+    publish_parameter(tmp_path / "parameter", None)
+    assert_ok(_run_directory_step(directory_node, tmp_path))
+    stable = directory_node.root / "opt/hyperpod-platform/lifecycle/steps/50-directory.sh"
+    old = stable.read_bytes()
+    step = directory_node.bundle / "steps/50-directory.sh"
+    step.write_bytes(step.read_bytes() + b"# a newer bundle\n")
+    trace = tmp_path / "trace"
+    env = _directory_step_env(directory_node, tmp_path)
+    script = f"set -euo pipefail; source {directory_node.bundle}/lib/common.sh; "
+    script += f"source {directory_node.bundle}/lib/directory.sh; install_timer"
+    with stable.open("rb") as reader:  # a run of the old script, reading it
+        result = subprocess.run(
+            ["strace", "-f", "-qq", "-o", str(trace), "-e", "trace=%file", "bash", "-c", script],
+            env=env,
+            text=True,
+            capture_output=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert reader.read() == old
+    assert stable.read_bytes() == step.read_bytes()
+    assert stat.S_IMODE(stable.stat().st_mode) == 0o644
+    syscalls = [line for line in trace.read_text().splitlines() if f'"{stable}"' in line]
+    assert [line for line in syscalls if "rename" in line], syscalls
+    assert not [line for line in syscalls if "unlink" in line or ("open" in line and "O_CREAT" in line)], syscalls
+    assert sorted(p.name for p in stable.parent.iterdir()) == ["50-directory.sh"]
+
+
+def test_sssctl_help_is_read_whole_before_matching(directory_node: Node, tmp_path: Path):
+    """A long `sssctl config-check --help` (grep -q stops reading at its first match, sssctl then dies of
+    SIGPIPE) still counts as an sssctl that checks a file before it is installed."""
+    (tmp_path / "packages").write_text("\n".join(["ec2-instance-connect", *DIRECTORY_PACKAGES]) + "\n")
+    long_help = SSSCTL_STUB.replace(
+        '[[ "$*" == *--help* ]] && echo "  -c, --config=STRING"',
+        '[[ "$*" == *--help* ]] && { echo "  -c, --config=STRING"; for _ in {1..20000}; do echo "help text"; done; }',
+    )
+    directory_node.stub("sssctl", long_help)
+    directory_node.stub("pam-auth-update", FAILING_PAM_AUTH_UPDATE_STUB)
+    result = _run_directory_step(directory_node, tmp_path)
+    assert "cannot check a file before it is installed" not in result.stdout, result.stdout
+    sssctl = [c for c in directory_node.calls() if c[0] == "sssctl" and "--help" not in c]
+    assert sssctl and sssctl[0][:3] == ["sssctl", "config-check", "-c"], sssctl
+
+
+def test_directory_step_fails_without_the_aws_cli(directory_node: Node, tmp_path: Path):
+    """No aws CLI on the node is not something a later run fixes: the step fails at once (no retries, no
+    deferral), naming the parameter; nothing is installed or removed."""
+    (directory_node.bin_dir / "aws").unlink()
+    path = os.pathsep.join([str(directory_node.bin_dir), "/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin"])
+    path += os.pathsep + "/sbin:/bin"
+    if shutil.which("aws", path=path):
+        pytest.skip("an aws CLI is installed in a system directory")
+    result = _run_directory_step(directory_node, tmp_path, PATH=path)
+    assert result.returncode != 0, result.stdout
+    assert f"cannot read the directory parameter {PARAMETER} (aws exit 127)" in result.stdout
+    assert "FAILED: step 50-directory" in result.stdout
+    assert "deferred" not in result.stdout and "attempt 1/5" not in result.stdout
+    assert (tmp_path / "packages").read_text() == "ec2-instance-connect\n"
+
+
+def test_directory_step_fails_on_an_aws_validation_error(directory_node: Node, tmp_path: Path):
+    """An AWS error that a later run would get again (a ValidationException: the request itself is invalid) is a
+    failure after one attempt, not a deferral."""
+    result = _run_directory_step(directory_node, tmp_path, AWS_STUB_FAIL="ValidationException")
+    assert result.returncode != 0, result.stdout
+    assert f"cannot read the directory bind password {SECRET_ID} (aws exit 254)" in result.stdout
+    assert "ValidationException" in result.stdout and "deferred" not in result.stdout
+    assert [c[:3] for c in directory_node.calls() if c[0] == "aws"][1:] == [
+        ["aws", "secretsmanager", "get-secret-value"]
+    ]
+    assert (tmp_path / "packages").read_text() == "ec2-instance-connect\n"
+
+
+@pytest.mark.parametrize("region", ["us east 1", "us-east-1; true", "US-EAST-1"])
+def test_directory_step_refuses_a_malformed_region(directory_node: Node, tmp_path: Path, region: str):
+    """A malformed platform.json region is an error naming it, before any AWS call."""
+    directory_node.set_platform({**platform(fsx=None), "region": region, "directory": DIRECTORY})
+    result = _run_directory_step(directory_node, tmp_path)
+    assert result.returncode != 0, result.stdout
+    assert f"platform.json region {region!r} is not an AWS region name" in result.stdout
+    assert [c for c in directory_node.calls() if c[0] == "aws"] == []
+
+
+@pytest.mark.parametrize(
+    "status, error, deferred",
+    [
+        (255, "ldap_result: Can't contact LDAP server (-1)", True),
+        (51, "ldap_search_ext: Server is busy (51)", True),
+        (52, "ldap_search_ext: Server is unavailable (52)", True),
+        (32, f"No such object (32)\\n\\tmatched DN: {USERS_OU}", False),
+    ],
+)
+def test_group_lookup_after_the_bind_defers_on_connection_errors(
+    directory_node: Node, tmp_path: Path, status: int, error: str, deferred: bool
+):
+    """Right after a good bind, a group look-up that cannot reach the server is transient: retried, then a
+    deferral (exit 0); a definite "no such object" fails naming the group, at once. Either way nothing is
+    installed and ec2-instance-connect stays."""
+    (tmp_path / "packages").write_text("\n".join(["ec2-instance-connect", *DIRECTORY_PACKAGES]) + "\n")
+    result = _run_directory_step(directory_node, tmp_path, LDAP_GROUP_STATUS=str(status), LDAP_GROUP_ERROR=error)
+    lookups = [c for c in directory_node.calls() if c[0] == "ldapsearch" and "sAMAccountName" in c]
+    if deferred:
+        assert_ok(result)
+        assert "deferred: the directory at ldaps://ldaps.corp.example.com stopped answering while looking up " in (
+            result.stdout
+        )
+        assert len(lookups) == 5
+    else:
+        assert result.returncode != 0, result.stdout
+        assert (
+            f"group_dns.ClusterAdmin: CN=ClusterAdmin,{USERS_OU} not found in the directory: No such object (32)"
+            in (result.stdout)
+        )
+        assert "deferred" not in result.stdout and len(lookups) == 1
+    assert "removed ec2-instance-connect" not in result.stdout
+    assert not (directory_node.root / "etc" / "sssd").exists()
+    assert "ec2-instance-connect" in (tmp_path / "packages").read_text().split()

@@ -60,6 +60,8 @@ def platform(path: str, role: str) -> None:
     except platform_json.Broken as e:
         raise Bad(str(e)) from None
     region = single_line("platform.json region", data["region"])
+    if not re.match(r"^[a-z]{2}(-[a-z]+)+-[0-9]+$", region):
+        raise Bad(f"platform.json region {region!r} is not an AWS region name (like us-east-1)")
     d = data["directory"]
     if not isinstance(d, dict):
         raise Bad("platform.json directory is not an object")

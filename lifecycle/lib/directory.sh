@@ -8,6 +8,42 @@ STABLE_FILES=(lib/common.sh lib/platform_json.py lib/directory.sh lib/directory.
 UNIT="hyperpod-directory"
 # shellcheck disable=SC2034 # used by the step: where it keeps the versions it applied
 STATE_DIR="/var/lib/hyperpod-platform"
+# The service's TimeoutStartSec, and how long a run waits for another run's lock: clearly less, so that
+# systemd never kills a run that is only waiting. A run that systemd stops rolls back (packages included)
+# within ROLLBACK_SECONDS (TimeoutStopSec) before it is killed.
+SERVICE_TIMEOUT_SECONDS=1800
+ROLLBACK_SECONDS=600
+# shellcheck disable=SC2034 # used by the step
+LOCK_WAIT_SECONDS=1200
+
+# AWS CLI errors that a later run would get again (an invalid request or name, a malformed region, a broken
+# CLI configuration), as an extended regex on its error output; see aws_failure_is_final.
+AWS_FINAL_ERRORS='ValidationException|InvalidParameterException|Invalid length for parameter|region_name|Invalid endpoint'
+
+# aws_failure_is_final STATUS: true when the last aws call (its error in ${work}/error) failed in a way no
+# later run can fix: no aws CLI (126, 127), a command the CLI refuses (252: bad syntax or parameters, 253: bad
+# configuration), or one of AWS_FINAL_ERRORS. Service errors (254: throttling, access denied, ...) and the
+# catch-all 255 (no connection to the endpoint) are transient.
+aws_failure_is_final() {
+  case "$1" in
+    126 | 127 | 252 | 253) return 0 ;;
+  esac
+  grep -qE -- "${AWS_FINAL_ERRORS}" "${work}/error" 2>/dev/null
+}
+
+# ldapsearch answers that are final (the entry is not there, the DN is malformed), as an extended regex.
+# shellcheck disable=SC2034 # used by the step
+LDAP_FINAL_ERRORS='No such object|Invalid DN syntax'
+
+# ldap_failure_is_transient STATUS: true when ldapsearch's exit status says the server could not be reached
+# or could not answer right now: 255 (-1, "Can't contact LDAP server"), 251 (-5, timeout), 245 (-11, connect
+# error), 51 (busy), 52 (unavailable), 3 (time limit), or 124 (killed by `timeout`).
+ldap_failure_is_transient() {
+  case "$1" in
+    3 | 51 | 52 | 124 | 245 | 251 | 255) return 0 ;;
+  esac
+  return 1
+}
 
 # error_summary [LINES]: the first lines of the last command's error output, on one line.
 error_summary() { grep -v '^$' "${work}/error" 2>/dev/null | head -n "${1:-2}" | tr '\n\t' '  ' || true; }
@@ -25,6 +61,8 @@ retry() {
     status=0
     "$@" 2>"${work}/error" || status=$?
     ((status)) || return 0
+    # A command that is missing or cannot run fails the same way every time.
+    ((status != 126 && status != 127)) || return "${status}"
     if [[ -n "${stop}" ]] && grep -qE -- "${stop}" "${work}/error"; then return "${status}"; fi
     ((attempt < attempts)) || return "${status}"
     log "${what} failed (attempt ${attempt}/${attempts}; again in ${delay} s): $(error_summary 2)"
@@ -82,6 +120,30 @@ bind_reason() {
   printf '%s' "${reason}"
 }
 
+# replace_if_changed DEST MODE < content: write_if_changed, but DEST is replaced by a rename (a temporary file
+# in its directory, then mv), never rewritten in place: a run reading the old script keeps reading the old
+# file, and one starting now reads the old file or the new one, never a partial or missing one.
+replace_if_changed() {
+  local dest="$1" mode="$2" tmp
+  mkdir -p "$(dirname "${dest}")" || die "cannot create the directory of ${dest#"${HP_ROOT}"}"
+  tmp="$(mktemp "${dest}.XXXXXX")" || die "cannot create a temporary file next to ${dest#"${HP_ROOT}"}"
+  if ! cat >"${tmp}"; then
+    rm -f "${tmp}"
+    die "cannot write ${tmp#"${HP_ROOT}"}"
+  fi
+  if [[ -f "${dest}" ]] && cmp -s "${tmp}" "${dest}" && [[ "$(stat -c %a "${dest}")" == "${mode#0}" ]]; then
+    rm -f "${tmp}"
+    return 1
+  fi
+  # Checked explicitly: callers use this in `if`/`&&`, where bash does not apply `set -e` inside functions.
+  if ! chown root:root "${tmp}" || ! chmod "${mode}" "${tmp}" || ! mv -f -T "${tmp}" "${dest}"; then
+    rm -f "${tmp}"
+    die "cannot install ${dest#"${HP_ROOT}"}"
+  fi
+  log "wrote ${dest#"${HP_ROOT}"}"
+  return 0
+}
+
 # install_timer: the stable copy of what this step needs, and a timer that re-runs it every few minutes
 # (it applies a directory that was not ready at boot, a new parameter version or a rotated bind password).
 # Returns once the units are in place and enabled; changes nothing when they already are.
@@ -90,10 +152,10 @@ install_timer() {
   [[ "${HP_NODE_ROLE}" =~ ^[a-z]+$ && "${HP_NODE_GROUP:-}" =~ ^[A-Za-z0-9_.-]*$ ]] ||
     die "HP_NODE_ROLE '${HP_NODE_ROLE}' / HP_NODE_GROUP '${HP_NODE_GROUP:-}' are not plain names"
   for rel in "${STABLE_FILES[@]}"; do
-    write_if_changed "${dest}/${rel}" 0644 <"${HP_LIFECYCLE_DIR}/${rel}" || true
+    replace_if_changed "${dest}/${rel}" 0644 <"${HP_LIFECYCLE_DIR}/${rel}" || true
   done
-  write_if_changed "${dest}/generated/platform.json" 0644 <"${HP_PLATFORM_JSON}" || true
-  write_if_changed "${units}/${UNIT}.service" 0644 <<UNITFILE && changed=1
+  replace_if_changed "${dest}/generated/platform.json" 0644 <"${HP_PLATFORM_JSON}" || true
+  replace_if_changed "${units}/${UNIT}.service" 0644 <<UNITFILE && changed=1
 # Written by the hyperpod-platform lifecycle (50-directory.sh); overwritten on each run.
 [Unit]
 Description=hyperpod-platform: apply the directory (SSSD) configuration when it is ready or changes
@@ -102,7 +164,8 @@ After=network-online.target
 
 [Service]
 Type=oneshot
-TimeoutStartSec=30min
+TimeoutStartSec=${SERVICE_TIMEOUT_SECONDS}
+TimeoutStopSec=${ROLLBACK_SECONDS}
 Environment=HP_LIFECYCLE_DIR=${STABLE_DIR}
 Environment=HP_PLATFORM_JSON=${STABLE_DIR}/generated/platform.json
 Environment=HP_NODE_ROLE=${HP_NODE_ROLE}
@@ -110,13 +173,14 @@ Environment=HP_NODE_GROUP=${HP_NODE_GROUP:-}
 Environment=HP_LOG_TAG=50-directory
 ExecStart=/bin/bash ${STABLE_DIR}/steps/50-directory.sh
 UNITFILE
-  write_if_changed "${units}/${UNIT}.timer" 0644 <<UNITFILE && changed=1
+  replace_if_changed "${units}/${UNIT}.timer" 0644 <<UNITFILE && changed=1
 # Written by the hyperpod-platform lifecycle (50-directory.sh); overwritten on each run.
 [Unit]
 Description=hyperpod-platform: re-run the directory step every few minutes
 
 [Timer]
-OnBootSec=2min
+# Not OnBootSec: enabled after boot, an elapsed OnBootSec would fire at once, beside the running step.
+OnActiveSec=5min
 OnUnitInactiveSec=5min
 RandomizedDelaySec=30s
 

@@ -27,21 +27,43 @@ if ! platform_enabled directory; then
   exit 0
 fi
 
-# One run at a time (the timer may fire while the boot-time run is still going).
+defer() { # the directory is not usable yet: nothing changed, the timer tries again
+  log "deferred: $*; nothing changed, ${UNIT}.timer tries again in a few minutes"
+  exit 0
+}
+
+# One run at a time (the timer may fire while the boot-time run is still going). The wait is well inside the
+# service's TimeoutStartSec (so that a waiting run is not the one systemd kills); a run still holding the lock
+# by then is applying the directory itself, so this one defers to it.
 mkdir -p "${HP_ROOT}/run/lock"
 exec 9>"${HP_ROOT}/run/lock/${UNIT}.lock"
-flock -w 1800 9 || die "another run of this step has held ${HP_ROOT}/run/lock/${UNIT}.lock for 30 minutes"
+lock_wait="${HP_DIRECTORY_LOCK_WAIT:-${LOCK_WAIT_SECONDS}}"
+[[ "${lock_wait}" =~ ^[0-9]+$ ]] || die "HP_DIRECTORY_LOCK_WAIT must be a number of seconds"
+if ! flock -w "${lock_wait}" 9; then
+  defer "another run of this step has held ${HP_ROOT}/run/lock/${UNIT}.lock for ${lock_wait} s and applies the directory"
+fi
 # Whatever these start (a daemon, a package's postinst) must not inherit the lock and outlive this run with it.
 systemctl() { command systemctl "$@" 9>&-; }
 apt-get() { command apt-get "$@" 9>&-; }
 
 work="$(mktemp -d)"
 installing=0
-# On any failure once files are being installed (a failed validation, or a die anywhere, e.g. inside
-# write_if_changed), every previous file is put back before the step exits.
+# Once files are being installed, any exit before the end of the install (a failed validation, a die
+# anywhere, e.g. inside write_if_changed, or a signal: systemd's TimeoutStartSec, systemctl stop, a
+# shutdown) puts every previous file back. Only the success path clears `installing`. Signals exit through
+# the EXIT trap with their usual non-zero status (without these traps bash would run it with $? = 0).
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
 trap 'finish $?' EXIT
 finish() {
-  if (($1 != 0 && installing)); then
+  # Rolling back must not be cut short: by a second signal (systemd sends SIGTERM to every process of the
+  # unit), by errexit on a failed log line, or by SIGPIPE when whoever read our output is gone.
+  set +e
+  trap ':' TERM INT HUP
+  trap '' PIPE
+  if ((installing)); then
+    log "exiting (status $1) while installing: putting the previous files back"
     rollback_files
     log "previous files restored"
   fi
@@ -49,11 +71,6 @@ finish() {
 }
 chmod 0700 "${work}"
 mkdir -m 0700 "${work}/new" "${work}/old" "${work}/check"
-
-defer() { # the directory is not usable yet: nothing changed, the timer tries again
-  log "deferred: $*; nothing changed, ${UNIT}.timer tries again in a few minutes"
-  exit 0
-}
 
 # --- this node's settings (platform.json) ---------------------------------------------------------
 HP_NODE_ROLE="${HP_NODE_ROLE:-}"
@@ -74,11 +91,17 @@ read -r -a local_groups <<<"${cfg[local_groups]}"
 install_timer
 
 # --- the connection parameter, then the bind password --------------------------------------------------
+# A parameter that does not exist yet, or an AWS error a later run may not see (throttling, no network,
+# access not granted yet), defers; an error no later run can fix (no aws CLI, an invalid request) fails.
 get_parameter() { aws ssm get-parameter --name "${parameter}" --region "${region}" --output json >"${work}/parameter.json"; }
-if ! retry "reading the directory parameter ${parameter}" 'ParameterNotFound' get_parameter; then
+status=0
+retry "reading the directory parameter ${parameter}" "ParameterNotFound|${AWS_FINAL_ERRORS}" get_parameter || status=$?
+if ((status)); then
   if grep -q ParameterNotFound "${work}/error"; then
     defer "the directory is not ready: parameter ${parameter} does not exist yet"
   fi
+  aws_failure_is_final "${status}" &&
+    die "cannot read the directory parameter ${parameter} (aws exit ${status}), and a later run would not either: $(error_summary 3)"
   log "ERROR: cannot read the directory parameter ${parameter}: $(error_summary 3)"
   defer "the directory parameter ${parameter} cannot be read ($(error_summary 1))"
 fi
@@ -102,7 +125,11 @@ get_secret() {
   aws secretsmanager get-secret-value --region "${region}" --secret-id "${secret_id}" --output json \
     >"${work}/secret.json"
 }
-if ! retry "reading the bind password ${secret_id}" '' get_secret; then
+status=0
+retry "reading the bind password ${secret_id}" "${AWS_FINAL_ERRORS}" get_secret || status=$?
+if ((status)); then
+  aws_failure_is_final "${status}" &&
+    die "cannot read the directory bind password ${secret_id} (aws exit ${status}), and a later run would not either: $(error_summary 3)"
   log "ERROR: cannot read the directory bind password ${secret_id}: $(error_summary 3)"
   defer "the bind password ${secret_id} cannot be read ($(error_summary 1))"
 fi
@@ -154,11 +181,21 @@ if ! retry "binding to ${uri}" 'Invalid credentials' bind; then
 fi
 # Every allowed group must exist under its name: a mistyped DN would silently lock its members out, and
 # the name is what sshd AllowGroups and sudo compare (SSSD names AD groups by sAMAccountName).
+# The server answered the bind a moment ago: a lookup that fails to connect (or times out) is transient and
+# defers; an answer ("No such object", an invalid DN) is final.
+group_lookup() { ldap ldapsearch -LLL -o ldif-wrap=no -s base -b "$1" sAMAccountName >"${work}/group"; }
 for i in "${!allowed_dns[@]}"; do
-  if ! found="$(ldap ldapsearch -LLL -o ldif-wrap=no -s base -b "${allowed_dns[i]}" sAMAccountName 2>"${work}/error" |
-    awk -F': ' '$1 == "sAMAccountName" { print $2 }')"; then
+  status=0
+  retry "looking up ${allowed_dns[i]}" "${LDAP_FINAL_ERRORS}|Invalid credentials" group_lookup "${allowed_dns[i]}" ||
+    status=$?
+  if ((status)); then
+    # The bind password changed since the bind above (a rotation): the next run reads the new one.
+    ((status != 49)) || defer "the directory at ${uri} refuses the bind password (${secret_id})"
+    ldap_failure_is_transient "${status}" &&
+      defer "the directory at ${uri} stopped answering while looking up group_dns.${allowed_names[i]} (${allowed_dns[i]}): $(error_summary 1)"
     die "group_dns.${allowed_names[i]}: ${allowed_dns[i]} not found in the directory: $(error_summary 1)"
   fi
+  found="$(awk -F': ' '$1 == "sAMAccountName" { print $2 }' "${work}/group")"
   [[ "${found}" == "${allowed_names[i]}" ]] ||
     die "group_dns.${allowed_names[i]}: the group at ${allowed_dns[i]} is named '${found}' (sAMAccountName), not ${allowed_names[i]}"
 done
@@ -211,7 +248,10 @@ install -m 0600 -o root -g root "${work}/new/sssd.conf" "${work}/check/sssd.conf
 # sssctl before SSSD 2.3 (Ubuntu 20.04 has 2.2) checks only the installed file: then the file is checked in
 # place right after it is installed, and put back like every other file when it fails.
 sssd_checked=0
-if sssctl config-check --help 2>&1 | grep -q -- '--config'; then
+# The help text is read whole first: `sssctl ... | grep -q` fails under pipefail when grep exits on its first
+# match and sssctl then dies of SIGPIPE.
+sssctl_help="$(sssctl config-check --help 2>&1 || true)"
+if [[ "${sssctl_help}" == *--config* ]]; then
   if ! sssctl config-check -c "${work}/check/sssd.conf" -s "${snippets}" >"${work}/error" 2>&1; then
     die "sssctl rejects the rendered sssd.conf: $(error_summary 3)"
   fi
