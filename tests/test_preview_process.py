@@ -24,7 +24,6 @@ from tools import cfn_schema, policy_harness, preview
 
 HANG_GUARD = 120  # seconds
 PREVIEW = str(ROOT / "scripts" / "preview")
-linux_only = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 
 
 # ---------------------------------------------------------------- helpers
@@ -247,7 +246,6 @@ def test_keyboard_interrupt_in_the_program_run_is_not_a_program_failure(tmp_path
 
 
 # ---------------------------------------------------------------- signals: the pack never outlives the preview
-@linux_only
 @pytest.mark.parametrize("signo", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT], ids=lambda s: s.name)
 def test_stop_signal_stops_the_pack_and_exits_128_plus_signo(tmp_path, signo):
     """SIGTERM, SIGHUP, SIGINT to `scripts/preview --stack dev` while the pack runs: the preview says so, exits
@@ -263,7 +261,6 @@ def test_stop_signal_stops_the_pack_and_exits_128_plus_signo(tmp_path, signo):
     pack.assert_gone()
 
 
-@linux_only
 @pytest.mark.parametrize("moment", ["pack started", "pack serving", "pack stopped"])
 def test_sigkill_of_the_preview_ends_the_pack(tmp_path, moment):
     """SIGKILL: nothing in the preview runs, the pack ends by itself (parent-death signal, stdin at EOF): just
@@ -279,7 +276,6 @@ def test_sigkill_of_the_preview_ends_the_pack(tmp_path, moment):
     pack.assert_gone()
 
 
-@linux_only
 def test_pack_started_from_a_thread_outlives_the_thread_not_the_process(tmp_path):
     """A runner started from a thread that then ends: the pack keeps serving (no parent-death signal armed for
     that thread), and still ends when the process is SIGKILLed (its stdin pipe reaches EOF)."""
@@ -305,7 +301,6 @@ def test_pack_started_from_a_thread_outlives_the_thread_not_the_process(tmp_path
 
 
 # ---------------------------------------------------------------- Ctrl-C at any moment
-@linux_only
 def test_sigint_right_after_start(tmp_path):
     """SIGINT the moment the process exists: in scripts/preview's bash part it says "interrupted" and exits
     130; in the interpreter's startup, before tools.preview runs, Python's default ends the process by SIGINT
@@ -320,7 +315,6 @@ def test_sigint_right_after_start(tmp_path):
     _pack_gone_if_started(pidfile)
 
 
-@linux_only
 def test_sigint_as_soon_as_the_preview_handles_signals(tmp_path):
     """SIGINT as soon as tools.preview has its handlers (before or while it starts the pack): 130, the message,
     no pack left."""
@@ -333,7 +327,6 @@ def test_sigint_as_soon_as_the_preview_handles_signals(tmp_path):
     _pack_gone_if_started(pidfile)
 
 
-@linux_only
 @pytest.mark.parametrize("signo", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
 def test_signal_while_the_program_waits_forever(tmp_path, signo):
     """A program stuck in the mocks' event loop (an output that never resolves): SIGINT/SIGTERM still end the
@@ -353,7 +346,6 @@ def test_signal_while_the_program_waits_forever(tmp_path, signo):
     pack.assert_gone()
 
 
-@linux_only
 @pytest.mark.parametrize("signo", [signal.SIGINT, signal.SIGTERM], ids=lambda s: s.name)
 def test_signal_during_the_policy_phase_with_a_hung_pack(tmp_path, signo):
     """The pack hangs (stopped) while the preview waits on an Analyze call: the signal still ends the preview

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 
 from tests.conftest import ROOT
-from tests.test_preview_process import STOP_MESSAGES, Pack, _finish, _start, _stat, _until, linux_only
+from tests.test_preview_process import STOP_MESSAGES, Pack, _finish, _start, _stat, _until
 from tools import cfn_schema, preview
 from tools.policy_harness import CANT_RUN, Diagnostic, PolicyReport, merge_passes
 
@@ -250,7 +250,6 @@ def _start_with_hanging_child(tmp_path: Path):
     return proc, pack, child
 
 
-@linux_only
 def test_stop_signal_ends_the_resolved_pass_child(tmp_path):
     """SIGTERM while the resolved pass runs: exit 143 with the message; the child and the pack are gone."""
     proc, pack, child = _start_with_hanging_child(tmp_path)
@@ -262,7 +261,6 @@ def test_stop_signal_ends_the_resolved_pass_child(tmp_path):
     pack.assert_gone()
 
 
-@linux_only
 def test_sigkill_of_the_preview_ends_the_resolved_pass_child(tmp_path):
     """SIGKILL: nothing in the preview runs; the child ends by itself (parent-death signal, watched pipe)."""
     proc, pack, child = _start_with_hanging_child(tmp_path)
@@ -272,7 +270,6 @@ def test_sigkill_of_the_preview_ends_the_resolved_pass_child(tmp_path):
     pack.assert_gone()
 
 
-@linux_only
 def test_sigint_to_the_process_group_reaches_only_the_preview(tmp_path):
     """Ctrl-C at a terminal signals the foreground process group: the child (in its own session) is not in
     it; the preview stops it and exits 130 with one message."""
@@ -347,7 +344,6 @@ if not pulumi.runtime.is_dry_run():
 """
 
 
-@linux_only
 def test_a_resolved_pass_that_makes_no_progress_is_killed_and_exits_4(tmp_path):
     """A resolved pass that waits forever (a never-resolving output, only when not a dry run) with
     HP_PREVIEW_RESOLVED_IDLE_SECONDS=2: the preview kills it and exits 4 saying so, with no signal sent; the

@@ -49,20 +49,27 @@ platform_enabled() {
   [[ "${state}" == on ]]
 }
 
-# write_if_changed DEST MODE < content: install content at DEST with MODE (root-owned) only when the
-# file or its mode differ. Returns 0 when it wrote, 1 when DEST was already right.
+# write_if_changed DEST MODE < content: put content at DEST with MODE (root-owned) only when the file or its
+# mode differ. DEST is replaced by a rename (a temporary file in its directory, then mv), never rewritten in
+# place: a reader sees the old file or the new one, never a partial one, and a run reading the old script
+# keeps reading it. Returns 0 when it wrote, 1 when DEST was already right.
 write_if_changed() {
   local dest="$1" mode="$2" tmp
-  tmp="$(mktemp)"
-  cat >"${tmp}"
+  # Checked explicitly: callers use this in `if`/`&&`, where bash does not apply `set -e` inside functions.
+  mkdir -p "$(dirname "${dest}")" || die "cannot create the directory of ${dest#"${HP_ROOT}"}"
+  tmp="$(mktemp "${dest}.XXXXXX")" || die "cannot create a temporary file next to ${dest#"${HP_ROOT}"}"
+  if ! cat >"${tmp}"; then
+    rm -f "${tmp}"
+    die "cannot write ${tmp#"${HP_ROOT}"}"
+  fi
   if [[ -f "${dest}" ]] && cmp -s "${tmp}" "${dest}" && [[ "$(stat -c %a "${dest}")" == "${mode#0}" ]]; then
     rm -f "${tmp}"
     return 1
   fi
-  # Checked explicitly: callers use this in `if`, where bash does not apply `set -e` inside functions.
-  mkdir -p "$(dirname "${dest}")" || die "cannot create the directory of ${dest#"${HP_ROOT}"}"
-  install -m "${mode}" -o root -g root "${tmp}" "${dest}" || die "cannot install ${dest#"${HP_ROOT}"}"
-  rm -f "${tmp}"
+  if ! chown root:root "${tmp}" || ! chmod "${mode}" "${tmp}" || ! mv -f -T "${tmp}" "${dest}"; then
+    rm -f "${tmp}"
+    die "cannot install ${dest#"${HP_ROOT}"}"
+  fi
   log "wrote ${dest#"${HP_ROOT}"}"
   return 0
 }

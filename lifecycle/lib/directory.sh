@@ -120,30 +120,6 @@ bind_reason() {
   printf '%s' "${reason}"
 }
 
-# replace_if_changed DEST MODE < content: write_if_changed, but DEST is replaced by a rename (a temporary file
-# in its directory, then mv), never rewritten in place: a run reading the old script keeps reading the old
-# file, and one starting now reads the old file or the new one, never a partial or missing one.
-replace_if_changed() {
-  local dest="$1" mode="$2" tmp
-  mkdir -p "$(dirname "${dest}")" || die "cannot create the directory of ${dest#"${HP_ROOT}"}"
-  tmp="$(mktemp "${dest}.XXXXXX")" || die "cannot create a temporary file next to ${dest#"${HP_ROOT}"}"
-  if ! cat >"${tmp}"; then
-    rm -f "${tmp}"
-    die "cannot write ${tmp#"${HP_ROOT}"}"
-  fi
-  if [[ -f "${dest}" ]] && cmp -s "${tmp}" "${dest}" && [[ "$(stat -c %a "${dest}")" == "${mode#0}" ]]; then
-    rm -f "${tmp}"
-    return 1
-  fi
-  # Checked explicitly: callers use this in `if`/`&&`, where bash does not apply `set -e` inside functions.
-  if ! chown root:root "${tmp}" || ! chmod "${mode}" "${tmp}" || ! mv -f -T "${tmp}" "${dest}"; then
-    rm -f "${tmp}"
-    die "cannot install ${dest#"${HP_ROOT}"}"
-  fi
-  log "wrote ${dest#"${HP_ROOT}"}"
-  return 0
-}
-
 # install_timer: the stable copy of what this step needs, and a timer that re-runs it every few minutes
 # (it applies a directory that was not ready at boot, a new parameter version or a rotated bind password).
 # Returns once the units are in place and enabled; changes nothing when they already are.
@@ -152,10 +128,10 @@ install_timer() {
   [[ "${HP_NODE_ROLE}" =~ ^[a-z]+$ && "${HP_NODE_GROUP:-}" =~ ^[A-Za-z0-9_.-]*$ ]] ||
     die "HP_NODE_ROLE '${HP_NODE_ROLE}' / HP_NODE_GROUP '${HP_NODE_GROUP:-}' are not plain names"
   for rel in "${STABLE_FILES[@]}"; do
-    replace_if_changed "${dest}/${rel}" 0644 <"${HP_LIFECYCLE_DIR}/${rel}" || true
+    write_if_changed "${dest}/${rel}" 0644 <"${HP_LIFECYCLE_DIR}/${rel}" || true
   done
-  replace_if_changed "${dest}/generated/platform.json" 0644 <"${HP_PLATFORM_JSON}" || true
-  replace_if_changed "${units}/${UNIT}.service" 0644 <<UNITFILE && changed=1
+  write_if_changed "${dest}/generated/platform.json" 0644 <"${HP_PLATFORM_JSON}" || true
+  write_if_changed "${units}/${UNIT}.service" 0644 <<UNITFILE && changed=1
 # Written by the hyperpod-platform lifecycle (50-directory.sh); overwritten on each run.
 [Unit]
 Description=hyperpod-platform: apply the directory (SSSD) configuration when it is ready or changes
@@ -173,7 +149,7 @@ Environment=HP_NODE_GROUP=${HP_NODE_GROUP:-}
 Environment=HP_LOG_TAG=50-directory
 ExecStart=/bin/bash ${STABLE_DIR}/steps/50-directory.sh
 UNITFILE
-  replace_if_changed "${units}/${UNIT}.timer" 0644 <<UNITFILE && changed=1
+  write_if_changed "${units}/${UNIT}.timer" 0644 <<UNITFILE && changed=1
 # Written by the hyperpod-platform lifecycle (50-directory.sh); overwritten on each run.
 [Unit]
 Description=hyperpod-platform: re-run the directory step every few minutes

@@ -401,24 +401,7 @@ def ingress_of(typ: str, props: dict[str, Any], name: str) -> list[Ingress]:
             if e is UNKNOWN or not isinstance(e, dict):
                 rules.append(Ingress(UNKNOWN, UNKNOWN, UNKNOWN, [("cidr4", UNKNOWN)], f"{name}.ingress[{i}]"))
                 continue
-            rules.append(
-                Ingress(
-                    protocol_of(e.get("protocol")),
-                    _port(e.get("fromPort")),
-                    _port(e.get("toPort")),
-                    _sources(
-                        [
-                            ("cidr4", e.get("cidrBlocks")),
-                            ("cidr6", e.get("ipv6CidrBlocks")),
-                            ("sg", e.get("securityGroups")),
-                            ("prefix-list", e.get("prefixListIds")),
-                            ("self", _self(e.get("self"))),
-                        ]
-                    ),
-                    f"{name}.ingress[{i}]",
-                    _INLINE_KEYS["ingress"],
-                )
-            )
+            rules.append(_rule(e, f"{name}.ingress[{i}]", "inline", _INLINE_KEYS["ingress"]))
     elif typ == "aws-native:ec2:SecurityGroup":
         entries = props.get("securityGroupIngress")
         if entries is UNKNOWN:
@@ -429,71 +412,19 @@ def ingress_of(typ: str, props: dict[str, Any], name: str) -> list[Ingress]:
                     Ingress(UNKNOWN, UNKNOWN, UNKNOWN, [("cidr4", UNKNOWN)], f"{name}.securityGroupIngress[{i}]")
                 )
                 continue
-            rules.append(_native_rule(e, f"{name}.securityGroupIngress[{i}]", _INLINE_KEYS["securityGroupIngress"]))
+            rules.append(_rule(e, f"{name}.securityGroupIngress[{i}]", "native", _INLINE_KEYS["securityGroupIngress"]))
     elif typ == "aws:ec2/securityGroupRule:SecurityGroupRule":
         kind = props.get("type")
         if kind == "egress":
             return []
-        rule = Ingress(
-            protocol_of(props.get("protocol")),
-            _port(props.get("fromPort")),
-            _port(props.get("toPort")),
-            _sources(
-                [
-                    ("cidr4", props.get("cidrBlocks")),
-                    ("cidr6", props.get("ipv6CidrBlocks")),
-                    ("sg", props.get("sourceSecurityGroupId")),
-                    ("prefix-list", props.get("prefixListIds")),
-                    ("self", _self(props.get("self"))),
-                ]
-            ),
-            name,
-            {
-                "sg": "sourceSecurityGroupId",
-                "prefix-list": "prefixListIds",
-                "cidr4": "cidrBlocks",
-                "cidr6": "ipv6CidrBlocks",
-            },
-        )
+        rule = _rule(props, name, "rule")
         if kind is UNKNOWN:  # cannot tell ingress from egress: judge it as ingress, unknowingly
             rule.protocol = UNKNOWN
         rules.append(rule)
     elif typ == "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule":
-        rules.append(
-            Ingress(
-                protocol_of(props.get("ipProtocol")),
-                _port(props.get("fromPort")),
-                _port(props.get("toPort")),
-                _sources(
-                    [
-                        ("cidr4", props.get("cidrIpv4")),
-                        ("cidr6", props.get("cidrIpv6")),
-                        ("sg", props.get("referencedSecurityGroupId")),
-                        ("prefix-list", props.get("prefixListId")),
-                    ]
-                ),
-                name,
-                {
-                    "sg": "referencedSecurityGroupId",
-                    "prefix-list": "prefixListId",
-                    "cidr4": "cidrIpv4",
-                    "cidr6": "cidrIpv6",
-                },
-            )
-        )
+        rules.append(_rule(props, name, "vpc"))
     elif typ == "aws-native:ec2:SecurityGroupIngress":
-        rules.append(
-            _native_rule(
-                props,
-                name,
-                {
-                    "sg": "sourceSecurityGroupId",
-                    "prefix-list": "sourcePrefixListId",
-                    "cidr4": "cidrIp",
-                    "cidr6": "cidrIpv6",
-                },
-            )
-        )
+        rules.append(_rule(props, name, "native"))
     return rules
 
 
@@ -506,21 +437,50 @@ _INLINE_KEYS = {
 }
 
 
-def _native_rule(e: dict[str, Any], where: str, dep_keys: dict[str, str]) -> Ingress:
+# The four shapes of an ingress rule: the protocol's key, each source kind's key, and whether ``self`` exists.
+_SHAPES: dict[str, tuple[str, dict[str, str], bool]] = {
+    "inline": (  # pulumi-aws SecurityGroup.ingress[]
+        "protocol",
+        {"cidr4": "cidrBlocks", "cidr6": "ipv6CidrBlocks", "sg": "securityGroups", "prefix-list": "prefixListIds"},
+        True,
+    ),
+    "rule": (  # pulumi-aws SecurityGroupRule
+        "protocol",
+        {
+            "cidr4": "cidrBlocks",
+            "cidr6": "ipv6CidrBlocks",
+            "sg": "sourceSecurityGroupId",
+            "prefix-list": "prefixListIds",
+        },
+        True,
+    ),
+    "vpc": (  # pulumi-aws vpc.SecurityGroupIngressRule
+        "ipProtocol",
+        {"cidr4": "cidrIpv4", "cidr6": "cidrIpv6", "sg": "referencedSecurityGroupId", "prefix-list": "prefixListId"},
+        False,
+    ),
+    "native": (  # aws-native SecurityGroupIngress and SecurityGroup.securityGroupIngress[]
+        "ipProtocol",
+        {"cidr4": "cidrIp", "cidr6": "cidrIpv6", "sg": "sourceSecurityGroupId", "prefix-list": "sourcePrefixListId"},
+        False,
+    ),
+}
+
+
+def _rule(e: dict[str, Any], where: str, shape: str, dep_keys: Optional[dict[str, str]] = None) -> Ingress:
+    """One ingress rule of ``shape``; ``dep_keys`` says which input carries each source kind (default: the
+    rule's own keys)."""
+    protocol, keys, has_self = _SHAPES[shape]
+    pairs = [(kind, e.get(key)) for kind, key in keys.items()]
+    if has_self:
+        pairs.append(("self", _self(e.get("self"))))
     return Ingress(
-        protocol_of(e.get("ipProtocol")),
+        protocol_of(e.get(protocol)),
         _port(e.get("fromPort")),
         _port(e.get("toPort")),
-        _sources(
-            [
-                ("cidr4", e.get("cidrIp")),
-                ("cidr6", e.get("cidrIpv6")),
-                ("sg", e.get("sourceSecurityGroupId")),
-                ("prefix-list", e.get("sourcePrefixListId")),
-            ]
-        ),
+        _sources(pairs),
         where,
-        dep_keys,
+        dict(keys) if dep_keys is None else dep_keys,
     )
 
 
