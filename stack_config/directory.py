@@ -255,6 +255,14 @@ def _allowed_by_role(
         if role not in raw:
             out.append((role, tuple(allowed)))
             continue
+        if raw[role] is None:
+            r.fail(
+                f"{path}.{role}",
+                [],
+                f"is empty: no directory group could log in to {role} nodes",
+                f"list the groups allowed on {role} nodes, or remove {role} to allow all of allowedGroups",
+            )
+            continue
         values = r.str_list(
             raw,
             role,

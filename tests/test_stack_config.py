@@ -611,6 +611,12 @@ BAD_CONFIGS = [
     ("fsx-mount-relative", _set("fsx.mountPath", "fsx"), "fsx.mountPath", "use '/fsx'"),
     ("empty-instance-group-entry", _groups(lambda g: g.append(None)), "cluster.instanceGroups[3]", "empty list entry"),
     ("empty-user-entry", lambda c: c[P + "directory"]["users"].append(None), "directory.users[2]", "empty list entry"),
+    (
+        "dir-by-role-empty-role",
+        _set("directory.allowedGroupsByRole", {"login": None}),
+        "directory.allowedGroupsByRole.login",
+        "no directory group could log in to login nodes",
+    ),
     ("login-cidrs-world", _set("login.allowedCidrs", ["0.0.0.0/0"]), "login.allowedCidrs", "open SSH to the world"),
     (
         "login-cidrs-world-in-halves",
