@@ -124,12 +124,11 @@ if ds.enabled:
             parameter_name=connection,
             ldaps_uri=ldaps.uri,
             bind_dn=contents.bind_dn,
-            bind_secret_arn=directory.bind_secret.arn,
+            bind_secret_arn=directory.bind_secret_arn,
             group_dns=contents.group_dns,
             groups=ds.allowed_groups,
             ca_certificate_pem=ldaps.ca_certificate_pem,
             tags=tags,
-            wait_for=[contents, *ldaps.ready, *directory.ready],
         ),
     )
     if ds.admin_instance:
@@ -178,7 +177,7 @@ role = ExecutionRole(
         tags=tags,
         readable_secret_arns=[
             *([login.host_keys_secret.arn] if login else []),
-            *([directory.bind_secret.arn] if directory else []),
+            *([directory.bind_secret_arn] if directory else []),
         ],
         readable_parameter_names=[connection] if connection else [],
     ),
@@ -193,7 +192,6 @@ cluster = HyperPodCluster(
         security_group_ids=[cluster_sg.id],
         source_s3_uri=lifecycle.source_s3_uri,
         tags=tags,
-        wait_for=[*lifecycle.objects, *role.ready, *(directory.ready if directory else [])],
     ),
 )
 
@@ -205,7 +203,7 @@ if login:
             login_group=login_group.name,
             count=login_group.count,
             vpc_id=network.vpc_id,
-            cluster=cluster.cluster,
+            cluster_arn=cluster.arn,
             target_ips=settings.login.target_ips,
         ),
     )

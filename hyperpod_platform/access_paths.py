@@ -1,7 +1,5 @@
 """Other ways in: SSM Session Manager (SSH over SSM) and an optional bastion host."""
 
-from __future__ import annotations
-
 import json
 from dataclasses import dataclass
 from typing import Optional
@@ -9,6 +7,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
+from ._args import take
 from .settings import AccessPathSettings
 
 SSH_DOCUMENT = "AWS-StartSSHSession"
@@ -101,6 +100,8 @@ class AccessPaths(pulumi.ComponentResource):
     """ssh_config lines that reach the VPC through the bastion."""
 
     def __init__(self, name: str, args: AccessPathsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        args, check = take("AccessPaths", AccessPathsArgs, args)
+        check.raise_if_any()
         super().__init__("hyperpod:platform:AccessPaths", name, None, opts)
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)

@@ -1,7 +1,5 @@
 """Client VPN: mutual-TLS remote access to the VPC, with the PKI made by pulumi-tls and imported into ACM."""
 
-from __future__ import annotations
-
 import ipaddress
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -10,6 +8,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_tls as tls
 
+from ._args import take
 from .settings import VpnSettings
 
 VALIDITY_HOURS = 24 * 365  # a year; rotate by bumping vpn.pkiVersion
@@ -52,6 +51,8 @@ class ClientVpn(pulumi.ComponentResource):
     """Client name -> .ovpn profile (a secret: it holds the client's private key)."""
 
     def __init__(self, name: str, args: ClientVpnArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        args, check = take("ClientVpn", ClientVpnArgs, args)
+        check.raise_if_any()
         super().__init__("hyperpod:platform:ClientVpn", name, None, opts)
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)

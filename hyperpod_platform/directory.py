@@ -5,8 +5,6 @@ Created mode generates the directory's Admin password with pulumi-random and kee
 ``pulumi destroy`` and replacement (``directory.protect``).
 """
 
-from __future__ import annotations
-
 import json
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -15,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from ._args import after, take
 from .settings import DirectorySettings
 
 # AD password rules: at least three of upper, lower, digit, special. The special characters are limited to
@@ -92,7 +91,7 @@ class Directory(pulumi.ComponentResource):
 
     directory_id: pulumi.Output[str]
     """Directory id (``d-...``)."""
-    dns_ips: pulumi.Output[list]
+    dns_ips: pulumi.Output[list[str]]
     """Domain controllers' IPs (the LDAPS endpoint's targets)."""
     controller_count: int
     """How many domain controller IPs there are (known at plan time)."""
@@ -106,10 +105,12 @@ class Directory(pulumi.ComponentResource):
     """Generated password of the read-only bind user (a Pulumi secret)."""
     bind_secret: aws.secretsmanager.Secret
     """Secret holding ``bind_password``; only the cluster's execution role may read it."""
-    ready: list[pulumi.Resource]
-    """What nodes need before they boot (the bind secret's value)."""
+    bind_secret_arn: pulumi.Output[str]
+    """ARN of ``bind_secret``, resolved once the secret holds the password: nodes that take it find a value."""
 
     def __init__(self, name: str, args: DirectoryArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        args, check = take("Directory", DirectoryArgs, args)
+        check.raise_if_any()
         super().__init__("hyperpod:platform:Directory", name, None, opts)
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
@@ -174,7 +175,7 @@ class Directory(pulumi.ComponentResource):
         version = aws.secretsmanager.SecretVersion(
             f"{name}-ldap-bind", secret_id=self.bind_secret.id, secret_string=bind.result, opts=child
         )
-        self.ready = [version]
+        self.bind_secret_arn = after(self.bind_secret.arn, [version])
         self.register_outputs(
-            {"directory_id": self.directory_id, "dns_ips": self.dns_ips, "bind_secret_arn": self.bind_secret.arn}
+            {"directory_id": self.directory_id, "dns_ips": self.dns_ips, "bind_secret_arn": self.bind_secret_arn}
         )

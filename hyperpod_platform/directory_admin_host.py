@@ -7,14 +7,14 @@ instance, in a private subnet with no inbound rules, joins the domain through SS
 (Fleet Manager RDP), never from the internet.
 """
 
-from __future__ import annotations
-
 import json
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
+
+from ._args import take
 
 WINDOWS_AMI_PARAMETER = "/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base"
 USER_DATA = """<powershell>
@@ -32,7 +32,7 @@ class DirectoryAdminHostArgs:
     """The directory to join."""
     domain_name: str
     """Its DNS name."""
-    dns_ips: pulumi.Input[list]
+    dns_ips: pulumi.Input[Sequence[str]]
     """Its domain controllers (DNS servers for the join)."""
     vpc_id: pulumi.Input[str]
     """VPC of the instance."""
@@ -51,6 +51,8 @@ class DirectoryAdminHost(pulumi.ComponentResource):
     """The instance (connect with Session Manager / Fleet Manager)."""
 
     def __init__(self, name: str, args: DirectoryAdminHostArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        args, check = take("DirectoryAdminHost", DirectoryAdminHostArgs, args)
+        check.raise_if_any()
         super().__init__("hyperpod:platform:DirectoryAdminHost", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(

@@ -8,15 +8,14 @@ retries on a timer. The value is JSON (``schema`` 1): the LDAPS URI, the bind DN
 the password), the DNs of the groups the nodes admit, and the public certificate of the CA the nodes pin.
 """
 
-from __future__ import annotations
-
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
 
+from ._args import take
 from .node_contract import DirectoryNode
 from .settings import ROLES, DirectorySettings
 
@@ -107,9 +106,6 @@ class DirectoryConnectionArgs:
     """Public certificate of the CA the nodes pin for LDAPS (never a private key)."""
     tags: dict[str, str]
     """Tags for the parameter."""
-    wait_for: Sequence[pulumi.Resource] = field(default_factory=list)
-    """What must exist before nodes may connect: the directory contents, the LDAPS listener and targets, the
-    bind secret's value."""
 
 
 class DirectoryConnection(pulumi.ComponentResource):
@@ -121,6 +117,8 @@ class DirectoryConnection(pulumi.ComponentResource):
     """Its name (known at plan time)."""
 
     def __init__(self, name: str, args: DirectoryConnectionArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        args, check = take("DirectoryConnection", DirectoryConnectionArgs, args)
+        check.raise_if_any()
         super().__init__("hyperpod:platform:DirectoryConnection", name, None, opts)
         groups = list(args.groups)
         value = pulumi.Output.all(
@@ -135,6 +133,6 @@ class DirectoryConnection(pulumi.ComponentResource):
             tier=value.apply(tier_for),
             tags=args.tags,
             description="How the cluster nodes reach the directory (LDAPS URI, bind DN and secret, group DNs, CA)",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for)),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"name": self.parameter_name, "arn": self.parameter.arn})

@@ -37,8 +37,6 @@ attributes ``OtherAttributes`` accepts is listed in the Directory Service admin 
 module relies on ``altSecurityIdentities`` being writable there.
 """
 
-from __future__ import annotations
-
 import secrets
 import string
 import time
@@ -50,6 +48,7 @@ import pulumi.dynamic as dyn
 from botocore.exceptions import BotoCoreError, ClientError
 from pulumi.runtime import rpc
 
+from ._args import take
 from .directory import PASSWORD_SPECIALS
 from .settings import DirectoryUserSettings
 
@@ -578,10 +577,10 @@ class DirectoryContentsResource(dyn.Resource):
     """The dynamic resource (type ``pulumi-python:dynamic:Resource``) behind :class:`DirectoryContents`."""
 
     bind_dn: pulumi.Output[str]
-    group_dns: pulumi.Output[dict]
-    created_users: pulumi.Output[list]
-    created_groups: pulumi.Output[list]
-    added_memberships: pulumi.Output[list]
+    group_dns: pulumi.Output[dict[str, str]]
+    created_users: pulumi.Output[list[str]]
+    created_groups: pulumi.Output[list[str]]
+    added_memberships: pulumi.Output[list[str]]
 
     def __init__(self, name: str, props: dict, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(DirectoryContentsProvider(), name, {**props, **{k: None for k in OUTPUT_KEYS}}, opts)
@@ -633,14 +632,16 @@ def contents_inputs(args: DirectoryContentsArgs) -> dict:
 class DirectoryContents(pulumi.ComponentResource):
     """The directory's groups, users, memberships and bind user, kept through the Directory Service Data API."""
 
-    contents: DirectoryContentsResource
-    """The dynamic resource doing the work."""
+    # ``self.contents``: the dynamic resource doing the work. Not annotated: a dynamic resource has no schema
+    # type, so it stays out of the component's published outputs.
     bind_dn: pulumi.Output[str]
     """Distinguished name of the bind user (SSSD's ``ldap_default_bind_dn``)."""
-    group_dns: pulumi.Output[dict]
+    group_dns: pulumi.Output[dict[str, str]]
     """Group name -> distinguished name, for every kept group."""
 
     def __init__(self, name: str, args: DirectoryContentsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        args, check = take("DirectoryContents", DirectoryContentsArgs, args)
+        check.raise_if_any()
         super().__init__("hyperpod:platform:DirectoryContents", name, None, opts)
         self.contents = DirectoryContentsResource(
             f"{name}-directory-contents",

@@ -30,9 +30,12 @@ class Problem:
     fix: str
     secret: bool = False
     """The value must not be shown (a Pulumi secret, or a key or value that looks like a credential)."""
+    prefix: str = PROJECT
+    """Config namespace of a bare path; empty for a component's arg (``SharedStorage.settings...``)."""
 
     def __str__(self) -> str:
-        key = self.path if ":" in self.path.split(".")[0] else f"{PROJECT}:{self.path}"
+        bare = ":" in self.path.split(".")[0] or not self.prefix
+        key = self.path if bare else f"{self.prefix}:{self.path}"
         why, fix = self.why, self.fix
         if self.value is not MISSING and (self.secret or looks_secret(self.path, self.value)):
             # Suggestions derived from the value go too; names of settings (plain words) stay.
@@ -85,4 +88,4 @@ class ConfigError(pulumi.RunError):
 
 def arg_error(component: str, arg: str, value: Any, why: str, fix: str) -> ConfigError:
     """A component's own check of one of its args failed."""
-    return ConfigError([Problem(f"{component}.{arg}", value, why, fix)], subject=f"{component} args")
+    return ConfigError([Problem(f"{component}.{arg}", value, why, fix, prefix="")], subject=f"{component} args")

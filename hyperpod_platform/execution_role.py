@@ -1,12 +1,12 @@
 """Execution role of the HyperPod instance groups."""
 
-from __future__ import annotations
-
 import json
 from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
+
+from ._args import after, take
 
 MANAGED_POLICY = "AmazonSageMakerClusterInstanceRolePolicy"
 ENI_ACTIONS = [
@@ -139,11 +139,12 @@ class ExecutionRole(pulumi.ComponentResource):
     role: aws.iam.Role
     """The role; later components attach narrowly scoped policies to it."""
     arn: pulumi.Output[str]
-    """Role ARN for the instance groups."""
-    ready: list[pulumi.Resource]
-    """Policy attachments the cluster must wait for."""
+    """Role ARN for the instance groups; it resolves once the role's policies are attached, so a cluster that
+    takes it boots with its permissions in place."""
 
     def __init__(self, name: str, args: ExecutionRoleArgs, opts: pulumi.ResourceOptions | None = None):
+        args, check = take("ExecutionRole", ExecutionRoleArgs, args)
+        check.raise_if_any()
         super().__init__("hyperpod:platform:ExecutionRole", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         arn_parts = pulumi.Output.from_input(args.vpc_arn).apply(lambda a: a.split(":"))
@@ -235,6 +236,5 @@ class ExecutionRole(pulumi.ComponentResource):
                     )
                 ),
             )
-        self.arn = self.role.arn
-        self.ready = [managed, inline]
+        self.arn = after(self.role.arn, [managed, inline])
         self.register_outputs({"arn": self.arn})

@@ -1,7 +1,5 @@
 """HyperPod cluster with the Slurm orchestrator, through aws-native ``sagemaker.Cluster``."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -9,6 +7,7 @@ import pulumi
 import pulumi_aws_native as aws_native
 from pulumi_aws_native import sagemaker
 
+from ._args import take
 from .settings import ClusterSettings, InstanceGroupSettings
 
 ENTRYPOINT = "on_init_complete.sh"
@@ -31,8 +30,6 @@ class HyperPodClusterArgs:
     """Where the lifecycle scripts are."""
     tags: dict[str, str]
     """Cluster tags."""
-    wait_for: Sequence[pulumi.Resource]
-    """Resources that must exist before nodes boot: uploaded scripts and role policies."""
 
 
 def instance_group(
@@ -74,6 +71,8 @@ class HyperPodCluster(pulumi.ComponentResource):
     """Cluster ARN."""
 
     def __init__(self, name: str, args: HyperPodClusterArgs, opts: pulumi.ResourceOptions | None = None):
+        args, check = take("HyperPodCluster", HyperPodClusterArgs, args)
+        check.raise_if_any()
         super().__init__("hyperpod:platform:HyperPodCluster", name, None, opts)
         s = args.settings
         self.cluster = sagemaker.Cluster(
@@ -88,7 +87,7 @@ class HyperPodCluster(pulumi.ComponentResource):
                 subnets=list(args.subnet_ids), security_group_ids=list(args.security_group_ids)
             ),
             tags=[aws_native.TagArgs(key=k, value=v) for k, v in sorted(args.tags.items())],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.wait_for)),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.arn = self.cluster.cluster_arn
         self.register_outputs({"arn": self.arn, "name": s.name})

@@ -6,8 +6,6 @@ the NLB's DNS name or ``directory.ldaps.dnsName``, and imported into ACM; or it 
 config together with the CA that issued it. There is no plaintext 389 listener unless config asks for one.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -15,6 +13,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_tls as tls
 
+from ._args import after, take
 from .settings import LdapsSettings
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 and 1.2 with forward secrecy only
@@ -36,7 +35,7 @@ class LdapsEndpointArgs:
     """VPC of the directory."""
     subnet_ids: Sequence[pulumi.Input[str]]
     """Private subnets of the NLB (the directory's, two AZs)."""
-    controller_ips: pulumi.Input[list]
+    controller_ips: pulumi.Input[Sequence[str]]
     """Domain controllers' IPs."""
     controller_count: int
     """How many of ``controller_ips`` to register (known at plan time)."""
@@ -59,10 +58,10 @@ class LdapsEndpoint(pulumi.ComponentResource):
     """The NLB."""
     security_group: aws.ec2.SecurityGroup
     """The NLB's security group."""
-    ready: list[pulumi.Resource]
-    """Listener and targets: nodes reach the directory only once these exist."""
 
     def __init__(self, name: str, args: LdapsEndpointArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        args, check = take("LdapsEndpoint", LdapsEndpointArgs, args)
+        check.raise_if_any()
         super().__init__("hyperpod:platform:LdapsEndpoint", name, None, opts)
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
@@ -129,7 +128,7 @@ class LdapsEndpoint(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        self.ready = [
+        ready: list[pulumi.Resource] = [
             aws.lb.TargetGroupAttachment(
                 f"{name}-ldap-dc-{i}", target_group_arn=target_group.arn, target_id=ip, port=LDAP_PORT, opts=child
             )
@@ -185,7 +184,7 @@ class LdapsEndpoint(pulumi.ComponentResource):
             self.ca_certificate_pem = ca.cert_pem
 
         # --- listeners ---------------------------------------------------------------------------------
-        self.ready.append(
+        ready.append(
             aws.lb.Listener(
                 f"{name}-ldaps",
                 load_balancer_arn=nlb.arn,
@@ -207,5 +206,6 @@ class LdapsEndpoint(pulumi.ComponentResource):
                 opts=child,
             )
 
-        self.uri = self.host.apply(lambda h: f"ldaps://{h}")
+        # The URI resolves once the listener and targets exist: whoever takes it waits for a working endpoint.
+        self.uri = after(self.host.apply(lambda h: f"ldaps://{h}"), ready)
         self.register_outputs({"uri": self.uri, "ca_certificate_pem": self.ca_certificate_pem})

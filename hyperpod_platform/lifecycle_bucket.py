@@ -1,7 +1,5 @@
 """Lifecycle bucket: the node scripts HyperPod runs, and the files rendered from the stack config."""
 
-from __future__ import annotations
-
 import hashlib
 import json
 import mimetypes
@@ -12,6 +10,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
+from ._args import after, take
 from .node_contract import DirectoryNode, FsxMount, LoginNode, NodeContract
 from .settings import StackSettings
 
@@ -106,6 +105,8 @@ class LifecycleBucket(pulumi.ComponentResource):
     """``s3://<bucket>/lifecycle`` for the cluster's LifeCycleConfig."""
 
     def __init__(self, name: str, args: LifecycleBucketArgs, opts: pulumi.ResourceOptions | None = None):
+        args, check = take("LifecycleBucket", LifecycleBucketArgs, args)
+        check.raise_if_any()
         super().__init__("hyperpod:platform:LifecycleBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         naming = (
@@ -188,7 +189,8 @@ class LifecycleBucket(pulumi.ComponentResource):
                     opts=obj_opts,
                 )
             )
-        self.source_s3_uri = self.bucket.bucket.apply(lambda b: f"s3://{b}/{PREFIX}")
+        # Whatever takes the URI (the cluster) waits for every object: the dependency travels with the value.
+        self.source_s3_uri = after(self.bucket.bucket.apply(lambda b: f"s3://{b}/{PREFIX}"), self.objects)
         self.register_outputs({"bucket": self.bucket.bucket, "source_s3_uri": self.source_s3_uri})
 
 

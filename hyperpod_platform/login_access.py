@@ -4,8 +4,6 @@ The NLB exists before the cluster (the nodes' lifecycle files name its host-key 
 registered after the cluster by :mod:`hyperpod_platform.login_targets`.
 """
 
-from __future__ import annotations
-
 import json
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -14,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_tls as tls
 
+from ._args import take
 from .settings import LoginSettings
 
 HOST_KEY_TYPES = {"ed25519": {"algorithm": "ED25519"}, "ecdsa": {"algorithm": "ECDSA", "ecdsa_curve": "P256"}}
@@ -56,6 +55,8 @@ class LoginAccess(pulumi.ComponentResource):
     """IP target group on port 22; :class:`LoginTargets` fills it once the cluster exists."""
 
     def __init__(self, name: str, args: LoginAccessArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        args, check = take("LoginAccess", LoginAccessArgs, args)
+        check.raise_if_any()
         super().__init__("hyperpod:platform:LoginAccess", name, None, opts)
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)

@@ -6,13 +6,13 @@ replaced by node recovery gets a new IP, which the next `pulumi up` (and its pre
 replacement of that node's attachment.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
+
+from ._args import take
 
 
 @dataclass
@@ -27,8 +27,8 @@ class LoginTargetsArgs:
     """Number of login nodes."""
     vpc_id: pulumi.Input[str]
     """Cluster VPC (the ENI lookup is limited to it)."""
-    cluster: pulumi.Resource
-    """The HyperPod cluster: the lookup runs after it exists."""
+    cluster_arn: pulumi.Input[str]
+    """ARN of the HyperPod cluster: the lookup runs once it resolves, after the cluster exists."""
     target_ips: Sequence[str] = field(default_factory=tuple)
     """Fixed IPs from config; skips the lookup."""
 
@@ -40,6 +40,8 @@ class LoginTargets(pulumi.ComponentResource):
     """The login nodes' private IPs, sorted."""
 
     def __init__(self, name: str, args: LoginTargetsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        args, check = take("LoginTargets", LoginTargetsArgs, args)
+        check.raise_if_any()
         super().__init__("hyperpod:platform:LoginTargets", name, None, opts)
         self.ips = pulumi.Output.from_input(sorted(args.target_ips)) if args.target_ips else self._lookup(args)
         for i in range(args.count):
@@ -55,10 +57,11 @@ class LoginTargets(pulumi.ComponentResource):
     def _lookup(self, args: LoginTargetsArgs) -> pulumi.Output[list[str]]:
         found = aws.ec2.get_network_interfaces_output(
             filters=[
-                {"name": "vpc-id", "values": [args.vpc_id]},
+                # The VPC id, taken once the cluster ARN resolves: the lookup waits for the cluster.
+                {"name": "vpc-id", "values": [pulumi.Output.all(args.vpc_id, args.cluster_arn).apply(lambda v: v[0])]},
                 {"name": "description", "values": [f"*{args.login_group}*"]},
             ],
-            opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[args.cluster]),
+            opts=pulumi.InvokeOutputOptions(parent=self),
         )
         return found.ids.apply(
             lambda ids: pulumi.Output.all(

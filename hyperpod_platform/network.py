@@ -6,8 +6,6 @@ VPC, each private subnet, and each subnet's effective route table (its explicit 
 main table) with ``.get()``, so the guardrails judge existing subnets from what AWS reports.
 """
 
-from __future__ import annotations
-
 import json
 import re
 from dataclasses import dataclass
@@ -16,6 +14,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
+from ._args import take
 from .errors import ConfigError, Problem
 from .settings import NetworkSettings
 
@@ -43,7 +42,7 @@ def existing_route_tables(network: NetworkSettings) -> tuple[list[EffectiveRoute
     same resource monitor), so ``stack_config.load()`` and :class:`Network` look up once."""
     global _lookup
     monitor = pulumi.runtime.settings.get_monitor()
-    if _lookup is not None and _lookup[0] is monitor and _lookup[1] is network:
+    if _lookup is not None and _lookup[0] is monitor and _lookup[1] == network:
         return _lookup[2], _lookup[3]
     tables: list[EffectiveRouteTable] = []
     problems: list[Problem] = []
@@ -133,6 +132,8 @@ class Network(pulumi.ComponentResource):
     """Security group of the cluster nodes and FSx."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
+        args, check = take("Network", NetworkArgs, args)
+        check.raise_if_any()
         super().__init__("hyperpod:platform:Network", name, None, opts)
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)

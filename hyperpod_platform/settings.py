@@ -2,11 +2,9 @@
 ``Pulumi.<stack>.yaml``, and what another program can build by hand.
 """
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Mapping, Optional, Sequence
 
 from .errors import PROJECT
 
@@ -22,13 +20,13 @@ class NetworkSettings:
 
     mode: str
     """``create`` a VPC, or use an ``existing`` one."""
-    availability_zones: tuple[str, ...] = ()
+    availability_zones: Sequence[str] = ()
     """AZ names of the private (and public) subnets, one subnet each; at least two."""
     vpc_cidr: str = ""
     """CIDR of the VPC to create."""
-    private_subnet_cidrs: tuple[str, ...] = ()
+    private_subnet_cidrs: Sequence[str] = ()
     """One private subnet CIDR per AZ, in AZ order."""
-    public_subnet_cidrs: tuple[str, ...] = ()
+    public_subnet_cidrs: Sequence[str] = ()
     """One public subnet CIDR per AZ (they hold only NAT gateways)."""
     nat_gateways: str = "perAz"
     """``single`` NAT gateway (cheaper) or one ``perAz`` (survives an AZ outage)."""
@@ -38,9 +36,9 @@ class NetworkSettings:
     """Retention of the flow log group."""
     vpc_id: str = ""
     """Existing mode: the VPC id."""
-    private_subnet_ids: tuple[str, ...] = ()
+    private_subnet_ids: Sequence[str] = ()
     """Existing mode: private subnet ids, at least two in distinct AZs (the first hosts FSx)."""
-    route_table_ids: tuple[str, ...] = ()
+    route_table_ids: Sequence[str] = ()
     """Existing mode: route tables to attach the S3 gateway endpoint to (none: no endpoint)."""
 
 
@@ -78,7 +76,7 @@ class InstanceGroupSettings:
     """1 (hyper-threading off) or 2."""
     ebs_volume_gib: Optional[int] = None
     """Extra EBS volume per instance, mounted at /opt/sagemaker (1-16384 GiB)."""
-    deep_health_checks: tuple[str, ...] = ()
+    deep_health_checks: Sequence[str] = ()
     """InstanceStress and/or InstanceConnectivity, for accelerated compute groups."""
 
     @property
@@ -92,7 +90,7 @@ class ClusterSettings:
 
     name: str
     """Cluster name (AWS pattern)."""
-    instance_groups: tuple[InstanceGroupSettings, ...]
+    instance_groups: Sequence[InstanceGroupSettings]
     """Controller, optional login and compute groups."""
     node_recovery: str = "Automatic"
     """``Automatic`` replaces faulty nodes; ``None`` leaves them."""
@@ -112,11 +110,11 @@ class LoginSettings:
 
     enabled: bool = True
     """Create the login NLB (only when the cluster has a login group)."""
-    allowed_cidrs: tuple[str, ...] = ()
+    allowed_cidrs: Sequence[str] = ()
     """Client ranges besides the VPC (and the VPN) that may reach TCP 22; never 0.0.0.0/0."""
     stickiness: bool = True
     """Source-IP stickiness, so a user's reconnects land on the same login node."""
-    target_ips: tuple[str, ...] = ()
+    target_ips: Sequence[str] = ()
     """Login node IPs; default: looked up from the login group's ENIs after the cluster exists."""
     host_key_version: int = 1
     """Bump to rotate the shared SSH host keys."""
@@ -130,7 +128,7 @@ class VpnSettings:
     """Create the Client VPN endpoint."""
     client_cidr: str = ""
     """Addresses given to VPN clients: /12 to /22, not overlapping the VPC."""
-    clients: tuple[str, ...] = ()
+    clients: Sequence[str] = ()
     """One client certificate and .ovpn profile per name."""
     split_tunnel: bool = True
     """Only VPC traffic goes through the VPN."""
@@ -150,7 +148,7 @@ class AccessPathSettings:
     """Create the IAM policy for users (SSH over SSM to the cluster only) and its ssh_config snippet."""
     bastion: bool = False
     """Create a bastion in a public subnet (the one legitimate public-subnet instance)."""
-    bastion_allowed_cidrs: tuple[str, ...] = ()
+    bastion_allowed_cidrs: Sequence[str] = ()
     """Client ranges that may SSH to the bastion; required with the bastion, never 0.0.0.0/0."""
     bastion_instance_type: str = "t3.micro"
     """EC2 type of the bastion."""
@@ -164,9 +162,9 @@ class DirectoryUserSettings:
 
     name: str
     """sAMAccountName: 1-20 letters, digits, dots, hyphens or underscores (the login name on the nodes)."""
-    groups: tuple[str, ...] = ()
+    groups: Sequence[str] = ()
     """Directory groups the user belongs to (of ``directory.groups``)."""
-    ssh_public_keys: tuple[str, ...] = ()
+    ssh_public_keys: Sequence[str] = ()
     """OpenSSH public keys, stored in ``altSecurityIdentities`` and served to sshd by SSSD."""
     email: Optional[str] = None
     """Email address (``mail``)."""
@@ -208,7 +206,7 @@ class DirectorySettings:
     """``Standard`` or ``Enterprise``."""
     directory_id: Optional[str] = None
     """Existing mode: the directory id (``d-`` and 10 hex digits)."""
-    dns_ips: tuple[str, ...] = ()
+    dns_ips: Sequence[str] = ()
     """Existing mode: the domain controllers' IPs (default: read from the directory)."""
     protect: bool = True
     """Protect the directory and its contents from ``pulumi destroy`` and replacement."""
@@ -216,18 +214,18 @@ class DirectorySettings:
     """The read-only user SSSD binds as; its password is generated and kept in Secrets Manager."""
     bind_password_version: int = 1
     """Bump to generate a new bind password (set in the directory and the secret; nodes re-run the step)."""
-    groups: tuple[str, ...] = ("ClusterAdmin", "ClusterDev")
+    groups: Sequence[str] = ("ClusterAdmin", "ClusterDev")
     """Directory groups the stack keeps; members of ``allowedGroups`` may log in."""
-    allowed_groups: tuple[str, ...] = ("ClusterAdmin", "ClusterDev")
+    allowed_groups: Sequence[str] = ("ClusterAdmin", "ClusterDev")
     """Groups allowed on the nodes (SSSD access filter and sshd AllowGroups)."""
-    allowed_groups_by_role: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    allowed_groups_by_role: Mapping[str, Sequence[str]] = field(default_factory=dict)
     """Per node role (controller, login, compute): the allowed groups on nodes of that role; a role not
     listed in ``allowedGroupsByRole`` gets all of ``allowedGroups``."""
-    sudo_groups: tuple[str, ...] = ("ClusterAdmin",)
+    sudo_groups: Sequence[str] = ("ClusterAdmin",)
     """Groups with passwordless sudo on the nodes (ClusterDev has none by default)."""
-    local_groups: tuple[str, ...] = ("ubuntu",)
+    local_groups: Sequence[str] = ("ubuntu",)
     """Local groups that keep SSH access besides the directory groups (the HyperPod default admin user)."""
-    users: tuple[DirectoryUserSettings, ...] = ()
+    users: Sequence[DirectoryUserSettings] = ()
     """Users the stack keeps in the directory."""
     default_shell: str = "/bin/bash"
     """Login shell of directory users."""
@@ -238,9 +236,9 @@ class DirectorySettings:
     admin_instance_type: str = "t3.medium"
     """EC2 type of the admin instance."""
 
-    def allowed_on(self, role: str) -> tuple[str, ...]:
+    def allowed_on(self, role: str) -> Sequence[str]:
         """The groups allowed on nodes of ``role``."""
-        return dict(self.allowed_groups_by_role).get(role, self.allowed_groups)
+        return tuple(self.allowed_groups_by_role.get(role, self.allowed_groups))
 
     @property
     def netbios_name(self) -> str:

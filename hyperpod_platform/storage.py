@@ -1,12 +1,11 @@
 """Shared storage: FSx for Lustre in the cluster's primary private subnet."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 
+from ._args import take
 from .settings import FsxSettings
 
 
@@ -35,6 +34,8 @@ class SharedStorage(pulumi.ComponentResource):
     """Lustre mount name."""
 
     def __init__(self, name: str, args: SharedStorageArgs, opts: pulumi.ResourceOptions | None = None):
+        args, check = take("SharedStorage", SharedStorageArgs, args)
+        check.raise_if_any()
         super().__init__("hyperpod:platform:SharedStorage", name, None, opts)
         s = args.settings
         self.file_system = aws.fsx.LustreFileSystem(

@@ -240,13 +240,13 @@ def _directory_groups(r: _Reader, d: dict, path: str) -> dict[str, Any]:
 
 def _allowed_by_role(
     r: _Reader, raw: Any, path: str, allowed: list[str], judged: bool = True
-) -> tuple[tuple[str, tuple[str, ...]], ...]:
+) -> dict[str, tuple[str, ...]]:
     """``allowedGroupsByRole``: role -> a subset of ``allowedGroups``; every role is filled in."""
     if raw is None:
-        return tuple((role, tuple(allowed)) for role in ROLES)
+        return {role: tuple(allowed) for role in ROLES}
     if not isinstance(raw, dict):
         r.fail(path, raw, "must be a mapping of node role to groups", "give e.g. {controller: [ClusterAdmin]}")
-        return tuple((role, tuple(allowed)) for role in ROLES)
+        return {role: tuple(allowed) for role in ROLES}
     out = []
     for role in raw:
         if role not in ROLES:
@@ -285,4 +285,4 @@ def _allowed_by_role(
                 "list at least one group (local groups keep access regardless)",
             )
         out.append((role, tuple(dict.fromkeys(values))))
-    return tuple(out)
+    return dict(out)

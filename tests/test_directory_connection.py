@@ -52,14 +52,13 @@ def _program(ca: str = CA):
             "hp",
             DirectoryConnectionArgs(
                 parameter_name="/hyperpod-platform/hp/directory",
-                ldaps_uri="ldaps://ldaps.corp",
+                ldaps_uri=listener.arn.apply(lambda _: "ldaps://ldaps.corp"),  # resolves once the listener exists
                 bind_dn=dns.bind_dn,
                 bind_secret_arn=secret.arn,
                 group_dns=dns.group_dns,
                 groups=("ClusterAdmin", "ClusterDev"),
                 ca_certificate_pem=ca,
                 tags={"Cluster": "hp"},
-                wait_for=[contents, listener],
             ),
         )
         pulumi.export("name", conn.parameter_name)
@@ -69,8 +68,8 @@ def _program(ca: str = CA):
 
 def test_publishes_the_connection_once_its_inputs_exist():
     """One String parameter named as given, tagged, whose JSON value has exactly the agreed keys, the DNs of
-    the named groups only, and the bind secret's ARN but not its value; it depends on what it waits for
-    (the contents component through its child, the listener) and on the bind secret."""
+    the named groups only, and the bind secret's ARN but not its value; it depends on the resources its inputs
+    come from (the contents' child, the listener) and on the bind secret."""
     result = harness.run_program(_program(), {"aws:region": "us-east-1"}, preview=False)
     assert result.error is None, result.error
     component = result.one("hyperpod:platform:DirectoryConnection")
@@ -129,7 +128,7 @@ def test_node_settings_are_plan_time_only():
     """The platform.json section from settings alone: per-role allow lists (a role not configured gets
     allowedGroups), no URI, DN, secret or CA."""
     s = DirectorySettings(
-        enabled=True, domain_name="corp.example.com", allowed_groups_by_role=(("controller", ("ClusterAdmin",)),)
+        enabled=True, domain_name="corp.example.com", allowed_groups_by_role={"controller": ("ClusterAdmin",)}
     )
     assert node_settings(s, parameter_name("hp"), "/fsx/home/%u").to_dict() == {
         "domain": "corp.example.com",

@@ -139,7 +139,8 @@ def test_nodes_find_the_endpoint_through_the_connection_parameter(dev_run):
 
 def test_connection_waits_for_the_endpoint_and_the_cluster_does_not(dev_run):
     """The connection parameter waits for the LDAPS listener and its targets; the cluster waits for neither
-    (nodes defer the identity step until the parameter exists), only for the bind secret's value."""
+    (nodes defer the identity step until the parameter exists), only for the bind secret's value: through the
+    execution role's ARN, which resolves once the role's policy (naming the filled secret) is attached."""
     endpoint = [
         dev_run.named("hp-dev-ldaps", LISTENER),
         *[a for a in dev_run.of_type(ATTACH) if a.name.startswith("hp-dev-ldap-dc-")],
@@ -148,4 +149,6 @@ def test_connection_waits_for_the_endpoint_and_the_cluster_does_not(dev_run):
     assert all(r.urn in dev_run.one("aws:ssm/parameter:Parameter").dependencies for r in endpoint)
     deps = set(dev_run.one("aws-native:sagemaker:Cluster").dependencies)
     assert not [r.name for r in endpoint if r.urn in deps]
-    assert dev_run.named("hp-dev-ldap-bind", "aws:secretsmanager/secretVersion:SecretVersion").urn in deps
+    policy = dev_run.named("hp-dev-vpc-and-lifecycle", "aws:iam/rolePolicy:RolePolicy")
+    version = dev_run.named("hp-dev-ldap-bind", "aws:secretsmanager/secretVersion:SecretVersion")
+    assert policy.urn in deps and version.urn in policy.dependencies

@@ -115,7 +115,8 @@ def test_readme_diagram_is_the_generated_one(tmp_path):
     text = out.read_text()
     for component in ("Network", "SharedStorage", "Directory", "LdapsEndpoint", "HyperPodCluster", "LoginAccess"):
         assert f'  {component}["<b>{component}</b><br/>' in text, component
-    assert "  Network --> HyperPodCluster" in text and "  Directory -.-> HyperPodCluster" in text
+    assert "  Network --> HyperPodCluster" in text and "  Directory --> ExecutionRole" in text
+    assert "-.->" not in text  # every link between components travels with a value (no wait-only edge)
     assert "<br/>A VPC (created or existing)" in text  # the role: the class docstring's first line
     assert 10 <= text.count('["') <= 30 and text.count('["') < resources.read_text().count('["')
 

@@ -93,7 +93,6 @@ cluster = HyperPodCluster(
         security_group_ids=[sg.id],
         source_s3_uri=lifecycle.source_s3_uri,
         tags=tags,
-        wait_for=[*lifecycle.objects, *role.ready],  # nodes boot only once scripts and policies exist
     ),
 )
 
