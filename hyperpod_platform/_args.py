@@ -16,7 +16,7 @@ from typing import Any, Callable, Optional, Sequence, TypeVar
 
 import pulumi
 
-from .errors import MISSING, ConfigError, Problem
+from .errors import MISSING, PROJECT, ConfigError, Problem
 
 T = TypeVar("T")
 Check = Callable[[Any], Optional[tuple[str, str]]]
@@ -153,3 +153,16 @@ def after(value: pulumi.Input[T], resources: Sequence[pulumi.Resource]) -> pulum
     An output carries its dependencies across component and language boundaries, where a list of resources
     cannot travel; the value itself is unchanged (and stays known in a preview)."""
     return pulumi.Output.all(value, *[r.urn for r in resources]).apply(lambda v: v[0])
+
+
+def component_type(component: str) -> str:
+    """The type token of a component: ``hyperpod-platform:index:<Class>``, as the package schema names it (the
+    component provider hosts only the ``index`` module of the package it is named for)."""
+    return f"{PROJECT}:index:{component}"
+
+
+def renamed(opts: Optional[pulumi.ResourceOptions], component: str) -> pulumi.ResourceOptions:
+    """``opts`` with an alias to the component's type before it was published (``hyperpod:platform:<Class>``):
+    stacks deployed with that type keep every resource (children follow their parent's alias)."""
+    alias = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=f"hyperpod:platform:{component}")])
+    return pulumi.ResourceOptions.merge(opts, alias)

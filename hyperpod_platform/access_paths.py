@@ -7,7 +7,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from ._args import take
+from ._args import component_type, renamed, take
 from .settings import AccessPathSettings
 
 SSH_DOCUMENT = "AWS-StartSSHSession"
@@ -102,7 +102,7 @@ class AccessPaths(pulumi.ComponentResource):
     def __init__(self, name: str, args: AccessPathsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("AccessPaths", AccessPathsArgs, args)
         check.raise_if_any()
-        super().__init__("hyperpod:platform:AccessPaths", name, None, opts)
+        super().__init__(component_type("AccessPaths"), name, None, renamed(opts, "AccessPaths"))
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
         if s.ssm:

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_tls as tls
 
-from ._args import take
+from ._args import component_type, renamed, take
 from .settings import VpnSettings
 
 VALIDITY_HOURS = 24 * 365  # a year; rotate by bumping vpn.pkiVersion
@@ -53,7 +53,7 @@ class ClientVpn(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClientVpnArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("ClientVpn", ClientVpnArgs, args)
         check.raise_if_any()
-        super().__init__("hyperpod:platform:ClientVpn", name, None, opts)
+        super().__init__(component_type("ClientVpn"), name, None, renamed(opts, "ClientVpn"))
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
         v = f"v{s.pki_version}"

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from ._args import after, take
+from ._args import after, component_type, renamed, take
 from .settings import DirectorySettings
 
 # AD password rules: at least three of upper, lower, digit, special. The special characters are limited to
@@ -111,7 +111,7 @@ class Directory(pulumi.ComponentResource):
     def __init__(self, name: str, args: DirectoryArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("Directory", DirectoryArgs, args)
         check.raise_if_any()
-        super().__init__("hyperpod:platform:Directory", name, None, opts)
+        super().__init__(component_type("Directory"), name, None, renamed(opts, "Directory"))
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
         kept = pulumi.ResourceOptions(parent=self, protect=s.protect)

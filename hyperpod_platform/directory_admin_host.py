@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from ._args import take
+from ._args import component_type, renamed, take
 
 WINDOWS_AMI_PARAMETER = "/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base"
 USER_DATA = """<powershell>
@@ -53,7 +53,7 @@ class DirectoryAdminHost(pulumi.ComponentResource):
     def __init__(self, name: str, args: DirectoryAdminHostArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("DirectoryAdminHost", DirectoryAdminHostArgs, args)
         check.raise_if_any()
-        super().__init__("hyperpod:platform:DirectoryAdminHost", name, None, opts)
+        super().__init__(component_type("DirectoryAdminHost"), name, None, renamed(opts, "DirectoryAdminHost"))
         child = pulumi.ResourceOptions(parent=self)
         role = aws.iam.Role(
             f"{name}-ad-admin",

@@ -15,7 +15,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from ._args import take
+from ._args import component_type, renamed, take
 from .node_contract import DirectoryNode
 from .settings import ROLES, DirectorySettings
 
@@ -119,7 +119,7 @@ class DirectoryConnection(pulumi.ComponentResource):
     def __init__(self, name: str, args: DirectoryConnectionArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("DirectoryConnection", DirectoryConnectionArgs, args)
         check.raise_if_any()
-        super().__init__("hyperpod:platform:DirectoryConnection", name, None, opts)
+        super().__init__(component_type("DirectoryConnection"), name, None, renamed(opts, "DirectoryConnection"))
         groups = list(args.groups)
         value = pulumi.Output.all(
             args.ldaps_uri, args.bind_dn, args.bind_secret_arn, args.group_dns, args.ca_certificate_pem

@@ -48,7 +48,7 @@ import pulumi.dynamic as dyn
 from botocore.exceptions import BotoCoreError, ClientError
 from pulumi.runtime import rpc
 
-from ._args import take
+from ._args import component_type, renamed, take
 from .directory import PASSWORD_SPECIALS
 from .settings import DirectoryUserSettings
 
@@ -642,7 +642,7 @@ class DirectoryContents(pulumi.ComponentResource):
     def __init__(self, name: str, args: DirectoryContentsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("DirectoryContents", DirectoryContentsArgs, args)
         check.raise_if_any()
-        super().__init__("hyperpod:platform:DirectoryContents", name, None, opts)
+        super().__init__(component_type("DirectoryContents"), name, None, renamed(opts, "DirectoryContents"))
         self.contents = DirectoryContentsResource(
             f"{name}-directory-contents",
             contents_inputs(args),

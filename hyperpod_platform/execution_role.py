@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from ._args import after, take
+from ._args import after, component_type, renamed, take
 
 MANAGED_POLICY = "AmazonSageMakerClusterInstanceRolePolicy"
 ENI_ACTIONS = [
@@ -145,7 +145,7 @@ class ExecutionRole(pulumi.ComponentResource):
     def __init__(self, name: str, args: ExecutionRoleArgs, opts: pulumi.ResourceOptions | None = None):
         args, check = take("ExecutionRole", ExecutionRoleArgs, args)
         check.raise_if_any()
-        super().__init__("hyperpod:platform:ExecutionRole", name, None, opts)
+        super().__init__(component_type("ExecutionRole"), name, None, renamed(opts, "ExecutionRole"))
         child = pulumi.ResourceOptions(parent=self)
         arn_parts = pulumi.Output.from_input(args.vpc_arn).apply(lambda a: a.split(":"))
         trust = arn_parts.apply(

@@ -7,7 +7,7 @@ import pulumi
 import pulumi_aws_native as aws_native
 from pulumi_aws_native import sagemaker
 
-from ._args import take
+from ._args import component_type, renamed, take
 from .settings import ClusterSettings, InstanceGroupSettings
 
 ENTRYPOINT = "on_init_complete.sh"
@@ -73,7 +73,7 @@ class HyperPodCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: HyperPodClusterArgs, opts: pulumi.ResourceOptions | None = None):
         args, check = take("HyperPodCluster", HyperPodClusterArgs, args)
         check.raise_if_any()
-        super().__init__("hyperpod:platform:HyperPodCluster", name, None, opts)
+        super().__init__(component_type("HyperPodCluster"), name, None, renamed(opts, "HyperPodCluster"))
         s = args.settings
         self.cluster = sagemaker.Cluster(
             f"{name}-cluster",

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_tls as tls
 
-from ._args import after, take
+from ._args import after, component_type, renamed, take
 from .settings import LdapsSettings
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 and 1.2 with forward secrecy only
@@ -62,7 +62,7 @@ class LdapsEndpoint(pulumi.ComponentResource):
     def __init__(self, name: str, args: LdapsEndpointArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("LdapsEndpoint", LdapsEndpointArgs, args)
         check.raise_if_any()
-        super().__init__("hyperpod:platform:LdapsEndpoint", name, None, opts)
+        super().__init__(component_type("LdapsEndpoint"), name, None, renamed(opts, "LdapsEndpoint"))
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
         tags = args.tags

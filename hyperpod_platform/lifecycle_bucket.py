@@ -10,7 +10,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from ._args import after, take
+from ._args import after, component_type, renamed, take
 from .node_contract import DirectoryNode, FsxMount, LoginNode, NodeContract
 from .settings import StackSettings
 
@@ -107,7 +107,7 @@ class LifecycleBucket(pulumi.ComponentResource):
     def __init__(self, name: str, args: LifecycleBucketArgs, opts: pulumi.ResourceOptions | None = None):
         args, check = take("LifecycleBucket", LifecycleBucketArgs, args)
         check.raise_if_any()
-        super().__init__("hyperpod:platform:LifecycleBucket", name, None, opts)
+        super().__init__(component_type("LifecycleBucket"), name, None, renamed(opts, "LifecycleBucket"))
         child = pulumi.ResourceOptions(parent=self)
         naming = (
             {"bucket": args.bucket_name}

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_tls as tls
 
-from ._args import take
+from ._args import component_type, renamed, take
 from .settings import LoginSettings
 
 HOST_KEY_TYPES = {"ed25519": {"algorithm": "ED25519"}, "ecdsa": {"algorithm": "ECDSA", "ecdsa_curve": "P256"}}
@@ -57,7 +57,7 @@ class LoginAccess(pulumi.ComponentResource):
     def __init__(self, name: str, args: LoginAccessArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("LoginAccess", LoginAccessArgs, args)
         check.raise_if_any()
-        super().__init__("hyperpod:platform:LoginAccess", name, None, opts)
+        super().__init__(component_type("LoginAccess"), name, None, renamed(opts, "LoginAccess"))
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
         tags = args.tags

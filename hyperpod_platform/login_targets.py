@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from ._args import take
+from ._args import component_type, renamed, take
 
 
 @dataclass
@@ -42,7 +42,7 @@ class LoginTargets(pulumi.ComponentResource):
     def __init__(self, name: str, args: LoginTargetsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("LoginTargets", LoginTargetsArgs, args)
         check.raise_if_any()
-        super().__init__("hyperpod:platform:LoginTargets", name, None, opts)
+        super().__init__(component_type("LoginTargets"), name, None, renamed(opts, "LoginTargets"))
         self.ips = pulumi.Output.from_input(sorted(args.target_ips)) if args.target_ips else self._lookup(args)
         for i in range(args.count):
             aws.lb.TargetGroupAttachment(

@@ -14,7 +14,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from ._args import take
+from ._args import component_type, renamed, take
 from .errors import ConfigError, Problem
 from .settings import NetworkSettings
 
@@ -134,7 +134,7 @@ class Network(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         args, check = take("Network", NetworkArgs, args)
         check.raise_if_any()
-        super().__init__("hyperpod:platform:Network", name, None, opts)
+        super().__init__(component_type("Network"), name, None, renamed(opts, "Network"))
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
         tags = args.tags

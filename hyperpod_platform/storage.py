@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from ._args import take
+from ._args import component_type, renamed, take
 from .settings import FsxSettings
 
 
@@ -36,7 +36,7 @@ class SharedStorage(pulumi.ComponentResource):
     def __init__(self, name: str, args: SharedStorageArgs, opts: pulumi.ResourceOptions | None = None):
         args, check = take("SharedStorage", SharedStorageArgs, args)
         check.raise_if_any()
-        super().__init__("hyperpod:platform:SharedStorage", name, None, opts)
+        super().__init__(component_type("SharedStorage"), name, None, renamed(opts, "SharedStorage"))
         s = args.settings
         self.file_system = aws.fsx.LustreFileSystem(
             f"{name}-lustre",

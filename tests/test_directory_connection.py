@@ -72,7 +72,7 @@ def test_publishes_the_connection_once_its_inputs_exist():
     come from (the contents' child, the listener) and on the bind secret."""
     result = harness.run_program(_program(), {"aws:region": "us-east-1"}, preview=False)
     assert result.error is None, result.error
-    component = result.one("hyperpod:platform:DirectoryConnection")
+    component = result.one("hyperpod-platform:index:DirectoryConnection")
     param = result.one(PARAMETER)
     assert param.name == "hp-directory-connection" and param.parent == component.urn
     i = param.inputs

@@ -576,7 +576,7 @@ def test_component_registers_a_secret_password_and_exposes_dns(monkeypatch):
 
     result = harness.run_program(program, {"aws:region": REGION}, preview=False)
     assert result.error is None, result.error
-    component = result.one("hyperpod:platform:DirectoryContents")
+    component = result.one("hyperpod-platform:index:DirectoryContents")
     res = result.named("hp-directory-contents")
     assert res.type == "pulumi-python:dynamic:Resource" and res.parent == component.urn
     assert res.protect is True and secret_outputs["hp-directory-contents"] == ["bind_password"]

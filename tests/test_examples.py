@@ -24,11 +24,11 @@ from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "examples" / "minimal"
 COMPONENTS = {
-    "hyperpod:platform:Network",
-    "hyperpod:platform:SharedStorage",
-    "hyperpod:platform:LifecycleBucket",
-    "hyperpod:platform:ExecutionRole",
-    "hyperpod:platform:HyperPodCluster",
+    "hyperpod-platform:index:Network",
+    "hyperpod-platform:index:SharedStorage",
+    "hyperpod-platform:index:LifecycleBucket",
+    "hyperpod-platform:index:ExecutionRole",
+    "hyperpod-platform:index:HyperPodCluster",
 }
 CONFIG = {"aws:region": "us-east-1", "aws-native:region": "us-east-1"}
 

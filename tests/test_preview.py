@@ -36,7 +36,7 @@ def test_dev_preview_lists_the_platform(tmp_path):
         assert needle in proc.stdout, needle
     plan = json.loads(plan_file.read_text())
     cluster = next(r for r in plan["resources"] if r["type"] == "aws-native:sagemaker:Cluster")
-    assert cluster["parent"].endswith("hyperpod:platform:HyperPodCluster::hp-dev")
+    assert cluster["parent"].endswith("hyperpod-platform:index:HyperPodCluster::hp-dev")
     assert cluster["dependencies"] and "vpcConfig" in cluster["propertyDependencies"]
     assert cluster["inputs"]["nodeRecovery"] == "Automatic"
     text = diagram.read_text()
@@ -124,7 +124,7 @@ def test_readme_diagram_is_the_generated_one(tmp_path):
 def test_component_diagram_collapses_resource_edges():
     """Resource dependencies become one edge per pair of components: nested resources belong to their nearest
     component, edges inside a component vanish, a dependsOn-only link is dotted, the output is sorted."""
-    comp = "hyperpod:platform:"
+    comp = "hyperpod-platform:index:"
 
     def res(urn, typ, parent=None, deps=(), props=None, custom=True):
         return {
@@ -278,7 +278,7 @@ def test_cluster_does_not_wait_for_the_directory():
     by_urn = {r["urn"]: r for r in plan}
     (cluster,) = [r for r in plan if r["type"] == "aws-native:sagemaker:Cluster"]
     closure = [by_urn[u] for u in dependency_closure(plan, cluster["urn"])]
-    (ldaps,) = [r["urn"] for r in plan if r["type"] == "hyperpod:platform:LdapsEndpoint"]
+    (ldaps,) = [r["urn"] for r in plan if r["type"] == "hyperpod-platform:index:LdapsEndpoint"]
 
     def inside(r: dict, ancestor: str) -> bool:
         while r["parent"] in by_urn:
@@ -294,9 +294,9 @@ def test_cluster_does_not_wait_for_the_directory():
         if r["type"]
         in (
             "aws:directoryservice/directory:Directory",
-            "hyperpod:platform:DirectoryContents",
-            "hyperpod:platform:LdapsEndpoint",
-            "hyperpod:platform:DirectoryConnection",
+            "hyperpod-platform:index:DirectoryContents",
+            "hyperpod-platform:index:LdapsEndpoint",
+            "hyperpod-platform:index:DirectoryConnection",
             "aws:ssm/parameter:Parameter",
         )
         or (r["type"] == "pulumi-python:dynamic:Resource" and r["name"].endswith("directory-contents"))

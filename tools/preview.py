@@ -137,12 +137,12 @@ def mermaid_of(plan: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-COMPONENT_PREFIX = "hyperpod:platform:"
+COMPONENT_PREFIX = "hyperpod-platform:index:"
 
 
 def component_roles() -> dict[str, str]:
     """``{short type: first line of the class docstring}`` for every loaded ``pulumi.ComponentResource`` class
-    (call after the program ran: its classes are loaded). A component's type is ``hyperpod:platform:<Class>``."""
+    (call after the program ran: its classes are loaded). A component's type is ``hyperpod-platform:index:<Class>``."""
     import re
 
     import pulumi
@@ -161,7 +161,7 @@ def component_roles() -> dict[str, str]:
 
 
 def mermaid_components_of(plan: list[dict], roles: dict[str, str] | None = None) -> str:
-    """The architecture diagram: one node per component (type ``hyperpod:platform:*``), labelled with its type,
+    """The architecture diagram: one node per component (type ``hyperpod-platform:index:*``), labelled with its type,
     its role (``roles``: short type -> one line), not its resource count (which would make every added resource
     a diagram change); an edge ``A --> B`` when a resource
     inside B has a property dependency on a resource inside A (``A -.-> B`` when B only waits for A: an
