@@ -1,7 +1,5 @@
 """HyperPod platform: network, storage, login access, directory, lifecycle scripts, execution role, Slurm cluster."""
 
-from pathlib import Path
-
 import pulumi
 
 import stack_config
@@ -158,7 +156,6 @@ platform = platform_json(  # nothing of the directory in it: the cluster does no
 lifecycle = LifecycleBucket(
     name,
     LifecycleBucketArgs(
-        source_dir=Path(__file__).parent / "lifecycle",
         cluster_name=name,
         tags=tags,
         bucket_name=settings.lifecycle.bucket_name,

@@ -11,6 +11,7 @@ bad arg and its fix.
 """
 
 import dataclasses
+import os
 import typing
 from typing import Any, Callable, Optional, Sequence, TypeVar
 
@@ -85,6 +86,8 @@ def _build(hint: Any, value: Any, path: str, check: ArgCheck) -> Any:
             return MISSING
         val_hint = typing.get_args(hint)[1]
         return {k: _build(val_hint, v, f"{path}.{k}", check) for k, v in value.items()}
+    if hint is str and isinstance(value, os.PathLike):  # a pathlib.Path where the schema says string
+        return os.fspath(value)
     if hint in PLAIN_NAMES:
         if isinstance(value, bool) != (hint is bool) or not isinstance(value, hint):
             if not (hint is float and isinstance(value, int) and not isinstance(value, bool)):

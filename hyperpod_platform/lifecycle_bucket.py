@@ -15,6 +15,8 @@ from .node_contract import DirectoryNode, FsxMount, LoginNode, NodeContract
 from .settings import StackSettings
 
 PREFIX = "lifecycle"
+LIFECYCLE_DIR = Path(__file__).resolve().parent / "lifecycle"
+"""The node scripts shipped with the package: ``on_init_complete.sh``, ``lib/`` and ordered ``steps/``."""
 PLATFORM_FILE = "generated/platform.json"
 
 
@@ -82,8 +84,6 @@ def platform_json(
 class LifecycleBucketArgs:
     """Inputs of :class:`LifecycleBucket`."""
 
-    source_dir: Path
-    """Directory whose files are uploaded as they are (``lifecycle/``)."""
     cluster_name: str
     """Cluster name, for the generated bucket name."""
     tags: dict[str, str]
@@ -92,6 +92,9 @@ class LifecycleBucketArgs:
     """Fixed bucket name; default a generated ``sagemaker-<cluster>-`` name the managed policy can read."""
     rendered: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     """Files rendered at deploy time, path under the prefix -> content (e.g. ``generated/platform.json``)."""
+    source_dir: Optional[str] = None
+    """Directory whose files are uploaded as they are; default the package's own node scripts
+    (:data:`LIFECYCLE_DIR`, which read ``generated/platform.json``)."""
 
 
 class LifecycleBucket(pulumi.ComponentResource):
@@ -164,7 +167,7 @@ class LifecycleBucket(pulumi.ComponentResource):
         # Objects wait for versioning so that the first upload is already a kept version.
         obj_opts = pulumi.ResourceOptions(parent=self, depends_on=[versioning])
         self.objects = []
-        for key, path in lifecycle_files(args.source_dir).items():
+        for key, path in lifecycle_files(Path(args.source_dir or LIFECYCLE_DIR)).items():
             data = path.read_bytes()
             self.objects.append(
                 aws.s3.BucketObjectv2(

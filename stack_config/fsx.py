@@ -13,7 +13,7 @@ MOUNT_PATH_RE = re.compile(r"^/(?!/)(?!.*/$)[a-zA-Z0-9._-]+(/[a-zA-Z0-9._-]+)*$"
 FSX_THROUGHPUTS = (125, 250, 500, 1000)  # PERSISTENT_2, MB/s per TiB
 
 # Directories a shared file system must not be mounted on, under or above (it would hide or replace them);
-# lifecycle/steps/20-fsx-mount.sh keeps the same list (a test compares them).
+# hyperpod_platform/lifecycle/steps/20-fsx-mount.sh keeps the same list (a test compares them).
 SYSTEM_DIRS = (
     "/bin",
     "/boot",

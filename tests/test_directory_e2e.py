@@ -51,7 +51,7 @@ from tests.test_login_host_keys_e2e import Namespace, run
 from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
-LIFECYCLE = ROOT / "lifecycle"
+LIFECYCLE = ROOT / "hyperpod_platform" / "lifecycle"
 STEP = "50-directory"
 
 REGION = "us-east-1"

@@ -32,7 +32,7 @@ from hyperpod_platform.node_contract import SCHEMA_VERSION
 from tests.directory_stubs import aws_stub, publish_parameter
 
 ROOT = Path(__file__).resolve().parent.parent
-LIFECYCLE = ROOT / "lifecycle"
+LIFECYCLE = ROOT / "hyperpod_platform" / "lifecycle"
 
 DNS = "fs-0123456789abcdef0.fsx.us-east-1.amazonaws.com"
 MOUNT_NAME = "abcdefgh"

@@ -40,7 +40,7 @@ def test_bucket_name_fits_managed_policy(dev_config, run_stack, dev_run):
 def test_every_lifecycle_file_uploaded_with_its_hash(dev_run):
     """Each file under lifecycle/ has one object whose source hash is the file's sha256."""
     objects = {o.inputs["key"]: o for o in dev_run.of_type("aws:s3/bucketObjectv2:BucketObjectv2")}
-    files = lifecycle_files(ROOT / "lifecycle")
+    files = lifecycle_files(ROOT / "hyperpod_platform" / "lifecycle")
     assert files and set(files) <= set(objects)
     for key, path in files.items():
         assert objects[key].inputs["sourceHash"] == hashlib.sha256(path.read_bytes()).hexdigest(), key
@@ -50,7 +50,7 @@ def test_every_lifecycle_file_uploaded_with_its_hash(dev_run):
 def test_changed_script_changes_its_object(tmp_path):
     """Editing a script changes that object's hash and no other."""
     src = tmp_path / "lifecycle"
-    shutil.copytree(ROOT / "lifecycle", src, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "hyperpod_platform" / "lifecycle", src, ignore=shutil.ignore_patterns("__pycache__"))
 
     def hashes():
         def program():

@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from tests.waiting import wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
-LIFECYCLE = ROOT / "lifecycle"
+LIFECYCLE = ROOT / "hyperpod_platform" / "lifecycle"
 STEP = "40-login-host-keys"
 
 REGION = "us-east-1"
