@@ -40,8 +40,9 @@ def node_contract(
     login_host: Optional[str] = None,
     directory: Optional[DirectoryNode] = None,
 ) -> NodeContract:
-    """The node contract from the settings and the resolved values of the stack's resources (FSx and login
-    are taken from them only when the settings enable those features; ``directory`` as given)."""
+    """The node contract from the settings and the resolved values of the stack's resources: FSx when the
+    settings enable it, login when its host-key secret or host is given (a cluster without login access gives
+    neither), ``directory`` as given."""
     return NodeContract(
         cluster_name=settings.cluster.name,
         region=settings.region,
@@ -49,7 +50,9 @@ def node_contract(
         fsx=FsxMount(dns_name=fsx_dns_name, mount_name=fsx_mount_name, mount_path=settings.fsx.mount_path)
         if settings.fsx.enabled
         else None,
-        login=LoginNode(host_keys_secret_id=login_secret_arn, host_name=login_host) if settings.login.enabled else None,
+        login=LoginNode(host_keys_secret_id=login_secret_arn, host_name=login_host)
+        if login_secret_arn is not None or login_host is not None
+        else None,
         directory=directory,
     )
 

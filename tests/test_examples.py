@@ -20,9 +20,12 @@ from pathlib import Path
 
 import pytest
 
+from hyperpod_platform.lifecycle_bucket import LIFECYCLE_DIR
+from hyperpod_platform.node_contract import NodeContract
 from tests.conftest import ROOT
 
 EXAMPLE = ROOT / "examples" / "minimal"
+BUCKET_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 COMPONENTS = {
     "hyperpod-platform:index:Network",
     "hyperpod-platform:index:SharedStorage",
@@ -64,6 +67,14 @@ print(json.dumps({
 """
 
 
+def site_scripts(site: Path) -> list[Path]:
+    """The node scripts as installed into T (package data), relative paths as under the package."""
+    root = site / "hyperpod_platform" / "lifecycle"
+    files = [p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+    assert files, f"no node scripts installed under {root}"
+    return [LIFECYCLE_DIR / p.relative_to(root) for p in files]
+
+
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
     """The package installed on its own, as a consumer's pip would."""
@@ -96,7 +107,8 @@ def run_example(site: Path, tmp_path: Path, preview: bool) -> dict:
 @pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
 def test_minimal_example_runs_on_the_installed_package(site, tmp_path, preview):
     """The example registers the five components and a Slurm cluster with a controller and a compute group,
-    with hyperpod_platform from T and nothing of the repository but the harness loaded."""
+    uploads the package's node scripts (installed in T) with a typed platform.json, with hyperpod_platform from
+    T and nothing of the repository but the harness loaded."""
     out = run_example(site, tmp_path, preview)
     assert out["error"] is None, out["error"]
     assert out["package_file"].startswith(str(site)), out["package_file"]
@@ -112,8 +124,14 @@ def test_minimal_example_runs_on_the_installed_package(site, tmp_path, preview):
     assert groups["cpu"]["slurmConfig"] == {"nodeType": "Compute", "partitionNames": ["cpu"]}
     assert {g["lifeCycleConfig"]["onInitComplete"] for g in groups.values()} == {"on_init_complete.sh"}
 
-    keys = {r["inputs"].get("key") for r in out["registrations"] if r["type"] == "aws:s3/bucketObjectv2:BucketObjectv2"}
-    assert keys == {"lifecycle/on_init_complete.sh", "lifecycle/generated/fsx.env"}
+    objects = {r["inputs"].get("key"): r["inputs"] for r in out["registrations"] if r["type"] == BUCKET_OBJECT}
+    shipped = {f"lifecycle/{p.relative_to(LIFECYCLE_DIR).as_posix()}" for p in site_scripts(site)}
+    assert set(objects) == shipped | {"lifecycle/generated/platform.json"}  # the package's scripts, from T
+    if not preview:  # the typed node contract, with the file system and no login or directory section
+        contract = NodeContract.from_json(objects["lifecycle/generated/platform.json"]["content"])
+        assert contract.fsx is not None and contract.fsx.mount_path == "/fsx" and contract.fsx.dns_name
+        assert contract.login is None and contract.directory is None
+        assert dict(contract.groups) == {"controller": "controller", "cpu": "compute"}
     assert set(out["outputs"]) == {"clusterName", "clusterArn", "vpcId", "fsxDnsName", "fsxMountName", "lifecycleS3Uri"}
     if not preview:
         assert out["outputs"]["clusterName"] == "hp-minimal"

@@ -5,8 +5,6 @@ It uses only the package and the Pulumi SDKs: the settings are built by hand, no
 stack_config layer.
 """
 
-from pathlib import Path
-
 import pulumi
 
 from hyperpod_platform import (
@@ -21,8 +19,15 @@ from hyperpod_platform import (
     SharedStorage,
     SharedStorageArgs,
 )
-from hyperpod_platform.lifecycle_bucket import PREFIX
-from hyperpod_platform.settings import ClusterSettings, FsxSettings, InstanceGroupSettings, NetworkSettings
+from hyperpod_platform.lifecycle_bucket import PLATFORM_FILE, PREFIX, platform_json
+from hyperpod_platform.settings import (
+    ClusterSettings,
+    FsxSettings,
+    InstanceGroupSettings,
+    LifecycleSettings,
+    NetworkSettings,
+    StackSettings,
+)
 
 config = pulumi.Config()
 name = config.get("clusterName") or "hp-minimal"
@@ -54,23 +59,13 @@ storage = SharedStorage(
     name, SharedStorageArgs(settings=fsx_settings, subnet_id=subnet.id, security_group_id=sg.id, tags=tags)
 )
 
-# The package does not ship node scripts: this example uploads its own lifecycle/ (one script mounting FSx)
-# plus a file rendered from the file system's outputs.
-fsx_env = pulumi.Output.format(
-    "FSX_DNS_NAME={0}\nFSX_MOUNT_NAME={1}\nFSX_MOUNT_PATH={2}\n",
-    storage.dns_name,
-    storage.mount_name,
-    fsx_settings.mount_path,
+# The package's node scripts (uploaded by default) read generated/platform.json: the typed node contract, here
+# with FSx and without login access or a directory (those steps skip themselves).
+settings = StackSettings(
+    region=region, network=network_settings, fsx=fsx_settings, cluster=cluster_settings, lifecycle=LifecycleSettings()
 )
-lifecycle = LifecycleBucket(
-    name,
-    LifecycleBucketArgs(
-        source_dir=Path(__file__).parent / "lifecycle",
-        cluster_name=name,
-        tags=tags,
-        rendered={"generated/fsx.env": fsx_env},
-    ),
-)
+platform = platform_json(settings, fsx_dns_name=storage.dns_name, fsx_mount_name=storage.mount_name)
+lifecycle = LifecycleBucket(name, LifecycleBucketArgs(cluster_name=name, tags=tags, rendered={PLATFORM_FILE: platform}))
 
 role = ExecutionRole(
     name,
