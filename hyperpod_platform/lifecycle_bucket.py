@@ -17,6 +17,9 @@ from .settings import StackSettings
 PREFIX = "lifecycle"
 LIFECYCLE_DIR = Path(__file__).resolve().parent / "lifecycle"
 """The node scripts shipped with the package: ``on_init_complete.sh``, ``lib/`` and ordered ``steps/``."""
+LIFECYCLE_EKS_DIR = Path(__file__).resolve().parent / "lifecycle_eks"
+"""The node scripts of an EKS-orchestrated cluster, shipped with the package: ``on_create.sh`` (HyperPod's
+``OnCreate``), ``lib/`` and ordered ``steps/``."""
 PLATFORM_FILE = "generated/platform.json"
 
 
