@@ -48,6 +48,8 @@ RULES = [
     "bucket-protection",
     "stateful-protection",
     "hyperpod-resilience",
+    "eks-endpoint-access",
+    "eks-authentication-mode",
     "no-world-ssh",
     "iam-least-privilege",
     "iam-oidc-trust-pinned",
@@ -362,7 +364,7 @@ def test_dev_preview_passes_prod_policy_config():
     """`scripts/preview --stack dev --policy-config policies/config/prod.json` exits 0."""
     proc = _preview("--stack", "dev", "--quiet", "--policy-config", "policies/config/prod.json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Policies: pack hyperpod-guardrails, 13 policies (1 advisory, 12 mandatory)" in proc.stdout
+    assert "Policies: pack hyperpod-guardrails, 15 policies (1 advisory, 14 mandatory)" in proc.stdout
     assert "Policy check: 0 mandatory, 0 advisory violation(s)." in proc.stdout
 
 

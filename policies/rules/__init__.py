@@ -5,6 +5,8 @@
 
 from . import (
     bucket_protection,
+    eks_authentication_mode,
+    eks_endpoint_access,
     hyperpod_resilience,
     iam_least_privilege,
     iam_oidc_trust,
@@ -27,6 +29,8 @@ RULES = [
     bucket_protection,
     stateful_protection,
     hyperpod_resilience,
+    eks_endpoint_access,
+    eks_authentication_mode,
     no_world_ssh,
     iam_least_privilege,
     iam_parliament_findings,

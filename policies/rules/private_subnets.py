@@ -25,6 +25,13 @@ unverifiable unless listed in ``trustedSubnetIds``.
 
 Only the resource types in :data:`PLACEMENTS` are judged, so a bastion or a NAT gateway may sit in a public
 subnet.
+
+EKS clusters are judged in every shape (``_eks``): the subnets of ``aws:eks/cluster:Cluster`` and aws-native
+clusters, and the pulumi-eks component's subnet inputs (``subnetIds``, ``privateSubnetIds``,
+``publicSubnetIds``, ``nodeSubnetIds``) while no ``aws:eks/cluster:Cluster`` descends from it (under mocks
+and offline; a real preview shows that child, which is judged instead). A component given neither a VPC nor
+subnets uses the default VPC's subnets, which are public. HyperPod clusters are judged whatever their
+orchestrator, restricted instance groups' overrides included.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from typing import Any, Optional
 from pulumi_policy import ReportViolation
 
 from ._declare import Config, declare, option
+from ._eks import AWS_CLUSTER, COMPONENT, NATIVE_CLUSTER, has_cluster_child
 from ._lib import UNKNOWN, Graph, Node, Verdicts, as_list, collect
 
 NAME = "private-subnets"
@@ -71,6 +79,10 @@ LB_SCHEMES = {
     "aws-native:elasticloadbalancing:LoadBalancer": ("scheme", "internal"),
 }
 _SUBNET_IDS = ("subnetIds", ["subnetIds"], "subnetIds")
+# the pulumi-eks component's subnet inputs: the control plane's (subnetIds, or the private and public lists) and
+# its default node group's (nodeSubnetIds); without a vpcId nor any of the first three it uses the default VPC's
+COMPONENT_SUBNET_KEYS = ("subnetIds", "privateSubnetIds", "publicSubnetIds", "nodeSubnetIds")
+COMPONENT_PLACEMENT_KEYS = ("subnetIds", "privateSubnetIds", "publicSubnetIds")
 _PREFERRED = ("preferredSubnetId", ["preferredSubnetId"], "preferredSubnetId")
 _LB_SUBNETS = [
     ("subnets", ["subnets"], "subnets"),
@@ -86,15 +98,18 @@ PLACEMENTS: dict[str, list[tuple[str, list[str], str]]] = {
             ["instanceGroups", "*", "overrideVpcConfig", "subnets"],
             "instanceGroups[].overrideVpcConfig.subnets",
         ),
+        (
+            "restrictedInstanceGroups",
+            ["restrictedInstanceGroups", "*", "overrideVpcConfig", "subnets"],
+            "restrictedInstanceGroups[].overrideVpcConfig.subnets",
+        ),
     ],
-    "aws:eks/cluster:Cluster": [("vpcConfig", ["vpcConfig", "subnetIds"], "vpcConfig.subnetIds")],
-    "aws-native:eks:Cluster": [
-        ("resourcesVpcConfig", ["resourcesVpcConfig", "subnetIds"], "resourcesVpcConfig.subnetIds")
-    ],
-    "eks:index:Cluster": [
-        ("subnetIds", ["subnetIds"], "subnetIds"),
-        ("privateSubnetIds", ["privateSubnetIds"], "privateSubnetIds"),
-    ],
+    # EKS clusters of every shape (rules/_eks.py), and their managed node groups
+    AWS_CLUSTER: [("vpcConfig", ["vpcConfig", "subnetIds"], "vpcConfig.subnetIds")],
+    NATIVE_CLUSTER: [("resourcesVpcConfig", ["resourcesVpcConfig", "subnetIds"], "resourcesVpcConfig.subnetIds")],
+    COMPONENT: [(key, [key], key) for key in COMPONENT_SUBNET_KEYS],
+    "aws:eks/nodeGroup:NodeGroup": [_SUBNET_IDS],
+    "aws-native:eks:Nodegroup": [("subnets", ["subnets"], "subnets")],
     # FSx of every kind, and File Cache
     "aws:fsx/lustreFileSystem:LustreFileSystem": [_SUBNET_IDS],
     "aws:fsx/openZfsFileSystem:OpenZfsFileSystem": [_SUBNET_IDS, _PREFERRED],
@@ -132,9 +147,10 @@ CONFIG = {
 }
 
 DESCRIPTION = (
-    "HyperPod clusters (and per-group overrides), EKS clusters, FSx file systems of every kind (Lustre, "
-    "OpenZFS, ONTAP, Windows) and File Caches, directories, internal load balancers of every kind and Client "
-    "VPN associations are placed only in private subnets: "
+    "HyperPod clusters, Slurm or EKS orchestrated (and per-group overrides), EKS clusters of every shape "
+    "(pulumi-eks component inputs, pulumi-aws, aws-native) and managed node groups, FSx file systems of every "
+    "kind (Lustre, OpenZFS, ONTAP, Windows) and File Caches, directories, internal load balancers of every "
+    "kind and Client VPN associations are placed only in private subnets: "
     "mapPublicIpOnLaunch is not true and no associated route table routes to an internet gateway."
 )
 
@@ -439,6 +455,17 @@ def _validate(graph: Graph, cfg: Config, verdicts: Verdicts, report_violation: R
                 continue  # internet-facing load balancers belong in public subnets (see internal-load-balancers)
         public: list[str] = []
         unverifiable: list[str] = []
+        if res.type == COMPONENT:
+            if has_cluster_child(graph, res):
+                continue  # a real preview: the plugin's aws:eks/cluster:Cluster child is judged instead
+            no_vpc = not collect(res.props, ["vpcId"])
+            if no_vpc and not any(collect(res.props, [k]) for k in COMPONENT_PLACEMENT_KEYS):
+                public.append(
+                    "no VPC nor subnets given (vpcId; subnetIds, privateSubnetIds, publicSubnetIds): pulumi-eks "
+                    "then places the control plane in the default VPC's subnets, which are public (a route to "
+                    "its internet gateway, public IPs on launch); pass vpcId and private subnets as "
+                    "privateSubnetIds"
+                )
         for dep_key, path, what in specs:
             values = collect(res.props, path)
             if not values:
