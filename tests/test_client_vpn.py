@@ -1,82 +1,222 @@
-"""ClientVpn under mocks: mutual TLS from a pulumi-tls PKI imported into ACM, endpoint settings, profiles."""
+"""ClientVpn, built directly under mocks: mutual TLS from a pulumi-tls PKI imported into ACM, the endpoint's
+settings, its subnets and authorization, and the clients' .ovpn profiles (a secret)."""
 
 from __future__ import annotations
 
+import dataclasses
+import ipaddress
 import json
 import os
 import subprocess
 import sys
 
-from stack_config import ConfigError
-from tests.conftest import ROOT, P
+import pulumi
+import pulumi_aws as aws
 
+from hyperpod_platform import ClientVpn, ClientVpnArgs
+from hyperpod_platform.settings import VpnSettings
+from tests.conftest import ROOT
+from tools.harness import RunResult, run_program
+
+COMPONENT = "hyperpod-platform:index:ClientVpn"
 ENDPOINT = "aws:ec2clientvpn/endpoint:Endpoint"
+ACM = "aws:acm/certificate:Certificate"
+KEY = "tls:index/privateKey:PrivateKey"
+CA_CERT = "tls:index/selfSignedCert:SelfSignedCert"
+SIGNED = "tls:index/locallySignedCert:LocallySignedCert"
+ASSOCIATION = "aws:ec2clientvpn/networkAssociation:NetworkAssociation"
+RULE = "aws:ec2clientvpn/authorizationRule:AuthorizationRule"
+SUBNET = "aws:ec2/subnet:Subnet"
+CONFIG = {"aws:region": "us-east-1", "aws-native:region": "us-east-1"}
+
+NAME = "t"
+VPC_ID = "vpc-0123456789abcdef0"
+VPC_CIDR = "10.20.0.0/16"
+SETTINGS = VpnSettings(enabled=True, client_cidr="10.255.0.0/22", clients=("alice", "bob"))
+TAGS = {"Cluster": NAME}
 
 
-def test_endpoint_settings(dev_run):
-    """Mutual TLS with our server certificate, the configured client range, split tunnel, the VPC resolver
-    as DNS, connection logs in CloudWatch, and the VPN security group."""
-    ep = dev_run.one(ENDPOINT).inputs
-    server = dev_run.named("hp-dev-vpn-server", "aws:acm/certificate:Certificate").outputs["arn"]
+def _run(settings: VpnSettings = SETTINGS, preview: bool = False, subnets: int = 2) -> RunResult:
+    """A ClientVpn in ``subnets`` tiny subnets; its profiles and endpoint id exported."""
+
+    def program():
+        made = [aws.ec2.Subnet(f"subnet-{i}", vpc_id=VPC_ID, cidr_block=f"10.20.{i}.0/24") for i in range(subnets)]
+        vpn = ClientVpn(
+            NAME,
+            ClientVpnArgs(
+                settings=settings, vpc_id=VPC_ID, vpc_cidr=VPC_CIDR, subnet_ids=[s.id for s in made], tags=TAGS
+            ),
+        )
+        pulumi.export("profiles", vpn.profiles)
+        pulumi.export("endpointId", vpn.endpoint.id)
+
+    result = run_program(program, CONFIG, preview=preview)
+    assert result.error is None, result.error
+    return result
+
+
+def _mine(result: RunResult, typ: str) -> list:
+    """Resources of ``typ`` that the component registered."""
+    component = result.one(COMPONENT)
+    return [r for r in result.of_type(typ) if r.parent == component.urn]
+
+
+def _one(result: RunResult, typ: str, name: str):
+    (found,) = [r for r in _mine(result, typ) if r.name == name]
+    return found
+
+
+def test_endpoint_uses_mutual_tls_split_tunnel_the_vpc_resolver_and_connection_logs():
+    """Mutual TLS with the component's server certificate (also the client root), the given client range,
+    split tunnel, the VPC resolver (base + 2) as DNS, UDP 443, connection logs in the component's log group and
+    stream, and the component's security group."""
+    result = _run()
+    (endpoint,) = _mine(result, ENDPOINT)
+    ep = endpoint.inputs
+    server = _one(result, ACM, f"{NAME}-vpn-server").outputs["arn"]
     assert ep["serverCertificateArn"] == server
     assert ep["authenticationOptions"] == [{"type": "certificate-authentication", "rootCertificateChainArn": server}]
-    assert ep["clientCidrBlock"] == "10.255.0.0/22" and ep["splitTunnel"] is True
-    assert ep["dnsServers"] == ["10.20.0.2"]
-    logs = ep["connectionLogOptions"]
-    assert logs["enabled"] is True
-    assert logs["cloudwatchLogGroup"] == dev_run.named("hp-dev-vpn", "aws:cloudwatch/logGroup:LogGroup").outputs["name"]
-    assert ep["securityGroupIds"] == [dev_run.named("hp-dev-vpn-sg").outputs["id"]]
+    assert ep["clientCidrBlock"] == SETTINGS.client_cidr and ep["splitTunnel"] is True
+    assert ep["dnsServers"] == [str(ipaddress.IPv4Network(VPC_CIDR).network_address + 2)]
+    assert (ep["vpcId"], ep["transportProtocol"], ep["vpnPort"]) == (VPC_ID, "udp", 443)
+    (group,) = _mine(result, "aws:cloudwatch/logGroup:LogGroup")
+    (stream,) = _mine(result, "aws:cloudwatch/logStream:LogStream")
+    assert ep["connectionLogOptions"] == {
+        "enabled": True,
+        "cloudwatchLogGroup": group.outputs["name"],
+        "cloudwatchLogStream": stream.outputs["name"],
+    }
+    assert stream.inputs["logGroupName"] == group.outputs["name"]
+    assert group.inputs["retentionInDays"] == SETTINGS.log_retention_days
+    (sg,) = _mine(result, "aws:ec2/securityGroup:SecurityGroup")
+    assert ep["securityGroupIds"] == [sg.outputs["id"]]
+    assert ep["tags"] == {**TAGS, "Name": f"{NAME}-vpn"}
+    assert result.outputs["endpointId"] == endpoint.outputs["id"]
 
 
-def test_associations_and_authorization(dev_run):
-    """Associated with every private subnet; authorized for the VPC CIDR only."""
-    ep = dev_run.one(ENDPOINT).outputs["id"]
-    assoc = dev_run.of_type("aws:ec2clientvpn/networkAssociation:NetworkAssociation")
-    private = {dev_run.named(f"hp-dev-private-{i}", "aws:ec2/subnet:Subnet").outputs["id"] for i in (0, 1)}
-    assert {a.inputs["subnetId"] for a in assoc} == private
-    assert all(a.inputs["clientVpnEndpointId"] == ep for a in assoc)
-    (rule,) = dev_run.of_type("aws:ec2clientvpn/authorizationRule:AuthorizationRule")
-    assert rule.inputs["targetNetworkCidr"] == "10.20.0.0/16" and rule.inputs["clientVpnEndpointId"] == ep
+def test_security_group_lets_clients_reach_the_vpc_only():
+    """The endpoint's group has no inbound rule and one outbound rule: everything, to the VPC CIDR only."""
+    result = _run()
+    (sg,) = _mine(result, "aws:ec2/securityGroup:SecurityGroup")
+    assert sg.inputs["vpcId"] == VPC_ID
+    rules = [
+        r.inputs
+        for typ in (
+            "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+            "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        )
+        for r in result.of_type(typ)
+        if r.inputs["securityGroupId"] == sg.outputs["id"]
+    ]
+    assert [(r["ipProtocol"], r["cidrIpv4"]) for r in rules] == [("-1", VPC_CIDR)]
+    assert not result.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
 
 
-def test_pki_in_acm_and_keys_only_as_secrets(dev_run):
-    """A CA, a server certificate and one client certificate per configured name, each imported into ACM
-    with the CA as chain; every private key reaches ACM only as a secret; RSA 2048 throughout."""
-    ca = dev_run.named("hp-dev-vpn-ca-v1", "tls:index/selfSignedCert:SelfSignedCert")
+def test_endpoint_is_associated_with_every_given_subnet_and_authorized_for_the_vpc_only():
+    """One association per given subnet; one authorization rule, for the VPC CIDR."""
+    result = _run(subnets=3)
+    endpoint = result.one(ENDPOINT).outputs["id"]
+    associations = _mine(result, ASSOCIATION)
+    given = {s.outputs["id"] for s in result.of_type(SUBNET)}
+    assert len(given) == 3 and sorted(a.inputs["subnetId"] for a in associations) == sorted(given)
+    assert all(a.inputs["clientVpnEndpointId"] == endpoint for a in associations)
+    (rule,) = _mine(result, RULE)
+    assert (rule.inputs["targetNetworkCidr"], rule.inputs["clientVpnEndpointId"]) == (VPC_CIDR, endpoint)
+    assert rule.inputs["authorizeAllGroups"] is True
+
+
+def test_pki_in_acm_and_private_keys_only_as_secrets():
+    """A CA, a server certificate and one client certificate per client, each imported into ACM with the CA
+    as chain; every private key reaches ACM only as a secret; RSA 2048 throughout; server and client uses."""
+    result = _run()
+    v = f"v{SETTINGS.pki_version}"
+    ca = _one(result, CA_CERT, f"{NAME}-vpn-ca-{v}")
     assert ca.inputs["isCaCertificate"] is True
-    certs = {c.name: c for c in dev_run.of_type("aws:acm/certificate:Certificate") if "-vpn-" in c.name}
-    assert set(certs) == {"hp-dev-vpn-server", "hp-dev-vpn-client-alice", "hp-dev-vpn-client-bob"}
+    certs = {c.name: c for c in _mine(result, ACM)}
+    assert set(certs) == {f"{NAME}-vpn-server", *(f"{NAME}-vpn-client-{c}" for c in SETTINGS.clients)}
     for cert in certs.values():
         assert cert.inputs["certificateChain"] == ca.outputs["certPem"]
         assert set(cert.inputs["privateKey"]) == {"<secret>"}
-    keys = [k for k in dev_run.of_type("tls:index/privateKey:PrivateKey") if "-vpn-" in k.name]
-    assert len(keys) == 4 and all((k.inputs["algorithm"], k.inputs["rsaBits"]) == ("RSA", 2048) for k in keys)
-    uses = {c.name: c.inputs["allowedUses"] for c in dev_run.of_type("tls:index/locallySignedCert:LocallySignedCert")}
-    assert "server_auth" in uses["hp-dev-vpn-server-v1"] and "client_auth" in uses["hp-dev-vpn-client-alice-v1"]
+        assert cert.inputs["tags"] == TAGS
+    keys = _mine(result, KEY)
+    assert len(keys) == 2 + len(SETTINGS.clients)
+    assert all((k.inputs["algorithm"], k.inputs["rsaBits"]) == ("RSA", 2048) for k in keys)
+    uses = {c.name: c.inputs["allowedUses"] for c in _mine(result, SIGNED)}
+    assert "server_auth" in uses[f"{NAME}-vpn-server-{v}"] and "client_auth" not in uses[f"{NAME}-vpn-server-{v}"]
+    for client in SETTINGS.clients:
+        assert "client_auth" in uses[f"{NAME}-vpn-client-{client}-{v}"]
+        assert "server_auth" not in uses[f"{NAME}-vpn-client-{client}-{v}"]
 
 
-def test_ovpn_profiles_match_the_endpoint(dev_run):
-    """Each client's profile is a secret output with ca, cert, key, remote and server verification that
-    match the endpoint and the PKI."""
-    profiles = dev_run.outputs["vpnProfiles"]
+def test_profiles_are_a_secret_that_matches_the_endpoint_and_the_pki():
+    """The profiles are one secret output, one profile per client, each with the endpoint's host (wildcard
+    dropped) and port, server verification by the server certificate's name, and the CA, the client's
+    certificate and the client's key inline."""
+    result = _run()
+    profiles = result.outputs["profiles"]
     assert set(profiles) == {"<secret>"}
-    alice = profiles["<secret>"]["alice"]
-    host = dev_run.one(ENDPOINT).outputs["dnsName"].removeprefix("*.")
-    assert f"remote {host} 443\n" in alice
-    assert "remote-cert-tls server\n" in alice and "verify-x509-name server.hp-dev.vpn name\n" in alice
-    ca = dev_run.named("hp-dev-vpn-ca-v1", "tls:index/selfSignedCert:SelfSignedCert").outputs["certPem"].strip()
-    cert = dev_run.named("hp-dev-vpn-client-alice-v1", "tls:index/locallySignedCert:LocallySignedCert").outputs[
-        "certPem"
-    ]
-    key = dev_run.named("hp-dev-vpn-client-alice-v1", "tls:index/privateKey:PrivateKey").outputs["privateKeyPem"]
-    assert f"<ca>\n{ca}\n</ca>" in alice and f"<cert>\n{cert.strip()}\n</cert>" in alice
-    assert f"<key>\n{key.strip()}\n</key>" in alice
-    assert set(profiles["<secret>"]) == {"alice", "bob"}
+    assert set(profiles["<secret>"]) == set(SETTINGS.clients)
+    host = result.one(ENDPOINT).outputs["dnsName"].removeprefix("*.")
+    v = f"v{SETTINGS.pki_version}"
+    ca = _one(result, CA_CERT, f"{NAME}-vpn-ca-{v}").outputs["certPem"].strip()
+    for client in SETTINGS.clients:
+        profile = profiles["<secret>"][client]
+        assert f"remote {host} {SETTINGS.port}\n" in profile
+        assert "remote-cert-tls server\n" in profile and f"verify-x509-name server.{NAME}.vpn name\n" in profile
+        cert = _one(result, SIGNED, f"{NAME}-vpn-client-{client}-{v}").outputs["certPem"].strip()
+        key = _one(result, KEY, f"{NAME}-vpn-client-{client}-{v}").outputs["privateKeyPem"].strip()
+        assert f"<ca>\n{ca}\n</ca>" in profile and f"<cert>\n{cert}\n</cert>" in profile
+        assert f"<key>\n{key}\n</key>" in profile
+    alice, bob = (profiles["<secret>"][c] for c in ("alice", "bob"))
+    assert alice != bob
 
 
-def test_profile_writer_makes_a_private_file(dev_run, tmp_path):
-    """tools.vpn_profile writes the named profile with mode 0600 and refuses an unknown name."""
-    data = json.dumps(dev_run.outputs["vpnProfiles"]["<secret>"])
+def test_server_certificate_is_issued_for_the_name_the_profiles_verify():
+    """The server certificate's request names ``server.<name>.vpn``, the name each profile verifies."""
+    result = _run()
+    (csr,) = [r for r in _mine(result, "tls:index/certRequest:CertRequest") if r.name.startswith(f"{NAME}-vpn-server-")]
+    assert csr.inputs["subject"]["commonName"] == f"server.{NAME}.vpn"
+    assert csr.inputs["dnsNames"] == [f"server.{NAME}.vpn"]
+
+
+def test_port_split_tunnel_and_log_retention_follow_the_settings():
+    """A full tunnel on UDP 1194 with a shorter log retention: the endpoint and the profiles say so."""
+    settings = dataclasses.replace(SETTINGS, split_tunnel=False, port=1194, log_retention_days=7)
+    result = _run(settings)
+    ep = result.one(ENDPOINT).inputs
+    assert (ep["splitTunnel"], ep["vpnPort"]) == (False, 1194)
+    assert result.one("aws:cloudwatch/logGroup:LogGroup").inputs["retentionInDays"] == 7
+    host = result.one(ENDPOINT).outputs["dnsName"].removeprefix("*.")
+    assert all(f"remote {host} 1194\n" in p for p in result.outputs["profiles"]["<secret>"].values())
+
+
+def test_pki_version_reissues_the_ca_and_every_certificate():
+    """A new pkiVersion names every key, request and certificate anew (a replacement), none of the old."""
+    result = _run(dataclasses.replace(SETTINGS, pki_version=2))
+    names = {r.name for r in result.registrations if r.type.startswith("tls:")}
+    assert names and all(n.endswith("-v2") for n in names)
+    assert f"{NAME}-vpn-ca-v2" in names and f"{NAME}-vpn-ca-v1" not in names
+
+
+def test_no_clients_means_no_client_certificates_and_no_profiles():
+    result = _run(dataclasses.replace(SETTINGS, clients=()))
+    assert [c.name for c in _mine(result, ACM)] == [f"{NAME}-vpn-server"]
+    assert result.outputs["profiles"] == {"<secret>": {}}
+
+
+def test_preview_registers_the_endpoint_with_unknown_profiles():
+    """In a first preview the endpoint's name and the certificates are unknown: everything is still
+    registered, and the profiles are unknown rather than wrong."""
+    result = _run(preview=True)
+    assert len(_mine(result, ASSOCIATION)) == 2 and len(_mine(result, ACM)) == 1 + len(SETTINGS.clients)
+    assert result.outputs["profiles"] == "<unknown>"
+
+
+def test_profile_writer_makes_a_private_file(tmp_path):
+    """tools.vpn_profile writes the named profile from the profiles (as `pulumi stack output --json` gives
+    them) with mode 0600, and refuses an unknown name."""
+    profiles = _run().outputs["profiles"]["<secret>"]
+    data = json.dumps(profiles)
     out = tmp_path / "alice.ovpn"
 
     def run(*args):
@@ -86,26 +226,8 @@ def test_profile_writer_makes_a_private_file(dev_run, tmp_path):
 
     proc = run("alice", str(out))
     assert proc.returncode == 0, proc.stderr
-    assert out.read_text() == dev_run.outputs["vpnProfiles"]["<secret>"]["alice"]
+    assert out.read_text() == profiles["alice"]
     assert oct(os.stat(out).st_mode & 0o777) == "0o600"
     bad = run("mallory", str(tmp_path / "m.ovpn"))
     assert bad.returncode == 1 and "no VPN client 'mallory'" in bad.stderr
-
-
-def test_client_cidr_must_not_overlap_the_vpc(dev_config, run_stack):
-    """A client range inside the VPC is refused before any resource, naming the key."""
-    dev_config[P + "vpn"]["clientCidr"] = "10.20.4.0/22"
-    result = run_stack(dev_config)
-    assert isinstance(result.error, ConfigError) and result.registrations == []
-    assert "vpn.clientCidr" in str(result.error) and "overlaps the VPC CIDR" in str(result.error)
-
-
-def test_login_nlb_admits_vpn_clients(dev_run):
-    """The login NLB's SSH rule set includes the VPN client range."""
-    nlb_sg = dev_run.named("hp-dev-nlb-sg").outputs["id"]
-    cidrs = {
-        r.inputs["cidrIpv4"]
-        for r in dev_run.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
-        if r.inputs["securityGroupId"] == nlb_sg
-    }
-    assert "10.255.0.0/22" in cidrs
+    assert not (tmp_path / "m.ovpn").exists()

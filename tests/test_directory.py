@@ -1,139 +1,204 @@
-"""Directory under mocks: Managed AD in two private subnets of distinct AZs (or an existing one), protected,
-passwords generated and kept only as secrets, the bind password never in any form outside Secrets Manager."""
+"""Directory, built directly under mocks: AWS Managed Microsoft AD in the first two given subnets (or an existing
+directory, looked up or given by its DNS IPs), protected, its Admin password generated and readable by the
+deployer only, and the read-only bind user's password generated and kept in Secrets Manager."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
-import re
-import struct
-from pathlib import Path
 
+import pulumi
+import pulumi_aws as aws
 import pytest
-from cryptography.hazmat.primitives import padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from pulumi.runtime import mocks as pmocks
 
-from tests.conftest import ROOT, P
-from tools.harness import DEPLOYER_ROLE
+import tools.harness as harness
+from hyperpod_platform import Directory, DirectoryArgs
+from hyperpod_platform.directory import PASSWORD_SPECIALS
+from hyperpod_platform.settings import DirectorySettings
+from tools.harness import DEPLOYER_ROLE, DEPLOYER_SESSION, RunResult, run_program
 from tools.preview import plan_of
 
+COMPONENT = "hyperpod-platform:index:Directory"
 DIRECTORY = "aws:directoryservice/directory:Directory"
 SECRET = "aws:secretsmanager/secret:Secret"
 VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
 PASSWORD = "random:index/randomPassword:RandomPassword"
-OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
+SUBNET = "aws:ec2/subnet:Subnet"
+LOOKUP = "aws:directoryservice/getDirectory:getDirectory"
+CONFIG = {"aws:region": "us-east-1", "aws-native:region": "us-east-1"}
+
+NAME = "t"
+VPC_ID = "vpc-0123456789abcdef0"
+CREATE = DirectorySettings(enabled=True, domain_name="corp.example.com")
+EXISTING = DirectorySettings(enabled=True, mode="existing", domain_name="corp.example.com", directory_id="d-0123456789")
+TAGS = {"Cluster": NAME}
 
 
-def test_managed_ad_in_two_private_subnets_of_distinct_azs(dev_run):
-    """A MicrosoftAD directory (Standard by default) in the first two private subnets, which are in
-    different AZs, with Data API access on."""
-    d = dev_run.one(DIRECTORY).inputs
-    assert (d["type"], d["edition"], d["name"], d["shortName"]) == (
+def _run(settings: DirectorySettings = CREATE, preview: bool = False) -> RunResult:
+    """A Directory in three tiny subnets (it takes the first two); a consumer of its bind secret ARN; its
+    outputs exported."""
+
+    def program():
+        subnets = [aws.ec2.Subnet(f"subnet-{i}", vpc_id=VPC_ID, cidr_block=f"10.20.{i}.0/24") for i in range(3)]
+        d = Directory(
+            NAME, DirectoryArgs(settings=settings, vpc_id=VPC_ID, subnet_ids=[s.id for s in subnets], tags=TAGS)
+        )
+        aws.ssm.Parameter("consumer", type="String", insecure_value=d.bind_secret_arn)  # e.g. the nodes' policy
+        pulumi.export("directoryId", d.directory_id)
+        pulumi.export("dnsIps", d.dns_ips)
+        pulumi.export("securityGroupId", d.security_group_id)
+        pulumi.export("controllerCount", d.controller_count)
+        pulumi.export("bindSecretArn", d.bind_secret_arn)
+        pulumi.export("hasAdminSecret", d.admin_secret is not None)
+        pulumi.export("hasDirectory", d.directory is not None)
+
+    result = run_program(program, CONFIG, preview=preview)
+    assert result.error is None, result.error
+    return result
+
+
+def _mine(result: RunResult, typ: str) -> list:
+    component = result.one(COMPONENT)
+    return [r for r in result.of_type(typ) if r.parent == component.urn]
+
+
+def _one(result: RunResult, typ: str, name: str):
+    (found,) = [r for r in _mine(result, typ) if r.name == name]
+    return found
+
+
+def _lookup(directory_id: str) -> dict:
+    """What the mocks answer for the directory's lookup (the directory as AWS describes it)."""
+    call = pmocks.MockCallArgs(token=LOOKUP, args={"directoryId": directory_id}, provider="")
+    return harness.AwsMocks(CONFIG["aws:region"], preview=False).call(call)
+
+
+def _subnet_ids(result: RunResult) -> list[str]:
+    return [result.named(f"subnet-{i}", SUBNET).outputs["id"] for i in range(3)]
+
+
+# --- created mode ------------------------------------------------------------------------------------------
+def test_creates_managed_ad_in_the_first_two_subnets_with_data_access():
+    """A MicrosoftAD directory (Standard by default), named for the domain with its NetBIOS name from the first
+    label, in the given VPC and the first two given subnets, with Data API access on, tagged."""
+    result = _run()
+    (d,) = _mine(result, DIRECTORY)
+    i = d.inputs
+    assert (i["type"], i["edition"], i["name"], i["shortName"]) == (
         "MicrosoftAD",
         "Standard",
-        "corp.hp-dev.example.com",
-        "HPDEV",
+        "corp.example.com",
+        "CORP",
     )
-    subnets = {s.outputs["id"]: s for s in dev_run.of_type("aws:ec2/subnet:Subnet")}
-    chosen = [subnets[i] for i in d["vpcSettings"]["subnetIds"]]
-    assert [s.name for s in chosen] == ["hp-dev-private-0", "hp-dev-private-1"]
-    assert len({s.inputs["availabilityZone"] for s in chosen}) == 2
-    assert all(s.inputs.get("mapPublicIpOnLaunch") in (None, False) for s in chosen)
-    assert d["vpcSettings"]["vpcId"] == dev_run.one("aws:ec2/vpc:Vpc").outputs["id"]
-    assert d["enableDirectoryDataAccess"] is True
+    assert i["vpcSettings"] == {"vpcId": VPC_ID, "subnetIds": _subnet_ids(result)[:2]}
+    assert i["enableDirectoryDataAccess"] is True and i["tags"] == TAGS
+    assert NAME in i["description"]
 
 
-def test_enterprise_edition_by_config(dev_config, run_stack):
-    dev_config[P + "directory"]["edition"] = "Enterprise"
-    assert run_stack(dev_config).one(DIRECTORY).inputs["edition"] == "Enterprise"
+def test_directory_takes_edition_and_short_name_from_the_settings():
+    result = _run(dataclasses.replace(CREATE, edition="Enterprise", short_name="CORPX"))
+    i = result.one(DIRECTORY).inputs
+    assert (i["edition"], i["shortName"]) == ("Enterprise", "CORPX")
 
 
-def test_directory_and_its_contents_are_protected(dev_config, run_stack, dev_run):
-    """The directory, its admin secret and its contents are protected; `protect: false` lifts it."""
-    kept = [
-        dev_run.one(DIRECTORY),
-        dev_run.named("hp-dev-directory-admin", SECRET),
-        dev_run.named("hp-dev-directory-contents"),
+def test_created_directory_reports_its_id_controllers_and_security_group():
+    """The directory's id, DNS IPs and the security group AWS made are the component's outputs; two domain
+    controllers (one per subnet), known at plan time."""
+    result = _run()
+    d = result.one(DIRECTORY).outputs
+    o = result.outputs
+    assert (o["directoryId"], o["dnsIps"], o["securityGroupId"]) == (d["id"], d["dnsIpAddresses"], d["securityGroupId"])
+    assert o["controllerCount"] == 2 and o["hasDirectory"] is True and o["hasAdminSecret"] is True
+
+
+def test_directory_and_its_admin_secret_are_protected():
+    """The directory and the Admin password's secret are protected, and nothing else of the component is
+    (the passwords, the bind secret and the secret versions can be replaced)."""
+    result = _run()
+    component = result.one(COMPONENT)
+    protected = sorted((r.type, r.name) for r in result.registrations if r.parent == component.urn and r.protect)
+    assert protected == [(DIRECTORY, f"{NAME}-directory"), (SECRET, f"{NAME}-directory-admin")]
+
+
+def test_protect_false_lifts_the_protection():
+    result = _run(dataclasses.replace(CREATE, protect=False))
+    component = result.one(COMPONENT)
+    assert result.one(DIRECTORY) and not [
+        r.name for r in result.registrations if r.parent == component.urn and r.protect
     ]
-    assert all(r.protect for r in kept), [r.name for r in kept if not r.protect]
-    dev_config[P + "directory"]["protect"] = False
-    result = run_stack(dev_config)
-    assert not result.one(DIRECTORY).protect and not result.named("hp-dev-directory-contents").protect
 
 
-def test_passwords_generated_and_only_secrets(dev_run):
-    """Admin and bind passwords come from pulumi-random (32 characters, AD complexity) and reach every
-    resource only as secrets: the directory, both secret versions and the contents resource."""
-    passwords = {p.name: p for p in dev_run.of_type(PASSWORD)}
-    assert set(passwords) == {"hp-dev-directory-admin", "hp-dev-ldap-bind"}
+def test_passwords_are_generated_with_ad_complexity():
+    """Admin and bind passwords come from pulumi-random: 32 characters, at least two of each class, specials
+    only from the set that needs no quoting."""
+    passwords = {p.name: p.inputs for p in _mine(_run(), PASSWORD)}
+    assert set(passwords) == {f"{NAME}-directory-admin", f"{NAME}-ldap-bind"}
     for p in passwords.values():
-        assert p.inputs["length"] == 32 and p.inputs["minUpper"] >= 1 and p.inputs["minNumeric"] >= 1
-    assert dev_run.one(DIRECTORY).inputs["password"] == {
-        "<secret>": passwords["hp-dev-directory-admin"].outputs["result"]
-    }
-    for name, password in (
-        ("hp-dev-directory-admin", "hp-dev-directory-admin"),
-        ("hp-dev-ldap-bind", "hp-dev-ldap-bind"),
-    ):
-        assert dev_run.named(name, VERSION).inputs["secretString"] == {
-            "<secret>": passwords[password].outputs["result"]
-        }
-    contents = dev_run.named("hp-dev-directory-contents").inputs
-    assert contents["bind_password"] == {"<secret>": passwords["hp-dev-ldap-bind"].outputs["result"]}
+        assert p["length"] == 32 and p["special"] is True and p["overrideSpecial"] == PASSWORD_SPECIALS
+        assert min(p["minUpper"], p["minLower"], p["minNumeric"], p["minSpecial"]) >= 2
 
 
-def test_bind_password_version_rotates_only_the_bind_password(dev_config, run_stack, dev_run):
-    """bindPasswordVersion is the bind password's keeper: bumping it makes a new password (a replacement the
-    preview shows), and the Admin password stays."""
-    keepers = {p.name: p.inputs.get("keepers") for p in dev_run.of_type(PASSWORD)}
-    assert keepers == {"hp-dev-directory-admin": None, "hp-dev-ldap-bind": {"version": "1"}}
-    dev_config[P + "directory"]["bindPasswordVersion"] = 2
-    keepers = {p.name: p.inputs.get("keepers") for p in run_stack(dev_config).of_type(PASSWORD)}
-    assert keepers == {"hp-dev-directory-admin": None, "hp-dev-ldap-bind": {"version": "2"}}
+def test_passwords_reach_the_directory_and_the_secrets_only_as_secrets():
+    """The directory gets the Admin password, and each secret version its password, as secrets; nowhere in the
+    component's plan (secrets redacted) does either password appear in any form."""
+    result = _run()
+    passwords = {p.name: p.outputs["result"] for p in _mine(result, PASSWORD)}
+    admin, bind = passwords[f"{NAME}-directory-admin"], passwords[f"{NAME}-ldap-bind"]
+    assert result.one(DIRECTORY).inputs["password"] == {"<secret>": admin}
+    assert _one(result, VERSION, f"{NAME}-directory-admin").inputs["secretString"] == {"<secret>": admin}
+    assert _one(result, VERSION, f"{NAME}-ldap-bind").inputs["secretString"] == {"<secret>": bind}
+    plan = json.dumps(plan_of(result))
+    for password in (admin, bind):
+        forms = (password, base64.b64encode(password.encode()).decode(), password.encode().hex())
+        assert not [f for f in forms if f in plan], "a password appears in the plan"
 
 
-def test_execution_role_reads_only_the_named_secrets(dev_run):
-    """The nodes may read the bind-password and host-key secrets and nothing else; each of those secrets
-    refuses every other principal but the deploying role (the provider reads a secret back after writing it;
-    the role ARN comes from the session context, path included); the admin password is not among them."""
-    arns = {
-        name: dev_run.named(name, SECRET).outputs["arn"]
-        for name in ("hp-dev-host-keys", "hp-dev-ldap-bind", "hp-dev-directory-admin")
-    }
-    statements = json.loads(dev_run.named("hp-dev-vpc-and-lifecycle").inputs["policy"])["Statement"]
-    reads = [s for s in statements if "secretsmanager" in json.dumps(s["Action"])]
-    assert reads == [
-        {
-            "Sid": "ReadNamedSecrets",
-            "Effect": "Allow",
-            "Action": "secretsmanager:GetSecretValue",
-            "Resource": [arns["hp-dev-host-keys"], arns["hp-dev-ldap-bind"]],
-        }
-    ]
-    policies = {
-        json.loads(p.inputs["policy"])["Statement"][0]["Resource"]: json.loads(p.inputs["policy"])
-        for p in dev_run.of_type("aws:secretsmanager/secretPolicy:SecretPolicy")
-        if p.name.endswith("-nodes-only")
-    }
-    assert set(policies) == {arns["hp-dev-host-keys"], arns["hp-dev-ldap-bind"]}
-    role = dev_run.named("hp-dev-role", "aws:iam/role:Role").outputs["arn"]
-    for doc in policies.values():
-        (stmt,) = doc["Statement"]
-        assert stmt["Effect"] == "Deny" and stmt["Condition"] == {
-            "ArnNotEquals": {"aws:PrincipalArn": sorted([role, DEPLOYER_ROLE])}
-        }
+def test_passwords_are_kept_secret_in_state(monkeypatch):
+    """Each password resource asks the engine to keep its result secret, so the bind password the component
+    hands on (``bind_password``) is a secret wherever it goes."""
+    secret_outputs: dict[tuple[str, str], list[str]] = {}
+
+    class Monitor(harness.RecordingMonitor):
+        def RegisterResource(self, request):
+            secret_outputs[(request.type, request.name)] = list(request.additionalSecretOutputs)
+            return super().RegisterResource(request)
+
+    monkeypatch.setattr(harness, "RecordingMonitor", Monitor)
+    result = _run()
+    for p in _mine(result, PASSWORD):
+        assert "result" in secret_outputs[(PASSWORD, p.name)], p.name
 
 
-def test_admin_secret_readable_only_by_the_deployer(dev_run):
-    """The Admin password's secret has a resource policy too: it denies GetSecretValue to every principal but
-    the deploying role (from the session context, path included); no workload, not even the nodes, may read
-    it. Every secret of the stack thus has a resource policy (the secret-has-resource-policy rule)."""
-    secret = dev_run.named("hp-dev-directory-admin", SECRET).outputs["arn"]
-    policies = [
-        p for p in dev_run.of_type("aws:secretsmanager/secretPolicy:SecretPolicy") if p.inputs["secretArn"] == secret
-    ]
-    assert [p.name for p in policies] == ["hp-dev-directory-admin-deployer-only"]
-    (stmt,) = json.loads(policies[0].inputs["policy"])["Statement"]
+def test_bind_password_version_is_the_bind_passwords_only_keeper():
+    """bindPasswordVersion keeps the bind password: a new version makes a new password (a replacement the
+    preview shows); the Admin password has no keeper (a new one would replace the directory)."""
+    for version in (1, 2):
+        result = _run(dataclasses.replace(CREATE, bind_password_version=version))
+        keepers = {p.name: p.inputs.get("keepers") for p in _mine(result, PASSWORD)}
+        assert keepers == {f"{NAME}-directory-admin": None, f"{NAME}-ldap-bind": {"version": str(version)}}
+
+
+def test_secrets_say_what_they_hold_and_keep_a_recovery_window():
+    result = _run()
+    admin = _one(result, SECRET, f"{NAME}-directory-admin").inputs
+    bind = _one(result, SECRET, f"{NAME}-ldap-bind").inputs
+    assert CREATE.domain_name in admin["description"] and admin["recoveryWindowInDays"] == 30
+    assert CREATE.bind_user in bind["description"] and CREATE.domain_name in bind["description"]
+    assert bind["recoveryWindowInDays"] == 7
+    assert admin["tags"] == bind["tags"] == TAGS
+
+
+def test_admin_secret_readable_only_by_the_deployer():
+    """The Admin password's secret denies GetSecretValue to every principal but the deploying role, whose ARN
+    (path included) comes from the caller's session context; no workload may read it."""
+    result = _run()
+    secret = _one(result, SECRET, f"{NAME}-directory-admin").outputs["arn"]
+    (policy,) = _mine(result, POLICY)
+    assert policy.inputs["secretArn"] == secret
+    (stmt,) = json.loads(policy.inputs["policy"])["Statement"]
     assert stmt == {
         "Sid": "OnlyTheDeployerReads",
         "Effect": "Deny",
@@ -142,134 +207,72 @@ def test_admin_secret_readable_only_by_the_deployer(dev_run):
         "Resource": secret,
         "Condition": {"ArnNotEquals": {"aws:PrincipalArn": [DEPLOYER_ROLE]}},
     }
-    covered = {p.inputs["secretArn"] for p in dev_run.of_type("aws:secretsmanager/secretPolicy:SecretPolicy")}
-    assert {s.outputs["arn"] for s in dev_run.of_type(SECRET)} <= covered
+    contexts = [a for t, a in result.calls if t == "aws:iam/getSessionContext:getSessionContext"]
+    assert [a["arn"] for a in contexts] == [DEPLOYER_SESSION]
 
 
-def test_existing_directory_by_id(dev_config, run_stack):
-    """mode: existing creates no directory and no admin secret; the domain controllers come from a lookup
-    of the directory, or from dnsIps with no lookup."""
-    dev_config[P + "directory"].update(mode="existing", directoryId="d-0123456789")
-    for key in ("edition", "shortName"):
-        del dev_config[P + "directory"][key]
-    result = run_stack(dev_config)
-    assert result.error is None, result.error
-    assert not result.of_type(DIRECTORY)
-    assert [r.name for r in result.of_type(SECRET) if "directory-admin" in r.name] == []
-    lookups = [a for t, a in result.calls if t == "aws:directoryservice/getDirectory:getDirectory"]
-    assert [a["directoryId"] for a in lookups] == ["d-0123456789"]
-    targets = sorted(
-        a.inputs["targetId"]
-        for a in result.of_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")
-        if a.name.startswith("hp-dev-ldap-dc-")
+def test_bind_secret_arn_resolves_once_the_secret_holds_the_password():
+    """Whatever takes ``bind_secret_arn`` waits for the bind secret's version: nodes that read it find a
+    value. The ARN is the bind secret's."""
+    result = _run()
+    consumer = result.named("consumer", "aws:ssm/parameter:Parameter")
+    version = _one(result, VERSION, f"{NAME}-ldap-bind")
+    assert version.urn in consumer.dependencies
+    assert consumer.inputs["insecureValue"] == result.outputs["bindSecretArn"]
+    assert result.outputs["bindSecretArn"] == _one(result, SECRET, f"{NAME}-ldap-bind").outputs["arn"]
+
+
+def test_preview_registers_the_directory_with_unknown_id_and_controllers():
+    """In a first preview the directory's id and DNS IPs are unknown; everything is registered, and the
+    controller count is still known."""
+    result = _run(preview=True)
+    assert len(_mine(result, DIRECTORY)) == 1 and len(_mine(result, SECRET)) == 2
+    o = result.outputs
+    assert (o["directoryId"], o["dnsIps"], o["controllerCount"]) == ("<unknown>", "<unknown>", 2)
+
+
+# --- existing mode -----------------------------------------------------------------------------------------
+def test_existing_directory_is_looked_up_by_id():
+    """mode: existing creates no directory, no Admin password and no Admin secret; the id, domain controllers
+    and security group come from one lookup of the given directory; the bind secret is still made."""
+    result = _run(EXISTING)
+    assert not result.of_type(DIRECTORY) and not _mine(result, POLICY)
+    assert [p.name for p in _mine(result, PASSWORD)] == [f"{NAME}-ldap-bind"]
+    assert [s.name for s in _mine(result, SECRET)] == [f"{NAME}-ldap-bind"]
+    lookups = [a for t, a in result.calls if t == LOOKUP]
+    assert [a["directoryId"] for a in lookups] == [EXISTING.directory_id]
+    found = _lookup(EXISTING.directory_id)
+    o = result.outputs
+    assert (o["directoryId"], o["dnsIps"], o["securityGroupId"]) == (
+        EXISTING.directory_id,
+        found["dnsIpAddresses"],
+        found["securityGroupId"],
     )
-    assert targets == ["10.20.0.53", "10.20.64.53"]
-    assert result.named("hp-dev-directory-contents").inputs["directory_id"] == "d-0123456789"
-
-    dev_config[P + "directory"]["dnsIps"] = ["10.20.0.7", "10.20.64.7", "10.20.0.8"]
-    result = run_stack(dev_config)
-    assert not [t for t, _ in result.calls if t == "aws:directoryservice/getDirectory:getDirectory"]
-    targets = sorted(
-        a.inputs["targetId"]
-        for a in result.of_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")
-        if a.name.startswith("hp-dev-ldap-dc-")
-    )
-    assert targets == ["10.20.0.7", "10.20.0.8", "10.20.64.7"]
+    assert o["controllerCount"] == 2 and o["hasDirectory"] is False and o["hasAdminSecret"] is False
 
 
-def test_directory_off_registers_nothing_of_it(dev_config, run_stack):
-    dev_config[P + "directory"] = {"enabled": False}
-    result = run_stack(dev_config)
-    assert result.error is None, result.error
-    assert not [r for r in result.registrations if "directory" in r.type.lower() or "ldap" in r.name]
-    platform = json.loads(result.named("hp-dev-generated-platform.json").inputs["content"])
-    assert platform["directory"] is None
-    assert not [r for r in result.of_type(OBJECT) if r.name.endswith("ldaps-ca.pem")]
-    assert not result.of_type("aws:ssm/parameter:Parameter") and "directoryConnectionParameter" not in result.outputs
+def test_existing_directory_with_dns_ips_needs_no_lookup():
+    """Given dnsIps, the component looks nothing up: the domain controllers are the given IPs (as many as
+    given), and there is no security group of the directory's to report."""
+    ips = ("10.20.0.7", "10.20.64.7", "10.20.0.8")
+    result = _run(dataclasses.replace(EXISTING, dns_ips=ips))
+    assert not [t for t, _ in result.calls if t == LOOKUP]
+    o = result.outputs
+    assert (o["directoryId"], o["dnsIps"], o["controllerCount"]) == (EXISTING.directory_id, list(ips), 3)
+    assert o["securityGroupId"] is None
 
 
-# --- the bind password, in any form, outside Secrets Manager -----------------------------------------------
-def obfuscate(password: str) -> str:
-    """SSSD's obfuscated_password token (the format of sssd's crypto_obfuscate.c), for the detector's self-test."""
-    import os
-
-    key, iv = os.urandom(32), os.urandom(16)
-    padder = padding.PKCS7(128).padder()
-    data = padder.update(password.encode() + b"\0") + padder.finalize()
-    enc = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
-    ct = enc.update(data) + enc.finalize()
-    return base64.b64encode(struct.pack("<HH", 0, len(ct)) + key + iv + ct + b"\x00\x01\x02\x03").decode()
+def test_existing_directory_is_not_protected_by_the_component():
+    """Nothing the component makes for an existing directory is protected (it owns only the bind secret)."""
+    result = _run(EXISTING)
+    component = result.one(COMPONENT)
+    assert not [r.name for r in result.registrations if r.parent == component.urn and r.protect]
 
 
-def obfuscated_tokens(text: str) -> list[str]:
-    """Every SSSD obfuscated_password token in ``text``, decoded to its plaintext."""
-    found = []
-    for candidate in re.findall(r"[A-Za-z0-9+/]{60,}={0,2}", text):
-        try:
-            raw = base64.b64decode(candidate + "=" * (-len(candidate) % 4))
-        except ValueError:
-            continue
-        if len(raw) < 56 or not raw.endswith(b"\x00\x01\x02\x03"):
-            continue
-        method, size = struct.unpack("<HH", raw[:4])
-        key, iv, ct = raw[4:36], raw[36:52], raw[52 : 52 + size]
-        if method != 0 or len(ct) != size or size % 16:
-            continue
-        dec = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
-        unpadder = padding.PKCS7(128).unpadder()
-        plain = unpadder.update(dec.update(ct) + dec.finalize()) + unpadder.finalize()
-        found.append(plain.rstrip(b"\0").decode(errors="replace"))
-    return found
-
-
-def forms_of(password: str) -> list[str]:
-    return [password, base64.b64encode(password.encode()).decode(), password.encode().hex(), json.dumps(password)[1:-1]]
-
-
-def test_detector_finds_an_obfuscated_password():
-    """The scan below can fail: it decodes a token made the way SSSD makes them."""
-    token = obfuscate("Correct-Horse-9!")
-    assert obfuscated_tokens(f"ldap_default_authtok = {token}\n") == ["Correct-Horse-9!"]
-
-
-def test_bind_password_nowhere_but_secrets(dev_run):
-    """No bind (or admin) password in any form in the lifecycle bucket's objects (rendered and uploaded),
-    the directory connection parameter, the JSON plan, or the stack's outputs; and no SSSD obfuscated_password
-    token anywhere in them."""
-    passwords = [p.outputs["result"] for p in dev_run.of_type(PASSWORD)]
-    assert len(passwords) == 2 and all(len(p) >= 16 for p in passwords)
-    texts = {}
-    for obj in dev_run.of_type(OBJECT):
-        content = obj.inputs.get("content")
-        if content is None:
-            source = obj.inputs["source"]
-            path = Path(source.get("path") if isinstance(source, dict) else source)
-            content = (path if path.is_absolute() else ROOT / path).read_text(errors="replace")
-        texts[obj.inputs["key"]] = json.dumps(content) if not isinstance(content, str) else content
-    assert "lifecycle/generated/platform.json" in texts
-    texts["connection parameter"] = dev_run.one("aws:ssm/parameter:Parameter").inputs["insecureValue"]
-    assert any(k.endswith("50-directory.sh") for k in texts)
-    texts["plan"] = json.dumps(plan_of(dev_run))
-    texts["outputs"] = json.dumps({k: v for k, v in dev_run.outputs.items()})
-    for where, text in texts.items():
-        for password in passwords:
-            for form in forms_of(password):
-                assert form not in text, f"a password appears in {where}"
-        assert obfuscated_tokens(text) == [], f"an obfuscated_password token in {where}"
-        assert "obfuscated_password" not in text or where.endswith((".sh", ".py")), where  # node code may name it
-
-
-def test_ca_for_the_nodes_is_public_only(dev_run):
-    """The CA published to nodes (in the connection parameter) is a certificate, never a private key."""
-    ca = json.loads(dev_run.one("aws:ssm/parameter:Parameter").inputs["insecureValue"])["ca_cert_pem"]
-    assert ca.startswith("-----BEGIN CERTIFICATE-----") and "PRIVATE KEY" not in ca
-    ca_cert = dev_run.named("hp-dev-ldaps-ca-v1", "tls:index/selfSignedCert:SelfSignedCert").outputs["certPem"]
-    assert ca == ca_cert
-
-
-@pytest.mark.parametrize("preview", [True])
-def test_preview_mode_runs_with_unknown_directory_values(dev_config, run_stack, preview):
-    """In preview the directory id, DC IPs and DNs are unknown; the program still registers everything."""
-    result = run_stack(dev_config, preview=preview)
-    assert result.error is None, result.error
-    assert result.one(DIRECTORY) and len([a for a in result.registrations if a.name.startswith("hp-dev-ldap-dc-")]) == 2
+@pytest.mark.parametrize("dns_ips", [(), ("10.20.0.7", "10.20.64.7")])
+def test_existing_directory_preview_knows_the_id_and_controllers(dns_ips):
+    """In a preview the existing directory's id is known (it is given), and so are its domain controllers
+    (given, or from the lookup, which runs in a preview too)."""
+    result = _run(dataclasses.replace(EXISTING, dns_ips=dns_ips), preview=True)
+    expected = list(dns_ips) or _lookup(EXISTING.directory_id)["dnsIpAddresses"]
+    assert (result.outputs["directoryId"], result.outputs["dnsIps"]) == (EXISTING.directory_id, expected)

@@ -9,15 +9,9 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from hyperpod_platform.directory_connection import (
-    DirectoryConnection,
-    DirectoryConnectionArgs,
-    connection_value,
-    node_settings,
-    parameter_name,
-    tier_for,
-)
-from stack_config import DirectorySettings
+from hyperpod_platform import DirectoryConnection, DirectoryConnectionArgs
+from hyperpod_platform.directory_connection import connection_value, node_settings, parameter_name, tier_for
+from hyperpod_platform.settings import DirectorySettings
 from tools import harness
 
 PARAMETER = "aws:ssm/parameter:Parameter"
@@ -28,9 +22,14 @@ DNS = {
     "Finance": "CN=Finance,OU=Users,DC=corp",
 }
 PASSWORD = "Bind-Password-Not-Here-9!"
+NAME = "hp"
+PARAMETER_NAME = parameter_name(NAME)
+TAGS = {"Cluster": NAME}
+GROUPS = ("ClusterAdmin", "ClusterDev")
+CONFIG = {"aws:region": "us-east-1", "aws-native:region": "us-east-1"}
 
 
-def _program(ca: str = CA):
+def _program(ca: str = CA, groups: tuple[str, ...] = GROUPS):
     def program():
         secret = aws.secretsmanager.Secret("bind")
         aws.secretsmanager.SecretVersion("bind", secret_id=secret.id, secret_string=pulumi.Output.secret(PASSWORD))
@@ -49,16 +48,16 @@ def _program(ca: str = CA):
             default_actions=[],
         )
         conn = DirectoryConnection(
-            "hp",
+            NAME,
             DirectoryConnectionArgs(
-                parameter_name="/hyperpod-platform/hp/directory",
+                parameter_name=PARAMETER_NAME,
                 ldaps_uri=listener.arn.apply(lambda _: "ldaps://ldaps.corp"),  # resolves once the listener exists
                 bind_dn=dns.bind_dn,
                 bind_secret_arn=secret.arn,
                 group_dns=dns.group_dns,
-                groups=("ClusterAdmin", "ClusterDev"),
+                groups=groups,
                 ca_certificate_pem=ca,
-                tags={"Cluster": "hp"},
+                tags=TAGS,
             ),
         )
         pulumi.export("name", conn.parameter_name)
@@ -70,18 +69,13 @@ def test_publishes_the_connection_once_its_inputs_exist():
     """One String parameter named as given, tagged, whose JSON value has exactly the agreed keys, the DNs of
     the named groups only, and the bind secret's ARN but not its value; it depends on the resources its inputs
     come from (the contents' child, the listener) and on the bind secret."""
-    result = harness.run_program(_program(), {"aws:region": "us-east-1"}, preview=False)
+    result = harness.run_program(_program(), CONFIG, preview=False)
     assert result.error is None, result.error
     component = result.one("hyperpod-platform:index:DirectoryConnection")
     param = result.one(PARAMETER)
-    assert param.name == "hp-directory-connection" and param.parent == component.urn
+    assert param.name == f"{NAME}-directory-connection" and param.parent == component.urn
     i = param.inputs
-    assert (i["name"], i["type"], i["tier"], i["tags"]) == (
-        "/hyperpod-platform/hp/directory",
-        "String",
-        "Standard",
-        {"Cluster": "hp"},
-    )
+    assert (i["name"], i["type"], i["tier"], i["tags"]) == (PARAMETER_NAME, "String", "Standard", TAGS)
     assert "value" not in i and isinstance(i["insecureValue"], str)  # plain: nothing in it is a secret
     value = json.loads(i["insecureValue"])
     secret_arn = result.named("bind", "aws:secretsmanager/secret:Secret").outputs["arn"]
@@ -90,20 +84,20 @@ def test_publishes_the_connection_once_its_inputs_exist():
         "ldaps_uri": "ldaps://ldaps.corp",
         "bind_dn": "CN=ReadOnly,OU=Users,DC=corp",
         "bind_secret_id": secret_arn,
-        "group_dns": {g: DNS[g] for g in ("ClusterAdmin", "ClusterDev")},
+        "group_dns": {g: DNS[g] for g in GROUPS},
         "ca_cert_pem": CA,
     }
     assert PASSWORD not in i["insecureValue"] and "PRIVATE KEY" not in i["insecureValue"]
     deps = set(param.dependencies)
     for name in ("contents-dns", "ldaps", "bind"):
         assert result.named(name, None if name != "bind" else "aws:secretsmanager/secret:Secret").urn in deps, name
-    assert result.outputs["name"] == "/hyperpod-platform/hp/directory"
+    assert result.outputs["name"] == PARAMETER_NAME
 
 
 def test_preview_with_unknown_values_registers_the_parameter():
-    result = harness.run_program(_program(), {"aws:region": "us-east-1"}, preview=True)
+    result = harness.run_program(_program(), CONFIG, preview=True)
     assert result.error is None, result.error
-    assert result.one(PARAMETER).inputs["name"] == "/hyperpod-platform/hp/directory"
+    assert result.one(PARAMETER).inputs["name"] == PARAMETER_NAME
 
 
 def test_tier_fits_the_value():
@@ -113,7 +107,7 @@ def test_tier_fits_the_value():
     with pytest.raises(ValueError, match="8193 bytes"):
         tier_for("x" * 8193)
     big_ca = CA * 60  # a long chain given in config
-    result = harness.run_program(_program(ca=big_ca), {"aws:region": "us-east-1"}, preview=False)
+    result = harness.run_program(_program(ca=big_ca), CONFIG, preview=False)
     assert result.error is None, result.error
     assert result.one(PARAMETER).inputs["tier"] == "Advanced"
 
@@ -130,11 +124,11 @@ def test_node_settings_are_plan_time_only():
     s = DirectorySettings(
         enabled=True, domain_name="corp.example.com", allowed_groups_by_role={"controller": ("ClusterAdmin",)}
     )
-    assert node_settings(s, parameter_name("hp"), "/fsx/home/%u").to_dict() == {
+    assert node_settings(s, PARAMETER_NAME, "/fsx/home/%u").to_dict() == {
         "domain": "corp.example.com",
         "search_base": "DC=corp,DC=example,DC=com",
         "bind_user": "ReadOnly",
-        "connection_parameter": "/hyperpod-platform/hp/directory",
+        "connection_parameter": PARAMETER_NAME,
         "allowed_groups_by_role": {
             "controller": ["ClusterAdmin"],
             "login": ["ClusterAdmin", "ClusterDev"],
@@ -147,60 +141,20 @@ def test_node_settings_are_plan_time_only():
     }
 
 
-# --- the dev plan --------------------------------------------------------------------------------------------
-def test_dev_platform_json_matches_the_contract(dev_run):
-    """platform.json's directory section holds exactly the agreed plan-time keys (controller: ClusterAdmin
-    only, as Pulumi.dev.yaml says), none of the old ones, and no generated/ldaps-ca.pem is shipped."""
-    platform = json.loads(dev_run.named("hp-dev-generated-platform.json").inputs["content"])
-    assert platform["directory"] == {
-        "domain": "corp.hp-dev.example.com",
-        "search_base": "DC=corp,DC=hp-dev,DC=example,DC=com",
-        "bind_user": "ReadOnly",
-        "connection_parameter": "/hyperpod-platform/hp-dev/directory",
-        "allowed_groups_by_role": {
-            "controller": ["ClusterAdmin"],
-            "login": ["ClusterAdmin", "ClusterDev"],
-            "compute": ["ClusterAdmin", "ClusterDev"],
-        },
-        "sudo_groups": ["ClusterAdmin"],
-        "local_groups": ["ubuntu"],
-        "default_shell": "/bin/bash",
-        "home_dir": "/fsx/home/%u",
-    }
-    for old in ("ldaps_uri", "bind_dn", "bind_secret_id", "ca_cert", "allowed_groups"):
-        assert old not in platform["directory"]
-    keys = [o.inputs["key"] for o in dev_run.of_type("aws:s3/bucketObjectv2:BucketObjectv2")]
-    assert "lifecycle/generated/platform.json" in keys and not [k for k in keys if k.endswith(".pem")]
+def test_parameter_name_is_known_at_plan_time_and_per_cluster():
+    """The name nodes and the execution role use: under the project's prefix, one per cluster."""
+    assert parameter_name(NAME) == f"/hyperpod-platform/{NAME}/directory"
+    assert parameter_name("other") != parameter_name(NAME)
 
 
-def test_dev_connection_parameter(dev_run):
-    """In the dev stack the parameter carries the NLB's URI, the contents' bind DN and allowed groups' DNs,
-    the bind secret's ARN and the stack CA's public certificate; it waits for the contents, the LDAPS listener
-    and targets, and the bind secret's value; its name is exported and is the one platform.json names."""
-    param = dev_run.one(PARAMETER)
-    name = param.inputs["name"]
-    assert name == dev_run.outputs["directoryConnectionParameter"] == "/hyperpod-platform/hp-dev/directory"
-    value = json.loads(param.inputs["insecureValue"])
-    contents = dev_run.named("hp-dev-directory-contents").outputs
-    ca = dev_run.named("hp-dev-ldaps-ca-v1", "tls:index/selfSignedCert:SelfSignedCert").outputs["certPem"]
-    assert value == {
-        "schema": 1,
-        "ldaps_uri": dev_run.outputs["ldapsUri"],
-        "bind_dn": contents["bind_dn"],
-        "bind_secret_id": dev_run.outputs["ldapBindSecretArn"],
-        "group_dns": {g: contents["group_dns"][g] for g in ("ClusterAdmin", "ClusterDev")},
-        "ca_cert_pem": ca,
-    }
-    assert ca.startswith("-----BEGIN CERTIFICATE-----") and "PRIVATE KEY" not in param.inputs["insecureValue"]
-    deps = set(param.dependencies)
-    wanted = [
-        dev_run.named("hp-dev-directory-contents"),
-        dev_run.named("hp-dev-ldaps", "aws:lb/listener:Listener"),
-        dev_run.named("hp-dev-ldap-bind", "aws:secretsmanager/secretVersion:SecretVersion"),
-        *[
-            a
-            for a in dev_run.of_type("aws:lb/targetGroupAttachment:TargetGroupAttachment")
-            if a.name.startswith("hp-dev-ldap-dc-")
-        ],
-    ]
-    assert len(wanted) == 5 and all(r.urn in deps for r in wanted)
+def test_a_group_without_a_dn_stops_the_deployment():
+    """Through the component: a group the nodes admit that the contents report no DN for fails the run, naming
+    the group (no parameter with a partial filter is published)."""
+    try:
+        result = harness.run_program(_program(groups=("ClusterAdmin", "Nobody")), CONFIG, preview=False)
+    finally:
+        # The run stops at the failed output and leaves its tasks in the runtime's ambient settings, which the
+        # next run under mocks would otherwise wait for (and fail with).
+        pulumi.runtime.settings.SETTINGS.outputs.clear()
+    assert result.error is not None and "no DN for Nobody" in str(result.error)
+    assert not result.of_type(PARAMETER)

@@ -12,6 +12,8 @@ import dill
 import pulumi
 import pytest
 from botocore.stub import ANY, Stubber
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 
@@ -25,7 +27,7 @@ from hyperpod_platform.directory_contents import (
     random_password,
     user_inputs,
 )
-from stack_config import DirectoryUserSettings
+from hyperpod_platform.settings import DirectoryUserSettings
 
 DID = "d-1234567890"
 REGION = "us-east-1"
@@ -33,8 +35,16 @@ PASSWORD = "Bind-Pass-0123456789-Aa!"
 BASE = "OU=Users,OU=CORP,DC=corp,DC=example,DC=com"
 KEY_A = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHcNtHPqFcSXq+7fcpbVaM6SJE6eCAB7dKPkM8XHs7lN alice@laptop"
 KEY_A2 = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl alice@desktop"
-KEY_B = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb bob@laptop"
-KEY_C = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICccccccccccccccccccccccccccccccccccccccccccc carol@laptop"
+
+
+def _ed25519(seed: int, comment: str) -> str:
+    """A whole OpenSSH public key line (the component checks keys), made from a fixed seed."""
+    key = Ed25519PrivateKey.from_private_bytes(bytes([seed]) * 32).public_key()
+    return f"{key.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode()} {comment}"
+
+
+KEY_B = _ed25519(0xB, "bob@laptop")
+KEY_C = _ed25519(0xC, "carol@laptop")
 
 ALICE = DirectoryUserSettings(
     name="alice",
@@ -549,7 +559,11 @@ def test_provider_pickles_by_reference():
 
 
 # --- the component under Pulumi mocks --------------------------------------------------------------------
-def test_component_registers_a_secret_password_and_exposes_dns(monkeypatch):
+NAME = "hp"
+
+
+def _component_run(monkeypatch, protect: bool = True):
+    """DirectoryContents built directly, with the additional secret outputs each registration asks for."""
     secret_outputs: dict[str, list[str]] = {}
 
     class Monitor(harness.RecordingMonitor):
@@ -561,7 +575,7 @@ def test_component_registers_a_secret_password_and_exposes_dns(monkeypatch):
 
     def program():
         contents = DirectoryContents(
-            "hp",
+            NAME,
             DirectoryContentsArgs(
                 directory_id="d-0123456789",
                 region=REGION,
@@ -569,17 +583,28 @@ def test_component_registers_a_secret_password_and_exposes_dns(monkeypatch):
                 bind_password="plain-in-config-1A!",
                 groups=("ClusterDev", "ClusterAdmin"),
                 users=(BOB, ALICE),
+                protect=protect,
             ),
         )
         pulumi.export("bind_dn", contents.bind_dn)
         pulumi.export("group_dns", contents.group_dns)
 
-    result = harness.run_program(program, {"aws:region": REGION}, preview=False)
+    result = harness.run_program(program, {"aws:region": REGION, "aws-native:region": REGION}, preview=False)
     assert result.error is None, result.error
+    return result, secret_outputs
+
+
+def _contents(result):
     component = result.one("hyperpod-platform:index:DirectoryContents")
-    res = result.named("hp-directory-contents")
-    assert res.type == "pulumi-python:dynamic:Resource" and res.parent == component.urn
-    assert res.protect is True and secret_outputs["hp-directory-contents"] == ["bind_password"]
+    (res,) = [r for r in result.registrations if r.parent == component.urn]
+    return res
+
+
+def test_component_registers_a_secret_password_and_exposes_dns(monkeypatch):
+    result, secret_outputs = _component_run(monkeypatch)
+    res = _contents(result)
+    assert res.type == "pulumi-python:dynamic:Resource" and res.name == f"{NAME}-directory-contents"
+    assert res.protect is True and secret_outputs[res.name] == ["bind_password"]
     assert res.inputs["bind_password"] == {"<secret>": "plain-in-config-1A!"}  # a secret, never plain
     assert res.inputs["groups"] == ["ClusterAdmin", "ClusterDev"]
     assert res.inputs["users"] == [user_inputs(ALICE), user_inputs(BOB)]
@@ -587,3 +612,10 @@ def test_component_registers_a_secret_password_and_exposes_dns(monkeypatch):
     assert result.outputs["bind_dn"] == res.outputs["bind_dn"] and result.outputs["bind_dn"]
     assert sorted(result.outputs["group_dns"]) == ["ClusterAdmin", "ClusterDev"]
     assert result.outputs["group_dns"] == res.outputs["group_dns"]
+
+
+def test_protect_false_lifts_the_contents_protection(monkeypatch):
+    """The contents are protected by default (their users and groups outlive a careless destroy); protect:
+    false lifts it."""
+    result, _ = _component_run(monkeypatch, protect=False)
+    assert _contents(result).protect is False
