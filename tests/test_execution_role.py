@@ -1,99 +1,185 @@
-"""ExecutionRole under mocks: trust, managed policy, and an inline policy scoped as tightly as AWS allows."""
+"""ExecutionRole, built on its own under mocks: trust, the managed policy, an inline policy scoped as tightly
+as AWS allows, readable secrets guarded by their own policies, and named SSM parameters. Which of the shipped
+stack's resources it is scoped to is in tests/test_stack_dev.py."""
 
 from __future__ import annotations
 
 import json
 
 import parliament
+import pulumi
+import pulumi_aws as aws
 
-from hyperpod_platform.execution_role import DESCRIBE_ACTIONS, parameter_arn
+from hyperpod_platform import ExecutionRole, ExecutionRoleArgs
+from hyperpod_platform.execution_role import DESCRIBE_ACTIONS, ENI_ACTIONS, MANAGED_POLICY, parameter_arn
+from tools.harness import ACCOUNT, DEPLOYER_ROLE, run_program
+
+CONFIG = {"aws:region": "us-east-1", "aws-native:region": "us-east-1"}
+NAME = "t"
+VPC_ARN = f"arn:aws:ec2:us-east-1:{ACCOUNT}:vpc/vpc-0123456789abcdef0"
+SUBNETS = [f"arn:aws:ec2:us-east-1:{ACCOUNT}:subnet/subnet-0123456789abcdef0"]
+OTHER_SUBNET = f"arn:aws:ec2:us-east-1:{ACCOUNT}:subnet/subnet-0123456789abcdef1"
+SECURITY_GROUPS = [f"arn:aws:ec2:us-east-1:{ACCOUNT}:security-group/sg-0123456789abcdef0"]
+BUCKET_ARN = "arn:aws:s3:::sagemaker-demo-scripts"
+PREFIX = "lifecycle"
+SECRETS = [
+    f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:host-keys-AbCdEf",
+    f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:bind-AbCdEf",
+]
+PARAMETERS = ["/hyperpod-platform/demo/directory", "plain-name"]
+ROLE = "aws:iam/role:Role"
+INLINE = "aws:iam/rolePolicy:RolePolicy"
+SECRET_POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
 
 
-def _role(dev_run):
-    return next(r for r in dev_run.of_type("aws:iam/role:Role") if r.name == "hp-dev-role")
+def args(**changes) -> ExecutionRoleArgs:
+    base = dict(
+        vpc_arn=VPC_ARN,
+        subnet_arns=SUBNETS,
+        security_group_arns=SECURITY_GROUPS,
+        bucket_arn=BUCKET_ARN,
+        lifecycle_prefix=PREFIX,
+        tags={"Project": "unit"},
+        readable_secret_arns=SECRETS,
+        readable_parameter_names=PARAMETERS,
+    )
+    return ExecutionRoleArgs(**{**base, **changes})
 
 
-def _inline(dev_run):
-    return json.loads(dev_run.named("hp-dev-vpc-and-lifecycle").inputs["policy"])
+def run_role(role_args: ExecutionRoleArgs, *, preview: bool = False, consume: bool = False):
+    """Build one ExecutionRole called NAME; ``consume``: another resource takes its ARN, as a cluster would."""
+
+    def program():
+        role = ExecutionRole(NAME, role_args)
+        pulumi.export("arn", role.arn)
+        if consume:
+            aws.cloudwatch.LogGroup("taker", tags={"role": role.arn})
+
+    result = run_program(program, CONFIG, preview=preview)
+    assert result.error is None, result.error
+    return result
 
 
-def test_trusts_sagemaker_in_this_account_only(dev_run):
-    """Only SageMaker may assume the role, and only for clusters of this account."""
-    (stmt,) = json.loads(_role(dev_run).inputs["assumeRolePolicy"])["Statement"]
+def inline(result) -> dict:
+    return json.loads(result.one(INLINE).inputs["policy"])
+
+
+def statements(result) -> dict[str, dict]:
+    return {s["Sid"]: s for s in inline(result)["Statement"]}
+
+
+def test_trusts_sagemaker_clusters_of_the_vpcs_account_only():
+    """Only SageMaker may assume the role, and only for clusters of the VPC's account and region."""
+    (stmt,) = json.loads(run_role(args()).one(ROLE).inputs["assumeRolePolicy"])["Statement"]
     assert stmt["Principal"] == {"Service": "sagemaker.amazonaws.com"} and stmt["Action"] == "sts:AssumeRole"
-    assert stmt["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
-    assert stmt["Condition"]["ArnLike"] == {"aws:SourceArn": "arn:aws:sagemaker:us-east-1:123456789012:cluster/*"}
+    assert stmt["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
+    assert stmt["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:cluster/*"}
 
 
-def test_has_the_hyperpod_managed_policy(dev_run):
+def test_trust_and_managed_policy_follow_the_vpcs_partition_region_and_account():
+    """Another partition, region and account in the VPC ARN carry into the trust and the managed policy ARN."""
+    china_vpc = "arn:aws-cn:ec2:cn-north-1:210987654321:vpc/vpc-0123456789abcdef0"
+    result = run_role(args(vpc_arn=china_vpc, readable_secret_arns=[], readable_parameter_names=[]))
+    (stmt,) = json.loads(result.one(ROLE).inputs["assumeRolePolicy"])["Statement"]
+    assert stmt["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "210987654321"},
+        "ArnLike": {"aws:SourceArn": "arn:aws-cn:sagemaker:cn-north-1:210987654321:cluster/*"},
+    }
+    policy_arn = result.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs["policyArn"]
+    assert policy_arn == f"arn:aws-cn:iam::aws:policy/{MANAGED_POLICY}"
+    assert statements(result)["ManageEnisInClusterVpc"]["Resource"] == [
+        "arn:aws-cn:ec2:cn-north-1:210987654321:network-interface/*",
+        "arn:aws-cn:ec2:cn-north-1:210987654321:instance/*",
+    ]
+
+
+def test_has_the_hyperpod_managed_policy():
     """AmazonSageMakerClusterInstanceRolePolicy is attached to the role."""
-    att = dev_run.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    result = run_role(args())
+    att = result.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     assert att.inputs["policyArn"] == "arn:aws:iam::aws:policy/AmazonSageMakerClusterInstanceRolePolicy"
-    assert att.inputs["role"] == _role(dev_run).outputs["name"]
+    assert att.inputs["role"] == result.one(ROLE).outputs["name"]
+    assert result.one(INLINE).inputs["role"] == result.one(ROLE).outputs["id"]
 
 
-def test_no_wildcard_where_a_scope_exists(dev_run):
+def test_no_wildcard_where_a_scope_exists():
     """Resource "*" only for EC2 Describe calls (they take no resource scope); no Action wildcards."""
-    for stmt in _inline(dev_run)["Statement"]:
+    found_describe = False
+    for stmt in inline(run_role(args()))["Statement"]:
         actions = stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
         assert not any("*" in a for a in actions), stmt
         if stmt["Resource"] == "*":
+            found_describe = True
             assert actions == DESCRIBE_ACTIONS and all(a.startswith("ec2:Describe") for a in actions)
+    assert found_describe
 
 
-def test_eni_actions_scoped_to_cluster_network(dev_run):
-    """ENIs are created only in the cluster's subnets with its security group, and managed only in its VPC."""
-    stmts = {s["Sid"]: s for s in _inline(dev_run)["Statement"]}
-    subnet = dev_run.named("hp-dev-private-0").outputs["arn"]
-    sg = dev_run.named("hp-dev-cluster-sg").outputs["arn"]
-    vpc = dev_run.one("aws:ec2/vpc:Vpc").outputs["arn"]
-    create = stmts["CreateEniInClusterSubnets"]["Resource"]
-    assert subnet in create and sg in create
-    assert dev_run.named("hp-dev-private-1").outputs["arn"] not in create  # placement: primary subnet only
-    assert stmts["ManageEnisInClusterVpc"]["Condition"] == {"ArnEquals": {"ec2:Vpc": vpc}}
+def test_enis_are_created_only_in_the_given_subnets_with_the_given_groups_and_managed_only_in_the_vpc():
+    stmts = statements(run_role(args()))
+    create = stmts["CreateEniInClusterSubnets"]
+    assert create["Action"] == "ec2:CreateNetworkInterface"
+    assert create["Resource"] == [f"arn:aws:ec2:us-east-1:{ACCOUNT}:network-interface/*", *SUBNETS, *SECURITY_GROUPS]
+    assert OTHER_SUBNET not in create["Resource"]
+    manage = stmts["ManageEnisInClusterVpc"]
+    assert manage["Action"] == ENI_ACTIONS
+    assert manage["Condition"] == {"ArnEquals": {"ec2:Vpc": VPC_ARN}}
+    tag = stmts["TagNewEnis"]
+    assert tag["Action"] == "ec2:CreateTags"
+    assert tag["Condition"] == {"StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"}}
 
 
-def test_lifecycle_bucket_read_only(dev_run):
-    """Read-only access (GetObject, ListBucket) to the lifecycle prefix of the lifecycle bucket, nothing else."""
-    bucket = dev_run.one("aws:s3/bucket:Bucket").outputs["arn"]
-    s3 = [s for s in _inline(dev_run)["Statement"] if str(s["Action"]).startswith("s3:")]
+def test_lifecycle_bucket_is_read_only_and_only_under_the_prefix():
+    """GetObject under the prefix, ListBucket of that prefix only, nothing else of S3."""
+    s3 = [s for s in inline(run_role(args()))["Statement"] if str(s["Action"]).startswith("s3:")]
     assert {(s["Action"], json.dumps(s["Resource"])) for s in s3} == {
-        ("s3:GetObject", json.dumps(f"{bucket}/lifecycle/*")),
-        ("s3:ListBucket", json.dumps(bucket)),
+        ("s3:GetObject", json.dumps(f"{BUCKET_ARN}/{PREFIX}/*")),
+        ("s3:ListBucket", json.dumps(BUCKET_ARN)),
     }
+    (listing,) = [s for s in s3 if s["Action"] == "s3:ListBucket"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": [f"{PREFIX}/*", PREFIX]}}
 
 
-def test_parliament_finds_nothing(dev_run):
-    """The IAM linter has no finding on the inline policy (it once caught DetachNetworkInterface's scope)."""
-    findings = parliament.analyze_policy_string(json.dumps(_inline(dev_run))).findings
+def test_parliament_finds_nothing():
+    """The IAM linter has no finding on the inline policy with every kind of statement in it (it once caught
+    DetachNetworkInterface's scope)."""
+    document = inline(run_role(args()))
+    assert {"ReadNamedSecrets", "ReadNamedParameters"} <= {s["Sid"] for s in document["Statement"]}
+    findings = parliament.analyze_policy_string(json.dumps(document)).findings
     assert [(f.issue, f.detail) for f in findings] == []
 
 
-def test_reads_exactly_the_directory_connection_parameter(dev_config, run_stack, dev_run):
-    """ssm:GetParameter on the one connection parameter's ARN, built from its name, the account and the
-    region (invokes), so the policy, and the cluster waiting for it, do not depend on the parameter; with the
-    directory off there is no SSM grant at all."""
-    ssm = [s for s in _inline(dev_run)["Statement"] if "ssm:" in json.dumps(s["Action"])]
-    name = dev_run.one("aws:ssm/parameter:Parameter").inputs["name"]
-    assert name == "/hyperpod-platform/hp-dev/directory"
+def test_reads_exactly_the_named_parameters_by_arns_built_from_invokes():
+    """ssm:GetParameter on each named parameter's ARN, built from its name and the partition, region and
+    account the provider reports (invokes, so the policy does not wait for any parameter resource)."""
+    result = run_role(args())
+    ssm = [s for s in inline(result)["Statement"] if "ssm:" in json.dumps(s["Action"])]
     assert ssm == [
         {
             "Sid": "ReadNamedParameters",
             "Effect": "Allow",
             "Action": "ssm:GetParameter",
-            "Resource": ["arn:aws:ssm:us-east-1:123456789012:parameter/hyperpod-platform/hp-dev/directory"],
+            "Resource": [
+                f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/hyperpod-platform/demo/directory",
+                f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/plain-name",
+            ],
         }
     ]
-    param = dev_run.one("aws:ssm/parameter:Parameter").urn
-    inline = dev_run.named("hp-dev-vpc-and-lifecycle")
-    assert param not in inline.dependencies and param not in sum(inline.property_dependencies.values(), [])
-    dev_config["hyperpod-platform:directory"] = {"enabled": False}
-    result = run_stack(dev_config)
-    assert result.error is None, result.error
-    assert "ssm:" not in result.named("hp-dev-vpc-and-lifecycle").inputs["policy"]
+    tokens = {t for t, _ in result.calls}
+    assert {
+        "aws:index/getPartition:getPartition",
+        "aws:index/getRegion:getRegion",
+        "aws:index/getCallerIdentity:getCallerIdentity",
+    } <= tokens
+
+
+def test_no_parameters_no_ssm_grant_and_no_lookups():
+    result = run_role(args(readable_parameter_names=[], readable_secret_arns=[]))
+    assert "ssm:" not in result.one(INLINE).inputs["policy"]
+    assert result.calls == []
 
 
 def test_parameter_arn_from_a_name():
+    """A hierarchical name's leading slash is not repeated; a plain name gets one."""
     assert (
         parameter_arn("aws-cn", "cn-north-1", "123456789012", "/a/b")
         == "arn:aws-cn:ssm:cn-north-1:123456789012:parameter/a/b"
@@ -102,3 +188,75 @@ def test_parameter_arn_from_a_name():
         parameter_arn("aws", "us-east-1", "123456789012", "plain")
         == "arn:aws:ssm:us-east-1:123456789012:parameter/plain"
     )
+
+
+def test_reads_exactly_the_named_secrets():
+    stmts = statements(run_role(args()))
+    assert stmts["ReadNamedSecrets"] == {
+        "Sid": "ReadNamedSecrets",
+        "Effect": "Allow",
+        "Action": "secretsmanager:GetSecretValue",
+        "Resource": SECRETS,
+    }
+
+
+def test_each_readable_secret_refuses_everyone_but_the_role_and_the_deployer():
+    """Every readable secret gets a resource policy denying GetSecretValue to any principal other than this
+    role and the role that deploys the stack (the issuer of the caller's session)."""
+    result = run_role(args())
+    role_arn = result.one(ROLE).outputs["arn"]
+    policies = {p.inputs["secretArn"]: p for p in result.of_type(SECRET_POLICY)}
+    assert set(policies) == set(SECRETS)
+    for secret, policy in policies.items():
+        (stmt,) = json.loads(policy.inputs["policy"])["Statement"]
+        assert (stmt["Effect"], stmt["Principal"], stmt["Action"], stmt["Resource"]) == (
+            "Deny",
+            "*",
+            "secretsmanager:GetSecretValue",
+            secret,
+        )
+        assert stmt["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": sorted([role_arn, DEPLOYER_ROLE])}}
+    assert "aws:iam/getSessionContext:getSessionContext" in {t for t, _ in result.calls}
+
+
+def test_no_readable_secrets_no_secret_grant_and_no_secret_policies():
+    result = run_role(args(readable_secret_arns=[]))
+    assert "secretsmanager" not in result.one(INLINE).inputs["policy"]
+    assert result.of_type(SECRET_POLICY) == []
+    assert "aws:iam/getSessionContext:getSessionContext" not in {t for t, _ in result.calls}
+
+
+def test_secret_arns_from_other_resources_are_granted_once_they_exist():
+    """A secret ARN may be another resource's output: the grant and that secret's policy take its ARN."""
+
+    def program():
+        secret = aws.secretsmanager.Secret("keys")
+        ExecutionRole(NAME, args(readable_secret_arns=[secret.arn], readable_parameter_names=[]))
+
+    result = run_program(program, CONFIG, preview=False)
+    assert result.error is None, result.error
+    secret = result.named("keys")
+    assert statements(result)["ReadNamedSecrets"]["Resource"] == [secret.outputs["arn"]]
+    (policy,) = result.of_type(SECRET_POLICY)
+    assert policy.inputs["secretArn"] == secret.outputs["arn"] and secret.urn in policy.dependencies
+
+
+def test_arn_makes_its_taker_wait_for_both_policies():
+    """``arn`` is the role's ARN, resolved once the managed and inline policies are attached: a cluster that
+    takes it boots with its permissions in place."""
+    result = run_role(args(), consume=True)
+    role = result.one(ROLE)
+    assert result.outputs["arn"] == role.outputs["arn"]
+    taker = result.named("taker")
+    assert taker.inputs["tags"]["role"] == role.outputs["arn"]
+    policies = {result.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").urn, result.one(INLINE).urn}
+    assert policies <= set(taker.dependencies)
+
+
+def test_every_resource_is_a_child_named_after_the_component():
+    result = run_role(args())
+    (component,) = result.of_type("hyperpod-platform:index:ExecutionRole")
+    children = [r for r in result.registrations if r is not component]
+    assert children and all(r.parent == component.urn and r.name.startswith(f"{NAME}-") for r in children)
+    role = result.one(ROLE)
+    assert role.name == f"{NAME}-role" and role.inputs["tags"] == {"Project": "unit"}

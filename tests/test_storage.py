@@ -1,40 +1,103 @@
-"""SharedStorage under mocks: FSx for Lustre settings, placement and delete protection."""
+"""SharedStorage, built on its own under mocks: FSx for Lustre settings, placement, backups and delete
+protection. How the shipped stack places and configures it is in tests/test_stack_dev.py."""
 
 from __future__ import annotations
 
-from tests.conftest import P
+import pulumi
+import pulumi_aws as aws
+
+from hyperpod_platform import SharedStorage, SharedStorageArgs
+from hyperpod_platform.settings import FsxSettings
+from tools.harness import run_program
+
+CONFIG = {"aws:region": "us-east-1", "aws-native:region": "us-east-1"}
+NAME = "t"
+TAGS = {"Project": "unit"}
+SUBNET = "subnet-0123456789abcdef0"
+SECURITY_GROUP = "sg-0123456789abcdef0"
+LUSTRE = "aws:fsx/lustreFileSystem:LustreFileSystem"
 
 
-def test_fsx_settings_and_placement(dev_run):
-    """PERSISTENT_2, LZ4, size and throughput from config, in the primary private subnet with the cluster SG."""
-    fs = dev_run.one("aws:fsx/lustreFileSystem:LustreFileSystem")
-    assert fs.inputs["deploymentType"] == "PERSISTENT_2"
-    assert fs.inputs["dataCompressionType"] == "LZ4"
-    assert fs.inputs["storageCapacity"] == 1200 and fs.inputs["perUnitStorageThroughput"] == 250
-    primary = dev_run.named("hp-dev-private-0")
-    assert fs.inputs["subnetIds"] == primary.outputs["id"]
-    sg = dev_run.named("hp-dev-cluster-sg")
-    assert fs.inputs["securityGroupIds"] == [sg.outputs["id"]]
-    assert fs.inputs["skipFinalBackup"] is False
+def run_storage(settings: FsxSettings, *, subnet_id=SUBNET, security_group_id=SECURITY_GROUP, preview=False):
+    def program():
+        storage = SharedStorage(
+            NAME,
+            SharedStorageArgs(settings=settings, subnet_id=subnet_id, security_group_id=security_group_id, tags=TAGS),
+        )
+        pulumi.export("dns_name", storage.dns_name)
+        pulumi.export("mount_name", storage.mount_name)
+        pulumi.export("file_system_id", storage.file_system.id)
+
+    result = run_program(program, CONFIG, preview=preview)
+    assert result.error is None, result.error
+    return result
 
 
-def test_fsx_protected_by_default_and_by_config(dev_config, run_stack, dev_run):
-    """The file system is protected unless the stack explicitly turns protection off."""
-    assert dev_run.one("aws:fsx/lustreFileSystem:LustreFileSystem").protect is True
-    dev_config[P + "fsx"]["protect"] = False
-    assert run_stack(dev_config).one("aws:fsx/lustreFileSystem:LustreFileSystem").protect is False
+def test_file_system_is_persistent_2_ssd_with_lz4_and_lustre_2_15():
+    fs = run_storage(FsxSettings()).one(LUSTRE).inputs
+    assert fs["deploymentType"] == "PERSISTENT_2" and fs["storageType"] == "SSD"
+    assert fs["dataCompressionType"] == "LZ4"
+    assert fs["fileSystemTypeVersion"] == "2.15"
 
 
-def test_fsx_size_and_throughput_from_config(dev_config, run_stack):
-    """A larger size step and another throughput tier flow through to the file system."""
-    dev_config[P + "fsx"].update(storageCapacityGiB=4800, throughputPerTiB=1000)
-    fs = run_stack(dev_config).one("aws:fsx/lustreFileSystem:LustreFileSystem")
-    assert (fs.inputs["storageCapacity"], fs.inputs["perUnitStorageThroughput"]) == (4800, 1000)
+def test_size_and_throughput_follow_the_settings():
+    """The default size and tier, and a larger size step with another throughput tier, reach the file system."""
+    fs = run_storage(FsxSettings()).one(LUSTRE).inputs
+    assert (fs["storageCapacity"], fs["perUnitStorageThroughput"]) == (1200, 250)
+    fs = run_storage(FsxSettings(storage_capacity_gib=4800, throughput_per_tib=1000)).one(LUSTRE).inputs
+    assert (fs["storageCapacity"], fs["perUnitStorageThroughput"]) == (4800, 1000)
 
 
-def test_fsx_disabled(dev_config, run_stack):
-    """With FSx off there is no file system and the rendered platform file says so."""
-    dev_config[P + "fsx"] = {"enabled": False}
-    result = run_stack(dev_config)
-    assert result.of_type("aws:fsx/lustreFileSystem:LustreFileSystem") == []
-    assert '"fsx": null' in result.named("hp-dev-generated-platform.json").inputs["content"]
+def test_file_system_sits_in_the_given_subnet_with_the_given_security_group():
+    """One subnet (FSx for Lustre lives in one AZ) and the security group, both as given."""
+    fs = run_storage(FsxSettings()).one(LUSTRE).inputs
+    assert fs["subnetIds"] == SUBNET
+    assert fs["securityGroupIds"] == [SECURITY_GROUP]
+
+
+def test_placement_taken_from_other_resources_outputs():
+    """The subnet and security group may be outputs of other resources: the file system waits for them."""
+
+    def program():
+        sg = aws.ec2.SecurityGroup("sg", vpc_id="vpc-0123456789abcdef0")
+        subnet = aws.ec2.Subnet("subnet", vpc_id="vpc-0123456789abcdef0", cidr_block="10.0.0.0/24")
+        SharedStorage(
+            NAME, SharedStorageArgs(settings=FsxSettings(), subnet_id=subnet.id, security_group_id=sg.id, tags={})
+        )
+
+    result = run_program(program, CONFIG, preview=False)
+    assert result.error is None, result.error
+    fs = result.one(LUSTRE)
+    sg, subnet = result.named("sg"), result.named("subnet")
+    assert fs.inputs["subnetIds"] == subnet.outputs["id"] and fs.inputs["securityGroupIds"] == [sg.outputs["id"]]
+    assert {sg.urn, subnet.urn} <= set(fs.dependencies)
+
+
+def test_fsx_is_protected_unless_settings_say_otherwise():
+    assert run_storage(FsxSettings()).one(LUSTRE).protect is True
+    assert run_storage(FsxSettings(protect=False)).one(LUSTRE).protect is False
+
+
+def test_a_delete_past_protection_still_leaves_a_backup():
+    """Daily automatic backups kept a week, tagged like the file system, and a final backup on delete."""
+    fs = run_storage(FsxSettings(protect=False)).one(LUSTRE).inputs
+    assert fs["skipFinalBackup"] is False
+    assert fs["automaticBackupRetentionDays"] == 7 and fs["copyTagsToBackups"] is True
+
+
+def test_file_system_is_a_tagged_child_named_after_the_component():
+    result = run_storage(FsxSettings())
+    (component,) = result.of_type("hyperpod-platform:index:SharedStorage")
+    fs = result.one(LUSTRE)
+    assert component.name == NAME and fs.parent == component.urn
+    assert fs.name == f"{NAME}-lustre"
+    assert fs.inputs["tags"] == {**TAGS, "Name": f"{NAME}-lustre"}
+
+
+def test_outputs_are_what_nodes_mount():
+    """dns_name and mount_name are the file system's, for the nodes' mount; unknown until it exists."""
+    result = run_storage(FsxSettings())
+    fs = result.one(LUSTRE).outputs
+    assert result.outputs == {"dns_name": fs["dnsName"], "mount_name": fs["mountName"], "file_system_id": fs["id"]}
+    preview = run_storage(FsxSettings(), preview=True)
+    assert preview.outputs["dns_name"] == "<unknown>" and preview.outputs["mount_name"] == "<unknown>"
