@@ -19,6 +19,7 @@ from .login_access import LoginAccess, LoginAccessArgs
 from .login_targets import LoginTargets, LoginTargetsArgs
 from .network import Network, NetworkArgs
 from .storage import SharedStorage, SharedStorageArgs
+from .task_governance import TaskGovernance, TaskGovernanceArgs
 
 __all__ = [
     "AccessPaths",
@@ -51,4 +52,6 @@ __all__ = [
     "Problem",
     "SharedStorage",
     "SharedStorageArgs",
+    "TaskGovernance",
+    "TaskGovernanceArgs",
 ]

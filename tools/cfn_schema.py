@@ -1,8 +1,11 @@
-"""Validate aws-native resource inputs against the CloudFormation schemas that ship with cfn-lint.
+"""Validate aws-native resource inputs, and the desired state of Cloud Control resources, against the
+CloudFormation schemas that ship with cfn-lint.
 
 aws-native inputs are the CloudFormation properties in camelCase, with numbers as floats after the
 engine's encoding. We map them back to the schema's PascalCase names (guided by the schema itself, since
-e.g. ``volumeSizeInGb`` is ``VolumeSizeInGB``), restore integers, then run a Draft 7 validator.
+e.g. ``volumeSizeInGb`` is ``VolumeSizeInGB``), restore integers, then run a Draft 7 validator. A Cloud
+Control resource (``aws.cloudcontrol.Resource``) carries the properties of any CloudFormation type as a JSON
+``desiredState``, already named as the schema names them: that is validated against its ``typeName``'s schema.
 
 The schema files are read straight from cfn-lint's bundled data through its provider index, the same
 lookup ``PROVIDER_SCHEMA_MANAGER.get_resource_schema`` does, without importing cfn-lint (about 1 s); a test
@@ -18,6 +21,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 UNKNOWN = "<unknown>"
+CLOUDCONTROL = "aws:cloudcontrol/resource:Resource"
+"""Pulumi type of a Cloud Control resource: any CloudFormation type, its properties as a JSON desired state."""
 
 
 @functools.lru_cache(maxsize=None)
@@ -111,11 +116,56 @@ def _validator_class():
     return jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": pattern})
 
 
+def validated(pulumi_type: str) -> bool:
+    """Whether :func:`validate` judges resources of ``pulumi_type``: aws-native resources and Cloud Control
+    resources (``aws.cloudcontrol.Resource``), whose desired state is a CloudFormation type's properties."""
+    return pulumi_type.startswith("aws-native:") or pulumi_type == CLOUDCONTROL
+
+
 def validate(pulumi_type: str, inputs: dict, region: str = "us-east-1") -> Iterator[str]:
-    """Yield one message per schema violation of ``inputs``; values unknown at preview are not judged."""
+    """Yield one message per schema violation of ``inputs``; values unknown at preview are not judged.
+
+    A Cloud Control resource (:data:`CLOUDCONTROL`) is judged by its ``desiredState`` (a JSON string of the
+    properties, already as the schema names them) against the schema of its ``typeName``; an unknown desired
+    state or type name is not judged."""
+    if pulumi_type == CLOUDCONTROL:
+        yield from _validate_cloudcontrol(inputs, region)
+        return
     type_name = cfn_type(pulumi_type)
     schema = load_schema(type_name, region)
     props = to_cfn(inputs, {"properties": schema.get("properties", {})}, schema)
+    yield from _violations(type_name, schema, props)
+
+
+def _unsecret(value: Any) -> Any:
+    """The value under a harness secret marker (``{"<secret>": value}``)."""
+    return value["<secret>"] if isinstance(value, dict) and set(value) == {"<secret>"} else value
+
+
+def _validate_cloudcontrol(inputs: dict, region: str) -> Iterator[str]:
+    type_name, state = _unsecret(inputs.get("typeName")), _unsecret(inputs.get("desiredState"))
+    if not isinstance(type_name, str) or type_name == UNKNOWN or not isinstance(state, str) or state == UNKNOWN:
+        return  # unknown at preview: judged when it is known
+    from cfnlint.schema._exceptions import ResourceNotFoundError
+
+    try:
+        schema = load_schema(type_name, region)
+    except ResourceNotFoundError:  # a type the region's registry lacks (or a misspelt one)
+        yield f"{type_name} (typeName): no CloudFormation schema for this type in {region}"
+        return
+    try:
+        props = json.loads(state)
+    except ValueError as exc:
+        yield f"{type_name} (desiredState): is not JSON ({exc})"
+        return
+    read_only = {p.rsplit("/", 1)[-1] for p in schema.get("readOnlyProperties", []) if p.count("/") == 2}
+    if isinstance(props, dict):
+        for key in sorted(read_only & set(props)):
+            yield f"{type_name} {key}: read-only properties are not allowed (never sent to the handler; cfn-lint E3040)"
+    yield from _violations(type_name, schema, props)
+
+
+def _violations(type_name: str, schema: dict, props: Any) -> Iterator[str]:
     validator = _validator_class()(schema)
     for err in sorted(validator.iter_errors(props), key=lambda e: list(e.absolute_path)):
         if _has_unknown(err.instance):

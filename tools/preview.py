@@ -680,7 +680,7 @@ def _preview(
     schema_errors = []
     region = str(config.get("aws:region", "us-east-1"))
     for res in result.registrations:
-        if res.custom and res.type.startswith("aws-native:"):
+        if res.custom and cfn_schema.validated(res.type):  # aws-native, and Cloud Control's desired state
             for msg in cfn_schema.validate(res.type, res.inputs, region):
                 schema_errors.append(f"{res.name}: {msg}")
     if args.json:
