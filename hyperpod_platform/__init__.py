@@ -20,10 +20,14 @@ from .login_targets import LoginTargets, LoginTargetsArgs
 from .network import Network, NetworkArgs
 from .storage import SharedStorage, SharedStorageArgs
 from .task_governance import TaskGovernance, TaskGovernanceArgs
+from .team_access import TeamAccess, TeamAccessArgs
+from .team_data import BucketDelegation, BucketDelegationArgs, TeamData, TeamDataArgs
 
 __all__ = [
     "AccessPaths",
     "AccessPathsArgs",
+    "BucketDelegation",
+    "BucketDelegationArgs",
     "ClientVpn",
     "ClientVpnArgs",
     "ConfigError",
@@ -54,4 +58,8 @@ __all__ = [
     "SharedStorageArgs",
     "TaskGovernance",
     "TaskGovernanceArgs",
+    "TeamAccess",
+    "TeamAccessArgs",
+    "TeamData",
+    "TeamDataArgs",
 ]

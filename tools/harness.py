@@ -438,6 +438,9 @@ class AwsMocks(pmocks.Mocks):
                 "bind_dn": f"CN={inputs['bind_user']},{base}",
                 "group_dns": {g: f"CN={g},{base}" for g in inputs.get("groups") or []},
             }
+        elif typ == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
+            rid = _short_id("a", name)  # EKS's association id; externalId goes in a target role's trust
+            out = {"associationId": rid, "externalId": hashlib.sha1(f"{name}/external".encode()).hexdigest()[:36]}
         elif typ == "aws-native:sagemaker:Cluster":
             rid = self._arn("sagemaker", "cluster/abcdef123456")
             out = {"clusterArn": rid, "clusterStatus": "InService"}
