@@ -55,6 +55,11 @@ RULES = [
     "iam-oidc-trust-pinned",
     "secret-policy-not-public",
     "secret-has-resource-policy",
+    "team-access-namespace-scoped",
+    "cross-account-trust-conditioned",
+    "access-points-vpc-only",
+    "bucket-wildcard-delegation-only",
+    "quotas-fit-capacity",
 ]
 ADVISORY_BY_DEFAULT = {"hyperpod-resilience", "iam-parliament-findings", "stateful-protection"}
 REGION = {"aws:region": "us-east-1"}
@@ -120,6 +125,9 @@ def test_pack_describes_every_rule(pack):
         "secret-has-resource-policy",
         "no-world-ssh",  # a group's ingress from every resource, pooled
         "no-plaintext-ldap",  # security groups judged with the directory NLB's group
+        "team-access-namespace-scoped",  # principals resolved to the stack's roles (tags, names)
+        "cross-account-trust-conditioned",  # a role's account from its ARN; Pod Identity target roles
+        "quotas-fit-capacity",  # quotas summed per cluster, against its instance groups
     }
 
 
@@ -364,7 +372,7 @@ def test_dev_preview_passes_prod_policy_config():
     """`scripts/preview --stack dev --policy-config policies/config/prod.json` exits 0."""
     proc = _preview("--stack", "dev", "--quiet", "--policy-config", "policies/config/prod.json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Policies: pack hyperpod-guardrails, 15 policies (1 advisory, 14 mandatory)" in proc.stdout
+    assert "Policies: pack hyperpod-guardrails, 20 policies (1 advisory, 19 mandatory)" in proc.stdout
     assert "Policy check: 0 mandatory, 0 advisory violation(s)." in proc.stdout
 
 

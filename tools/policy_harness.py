@@ -9,9 +9,13 @@ over ``pulumirpc.Analyzer``:
 - ``GetAnalyzerInfo``: the pack's policies, default enforcement levels and config schemas;
 - ``Configure``: the effective config of every policy (level and properties, schema defaults applied);
 - ``ConfigureStack``: stack name, project, dry-run flag, config and tags;
-- ``Analyze`` for every resource registration, component resources included, with its inputs;
-- ``AnalyzeStack`` once, with every resource of the stack: its outputs (state), parent, dependencies and
-  property dependencies.
+- ``Analyze`` for every resource registration, component resources included, with its inputs and, for a
+  custom resource, its provider: the explicit provider it was registered with (``provider=`` or a parent's
+  ``providers=``; type, URN, name and that provider's inputs, e.g. ``assumeRoles``, ``allowedAccountIds``,
+  ``region``), else the default provider of its package (the stack's ``<package>:*`` config), which the
+  engine registers only for packages some resource uses without an explicit provider;
+- ``AnalyzeStack`` once, with every resource of the stack: its outputs (state), parent, dependencies,
+  property dependencies and the same provider.
 
 :class:`PolicyPackRunner` does exactly that over a real channel, so rules receive what the engine sends:
 read-only proxies, floats for numbers, the engine's unknown sentinel and secret envelopes. Values come from
@@ -619,6 +623,7 @@ class PolicyPackRunner:
             ),
         )
         providers: dict = {}  # the default provider of each package, in the order the registrations use them
+        explicit: dict[str, Any] = {}  # explicit provider resources registered so far, by URN
         diagnostics: list[Diagnostic] = []
         not_applicable: list[tuple[str, str]] = []
 
@@ -638,10 +643,10 @@ class PolicyPackRunner:
         collect(self._call("Analyze", stack_request), stack_urn)
         stack_resources = []
         for reg in registrations:
-            if reg.custom and _package(reg.type) not in providers:
-                providers.update(_default_providers([reg], config, stack, project))
+            provider = _provider_of(reg, explicit, providers, config, stack, project)
+            if _is_provider(reg.type):
+                explicit[reg.urn] = _explicit_provider(reg)
             options = analyzer_pb2.AnalyzerResourceOptions(protect=reg.protect, parent=reg.parent or "")
-            provider = providers.get(_package(reg.type)) if reg.custom else None
             inputs = {**reg.inputs, **reg.outputs} if reg.read else reg.inputs
             request = analyzer_pb2.AnalyzeRequest(
                 type=reg.type,
@@ -721,6 +726,57 @@ def _package(typ: str) -> str:
     return typ.split(":", 1)[0]
 
 
+def _is_provider(typ: str) -> bool:
+    """A provider resource (``pulumi:providers:<package>``): it has no provider itself."""
+    return typ.startswith("pulumi:providers:")
+
+
+def _provider_package(typ: str) -> str:
+    """The package of a resource type, or of a provider type (``pulumi:providers:aws`` -> ``aws``)."""
+    return typ.split(":", 2)[2] if _is_provider(typ) else _package(typ)
+
+
+def _plugin_version(pkg: str) -> str:
+    """The installed SDK's version of a package: the plugin version the SDK asks the engine for."""
+    try:
+        return metadata.version("pulumi-" + pkg) if pkg else ""
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def _provider_of(reg: Any, explicit: dict[str, Any], defaults: dict, config: dict[str, Any], stack: str, project: str):
+    """The provider the engine hands the analyzer with ``reg`` (its ``getProviderResource``): none for a
+    component or a provider resource; the explicit provider the resource was registered with (its reference is
+    ``<provider URN>::<provider ID>``), with that provider's inputs; else the package's default provider, which
+    the engine registers on first use (added to ``defaults``)."""
+    if not reg.custom or _is_provider(reg.type):
+        return None
+    ref = getattr(reg, "provider", "") or ""
+    if ref:
+        urn = ref.rsplit("::", 1)[0]
+        found = explicit.get(urn)
+        if found is None:  # the engine asserts the same: a provider is registered before what uses it
+            raise ValueError(f"{reg.urn} names provider {urn}, which no earlier registration is")
+        return found
+    pkg = _package(reg.type)
+    if pkg not in defaults:
+        defaults.update(_default_providers([reg], config, stack, project))
+    return defaults.get(pkg)
+
+
+def _explicit_provider(reg: Any):
+    """An explicit provider as the engine describes it to analyzers: its type, URN, name and inputs (the SDK
+    sends nested inputs JSON-encoded, e.g. ``assumeRoles``, ``allowedAccountIds``), with the ``version`` the
+    engine adds to a provider's inputs (the SDK's own, as for the default provider)."""
+    from pulumi.runtime.proto import analyzer_pb2
+
+    props = dict(reg.inputs)
+    version = _plugin_version(_provider_package(reg.type))
+    if version and "version" not in props:
+        props["version"] = version
+    return analyzer_pb2.AnalyzerProviderResource(type=reg.type, name=reg.name, urn=reg.urn, properties=_struct(props))
+
+
 def _default_providers(registrations: list[Any], config: dict[str, Any], stack: str, project: str) -> dict:
     """The default provider of each package the program used, as the engine would register it."""
     from pulumi.runtime.proto import analyzer_pb2
@@ -730,11 +786,7 @@ def _default_providers(registrations: list[Any], config: dict[str, Any], stack: 
         pkg = _package(reg.type)
         if not reg.custom or pkg in out or pkg == "pulumi":
             continue
-        module = "pulumi_" + pkg.replace("-", "_")
-        try:
-            version = metadata.version(module.replace("_", "-"))
-        except metadata.PackageNotFoundError:
-            version = ""
+        version = _plugin_version(pkg)
         name = "default" + ("_" + version.replace(".", "_") if version else "")
         props = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith(pkg + ":")}
         if version:

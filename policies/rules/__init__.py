@@ -4,7 +4,10 @@
 """
 
 from . import (
+    access_points_vpc_only,
     bucket_protection,
+    bucket_wildcard_delegation,
+    cross_account_trust,
     eks_authentication_mode,
     eks_endpoint_access,
     hyperpod_resilience,
@@ -16,9 +19,11 @@ from . import (
     no_plaintext_ldap,
     no_world_ssh,
     private_subnets,
+    quotas_fit_capacity,
     secret_has_resource_policy,
     secret_policy_not_public,
     stateful_protection,
+    team_access_namespace_scoped,
 )
 
 RULES = [
@@ -37,4 +42,9 @@ RULES = [
     iam_oidc_trust,
     secret_policy_not_public,
     secret_has_resource_policy,
+    team_access_namespace_scoped,
+    cross_account_trust,
+    access_points_vpc_only,
+    bucket_wildcard_delegation,
+    quotas_fit_capacity,
 ]

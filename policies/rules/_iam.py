@@ -146,3 +146,68 @@ def is_public_principal(principal: Any) -> bool:
     if isinstance(principal, dict):
         return any(str(p) == "*" for p in as_list(principal.get("AWS")))
     return False
+
+
+# ---------------------------------------------------------------- principals in other accounts
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/(.+)$")
+
+
+def aws_principals(st: dict[str, Any]) -> list[str]:
+    """The ``Principal.AWS`` entries of a statement (account IDs, ARNs, ``*``)."""
+    principal = st.get("Principal")
+    return strings(principal.get("AWS")) if isinstance(principal, dict) else []
+
+
+def principal_account(principal: str) -> Any:
+    """The account an AWS principal belongs to: a bare account ID, or the account field of an IAM or STS ARN;
+    None for ``*`` or anything without a literal account."""
+    if ACCOUNT_ID.match(principal):
+        return principal
+    parts = principal.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and parts[2] in ("iam", "sts") and ACCOUNT_ID.match(parts[4]):
+        return parts[4]
+    return None
+
+
+def named_role(principal: str) -> bool:
+    """True for one IAM role by name (``arn:aws:iam::111122223333:role/path/name``, no wildcard): not an
+    account root or bare account ID, not a user, not an assumed-role session, not a pattern."""
+    m = ROLE_ARN.match(principal)
+    return m is not None and not any(c in m.group(2) for c in "*?")
+
+
+EXTERNAL_ID = "sts:externalid"
+ORG_KEYS = ("aws:principalorgid", "aws:principalorgpaths")
+STRING_MATCH = {"StringEquals", "StringEqualsIgnoreCase", "StringLike"}
+
+
+def external_ids(st: dict[str, Any]) -> list[str]:
+    """The ``sts:ExternalId`` values a statement requires (``StringEquals``, plain or ``ForAnyValue:``; never
+    ``...IfExists``), each a literal."""
+    return [
+        v
+        for op, key, values in conditions(st)
+        if key == EXTERNAL_ID and positive_operator(op, {"StringEquals"})
+        for v in values
+        if v and not only_wildcards(v)
+    ]
+
+
+def org_pinned(st: dict[str, Any]) -> bool:
+    """Whether a statement requires the caller's organization: ``aws:PrincipalOrgID`` (``o-...``, no
+    wildcard) or ``aws:PrincipalOrgPaths`` starting with a literal ``o-.../`` path, under a string operator
+    that requires the key."""
+    for op, key, values in conditions(st):
+        if key not in ORG_KEYS or not positive_operator(op, STRING_MATCH) or not values:
+            continue
+        if key == "aws:principalorgid" and all(v.startswith("o-") and not any(c in v for c in "*?") for v in values):
+            return True
+        if key == "aws:principalorgpaths" and all(re.match(r"^o-[a-z0-9]+/", v) for v in values):
+            return True
+    return False
+
+
+def allows_assume_role(st: dict[str, Any]) -> bool:
+    """Whether an Allow statement's Action covers ``sts:AssumeRole``."""
+    return any(wildcard_match(a, "sts:AssumeRole", ignore_case=True) for a in strings(st.get("Action")))

@@ -166,6 +166,101 @@ def label(name: str, typ: str) -> str:
     return f"{name} ({typ.split(':')[-1]})"
 
 
+# ---------------------------------------------------------------- a resource's provider and account
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+
+
+@dataclass
+class Provider:
+    """The provider a resource is created with, as the engine hands it to a policy: an explicit provider
+    (``pulumi:providers:aws`` named by the program, with its inputs) or the package's default provider (named
+    ``default`` or ``default_<version>``, with the stack's ``<package>:*`` config as inputs)."""
+
+    type: str
+    urn: str
+    name: str
+    props: dict[str, Any]  # plain, JSON-encoded inputs decoded (the SDK encodes a provider's nested inputs)
+
+    @property
+    def default(self) -> bool:
+        return self.name == "default" or self.name.startswith("default_")
+
+    @property
+    def label(self) -> str:
+        """``provider acct-c-data`` or ``the default aws provider``."""
+        return f"the default {self.type.split(':')[-1]} provider" if self.default else f"provider {self.name}"
+
+    @property
+    def account(self) -> Any:
+        """The AWS account this provider creates resources in: the account of the role it assumes (the last
+        of ``assumeRoles``, pulumi-aws; ``assumeRole``, aws-native), else its one ``allowedAccountIds`` entry;
+        None when it names none (the account of the credentials: for a default provider, the stack's);
+        :data:`UNKNOWN` when that is not known yet."""
+        roles = self.props.get("assumeRoles")
+        if roles is UNKNOWN:
+            return UNKNOWN
+        chain = [r for r in (roles if isinstance(roles, list) else [roles]) if r is not None]
+        single = self.props.get("assumeRole")
+        if single is UNKNOWN:
+            return UNKNOWN
+        if single is not None:
+            chain.append(single)
+        if chain:
+            last = chain[-1]
+            arn = last.get("roleArn", UNKNOWN) if isinstance(last, dict) else last
+            if arn is UNKNOWN:
+                return UNKNOWN
+            account = arn_account(arn)
+            if account:
+                return account
+        allowed = self.props.get("allowedAccountIds")
+        if allowed is UNKNOWN or (isinstance(allowed, list) and UNKNOWN in allowed):
+            return UNKNOWN
+        if isinstance(allowed, list) and len(allowed) == 1 and ACCOUNT_ID.match(str(allowed[0])):
+            return str(allowed[0])
+        return None
+
+
+def _decoded(value: Any) -> Any:
+    """A provider input the SDK sent JSON-encoded (lists and objects), decoded; other values as they are."""
+    if isinstance(value, str) and value[:1] in "[{":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def provider_of(resource: Any) -> Optional[Provider]:
+    """The provider of a resource handed to a policy (``ResourceValidationArgs``, a stack policy's
+    ``PolicyResource``, or a :class:`Node`); None for a component or a provider resource."""
+    raw = resource.raw if isinstance(resource, Node) else resource
+    p = getattr(raw, "provider", None)
+    if p is None:
+        return None
+    props = {k: _decoded(v) for k, v in (plain(p.props) or {}).items()}
+    return Provider(p.resource_type, p.urn, p.name, props)
+
+
+def account_of(resource: Any) -> Any:
+    """The AWS account ``resource`` will be created in, from its provider (:attr:`Provider.account`): an
+    account ID, None for the stack's own account (the default provider, or a provider that names no account),
+    or :data:`UNKNOWN`."""
+    provider = provider_of(resource)
+    return provider.account if provider is not None else None
+
+
+def arn_account(arn: Any) -> Optional[str]:
+    """The account field of an ARN (``arn:aws:iam::111122223333:role/x`` -> ``111122223333``); None if it
+    has no literal one."""
+    if not isinstance(arn, str):
+        return None
+    parts = arn.split(":", 5)
+    if len(parts) == 6 and parts[0] == "arn" and ACCOUNT_ID.match(parts[4]):
+        return parts[4]
+    return None
+
+
 # ---------------------------------------------------------------- the stack's dependency graph
 @dataclass
 class Node:
@@ -192,6 +287,16 @@ class Node:
     def deps_of(self, key: str, types: Iterable[str]) -> list["Node"]:
         types = set(types)
         return [d for d in self.deps.get(key, []) if d.type in types]
+
+    @property
+    def provider(self) -> Optional[Provider]:
+        """The provider this resource is created with (see :func:`provider_of`)."""
+        return provider_of(self)
+
+    @property
+    def account(self) -> Any:
+        """The account this resource is created in, from its provider (see :func:`account_of`)."""
+        return account_of(self)
 
 
 class Graph:
