@@ -10,9 +10,12 @@ from .directory import Directory, DirectoryArgs
 from .directory_admin_host import DirectoryAdminHost, DirectoryAdminHostArgs
 from .directory_connection import DirectoryConnection, DirectoryConnectionArgs
 from .directory_contents import DirectoryContents, DirectoryContentsArgs
+from .eks_control_plane import EksControlPlane, EksControlPlaneArgs
 from .errors import ConfigError, Problem
 from .execution_role import ExecutionRole, ExecutionRoleArgs
+from .fsx_volume import FsxVolume, FsxVolumeArgs
 from .hyperpod_cluster import HyperPodCluster, HyperPodClusterArgs
+from .hyperpod_dependencies import HyperPodDependencies, HyperPodDependenciesArgs
 from .ldaps_endpoint import LdapsEndpoint, LdapsEndpointArgs
 from .lifecycle_bucket import LifecycleBucket, LifecycleBucketArgs
 from .login_access import LoginAccess, LoginAccessArgs
@@ -39,10 +42,16 @@ __all__ = [
     "DirectoryConnectionArgs",
     "DirectoryContents",
     "DirectoryContentsArgs",
+    "EksControlPlane",
+    "EksControlPlaneArgs",
     "ExecutionRole",
     "ExecutionRoleArgs",
+    "FsxVolume",
+    "FsxVolumeArgs",
     "HyperPodCluster",
     "HyperPodClusterArgs",
+    "HyperPodDependencies",
+    "HyperPodDependenciesArgs",
     "LdapsEndpoint",
     "LdapsEndpointArgs",
     "LifecycleBucket",

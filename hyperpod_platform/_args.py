@@ -17,11 +17,10 @@ from typing import Any, Callable, Optional, Sequence, TypeVar
 
 import pulumi
 
+from .checks import TAG_LIMIT, Check, tag_key_problem, tag_value_problem
 from .errors import MISSING, PROJECT, ConfigError, Problem
 
 T = TypeVar("T")
-Check = Callable[[Any], Optional[tuple[str, str]]]
-"""A value -> (why, fix), or None when it is fine."""
 
 PLAIN_NAMES = {str: "a string", int: "an integer", bool: "a boolean", float: "a number"}
 
@@ -44,9 +43,45 @@ class ArgCheck:
         if found:
             self.fail(arg, value, *found)
 
-    def each(self, arg: str, values: Sequence[Any], check: Check) -> None:
+    def each(
+        self, arg: str, values: Sequence[Any], check: Optional[Check] = None, same: Optional[Callable] = None
+    ) -> None:
+        """Run ``check`` on every known item; with ``same`` (the identity of an item, e.g. ``str.lower``), an item
+        given twice is reported once, as a repeat, and not checked again."""
+        seen: dict[Any, int] = {}
         for i, v in enumerate(values):
-            self.check(f"{arg}[{i}]", v, check)
+            if same is not None and isinstance(v, (str, int)):
+                if same(v) in seen:
+                    self.fail(f"{arg}[{i}]", v, f"repeats {arg}[{seen[same(v)]}]", "list each entry once")
+                    continue
+                seen[same(v)] = i
+            if check is not None:
+                self.check(f"{arg}[{i}]", v, check)
+
+    def at_least(self, arg: str, values: Sequence[Any], least: int, why: str, fix: str) -> bool:
+        """``values`` has ``least`` items or more; reports ``why`` and ``fix`` otherwise."""
+        if len(values) < least:
+            self.fail(arg, list(values) if all(isinstance(v, (str, int)) for v in values) else len(values), why, fix)
+            return False
+        return True
+
+    def tags(self, tags: dict, arg: str = "tags", own: Sequence[str] = ("Name",)) -> None:
+        """AWS's tag rules for every tag, and room for the tags the component adds itself (``own``)."""
+        for key, value in tags.items():
+            bad = tag_key_problem(str(key))
+            if bad:
+                self.fail(f"{arg}.{key}", value, bad, "rename the tag key")
+            elif isinstance(value, str) and tag_value_problem(value):
+                self.fail(f"{arg}.{key}", value, tag_value_problem(value), "shorten or change the value")
+        total = len(set(map(str, tags)) | set(own))
+        if total > TAG_LIMIT:
+            self.fail(
+                arg,
+                f"{len(tags)} tags",
+                f"with the component's own tags ({', '.join(own)}) that makes {total}, over AWS's {TAG_LIMIT} "
+                "tags per resource",
+                f"give at most {TAG_LIMIT - len(set(own))} tags",
+            )
 
     def raise_if_any(self) -> None:
         if self.problems:

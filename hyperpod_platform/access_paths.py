@@ -7,7 +7,9 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from ._args import component_type, renamed, take
+from . import checks
+from ._args import ArgCheck, component_type, renamed, take
+from .errors import MISSING
 from .settings import AccessPathSettings
 
 SSH_DOCUMENT = "AWS-StartSSHSession"
@@ -101,6 +103,7 @@ class AccessPaths(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AccessPathsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("AccessPaths", AccessPathsArgs, args)
+        _check_args(args, check)
         check.raise_if_any()
         super().__init__(component_type("AccessPaths"), name, None, renamed(opts, "AccessPaths"))
         s = args.settings
@@ -176,3 +179,26 @@ class AccessPaths(pulumi.ComponentResource):
                 )
             )
         self.register_outputs({})
+
+
+def _check_args(args: AccessPathsArgs, check: ArgCheck) -> None:
+    """The cluster's name and ARN (they go into the ssh_config snippet and the SSM policy), and with the bastion:
+    the client ranges allowed to reach it (valid, never the whole internet), a public subnet to put it in and an
+    x86_64 instance type for its image; tags AWS accepts."""
+    s = args.settings
+    check.check("cluster_name", args.cluster_name, checks.cluster_name)
+    cluster = checks.arn_of(
+        "sagemaker", "cluster/", "a HyperPod cluster", "arn:aws:sagemaker:us-east-1:123456789012:cluster/abcdef012345"
+    )
+    check.check("cluster_arn", args.cluster_arn, cluster)
+    check.each("settings.bastion_allowed_cidrs", s.bastion_allowed_cidrs, checks.ssh_source_cidr, same=str)
+    if s.bastion:
+        if not s.bastion_allowed_cidrs:
+            why = "a bastion needs the client ranges allowed to reach it"
+            check.fail("settings.bastion_allowed_cidrs", [], why, "list your office or VPN egress ranges")
+        if args.public_subnet_id is None:
+            why = "the bastion goes in a public subnet"
+            check.fail("public_subnet_id", MISSING, why, "give a public subnet of the VPC (Network.public_subnets)")
+        image = checks.x86_ec2_type("bastion", "the Amazon Linux 2023 x86_64 image")
+        check.check("settings.bastion_instance_type", s.bastion_instance_type, image)
+    check.tags(args.tags)

@@ -8,7 +8,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_tls as tls
 
-from ._args import component_type, renamed, take
+from . import checks
+from ._args import ArgCheck, component_type, renamed, take
 from .settings import VpnSettings
 
 VALIDITY_HOURS = 24 * 365  # a year; rotate by bumping vpn.pkiVersion
@@ -52,6 +53,7 @@ class ClientVpn(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClientVpnArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("ClientVpn", ClientVpnArgs, args)
+        _check_args(args, check)
         check.raise_if_any()
         super().__init__(component_type("ClientVpn"), name, None, renamed(opts, "ClientVpn"))
         s = args.settings
@@ -182,3 +184,18 @@ class ClientVpn(pulumi.ComponentResource):
             )
         )
         self.register_outputs({"endpoint_id": self.endpoint.id, "profiles": self.profiles})
+
+
+def _check_args(args: ClientVpnArgs, check: ArgCheck) -> None:
+    """An endpoint Client VPN accepts: the VPC's block, a client range of /12 to /22 outside it, a port and log
+    retention it offers, client names that make distinct certificates, a subnet to associate, tags AWS accepts."""
+    s = args.settings
+    check.check("vpc_cidr", args.vpc_cidr, checks.vpc_cidr)
+    check.check("settings.client_cidr", s.client_cidr, checks.vpn_client_cidr(args.vpc_cidr))
+    check.each("settings.clients", s.clients, checks.vpn_client_name, same=str)
+    check.check("settings.port", s.port, checks.one_of(*checks.VPN_PORTS))
+    check.check("settings.log_retention_days", s.log_retention_days, checks.one_of(*checks.LOG_RETENTION_DAYS))
+    check.check("settings.pki_version", s.pki_version, checks.between(1, 10_000))
+    why = "the endpoint needs a subnet to associate with"
+    check.at_least("subnet_ids", args.subnet_ids, 1, why, "give the VPC's private subnets")
+    check.tags(args.tags)

@@ -13,7 +13,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from ._args import after, component_type, renamed, take
+from . import checks
+from ._args import ArgCheck, after, component_type, renamed, take
+from .errors import MISSING
 from .settings import DirectorySettings
 
 # AD password rules: at least three of upper, lower, digit, special. The special characters are limited to
@@ -110,6 +112,7 @@ class Directory(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DirectoryArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("Directory", DirectoryArgs, args)
+        _check_args(args, check)
         check.raise_if_any()
         super().__init__(component_type("Directory"), name, None, renamed(opts, "Directory"))
         s = args.settings
@@ -179,3 +182,39 @@ class Directory(pulumi.ComponentResource):
         self.register_outputs(
             {"directory_id": self.directory_id, "dns_ips": self.dns_ips, "bind_secret_arn": self.bind_secret_arn}
         )
+
+
+def _check_args(args: DirectoryArgs, check: ArgCheck) -> None:
+    """A directory to create (domain and NetBIOS names, edition, two subnets for the domain controllers) or an
+    existing one by id (with its domain controllers' IPs if given), only the settings of the mode given; the
+    bind user's name and password version; tags AWS accepts."""
+    s = args.settings
+    check.check("settings.mode", s.mode, checks.one_of(*checks.DIRECTORY_MODES))
+    check.check("settings.domain_name", s.domain_name, checks.domain_name)
+    check.check("settings.bind_user", s.bind_user, checks.account_name("bind user names"))
+    check.check("settings.bind_password_version", s.bind_password_version, checks.between(1, 10_000))
+    if s.mode == "create":
+        check.check("settings.short_name", s.short_name, checks.netbios_name)
+        check.check("settings.edition", s.edition, checks.one_of(*checks.EDITIONS))
+        for key in ("directory_id", "dns_ips"):
+            if getattr(s, key):
+                why = "applies only when settings.mode is 'existing'"
+                check.fail(f"settings.{key}", getattr(s, key), why, "remove it, or set settings.mode to 'existing'")
+        check.at_least(
+            "subnet_ids",
+            args.subnet_ids,
+            2,
+            "Managed AD puts a domain controller in each of two subnets, in distinct AZs",
+            "give two private subnets in different AZs",
+        )
+    elif s.mode == "existing":
+        if s.directory_id is None:
+            why = "is required when settings.mode is 'existing'"
+            check.fail("settings.directory_id", MISSING, why, "give the existing directory's id, like d-1234567890")
+        check.check("settings.directory_id", s.directory_id, checks.directory_id)
+        ips = checks.ipv4_address("give the domain controllers' IPs, or leave dns_ips empty")
+        check.each("settings.dns_ips", s.dns_ips, ips, same=str)
+        if s.short_name is not None:
+            why = "applies only when settings.mode is 'create'"
+            check.fail("settings.short_name", s.short_name, why, "remove it, or set settings.mode to 'create'")
+    check.tags(args.tags, own=())

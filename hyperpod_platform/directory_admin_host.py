@@ -14,7 +14,8 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from ._args import component_type, renamed, take
+from . import checks
+from ._args import ArgCheck, component_type, renamed, take
 
 WINDOWS_AMI_PARAMETER = "/aws/service/ami-windows-latest/Windows_Server-2022-English-Full-Base"
 USER_DATA = """<powershell>
@@ -52,6 +53,7 @@ class DirectoryAdminHost(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DirectoryAdminHostArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("DirectoryAdminHost", DirectoryAdminHostArgs, args)
+        _check_args(args, check)
         check.raise_if_any()
         super().__init__(component_type("DirectoryAdminHost"), name, None, renamed(opts, "DirectoryAdminHost"))
         child = pulumi.ResourceOptions(parent=self)
@@ -120,3 +122,17 @@ class DirectoryAdminHost(pulumi.ComponentResource):
             opts=child,
         )
         self.register_outputs({"instance_id": self.instance.id})
+
+
+def _check_args(args: DirectoryAdminHostArgs, check: ArgCheck) -> None:
+    """The domain to join, an x86_64 instance type (Windows Server), and, when given as plain values, the
+    directory's id and one or more domain controller IPs; tags AWS accepts."""
+    check.check("domain_name", args.domain_name, checks.domain_name)
+    windows = checks.x86_ec2_type("admin instance", "Windows Server (x86_64 only)")
+    check.check("instance_type", args.instance_type, windows)
+    check.check("directory_id", args.directory_id, checks.directory_id)
+    if isinstance(args.dns_ips, (list, tuple)):
+        why = "the domain join needs the domain controllers as DNS servers"
+        if check.at_least("dns_ips", args.dns_ips, 1, why, "give the domain controllers' IPs (Directory.dns_ips)"):
+            check.each("dns_ips", args.dns_ips, checks.ipv4_address("give the domain controllers' IPs"), same=str)
+    check.tags(args.tags)

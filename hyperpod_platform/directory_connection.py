@@ -15,7 +15,8 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from ._args import component_type, renamed, take
+from . import checks
+from ._args import ArgCheck, component_type, renamed, take
 from .node_contract import DirectoryNode
 from .settings import ROLES, DirectorySettings
 
@@ -118,6 +119,7 @@ class DirectoryConnection(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DirectoryConnectionArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("DirectoryConnection", DirectoryConnectionArgs, args)
+        _check_args(args, check)
         check.raise_if_any()
         super().__init__(component_type("DirectoryConnection"), name, None, renamed(opts, "DirectoryConnection"))
         groups = list(args.groups)
@@ -136,3 +138,25 @@ class DirectoryConnection(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.register_outputs({"name": self.parameter_name, "arn": self.parameter.arn})
+
+
+def _check_args(args: DirectoryConnectionArgs, check: ArgCheck) -> None:
+    """A parameter name SSM accepts; one or more groups for the nodes to admit, each with a DN when the DNs are
+    known (otherwise the value says so once they resolve); and, when given as plain values, an ldaps:// URI,
+    the bind secret's ARN and a CA certificate that is a certificate (never a key); tags AWS accepts."""
+    check.check("parameter_name", args.parameter_name, checks.parameter_name)
+    groups = list(args.groups)
+    why = "the nodes would admit no directory group"
+    if check.at_least("groups", groups, 1, why, "give the groups allowed on some node"):
+        check.each("groups", groups, checks.ad_group, same=str.lower)
+    if isinstance(args.group_dns, Mapping):
+        for i, g in enumerate(groups):
+            if g not in args.group_dns:
+                why = "has no DN in group_dns"
+                check.fail(f"groups[{i}]", g, why, "add its DN to group_dns, or remove it from groups")
+    check.check("ldaps_uri", args.ldaps_uri, checks.ldaps_uri)
+    example = "arn:aws:secretsmanager:us-east-1:123456789012:secret:hp-ldap-bind-AbCdEf"
+    secret = checks.arn_of("secretsmanager", "secret:", "a Secrets Manager secret", example)
+    check.check("bind_secret_arn", args.bind_secret_arn, secret)
+    check.check("ca_certificate_pem", args.ca_certificate_pem, checks.pem_certificate)
+    check.tags(args.tags, own=())

@@ -48,7 +48,8 @@ import pulumi.dynamic as dyn
 from botocore.exceptions import BotoCoreError, ClientError
 from pulumi.runtime import rpc
 
-from ._args import component_type, renamed, take
+from . import checks
+from ._args import ArgCheck, component_type, renamed, take
 from .directory import PASSWORD_SPECIALS
 from .settings import DirectoryUserSettings
 
@@ -641,6 +642,7 @@ class DirectoryContents(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DirectoryContentsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("DirectoryContents", DirectoryContentsArgs, args)
+        _check_args(args, check)
         check.raise_if_any()
         super().__init__(component_type("DirectoryContents"), name, None, renamed(opts, "DirectoryContents"))
         self.contents = DirectoryContentsResource(
@@ -651,3 +653,60 @@ class DirectoryContents(pulumi.ComponentResource):
         self.bind_dn = self.contents.bind_dn
         self.group_dns = self.contents.group_dns
         self.register_outputs({"bind_dn": self.bind_dn, "group_dns": self.group_dns})
+
+
+def _check_args(args: DirectoryContentsArgs, check: ArgCheck) -> None:
+    """What the Data API can keep: the directory's id and region, account and group names AD accepts and that
+    clash with no other (AD names are one case-insensitive space: users, groups and the bind user), users in
+    groups the stack keeps, with OpenSSH public key lines (never a private key; at most 25), email addresses
+    and names. The bind password is never judged here (nor shown)."""
+    check.check("directory_id", args.directory_id, checks.directory_id)
+    check.check("region", args.region, checks.region_name)
+    check.check("bind_user", args.bind_user, checks.account_name("bind user names"))
+    check.each("groups", args.groups, checks.ad_group, same=str.lower)
+    groups = {g.lower() for g in args.groups}
+    if args.bind_user.lower() in groups:
+        why = "is also the name of a group (AD names are unique across users and groups)"
+        check.fail("bind_user", args.bind_user, why, "rename the group or the bind user")
+    seen: dict[str, int] = {}
+    for i, user in enumerate(args.users):
+        _check_user(args, user, i, groups, seen, check)
+
+
+def _check_user(
+    args: DirectoryContentsArgs,
+    user: DirectoryUserSettings,
+    i: int,
+    groups: set[str],
+    seen: dict[str, int],
+    check: ArgCheck,
+) -> None:
+    """User ``i``: a name of its own, groups the stack keeps, SSH public key lines, email and names."""
+    path, name = f"users[{i}]", user.name.lower()
+    if checks.account_name("user names")(user.name):
+        check.check(f"{path}.name", user.name, checks.account_name("user names"))
+    elif name in seen:
+        why = f"repeats users[{seen[name]}].name (names are case-insensitive)"
+        check.fail(f"{path}.name", user.name, why, "give each user its own name")
+    elif name == args.bind_user.lower():
+        why = "is the bind user, which the component keeps itself"
+        check.fail(f"{path}.name", user.name, why, "rename the user, or use another bind_user")
+    elif name in groups:
+        why = "is also the name of a group (AD names are unique across users and groups)"
+        check.fail(f"{path}.name", user.name, why, "rename the user or the group")
+    seen.setdefault(name, i)
+
+    def kept(g: str):
+        if g in args.groups:
+            return None
+        return ("is not one of groups (the groups the stack keeps)", f"use one of: {', '.join(args.groups)}")
+
+    check.each(f"{path}.groups", user.groups, kept, same=str)
+    keys = list(user.ssh_public_keys)
+    check.each(f"{path}.ssh_public_keys", keys, checks.ssh_key_line, same=checks.ssh_key_identity)
+    if len(keys) > checks.MAX_SSH_KEYS:
+        why = f"the Directory Service Data API keeps at most {checks.MAX_SSH_KEYS} keys (altSecurityIdentities)"
+        check.fail(f"{path}.ssh_public_keys", len(keys), why, f"give at most {checks.MAX_SSH_KEYS} keys")
+    check.check(f"{path}.email", user.email, checks.email)
+    check.check(f"{path}.given_name", user.given_name, checks.name_part)
+    check.check(f"{path}.surname", user.surname, checks.name_part)

@@ -2,11 +2,13 @@
 
 import json
 from dataclasses import dataclass, field
+from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
 
-from ._args import after, component_type, renamed, take
+from . import checks
+from ._args import ArgCheck, after, component_type, renamed, take
 
 MANAGED_POLICY = "AmazonSageMakerClusterInstanceRolePolicy"
 ENI_ACTIONS = [
@@ -17,6 +19,13 @@ ENI_ACTIONS = [
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
 ]
+# What the Amazon VPC CNI on an EKS node does with the node's role (it has no role of its own here): attach,
+# modify and tag ENIs in the cluster VPC, and describe instances, tags and types.
+EKS_ENI_ACTIONS = ["ec2:AttachNetworkInterface", "ec2:ModifyNetworkInterfaceAttribute"]
+EKS_DESCRIBE_ACTIONS = ["ec2:DescribeInstances", "ec2:DescribeTags", "ec2:DescribeInstanceTypes"]
+# Pulling the HyperPod agents' images: they live in AWS-owned registries per region, so pulls are not scoped
+# to an account (as in AmazonEC2ContainerRegistryReadOnly); read-only.
+ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 # EC2 Describe* calls support no resource-level scope: AWS accepts only "*" for them.
 DESCRIBE_ACTIONS = [
     "ec2:DescribeNetworkInterfaces",
@@ -48,6 +57,9 @@ class ExecutionRoleArgs:
     readable_parameter_names: list[str] = field(default_factory=list)
     """The only SSM parameters the nodes may read (e.g. the directory connection), by name: their ARNs are
     built from the name, this account and region, so the role does not wait for the parameters."""
+    eks_cluster_arn: Optional[pulumi.Input[str]] = None
+    """EKS orchestrator: the EKS cluster the nodes join. Adds what EKS nodes need: the VPC CNI's ENI actions
+    in the VPC, image pulls, and Pod Identity credentials for this cluster only."""
 
 
 def parameter_arn(partition: str, region: str, account: str, name: str) -> str:
@@ -63,6 +75,7 @@ def policy_document(
     prefix: str,
     secret_arns: list[str] = (),
     parameter_arns: list[str] = (),
+    eks_cluster_arn: Optional[str] = None,
 ) -> dict:
     """The inline policy, as a plain document (tested and linted on its own)."""
     _, partition, _, region, account, _ = vpc_arn.split(":", 5)
@@ -129,8 +142,36 @@ def policy_document(
             ]
             if parameter_arns
             else []
-        ),
+        )
+        + (eks_statements(vpc_arn, eks_cluster_arn) if eks_cluster_arn else []),
     }
+
+
+def eks_statements(vpc_arn: str, eks_cluster_arn: str) -> list[dict]:
+    """What an EKS-orchestrated node needs besides the Slurm set: the VPC CNI's ENI actions (in the cluster VPC),
+    describe calls, image pulls, and EKS Pod Identity credentials for pods of this cluster only."""
+    _, partition, _, region, account, _ = vpc_arn.split(":", 5)
+    return [
+        {"Sid": "CniDescribe", "Effect": "Allow", "Action": EKS_DESCRIBE_ACTIONS, "Resource": "*"},
+        {
+            "Sid": "CniManageEnisInClusterVpc",
+            "Effect": "Allow",
+            "Action": EKS_ENI_ACTIONS,
+            "Resource": [
+                f"arn:{partition}:ec2:{region}:{account}:network-interface/*",
+                f"arn:{partition}:ec2:{region}:{account}:instance/*",
+            ],
+            "Condition": {"ArnEquals": {"ec2:Vpc": vpc_arn}},
+        },
+        {"Sid": "EcrAuthToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+        {"Sid": "EcrPull", "Effect": "Allow", "Action": ECR_PULL_ACTIONS, "Resource": "*"},
+        {
+            "Sid": "PodIdentityForThisCluster",
+            "Effect": "Allow",
+            "Action": "eks-auth:AssumeRoleForPodIdentity",
+            "Resource": eks_cluster_arn,
+        },
+    ]
 
 
 class ExecutionRole(pulumi.ComponentResource):
@@ -144,6 +185,7 @@ class ExecutionRole(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ExecutionRoleArgs, opts: pulumi.ResourceOptions | None = None):
         args, check = take("ExecutionRole", ExecutionRoleArgs, args)
+        _check_args(args, check)
         check.raise_if_any()
         super().__init__(component_type("ExecutionRole"), name, None, renamed(opts, "ExecutionRole"))
         child = pulumi.ResourceOptions(parent=self)
@@ -198,9 +240,12 @@ class ExecutionRole(pulumi.ComponentResource):
                 args.bucket_arn,
                 pulumi.Output.all(*args.readable_secret_arns),
                 parameter_arns,
+                args.eks_cluster_arn,
             ).apply(
                 lambda v: json.dumps(
-                    policy_document(v[0], list(v[1]), list(v[2]), v[3], args.lifecycle_prefix, list(v[4]), list(v[5]))
+                    policy_document(
+                        v[0], list(v[1]), list(v[2]), v[3], args.lifecycle_prefix, list(v[4]), list(v[5]), v[6]
+                    )
                 )
             ),
         )
@@ -238,3 +283,27 @@ class ExecutionRole(pulumi.ComponentResource):
             )
         self.arn = after(self.role.arn, [managed, inline])
         self.register_outputs({"arn": self.arn})
+
+
+def _check_args(args: ExecutionRoleArgs, check: ArgCheck) -> None:
+    """What the policy is built from: the VPC's ARN, one or more subnets and security groups for the nodes'
+    ENIs, the bucket and key prefix of the lifecycle scripts, the secrets' ARNs and the parameters' names (each
+    once; plain values are checked, outputs when they resolve); tags AWS accepts."""
+    account = "arn:aws:ec2:us-east-1:123456789012"
+    check.check("vpc_arn", args.vpc_arn, checks.arn_of("ec2", "vpc/", "a VPC", f"{account}:vpc/vpc-0123456789abcdef0"))
+    subnet = checks.arn_of("ec2", "subnet/", "a subnet", f"{account}:subnet/subnet-0123456789abcdef0")
+    why = "the nodes' network interfaces are created in these subnets"
+    if check.at_least("subnet_arns", args.subnet_arns, 1, why, "give the ARNs of the nodes' subnets"):
+        check.each("subnet_arns", args.subnet_arns, subnet, same=str)
+    sg = f"{account}:security-group/sg-0123456789abcdef0"
+    group = checks.arn_of("ec2", "security-group/", "a security group", sg)
+    why = "the nodes' network interfaces get these security groups"
+    if check.at_least("security_group_arns", args.security_group_arns, 1, why, "give the cluster security group's ARN"):
+        check.each("security_group_arns", args.security_group_arns, group, same=str)
+    check.check("bucket_arn", args.bucket_arn, checks.arn_of("s3", "", "an S3 bucket", "arn:aws:s3:::sagemaker-hp-abc"))
+    check.check("lifecycle_prefix", args.lifecycle_prefix, checks.key_prefix)
+    example = "arn:aws:secretsmanager:us-east-1:123456789012:secret:hp-ldap-bind-AbCdEf"
+    secret = checks.arn_of("secretsmanager", "secret:", "a Secrets Manager secret", example)
+    check.each("readable_secret_arns", args.readable_secret_arns, secret, same=str)
+    check.each("readable_parameter_names", args.readable_parameter_names, checks.parameter_name, same=str)
+    check.tags(args.tags, own=())

@@ -13,7 +13,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_tls as tls
 
-from ._args import after, component_type, renamed, take
+from . import checks
+from ._args import ArgCheck, after, component_type, renamed, take
+from .errors import MISSING
 from .settings import LdapsSettings
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"  # TLS 1.3 and 1.2 with forward secrecy only
@@ -61,6 +63,7 @@ class LdapsEndpoint(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LdapsEndpointArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("LdapsEndpoint", LdapsEndpointArgs, args)
+        _check_args(args, check)
         check.raise_if_any()
         super().__init__(component_type("LdapsEndpoint"), name, None, renamed(opts, "LdapsEndpoint"))
         s = args.settings
@@ -209,3 +212,45 @@ class LdapsEndpoint(pulumi.ComponentResource):
         # The URI resolves once the listener and targets exist: whoever takes it waits for a working endpoint.
         self.uri = after(self.host.apply(lambda h: f"ldaps://{h}"), ready)
         self.register_outputs({"uri": self.uri, "ca_certificate_pem": self.ca_certificate_pem})
+
+
+def _check_args(args: LdapsEndpointArgs, check: ArgCheck) -> None:
+    """The domain and host names for the certificate; a certificate from ACM only with the CA that issued it
+    (the nodes pin it) and the host name it was issued for, a CA only with it; one or more domain controllers,
+    no more than the IPs given; a subnet for the NLB; tags AWS accepts."""
+    s = args.settings
+    check.check("domain_name", args.domain_name, checks.domain_name)
+    check.check("settings.dns_name", s.dns_name, checks.dns_name)
+    check.check("settings.certificate_arn", s.certificate_arn, checks.acm_arn)
+    check.check("settings.ca_certificate", s.ca_certificate, checks.pem_certificate)
+    arn = s.certificate_arn if s.certificate_arn and not checks.acm_arn(s.certificate_arn) else None
+    pem = s.ca_certificate if s.ca_certificate and not checks.pem_certificate(s.ca_certificate) else None
+    if arn and not s.ca_certificate:
+        check.fail(
+            "settings.ca_certificate",
+            MISSING,
+            "nodes pin the CA that issued settings.certificate_arn, and cannot fetch it safely",
+            "give that CA's PEM certificate as settings.ca_certificate",
+        )
+    if pem and not s.certificate_arn:
+        why = "applies only with settings.certificate_arn (the component issues its own CA otherwise)"
+        check.fail("settings.ca_certificate", "<PEM>", why, "remove it, or set settings.certificate_arn")
+    if arn and not s.dns_name:
+        check.fail(
+            "settings.dns_name",
+            MISSING,
+            "a certificate from ACM names a host the component cannot guess",
+            "set it to the name in that certificate (and point that name at the LDAPS NLB)",
+        )
+    check.check("settings.ca_version", s.ca_version, checks.between(1, 10_000))
+    if args.controller_count < 1:
+        why = "the NLB needs a domain controller to forward to"
+        check.fail("controller_count", args.controller_count, why, "give the number of domain controllers, 1 or more")
+    ips = args.controller_ips
+    if isinstance(ips, (list, tuple)):
+        check.each("controller_ips", ips, checks.ipv4_address("give the domain controllers' IPs"), same=str)
+        if len(ips) < args.controller_count:
+            why = f"{len(ips)} IP(s) given, but controller_count is {args.controller_count}"
+            check.fail("controller_ips", list(ips), why, "give an IP per domain controller, or lower controller_count")
+    check.at_least("subnet_ids", args.subnet_ids, 1, "the NLB needs a subnet", "give the directory's private subnets")
+    check.tags(args.tags)

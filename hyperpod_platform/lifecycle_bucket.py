@@ -10,7 +10,8 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from ._args import after, component_type, renamed, take
+from . import checks
+from ._args import ArgCheck, after, component_type, renamed, take
 from .node_contract import DirectoryNode, FsxMount, LoginNode, NodeContract
 from .settings import StackSettings
 
@@ -115,6 +116,7 @@ class LifecycleBucket(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LifecycleBucketArgs, opts: pulumi.ResourceOptions | None = None):
         args, check = take("LifecycleBucket", LifecycleBucketArgs, args)
+        _check_args(args, check)
         check.raise_if_any()
         super().__init__(component_type("LifecycleBucket"), name, None, renamed(opts, "LifecycleBucket"))
         child = pulumi.ResourceOptions(parent=self)
@@ -207,3 +209,24 @@ def _content_type(path: Path) -> str:
     if path.suffix == ".sh":
         return "text/x-shellscript"
     return mimetypes.guess_type(path.name)[0] or "text/plain"
+
+
+def _check_args(args: LifecycleBucketArgs, check: ArgCheck) -> None:
+    """A bucket S3 accepts (the fixed name, or one made from the cluster name), a directory of scripts to
+    upload, rendered files at relative paths that no uploaded script has already, and tags AWS accepts."""
+    check.check("cluster_name", args.cluster_name, checks.cluster_name)
+    check.check("bucket_name", args.bucket_name, checks.bucket_name)
+    uploaded: dict[str, Path] = {}
+    if args.source_dir is not None and not Path(args.source_dir).is_dir():
+        why = "is not a directory, so no node script would be uploaded"
+        check.fail("source_dir", args.source_dir, why, "give the directory of the node scripts, or leave it unset")
+    else:
+        uploaded = lifecycle_files(Path(args.source_dir or LIFECYCLE_DIR))
+    for rel in args.rendered:
+        bad = checks.object_path(rel)
+        if bad:
+            check.fail("rendered", rel, *bad)
+        elif f"{PREFIX}/{rel}" in uploaded:
+            why = "is also a file of the uploaded scripts, so both would be the same object"
+            check.fail("rendered", rel, why, "render it at another path, or remove the file from source_dir")
+    check.tags(args.tags, own=())

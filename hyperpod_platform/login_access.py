@@ -12,7 +12,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_tls as tls
 
-from ._args import component_type, renamed, take
+from . import checks
+from ._args import ArgCheck, component_type, renamed, take
 from .settings import LoginSettings
 
 HOST_KEY_TYPES = {"ed25519": {"algorithm": "ED25519"}, "ecdsa": {"algorithm": "ECDSA", "ecdsa_curve": "P256"}}
@@ -56,6 +57,7 @@ class LoginAccess(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LoginAccessArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("LoginAccess", LoginAccessArgs, args)
+        _check_args(args, check)
         check.raise_if_any()
         super().__init__(component_type("LoginAccess"), name, None, renamed(opts, "LoginAccess"))
         s = args.settings
@@ -176,3 +178,26 @@ class LoginAccess(pulumi.ComponentResource):
                 "host_keys_secret_arn": self.host_keys_secret.arn,
             }
         )
+
+
+def _check_args(args: LoginAccessArgs, check: ArgCheck) -> None:
+    """The login group's name, client ranges that are valid, never the whole internet and each given once (one
+    security group rule each: AWS refuses a duplicate), a host-key version, a subnet for the NLB, tags AWS
+    accepts."""
+    s = args.settings
+    check.check("login_group", args.login_group, checks.aws_name("instance group names"))
+    check.check("vpc_cidr", args.vpc_cidr, checks.vpc_cidr)
+    check.each("client_cidrs", args.client_cidrs, checks.ssh_source_cidr, same=str)
+    check.each("settings.allowed_cidrs", s.allowed_cidrs, checks.ssh_source_cidr, same=str)
+    sources = [("vpc_cidr", args.vpc_cidr)] if isinstance(args.vpc_cidr, str) else []
+    sources += [(f"client_cidrs[{i}]", c) for i, c in enumerate(args.client_cidrs)]
+    sources += [(f"settings.allowed_cidrs[{i}]", c) for i, c in enumerate(s.allowed_cidrs)]
+    first: dict[str, str] = {}
+    for label, cidr in sources:  # a repeat within one list is reported above
+        if cidr in first and first[cidr].split("[")[0] != label.split("[")[0]:
+            check.fail(label, cidr, f"is already a client range of the NLB ({first[cidr]})", f"remove {label}")
+        first.setdefault(cidr, label)
+    check.check("settings.host_key_version", s.host_key_version, checks.between(1, 10_000))
+    why = "the load balancer needs a subnet"
+    check.at_least("subnet_ids", args.subnet_ids, 1, why, "give the VPC's private subnets")
+    check.tags(args.tags)

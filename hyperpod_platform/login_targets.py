@@ -12,7 +12,8 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from ._args import component_type, renamed, take
+from . import checks
+from ._args import ArgCheck, component_type, renamed, take
 
 
 @dataclass
@@ -41,6 +42,7 @@ class LoginTargets(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LoginTargetsArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("LoginTargets", LoginTargetsArgs, args)
+        _check_args(args, check)
         check.raise_if_any()
         super().__init__(component_type("LoginTargets"), name, None, renamed(opts, "LoginTargets"))
         self.ips = pulumi.Output.from_input(sorted(args.target_ips)) if args.target_ips else self._lookup(args)
@@ -83,3 +85,15 @@ def _nth(ips: list[str], i: int, args: LoginTargetsArgs) -> str:
             f"hyperpod-platform:login.targetIps"
         )
     return ips[i]
+
+
+def _check_args(args: LoginTargetsArgs, check: ArgCheck) -> None:
+    """The login group's name (its ENIs are found by it), one or more login nodes, and fixed IPs, when given,
+    that are IPv4 addresses, each given once, one per node."""
+    check.check("login_group", args.login_group, checks.aws_name("instance group names"))
+    check.check("count", args.count, checks.between(1, checks.MAX_GROUP_INSTANCES))
+    ips = list(args.target_ips)
+    fix = "give the login nodes' private IPs, or leave target_ips empty to look them up"
+    check.each("target_ips", ips, checks.ipv4_address(fix), same=str)
+    if ips and len(ips) != args.count:
+        check.fail("target_ips", ips, f"count is {args.count}, so {args.count} IP(s) are needed", fix)

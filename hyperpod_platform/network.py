@@ -9,12 +9,13 @@ main table) with ``.get()``, so the guardrails judge existing subnets from what 
 import json
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
 
-from ._args import component_type, renamed, take
+from . import checks
+from ._args import ArgCheck, component_type, renamed, take
 from .errors import ConfigError, Problem
 from .settings import NetworkSettings
 
@@ -111,6 +112,9 @@ class NetworkArgs:
     """Tags for every resource."""
     region: str
     """AWS region, for the S3 endpoint service name."""
+    endpoint_accounts: Sequence[str] = ()
+    """Other accounts whose principals may use the S3 gateway endpoint: data accounts whose roles the cluster's
+    pods assume to read through VPC-only access points."""
 
 
 class Network(pulumi.ComponentResource):
@@ -133,6 +137,7 @@ class Network(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         args, check = take("Network", NetworkArgs, args)
+        _check_args(args, check)
         check.raise_if_any()
         super().__init__(component_type("Network"), name, None, renamed(opts, "Network"))
         s = args.settings
@@ -246,7 +251,8 @@ class Network(pulumi.ComponentResource):
         if private_route_tables:
             # Gateway endpoint: S3 traffic (lifecycle scripts, data) stays off the NAT. The policy admits only
             # principals of this account, a data-perimeter control that still reaches AWS-owned buckets.
-            account = vpc.arn.apply(lambda arn: arn.split(":")[4])
+            extra = sorted(set(args.endpoint_accounts))
+            account = vpc.arn.apply(lambda arn: [arn.split(":")[4], *extra] if extra else arn.split(":")[4])
             aws.ec2.VpcEndpoint(
                 f"{name}-s3",
                 vpc_id=vpc.id,
@@ -259,7 +265,7 @@ class Network(pulumi.ComponentResource):
                             "Version": "2012-10-17",
                             "Statement": [
                                 {
-                                    "Sid": "OwnAccountPrincipalsOnly",
+                                    "Sid": "OwnAccountPrincipalsOnly" if not extra else "PlatformAccountPrincipalsOnly",
                                     "Effect": "Allow",
                                     "Principal": "*",
                                     "Action": "s3:*",
@@ -380,3 +386,76 @@ class Network(pulumi.ComponentResource):
                 "cluster_security_group_id": sg.id,
             }
         )
+
+
+CREATE_ONLY = ("availability_zones", "vpc_cidr", "private_subnet_cidrs", "public_subnet_cidrs")
+EXISTING_ONLY = ("vpc_id", "private_subnet_ids", "route_table_ids")
+
+
+def _check_args(args: NetworkArgs, check: ArgCheck) -> None:
+    """A network this component can build: a VPC to create (two or more AZs of the region, one private and one
+    public block per AZ, inside the VPC and apart), or an existing VPC with two or more private subnets; only
+    the settings of the mode given; a region name for the S3 endpoint; tags AWS accepts."""
+    s = args.settings
+    check.check("region", args.region, checks.region_name)
+    check.check("settings.mode", s.mode, checks.one_of("create", "existing"))
+    if s.flow_logs:
+        days = checks.one_of(*checks.LOG_RETENTION_DAYS)
+        check.check("settings.flow_logs_retention_days", s.flow_logs_retention_days, days)
+    if s.mode in ("create", "existing"):
+        other = "existing" if s.mode == "create" else "create"
+        for key in EXISTING_ONLY if s.mode == "create" else CREATE_ONLY:
+            if getattr(s, key):
+                why = f"applies only when settings.mode is '{other}'"
+                check.fail(f"settings.{key}", getattr(s, key), why, f"remove it, or set settings.mode to '{other}'")
+    if s.mode == "create":
+        _check_create(args, check)
+    elif s.mode == "existing":
+        check.check("settings.vpc_id", s.vpc_id, checks.vpc_id)
+        check.each("settings.private_subnet_ids", s.private_subnet_ids, checks.subnet_id, same=str)
+        check.at_least(
+            "settings.private_subnet_ids",
+            s.private_subnet_ids,
+            2,
+            "needs at least 2 private subnets in distinct AZs",
+            "list two or more private subnets of the VPC, in different AZs",
+        )
+        check.each("settings.route_table_ids", s.route_table_ids, checks.route_table_id, same=str)
+    check.tags(args.tags)
+
+
+def _check_create(args: NetworkArgs, check: ArgCheck) -> None:
+    """The VPC to create: AZs of the region, its block, and one private and one public subnet block per AZ."""
+    s, region = args.settings, args.region
+    azs = list(s.availability_zones)
+    check.each("settings.availability_zones", azs, checks.availability_zone, same=str)
+    for i, az in enumerate(azs):
+        m = checks.AZ_RE.match(az)
+        if m and checks.REGION_RE.match(region) and m.group(1) != region:
+            why, fix = f"is not in the region {region}", f"use an AZ of {region}, like {region}a"
+            check.fail(f"settings.availability_zones[{i}]", az, why, fix)
+    enough = check.at_least(
+        "settings.availability_zones",
+        azs,
+        2,
+        "needs at least 2 AZs (Managed AD, the login NLB and resilience need two)",
+        "list two or more AZs of the region",
+    )
+    check.check("settings.vpc_cidr", s.vpc_cidr, checks.vpc_cidr)
+    vpc = None if checks.vpc_cidr(s.vpc_cidr) else checks.ipv4_network(s.vpc_cidr)
+    blocks: list[tuple[str, str]] = []
+    for key in ("private_subnet_cidrs", "public_subnet_cidrs"):
+        cidrs = list(getattr(s, key))
+        check.each(f"settings.{key}", cidrs, checks.ipv4_cidr, same=str)
+        if enough and len(cidrs) != len(azs):
+            check.fail(
+                f"settings.{key}",
+                cidrs,
+                f"needs one CIDR per AZ ({len(azs)} AZs listed)",
+                f"give exactly {len(azs)} CIDRs, in the order of settings.availability_zones",
+            )
+        # A repeat within the list is reported as such (above), not again as an overlap.
+        blocks += [(f"settings.{key}[{i}]", c) for i, c in enumerate(cidrs) if cidrs.index(c) == i]
+    for label, cidr, why, fix in checks.subnet_blocks(vpc, blocks):
+        check.fail(label, cidr, why, fix)
+    check.check("settings.nat_gateways", s.nat_gateways, checks.one_of(*checks.NAT_GATEWAYS))

@@ -4,7 +4,7 @@
 
 import re
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from .errors import PROJECT
 
@@ -12,6 +12,10 @@ ACCELERATED_RE = re.compile(r"^ml\.(p\d|g\d|gr\d|trn\d|inf\d)")
 """HyperPod instance types with GPUs or AWS accelerators."""
 ROLES = ("controller", "login", "compute")
 """Slurm node roles of an instance group."""
+ORCHESTRATORS = ("slurm", "eks")
+"""What runs the cluster's jobs: Slurm on the nodes, or an EKS cluster the nodes join."""
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+"""Kubernetes taint effects HyperPod accepts on an instance group."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,18 @@ class FsxSettings:
 
 
 @dataclass(frozen=True)
+class KubernetesTaintSettings:
+    """A Kubernetes taint on an EKS instance group's nodes."""
+
+    key: str
+    """Taint key (a qualified name, e.g. ``nvidia.com/gpu``)."""
+    effect: str
+    """``NoSchedule``, ``PreferNoSchedule`` or ``NoExecute``."""
+    value: Optional[str] = None
+    """Taint value (optional)."""
+
+
+@dataclass(frozen=True)
 class InstanceGroupSettings:
     """One HyperPod instance group."""
 
@@ -78,6 +94,10 @@ class InstanceGroupSettings:
     """Extra EBS volume per instance, mounted at /opt/sagemaker (1-16384 GiB)."""
     deep_health_checks: Sequence[str] = ()
     """InstanceStress and/or InstanceConnectivity, for accelerated compute groups."""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    """EKS: Kubernetes labels HyperPod puts on the group's nodes."""
+    taints: Sequence[KubernetesTaintSettings] = ()
+    """EKS: Kubernetes taints HyperPod puts on the group's nodes."""
 
     @property
     def accelerated(self) -> bool:
@@ -98,6 +118,8 @@ class ClusterSettings:
     """How HyperPod manages slurm.conf: Managed, Overwrite or Merge."""
     subnet_placement: str = "primary"
     """``primary``: nodes in the first private subnet, next to FSx; ``all``: every private subnet."""
+    orchestrator: str = "slurm"
+    """``slurm``, or ``eks``: the nodes join the stack's EKS cluster (:class:`EksSettings`)."""
 
     @property
     def login_group(self) -> Optional[InstanceGroupSettings]:
@@ -250,6 +272,139 @@ class DirectorySettings:
 
 
 @dataclass(frozen=True)
+class EksSettings:
+    """The EKS control plane an EKS-orchestrated HyperPod cluster joins, and what runs on it."""
+
+    kubernetes_version: str = "1.32"
+    """Kubernetes version of the control plane, one HyperPod supports."""
+    authentication_mode: str = "API"
+    """``API`` or ``API_AND_CONFIG_MAP`` (HyperPod registers its roles as access entries)."""
+    endpoint_public_access: bool = False
+    """Also expose the API server publicly (private access is always on)."""
+    public_access_cidrs: Sequence[str] = ()
+    """Client ranges of the public endpoint; required when it is on, never the whole internet."""
+    vpc_cni_version: str = "v1.19.2-eksbuild.1"
+    """Amazon VPC CNI add-on version (HyperPod needs v1.18.3 or later)."""
+    pod_identity_agent_version: Optional[str] = None
+    """EKS Pod Identity agent add-on version; default: the version EKS recommends for the cluster."""
+    fsx_csi_driver_version: Optional[str] = None
+    """FSx for Lustre CSI driver add-on version; default: the version EKS recommends for the cluster."""
+    admin_role_arns: Sequence[str] = ()
+    """IAM roles given cluster admin through access entries."""
+    log_types: Sequence[str] = ("api", "audit", "authenticator")
+    """Control-plane log types sent to CloudWatch Logs."""
+    helm_values: Mapping[str, Any] = field(default_factory=dict)
+    """Values merged over the platform's defaults for the HyperPod Helm chart (keys must exist in the chart)."""
+    chart_path: Optional[str] = None
+    """Where the fetched HyperPod Helm chart is (``scripts/fetch-chart``); default the project's ``charts/``."""
+    fsx_namespace: str = "kubeflow"
+    """Namespace of the FSx PersistentVolumeClaim jobs mount."""
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    """An AWS account the platform spans, and how Pulumi reaches it."""
+
+    alias: str
+    """Name the config refers to it by (``cluster`` for the cluster's own account)."""
+    account_id: str
+    """12-digit account id."""
+    role_arn: Optional[str] = None
+    """Role Pulumi assumes there (not for the cluster account, which the stack's own credentials reach)."""
+    external_id: Optional[str] = None
+    """External id the role's trust requires, if any."""
+
+
+@dataclass(frozen=True)
+class QuotaResourceSettings:
+    """One resource of a team's quota: ``count`` instances of ``instance_type``, or accelerators / vCPU /
+    memory of that type."""
+
+    instance_type: str
+    """An ``ml.*`` type the cluster has an instance group of."""
+    count: Optional[int] = None
+    """Whole instances."""
+    accelerators: Optional[int] = None
+    """Accelerators (GPUs, Trainium chips) instead of whole instances."""
+    vcpu: Optional[float] = None
+    """vCPUs instead of whole instances."""
+    memory_gib: Optional[float] = None
+    """Memory in GiB instead of whole instances."""
+
+
+@dataclass(frozen=True)
+class TeamDataSettings:
+    """A team's training data in a data account, reached from its pods through an S3 access point."""
+
+    account: str
+    """Alias of the data account (``accounts``)."""
+    bucket: str
+    """The data bucket (in the data account)."""
+    prefix: str
+    """The team's prefix in it; the access point reaches nothing else."""
+    create_bucket: bool = False
+    """Create the bucket (else it is the data account's, read with ``.get()``)."""
+    service_account: str = "data-access"
+    """Service account in the team namespace whose pods get the data access."""
+
+
+@dataclass(frozen=True)
+class TeamSettings:
+    """A team sharing the EKS-orchestrated cluster: its quota, namespace and access from its own account."""
+
+    name: str
+    """Team name (``[a-z0-9]([-a-z0-9]*[a-z0-9])?``); its namespace is ``hyperpod-ns-<name>``."""
+    quota: Sequence[QuotaResourceSettings]
+    """The team's guaranteed compute (1-15 resources)."""
+    account: str
+    """Alias of the team's account (``accounts``), where its people are."""
+    principal_arn: str
+    """The role in the team account that may use the cluster (assumes the team's cluster-access role)."""
+    sharing_strategy: str = "LendAndBorrow"
+    """``Lend``, ``DontLend`` or ``LendAndBorrow`` idle compute."""
+    borrow_limit: Optional[int] = None
+    """Percent of idle compute the team may borrow (``LendAndBorrow`` only)."""
+    fair_share_weight: int = 0
+    """0-100: the team's share when idle compute is divided."""
+    preempt_team_tasks: str = "LowerPriority"
+    """``LowerPriority``: the team's tasks may preempt its own lower-priority tasks; or ``Never``."""
+    external_id: Optional[str] = None
+    """External id the team's principal must pass (else the trust requires the cluster's organization)."""
+    data: Optional[TeamDataSettings] = None
+    """The team's training data, if any."""
+
+    @property
+    def namespace(self) -> str:
+        return f"hyperpod-ns-{self.name}"
+
+
+@dataclass(frozen=True)
+class PriorityClassSettings:
+    """A task priority class of the cluster policy."""
+
+    name: str
+    """Name jobs use in ``kueue.x-k8s.io/priority-class``."""
+    weight: int
+    """0-100; higher runs first."""
+
+
+@dataclass(frozen=True)
+class GovernanceSettings:
+    """Task governance on the EKS-orchestrated cluster: the cluster policy and the add-on."""
+
+    priority_classes: Sequence[PriorityClassSettings] = ()
+    """Up to 10 priority classes."""
+    fair_share: str = "Enabled"
+    """``Enabled``: idle compute is divided by fair-share weight; ``Disabled``: first come, first served."""
+    idle_resource_sharing: str = "Enabled"
+    """``Enabled``: teams lend and borrow idle compute as their strategies allow."""
+    addon_version: Optional[str] = None
+    """Version of the ``amazon-sagemaker-hyperpod-taskgovernance`` add-on; default EKS's."""
+    organization_id: Optional[str] = None
+    """AWS Organizations id (``o-...``) team trusts require when a team has no external id."""
+
+
+@dataclass(frozen=True)
 class LifecycleSettings:
     """The lifecycle-script bucket."""
 
@@ -270,6 +425,10 @@ class StackSettings:
     vpn: VpnSettings = field(default_factory=VpnSettings)
     access: AccessPathSettings = field(default_factory=AccessPathSettings)
     directory: DirectorySettings = field(default_factory=DirectorySettings)
+    eks: EksSettings = field(default_factory=EksSettings)
+    accounts: Mapping[str, AccountSettings] = field(default_factory=dict)
+    teams: Sequence[TeamSettings] = ()
+    governance: GovernanceSettings = field(default_factory=GovernanceSettings)
     tags: tuple[tuple[str, str], ...] = field(default=())
 
     @property

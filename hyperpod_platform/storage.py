@@ -5,7 +5,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from ._args import component_type, renamed, take
+from . import checks
+from ._args import ArgCheck, component_type, renamed, take
 from .settings import FsxSettings
 
 
@@ -35,6 +36,7 @@ class SharedStorage(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: SharedStorageArgs, opts: pulumi.ResourceOptions | None = None):
         args, check = take("SharedStorage", SharedStorageArgs, args)
+        _check_args(args, check)
         check.raise_if_any()
         super().__init__(component_type("SharedStorage"), name, None, renamed(opts, "SharedStorage"))
         s = args.settings
@@ -59,3 +61,13 @@ class SharedStorage(pulumi.ComponentResource):
         self.register_outputs(
             {"dns_name": self.dns_name, "mount_name": self.mount_name, "file_system_id": self.file_system.id}
         )
+
+
+def _check_args(args: SharedStorageArgs, check: ArgCheck) -> None:
+    """What FSx for Lustre PERSISTENT_2 accepts (capacity, throughput tier), a mount path the nodes can use, and
+    tags AWS accepts."""
+    s = args.settings
+    check.check("settings.storage_capacity_gib", s.storage_capacity_gib, checks.fsx_capacity)
+    check.check("settings.throughput_per_tib", s.throughput_per_tib, checks.one_of(*checks.FSX_THROUGHPUTS))
+    check.check("settings.mount_path", s.mount_path, checks.mount_path)
+    check.tags(args.tags)

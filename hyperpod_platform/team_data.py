@@ -355,6 +355,10 @@ class TeamData(pulumi.ComponentResource):
             bucket = _created_bucket(f"{name}-bucket", data.bucket, args.tags, in_data)
         else:  # the data account's own bucket: read, never managed
             bucket = aws.s3.Bucket.get(f"{name}-bucket", data.bucket, opts=in_data)
+            # Read, too, the bucket's public access block and default encryption: a preview fails when the data
+            # account's bucket has neither (the reads find nothing), and the guardrails judge what they hold.
+            aws.s3.BucketPublicAccessBlock.get(f"{name}-bucket-public-access", data.bucket, opts=in_data)
+            aws.s3.BucketServerSideEncryptionConfiguration.get(f"{name}-bucket-encryption", data.bucket, opts=in_data)
         self.bucket_name = after(data.bucket, [bucket])
 
         # Network origin: the cluster VPC. Whether S3 accepts a VPC of another account (the cluster's) here is

@@ -9,6 +9,10 @@ One module per config section, mirroring the components: ``network``, ``fsx`` (s
 ``clusterName``), ``lifecycle``, ``login``, ``vpn``, ``access``, ``directory`` (with ``directory_users`` and
 ``ldaps``) and ``tags``; ``_reader`` is the shared reader, ``aws_lookups`` the facts from AWS's data and the
 look-ups in AWS, ``namespaces`` the keys outside the project's. ``parse()`` and ``load()`` compose them.
+
+The rules a single value must meet live in ``hyperpod_platform.checks``, where the components find them too:
+a component checks its own args with them, and this layer adds what needs the whole config or AWS (the
+region's instance types and AZs, existing subnets, the union of SSH client ranges) and reports it all at once.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from hyperpod_platform.settings import (  # noqa: F401 - re-exported: what load(
     VpnSettings,
 )
 
-from ._reader import KIND_NAMES, NAME_RE, _Reader  # noqa: F401 - NAME_RE: the one pattern _name() reads
+from ._reader import KIND_NAMES, NAME_RE, _Reader  # noqa: F401 - NAME_RE: hyperpod_platform.checks' (read there)
 from .access import _parse_access
 from .aws_lookups import (  # noqa: F401 - re-exported
     ARM64_FAMILY_RE,
@@ -67,16 +71,38 @@ from .cluster import (  # noqa: F401 - re-exported
 )
 from .directory import AD_GROUP_RE, DIRECTORY_ID_RE, LINUX_GROUP_RE, NETBIOS_RE, _parse_directory  # noqa: F401
 from .directory_users import EMAIL_RE, SAM_RE, SSH_KEY_TYPES  # noqa: F401 - re-exported
+from .eks import _parse_eks
 from .fsx import FSX_THROUGHPUTS, MOUNT_PATH_RE, SYSTEM_DIRS, _parse_fsx  # noqa: F401 - re-exported
 from .ldaps import ACM_ARN_RE, DOMAIN_RE  # noqa: F401 - re-exported
 from .lifecycle import BUCKET_RE, _parse_lifecycle  # noqa: F401 - re-exported
-from .login import _parse_login
+from .login import _login_source_repeats, _parse_login
 from .namespaces import _with_secrecy, namespace_problems, native_region_problems
 from .network import AZ_RE, LOG_RETENTION_DAYS, RTB_ID_RE, SUBNET_ID_RE, VPC_ID_RE, _parse_network  # noqa: F401
 from .tags import STACK_TAGS, TAG_LIMIT, TAG_PUNCTUATION, _tags  # noqa: F401 - re-exported
+from .teams import _parse_accounts, _parse_governance, _parse_teams
 from .vpn import _parse_vpn
 
-TOP_KEYS = ("clusterName", "tags", "network", "fsx", "cluster", "lifecycle", "login", "vpn", "access", "directory")
+TOP_KEYS = (
+    "clusterName",
+    "tags",
+    "network",
+    "fsx",
+    "cluster",
+    "lifecycle",
+    "login",
+    "vpn",
+    "access",
+    "directory",
+    "eks",
+    "accounts",
+    "teams",
+    "governance",
+)
+SLURM_ONLY = {
+    "login": "the login NLB and its shared host keys serve Slurm login nodes",
+    "directory": "the directory reaches the nodes through SSSD on Slurm nodes; EKS users sign in with IAM "
+    "(eks.adminRoleArns, access entries)",
+}
 
 
 def _region_problems(r: _Reader, region: Optional[str]) -> Optional[str]:
@@ -103,10 +129,16 @@ def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
     fsx = _parse_fsx(r, raw.get("fsx", _MISSING))
     cluster = _parse_cluster(r, raw.get("cluster", _MISSING), name)
     lifecycle = _parse_lifecycle(r, raw.get("lifecycle", _MISSING))
-    login = _parse_login(r, raw.get("login", _MISSING), network, cluster)
+    eks = _parse_eks(r, raw.get("eks", _MISSING), cluster.orchestrator)
+    slurm = _slurm_sections(r, raw, cluster.orchestrator)
+    accounts = _parse_accounts(r, raw.get("accounts", _MISSING))
+    governance = _parse_governance(r, raw.get("governance", _MISSING), cluster.orchestrator == "eks")
+    teams = _parse_teams(r, raw.get("teams", _MISSING), cluster, accounts, governance.organization_id)
+    login = _parse_login(r, slurm.get("login", _MISSING), network, cluster)
     vpn = _parse_vpn(r, raw.get("vpn", _MISSING), network)
+    _login_source_repeats(r, slurm.get("login"), login, network, vpn)
     access = _parse_access(r, raw.get("access", _MISSING), network)
-    directory = _parse_directory(r, raw.get("directory", _MISSING), region or "")
+    directory = _parse_directory(r, slurm.get("directory", _MISSING), region or "")
     tags = _tags(r, raw.get("tags"), "tags")
     _derived_name_lengths(r, name, login, directory)
     if r.problems:
@@ -121,8 +153,22 @@ def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
         vpn=vpn,
         access=access,
         directory=directory,
+        eks=eks,
+        accounts=accounts,
+        teams=tuple(teams),
+        governance=governance,
         tags=tags,
     )
+
+
+def _slurm_sections(r: _Reader, raw: dict[str, Any], orchestrator: str) -> dict[str, Any]:
+    """The Slurm-only sections to parse: all of them for Slurm; for EKS none, each one given being a problem."""
+    if orchestrator != "eks":
+        return {k: raw[k] for k in SLURM_ONLY if k in raw}
+    for key, why in SLURM_ONLY.items():
+        if raw.get(key) not in (None, _MISSING, {}):
+            r.fail(key, raw[key], f"applies only to a Slurm-orchestrated cluster: {why}", f"remove {key}")
+    return {"login": {"enabled": False}}
 
 
 def _read_config(every_key: list[str]) -> tuple[dict[str, Any], list[Problem]]:

@@ -1,19 +1,24 @@
 """The shared reader: reads values from nested config and records problems instead of stopping at the first,
-plus the small checks every section uses (``_enum``, ``_name``, ``_range``, ``_cidr``)."""
+plus the small checks every section uses (``_enum``, ``_name``, ``_range``, ``_cidr``: the value checks of
+``hyperpod_platform.checks``, which the components run on their own args too)."""
 
 from __future__ import annotations
 
 import difflib
-import ipaddress
 import re
 from typing import Any, Callable, Optional
 
+from hyperpod_platform.checks import (  # noqa: F401 - NAME_RE: re-exported (aws_name reads the checks' own)
+    NAME_RE,
+    Check,
+    aws_name,
+    between,
+    ipv4_cidr,
+    ipv4_network,
+    one_of,
+)
 from hyperpod_platform.errors import MISSING as _MISSING
 from hyperpod_platform.errors import PROJECT, Problem
-
-Check = Callable[[Any], Optional[tuple[str, str]]]  # a value -> (why, fix), or None when it is fine
-
-NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")  # ClusterName, InstanceGroupName, PartitionNames
 
 KIND_NAMES = {
     int: "an integer",
@@ -127,50 +132,9 @@ class _Reader:
         return out
 
 
-def _enum(*allowed: Any) -> Check:
-    def check(v):
-        if v not in allowed:
-            return (f"must be one of {', '.join(map(str, allowed))}", f"use one of {', '.join(map(str, allowed))}")
-        return None
-
-    return check
-
-
-def _name(what: str) -> Callable[[str], Optional[tuple[str, str]]]:
-    def check(v: str):
-        from . import NAME_RE  # the package's, read when checking: stack_config.NAME_RE is the one to change
-
-        if not 1 <= len(v) <= 63 or not NAME_RE.match(v):
-            suggestion = re.sub(r"[^a-zA-Z0-9-]+", "-", v).strip("-")[:63] or "a-name"
-            return (
-                f"{what} must be 1-63 letters, digits and hyphens, starting and ending with a letter "
-                f"or digit (pattern {NAME_RE.pattern}; no underscores)",
-                f"use '{suggestion}'",
-            )
-        return None
-
-    return check
-
-
-def _range(lo: int, hi: int) -> Callable[[int], Optional[tuple[str, str]]]:
-    def check(v):
-        if not lo <= v <= hi:
-            return (f"must be between {lo} and {hi}", f"use a value from {lo} to {hi}")
-        return None
-
-    return check
-
-
-def _network(v: str) -> Optional[ipaddress.IPv4Network]:
-    try:
-        return ipaddress.IPv4Network(v, strict=True)
-    except ValueError:
-        return None
-
-
-def _cidr(v: str):
-    try:
-        ipaddress.IPv4Network(v, strict=True)
-    except ValueError as exc:
-        return (f"is not a valid IPv4 CIDR ({exc})", "give a network address with a prefix, e.g. 10.0.0.0/24")
-    return None
+# The small checks every section uses, from their one home (hyperpod_platform.checks), by their old names.
+_enum = one_of
+_name = aws_name
+_range = between
+_network = ipv4_network
+_cidr = ipv4_cidr

@@ -14,6 +14,11 @@ import re
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from hyperpod_platform.checks import (  # noqa: F401 - processor facts by family: re-exported
+    ARM64_FAMILY_RE,
+    NO_SMT_FAMILY_RE,
+    instance_family,
+)
 from hyperpod_platform.errors import Problem
 from hyperpod_platform.settings import NetworkSettings
 
@@ -88,20 +93,6 @@ def region_problem(key: str, region: Any) -> Optional[tuple[str, str]]:
 def ec2_instance_types() -> frozenset[str]:
     """The ``InstanceType`` enum of the EC2 API model that ships with botocore (newest API version)."""
     return frozenset(_botocore_data("ec2", _newest("ec2"), "service-2.json")["shapes"]["InstanceType"]["enum"])
-
-
-# Processor facts by instance family (the part between "ml." and the size). The EC2 API model lists types
-# but not their processors, so these follow AWS's documented families: Graviton families carry a "g" after
-# the generation (m7g, c7gn, r8gd, t4g, x2gd, im4gn) and, like the Grace CPU of the GB200 types and
-# a1, are arm64 with one thread per core; AMD families from the 7th generation on (m7a, c7a, r7a, hpc7a,
-# m8a, c8a) run one thread per core too ("each vCPU is a physical core").
-ARM64_FAMILY_RE = re.compile(r"^(a1|[a-z]+\d+g[a-z]*|[a-z0-9]+-gb\d+)$")
-NO_SMT_FAMILY_RE = re.compile(r"^(a1|[a-z]+\d+g[a-z]*|[a-z0-9]+-gb\d+|[a-z]*([7-9]|\d{2,})a[a-z]*)$")
-
-
-def instance_family(instance_type: str) -> str:
-    """``ml.c7g.4xlarge`` and ``c7g.4xlarge`` -> ``c7g``."""
-    return instance_type.removeprefix("ml.").split(".")[0]
 
 
 def ec2_type_check(what: str, *, x86_only: str = "") -> Callable[[str], Optional[tuple[str, str]]]:

@@ -4,22 +4,33 @@
 from __future__ import annotations
 
 import difflib
+import re
 from typing import Any, Optional
 
+from hyperpod_platform.checks import (  # noqa: F401 - RESERVED_PREFIXES: re-exported
+    DEEP_HEALTH_CHECKS,
+    MAX_GROUP_INSTANCES,
+    NODE_RECOVERY,
+    RESERVED_PREFIXES,
+    SLURM_CONFIG_STRATEGIES,
+    SUBNET_PLACEMENTS,
+    cluster_name,
+)
 from hyperpod_platform.errors import MISSING as _MISSING
 from hyperpod_platform.settings import (
     ACCELERATED_RE,
     ROLES,
+    TAINT_EFFECTS,
     ClusterSettings,
     DirectorySettings,
     InstanceGroupSettings,
+    KubernetesTaintSettings,
     LoginSettings,
 )
 
 from ._reader import _enum, _name, _range, _Reader
 from .aws_lookups import NO_SMT_FAMILY_RE, hyperpod_instance_types, instance_family
 
-DEEP_HEALTH_CHECKS = ("InstanceStress", "InstanceConnectivity")
 GROUP_KEYS = (
     "name",
     "role",
@@ -29,7 +40,11 @@ GROUP_KEYS = (
     "threadsPerCore",
     "ebsVolumeGiB",
     "deepHealthChecks",
+    "labels",
+    "taints",
 )
+ORCHESTRATORS = ("slurm", "eks")
+
 
 # Names the stack derives from clusterName. Pulumi auto-names resources "<logical name>-<7 hex>" (8 more
 # characters); load balancers and target groups take at most 32 (tests check every one in the plan).
@@ -37,7 +52,6 @@ AUTONAME_SUFFIX = 8
 LB_NAME_LIMIT = 32
 LOGIN_LB_SUFFIXES = ("-login",)  # hyperpod_platform/login_access.py: load balancer and target group
 LDAPS_LB_SUFFIXES = ("-ldaps", "-ldap")  # hyperpod_platform/ldaps_endpoint.py
-RESERVED_PREFIXES = {"sg-": "security group names", "internal-": "load balancer names"}
 
 
 def _type_suggestion(v: str, types: frozenset[str]) -> str:
@@ -62,14 +76,20 @@ def _hyperpod_type(v: str) -> Optional[tuple[str, str]]:
     return ("is not a HyperPod instance type (the SageMaker ClusterInstanceType list)", _type_suggestion(v, types))
 
 
-def _parse_group(r: _Reader, raw: Any, path: str) -> Optional[InstanceGroupSettings]:
+def _parse_group(r: _Reader, raw: Any, path: str, eks: bool = False) -> Optional[InstanceGroupSettings]:
     g = r.obj(raw, path, GROUP_KEYS, item=True)
     if not isinstance(raw, dict):
         return None
     name = r.get(g, "name", path, str, check=_name("instance group names"))
-    role = r.get(g, "role", path, str, check=_enum(*ROLES))
+    if eks:
+        _orchestrator_keys(r, g, path, ("role", "partition"), "Slurm", "the group's Kubernetes labels and taints")
+        g = {k: v for k, v in g.items() if k not in ("role", "partition")}
+        role = "compute"  # every EKS node runs pods
+    else:
+        _orchestrator_keys(r, g, path, ("labels", "taints"), "EKS", "its Slurm role and partition")
+        role = r.get(g, "role", path, str, check=_enum(*ROLES))
     instance_type = r.get(g, "instanceType", path, str, check=_hyperpod_type)
-    count = r.get(g, "count", path, int, check=_range(0, 6758))
+    count = r.get(g, "count", path, int, check=_range(0, MAX_GROUP_INSTANCES))
     if role in ("controller", "login") and count is not None and count < 1:
         r.fail(f"{path}.count", count, f"a {role} group needs at least one instance", "set count to 1 or more")
     partition = r.get(g, "partition", path, str, None, _name("partition names"))
@@ -91,6 +111,8 @@ def _parse_group(r: _Reader, raw: Any, path: str) -> Optional[InstanceGroupSetti
         )
     ebs = r.get(g, "ebsVolumeGiB", path, int, None, _range(1, 16384))
     checks = _deep_health_checks(r, g, path, role, instance_type, count)
+    labels = _labels(r, g, path) if eks else {}
+    taints = _taints(r, g, path) if eks else []
     if None in (name, role, instance_type, count):
         return None
     return InstanceGroupSettings(
@@ -102,7 +124,88 @@ def _parse_group(r: _Reader, raw: Any, path: str) -> Optional[InstanceGroupSetti
         threads_per_core=tpc,
         ebs_volume_gib=ebs,
         deep_health_checks=tuple(checks),
+        labels=labels,
+        taints=tuple(taints),
     )
+
+
+def _orchestrator_keys(r: _Reader, g: dict, path: str, keys: tuple[str, ...], owner: str, instead: str) -> None:
+    """Keys of the other orchestrator in a group are problems that say whose they are."""
+    for key in keys:
+        if key in g:
+            r.fail(
+                f"{path}.{key}",
+                g[key],
+                f"applies only to a {owner}-orchestrated cluster (cluster.orchestrator)",
+                f"remove {path}.{key}; this group uses {instead}",
+            )
+
+
+LABEL_NAME_RE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)$")
+LABEL_PREFIX_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+HYPERPOD_LABEL_PREFIX = "sagemaker.amazonaws.com/"
+
+
+def _label_key(v: str) -> Optional[tuple[str, str]]:
+    """A Kubernetes label or taint key: an optional DNS-subdomain prefix and '/', then a 1-63 character name;
+    HyperPod's own prefix is not ours to set."""
+    if v.startswith(HYPERPOD_LABEL_PREFIX):
+        return (f"is under {HYPERPOD_LABEL_PREFIX}, which HyperPod manages (node health, instance group)",
+                "use a key of your own, e.g. 'workload'")  # fmt: skip
+    prefix, _, label = v.rpartition("/")
+    if (prefix and (len(prefix) > 253 or not LABEL_PREFIX_RE.match(prefix))) or not LABEL_NAME_RE.match(label):
+        return (
+            "is not a Kubernetes label key (an optional DNS prefix and '/', then 1-63 letters, digits, '-', '_' or "
+            "'.', starting and ending with a letter or digit)",
+            "use a key like 'workload' or 'example.com/team'",
+        )
+    return None
+
+
+def _label_value(v: str) -> Optional[tuple[str, str]]:
+    if v == "" or LABEL_NAME_RE.match(v):
+        return None
+    return (
+        "is not a Kubernetes label value (at most 63 letters, digits, '-', '_' or '.', starting and ending with a "
+        "letter or digit)",
+        "use a value like 'gpu'",
+    )
+
+
+def _labels(r: _Reader, g: dict, path: str) -> dict[str, str]:
+    raw = r.get(g, "labels", path, dict, {})
+    out = {}
+    for key, value in (raw or {}).items():
+        p = f"{path}.labels.{key}"
+        bad = _label_key(str(key))
+        if bad:
+            r.fail(p, key, *bad)
+        elif not isinstance(value, str):
+            r.fail(p, value, "must be a string", f'quote it: {key}: "{value}"')
+        elif _label_value(value):
+            r.fail(p, value, *_label_value(value))
+        else:
+            out[str(key)] = value
+    return out
+
+
+def _taints(r: _Reader, g: dict, path: str) -> list[KubernetesTaintSettings]:
+    raw = r.get(g, "taints", path, list, [])
+    out = []
+    for i, t in enumerate(raw or []):
+        tp = f"{path}.taints[{i}]"
+        item = r.obj(t, tp, ("key", "value", "effect"), item=True)
+        if not isinstance(t, dict):
+            continue
+        key = r.get(item, "key", tp, str, check=_label_key)
+        value = r.get(item, "value", tp, str, None, _label_value)
+        effect = r.get(item, "effect", tp, str, check=_enum(*TAINT_EFFECTS))
+        if key and effect:
+            out.append(KubernetesTaintSettings(key=key, value=value, effect=effect))
+    seen = [(t.key, t.effect) for t in out]
+    for dup in sorted({x for x in seen if seen.count(x) > 1}):
+        r.fail(f"{path}.taints", list(dup), "the same key and effect are tainted twice", "list each taint once")
+    return out
 
 
 def _deep_health_checks(
@@ -147,34 +250,46 @@ def _deep_health_checks(
 
 def _parse_cluster(r: _Reader, raw: Any, name: Optional[str]) -> ClusterSettings:
     path = "cluster"
-    c = r.obj(raw, path, ("instanceGroups", "nodeRecovery", "slurmConfigStrategy", "subnetPlacement"))
+    c = r.obj(raw, path, ("orchestrator", "instanceGroups", "nodeRecovery", "slurmConfigStrategy", "subnetPlacement"))
+    orchestrator = r.get(c, "orchestrator", path, str, "slurm", _enum(*ORCHESTRATORS)) or "slurm"
+    eks = orchestrator == "eks"
     groups_raw = r.get(c, "instanceGroups", path, list)
-    groups = _instance_groups(r, groups_raw, f"{path}.instanceGroups") if groups_raw is not None else []
-    nr = r.get(c, "nodeRecovery", path, str, "Automatic", _enum("Automatic", "None"))
-    strategy = r.get(c, "slurmConfigStrategy", path, str, "Managed", _enum("Managed", "Overwrite", "Merge"))
-    placement = r.get(c, "subnetPlacement", path, str, "primary", _enum("primary", "all"))
+    groups = _instance_groups(r, groups_raw, f"{path}.instanceGroups", eks) if groups_raw is not None else []
+    nr = r.get(c, "nodeRecovery", path, str, "Automatic", _enum(*NODE_RECOVERY))
+    if eks and "slurmConfigStrategy" in c:
+        r.fail(
+            f"{path}.slurmConfigStrategy",
+            c["slurmConfigStrategy"],
+            "applies only to a Slurm-orchestrated cluster (cluster.orchestrator is eks)",
+            f"remove {path}.slurmConfigStrategy",
+        )
+    strategy = r.get(c, "slurmConfigStrategy", path, str, "Managed", _enum(*SLURM_CONFIG_STRATEGIES))
+    placement = r.get(c, "subnetPlacement", path, str, "primary", _enum(*SUBNET_PLACEMENTS))
     return ClusterSettings(
         name=name or "",
         instance_groups=tuple(groups),
         node_recovery=nr or "Automatic",
         slurm_config_strategy=strategy or "Managed",
         subnet_placement=placement or "primary",
+        orchestrator=orchestrator,
     )
 
 
-def _instance_groups(r: _Reader, groups_raw: list, path: str) -> list[InstanceGroupSettings]:
-    """1 to 100 groups with names of their own; one controller, at most one login group, compute with a
-    partition."""
+def _instance_groups(r: _Reader, groups_raw: list, path: str, eks: bool = False) -> list[InstanceGroupSettings]:
+    """1 to 100 groups with names of their own; for Slurm one controller, at most one login group, compute with
+    a partition."""
     groups: list[InstanceGroupSettings] = []
     if not 1 <= len(groups_raw) <= 100:
         r.fail(path, len(groups_raw), "a cluster has 1 to 100 instance groups", "list between 1 and 100 groups")
     for i, g in enumerate(groups_raw):
-        parsed = _parse_group(r, g, f"{path}[{i}]")
+        parsed = _parse_group(r, g, f"{path}[{i}]", eks)
         if parsed:
             groups.append(parsed)
     names = [g.name for g in groups]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         r.fail(path, dup, "two instance groups share this name", "give each group its own name")
+    if eks:
+        return groups
     if len(groups) == len(groups_raw):
         _group_roles(r, groups, path)
     for g in groups:
@@ -214,18 +329,7 @@ def _group_roles(r: _Reader, groups: list[InstanceGroupSettings], path: str) -> 
         )
 
 
-def _cluster_name(v: str) -> Optional[tuple[str, str]]:
-    """HyperPod's ClusterName pattern, and whatever the names derived from it need."""
-    bad = _name("cluster names")(v)
-    if bad:
-        return bad
-    for prefix, what in RESERVED_PREFIXES.items():
-        if v.lower().startswith(prefix):
-            return (
-                f"starts with '{prefix}', which AWS refuses at the start of {what} (derived from clusterName)",
-                f"use e.g. 'hp-{v[len(prefix) :]}'",
-            )
-    return None
+_cluster_name = cluster_name  # the check lives in hyperpod_platform.checks (components run it too)
 
 
 def _derived_name_lengths(r: _Reader, name: Optional[str], login: LoginSettings, directory: DirectorySettings):

@@ -4,21 +4,27 @@ directory_connection.py, directory_admin_host.py), its groups and who may log in
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Any
 
+from hyperpod_platform import checks
+from hyperpod_platform.checks import (  # noqa: F401 - the patterns: re-exported
+    AD_GROUP_RE,
+    DIRECTORY_ID_RE,
+    DIRECTORY_MODES,
+    EDITIONS,
+    NETBIOS_RE,
+    ad_group,
+    ipv4_address,
+)
 from hyperpod_platform.errors import MISSING as _MISSING
 from hyperpod_platform.settings import ROLES, DirectorySettings
 
 from ._reader import _enum, _range, _Reader
 from .aws_lookups import ec2_type_check
 from .directory_users import _parse_users, _sam
-from .ldaps import DOMAIN_RE, _parse_ldaps
+from .ldaps import _parse_ldaps
 
-NETBIOS_RE = re.compile(r'^[^\\/:*?"<>|.\s]{1,15}$')
-DIRECTORY_ID_RE = re.compile(r"^d-[0-9a-f]{10}$")
-AD_GROUP_RE = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,63}$")
 LINUX_GROUP_RE = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 DIRECTORY_KEYS = (
     "enabled",
@@ -91,41 +97,11 @@ def _parse_directory(r: _Reader, raw: Any, region: str) -> DirectorySettings:
 def _directory_identity(r: _Reader, d: dict, path: str) -> dict[str, Any]:
     """Which directory: its mode, domain and NetBIOS names, edition, or an existing one's id and DNS IPs.
     Returns those DirectorySettings fields."""
-    mode = r.get(d, "mode", path, str, "create", _enum("create", "existing")) or "create"
-    domain = r.get(
-        d,
-        "domainName",
-        path,
-        str,
-        check=lambda v: (
-            None if DOMAIN_RE.match(v) else ("is not a fully qualified domain name", "use a name like corp.example.com")
-        ),
-    )
-    short = r.get(
-        d,
-        "shortName",
-        path,
-        str,
-        None,
-        lambda v: (
-            None
-            if NETBIOS_RE.match(v)
-            else ('NetBIOS names are 1-15 characters without dots, spaces or \\\\/:*?"<>|', "use e.g. CORP")
-        ),
-    )
-    edition = r.get(d, "edition", path, str, "Standard", _enum("Standard", "Enterprise")) or "Standard"
-    directory_id = r.get(
-        d,
-        "directoryId",
-        path,
-        str,
-        None,
-        lambda v: (
-            None
-            if DIRECTORY_ID_RE.match(v)
-            else ("is not a directory id", "give the id shown by `aws ds describe-directories`, like d-1234567890")
-        ),
-    )
+    mode = r.get(d, "mode", path, str, "create", _enum(*DIRECTORY_MODES)) or "create"
+    domain = r.get(d, "domainName", path, str, check=checks.domain_name)
+    short = r.get(d, "shortName", path, str, None, checks.netbios_name)
+    edition = r.get(d, "edition", path, str, "Standard", _enum(*EDITIONS)) or "Standard"
+    directory_id = r.get(d, "directoryId", path, str, None, checks.directory_id)
     dns_ips = r.str_list(d, "dnsIps", path, [], item=_ipv4)
     _mode_keys(r, d, path, mode)
     return dict(
@@ -138,12 +114,7 @@ def _directory_identity(r: _Reader, d: dict, path: str) -> dict[str, Any]:
     )
 
 
-def _ipv4(v: str):
-    try:
-        ipaddress.IPv4Address(v)
-    except ValueError:
-        return ("is not an IPv4 address", "give the domain controllers' IPs, or omit dnsIps")
-    return None
+_ipv4 = ipv4_address("give the domain controllers' IPs, or omit dnsIps")
 
 
 def _mode_keys(r: _Reader, d: dict, path: str, mode: str) -> None:
@@ -177,16 +148,7 @@ def _mode_keys(r: _Reader, d: dict, path: str, mode: str) -> None:
             )
 
 
-def _ad_group(v: str):
-    return (
-        None
-        if AD_GROUP_RE.match(v)
-        else (
-            "group names must be 1-64 letters, digits, dots, hyphens or underscores, starting with a letter "
-            "(no spaces: they end up in sshd AllowGroups and sudoers)",
-            f"use '{re.sub(r'[^A-Za-z0-9._-]', '', v) or 'ClusterUsers'}'",
-        )
-    )
+_ad_group = ad_group  # the check lives in hyperpod_platform.checks (DirectoryContents runs it too)
 
 
 def _directory_groups(r: _Reader, d: dict, path: str) -> dict[str, Any]:

@@ -3,38 +3,25 @@ the stack's own CA, or a certificate from ACM with the CA that issued it."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from hyperpod_platform.checks import (  # noqa: F401 - the patterns: re-exported
+    ACM_ARN_RE,
+    DOMAIN_RE,
+    PEM_RE,
+    acm_arn,
+    dns_name,
+    pem_certificate,
+)
 from hyperpod_platform.errors import MISSING as _MISSING
 from hyperpod_platform.settings import LdapsSettings
 
 from ._reader import _range, _Reader
 
-DOMAIN_RE = re.compile(r"^(?=.{1,255}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$")
-ACM_ARN_RE = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
-PEM_RE = re.compile(r"\s*(-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----\s*)+")
-
-
-def _dns_name(v: str):
-    if DOMAIN_RE.match(v):
-        return None
-    return ("is not a DNS name", "use a name like ldaps.corp.example.com, or omit it to use the NLB's name")
-
-
-def _acm_arn(v: str):
-    if ACM_ARN_RE.match(v):
-        return None
-    return ("is not an ACM certificate ARN", "use arn:aws:acm:<region>:<account>:certificate/<id>")
-
-
-def _pem(v: str):
-    if PEM_RE.fullmatch(v):
-        return None
-    return (
-        "is not a PEM certificate",
-        "paste the CA certificate, -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----",
-    )
+# The value checks live in hyperpod_platform.checks (LdapsEndpoint runs them on its own args too).
+_dns_name = dns_name
+_acm_arn = acm_arn
+_pem = pem_certificate
 
 
 def _parse_ldaps(r: _Reader, raw: Any, lpath: str, region: str) -> LdapsSettings:

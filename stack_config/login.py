@@ -6,7 +6,8 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from hyperpod_platform.settings import ClusterSettings, LoginSettings, NetworkSettings
+from hyperpod_platform.checks import ipv4_address
+from hyperpod_platform.settings import ClusterSettings, LoginSettings, NetworkSettings, VpnSettings
 
 from ._reader import _cidr, _network, _range, _Reader
 
@@ -37,10 +38,10 @@ def _parse_login(r: _Reader, raw: Any, network: NetworkSettings, cluster: Cluste
     cidrs = _ssh_sources(r, lg, "allowedCidrs", path)
 
     def ip(v: str):
-        try:
-            addr = ipaddress.IPv4Address(v)
-        except ValueError:
-            return ("is not an IPv4 address", "give the login nodes' private IPs, or omit targetIps")
+        bad = ipv4_address("give the login nodes' private IPs, or omit targetIps")(v)
+        if bad:
+            return bad
+        addr = ipaddress.IPv4Address(v)
         nets = [ipaddress.IPv4Network(c) for c in network.private_subnet_cidrs if _network(c)]
         if nets and not any(addr in n for n in nets):
             return ("is not in any private subnet", "give the login nodes' private IPs")
@@ -70,3 +71,23 @@ def _parse_login(r: _Reader, raw: Any, network: NetworkSettings, cluster: Cluste
         target_ips=tuple(target_ips),
         host_key_version=version or 1,
     )
+
+
+def _login_source_repeats(r: _Reader, raw: Any, login: LoginSettings, network: NetworkSettings, vpn: VpnSettings):
+    """``login.allowedCidrs`` does not repeat a range the login NLB admits anyway (the VPC's, the VPN clients'):
+    each range is one security group rule, and AWS refuses a duplicate rule."""
+    if not login.enabled:
+        return
+    given = raw.get("allowedCidrs") if isinstance(raw, dict) else None
+    admitted = {network.vpc_cidr: "network.vpcCidr"} if network.vpc_cidr else {}
+    if vpn.enabled and vpn.client_cidr:
+        admitted[vpn.client_cidr] = "vpn.clientCidr"
+    for cidr in login.allowed_cidrs:
+        if cidr in admitted:
+            i = given.index(cidr) if isinstance(given, list) and cidr in given else 0
+            r.fail(
+                f"login.allowedCidrs[{i}]",
+                cidr,
+                f"is already a client range of the login NLB ({admitted[cidr]})",
+                "remove it from login.allowedCidrs",
+            )

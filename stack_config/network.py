@@ -3,41 +3,21 @@
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Any
 
+from hyperpod_platform import checks
+from hyperpod_platform.checks import (  # noqa: F401 - the patterns: re-exported
+    AZ_RE,
+    LOG_RETENTION_DAYS,
+    NAT_GATEWAYS,
+    RTB_ID_RE,
+    SUBNET_ID_RE,
+    VPC_ID_RE,
+)
 from hyperpod_platform.settings import NetworkSettings
 
 from ._reader import _cidr, _enum, _network, _Reader
 
-AZ_RE = re.compile(r"^([a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d)[a-z]$")
-VPC_ID_RE = re.compile(r"^vpc-[0-9a-f]{8,17}$")
-SUBNET_ID_RE = re.compile(r"^subnet-[0-9a-f]{8,17}$")
-RTB_ID_RE = re.compile(r"^rtb-[0-9a-f]{8,17}$")
-LOG_RETENTION_DAYS = (
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-)
 NETWORK_KEYS = (
     "mode",
     "availabilityZones",
@@ -80,23 +60,8 @@ def _only_in_mode(r: _Reader, n: dict, path: str, keys: tuple[str, ...], mode: s
 def _parse_existing(r: _Reader, n: dict, path: str, flow_logs: bool, retention: int) -> NetworkSettings:
     """An existing VPC: its id, two or more private subnets, and optionally their route tables."""
     _only_in_mode(r, n, path, CREATE_ONLY, "create")
-    vpc_id = r.get(
-        n,
-        "vpcId",
-        path,
-        str,
-        check=lambda v: (
-            None if VPC_ID_RE.match(v) else ("is not a VPC id", "give the id of the VPC, like vpc-0123456789abcdef0")
-        ),
-    )
-    subnets = r.str_list(
-        n,
-        "privateSubnetIds",
-        path,
-        item=lambda v: (
-            None if SUBNET_ID_RE.match(v) else ("is not a subnet id", "give subnet ids like subnet-0123456789abcdef0")
-        ),
-    )
+    vpc_id = r.get(n, "vpcId", path, str, check=checks.vpc_id)
+    subnets = r.str_list(n, "privateSubnetIds", path, item=checks.subnet_id)
     if "privateSubnetIds" in n and len(subnets) < 2:
         r.fail(
             f"{path}.privateSubnetIds",
@@ -104,15 +69,7 @@ def _parse_existing(r: _Reader, n: dict, path: str, flow_logs: bool, retention: 
             "needs at least 2 private subnets in distinct AZs",
             "list two or more private subnets of the VPC, in different AZs",
         )
-    rtbs = r.str_list(
-        n,
-        "routeTableIds",
-        path,
-        [],
-        item=lambda v: (
-            None if RTB_ID_RE.match(v) else ("is not a route table id", "give ids like rtb-0123456789abcdef0")
-        ),
-    )
+    rtbs = r.str_list(n, "routeTableIds", path, [], item=checks.route_table_id)
     return NetworkSettings(
         mode="existing",
         vpc_id=vpc_id or "",
@@ -128,15 +85,12 @@ def _parse_create(r: _Reader, n: dict, path: str, region: str, flow_logs: bool, 
     _only_in_mode(r, n, path, EXISTING_ONLY, "existing")
     azs = _availability_zones(r, n, path, region)
     before = len(r.problems)
-    vpc_cidr = r.get(n, "vpcCidr", path, str, "10.0.0.0/16", _cidr)
+    vpc_cidr = r.get(n, "vpcCidr", path, str, "10.0.0.0/16", checks.vpc_cidr)
     vpc_net = _network(vpc_cidr) if vpc_cidr and len(r.problems) == before else None  # no containment checks
-    if vpc_net is not None and not 16 <= vpc_net.prefixlen <= 28:
-        r.fail(f"{path}.vpcCidr", vpc_cidr, "VPC CIDRs must be between /16 and /28", "use a /16 to /28 block")
-        vpc_net = None
     private = r.str_list(n, "privateSubnetCidrs", path, item=_cidr)
     public = r.str_list(n, "publicSubnetCidrs", path, item=_cidr)
     _subnet_cidr_problems(r, n, path, vpc_cidr, vpc_net, private, public)
-    nat = r.get(n, "natGateways", path, str, "perAz", _enum("single", "perAz"))
+    nat = r.get(n, "natGateways", path, str, "perAz", _enum(*NAT_GATEWAYS))
     return NetworkSettings(
         mode="create",
         availability_zones=tuple(azs),
@@ -151,12 +105,7 @@ def _parse_create(r: _Reader, n: dict, path: str, region: str, flow_logs: bool, 
 
 def _availability_zones(r: _Reader, n: dict, path: str, region: str) -> list[str]:
     """Two or more AZ names, each of the stack's region."""
-    azs = r.str_list(
-        n,
-        "availabilityZones",
-        path,
-        item=lambda v: None if AZ_RE.match(v) else ("is not an availability zone name", "use names like us-east-1a"),
-    )
+    azs = r.str_list(n, "availabilityZones", path, item=checks.availability_zone)
     if "availabilityZones" in n and isinstance(n["availabilityZones"], list):
         if len(n["availabilityZones"]) < 2:
             r.fail(
@@ -187,7 +136,7 @@ def _subnet_cidr_problems(
     public: list[str],
 ) -> None:
     """One CIDR per AZ, each inside the VPC CIDR, /28 or larger, and overlapping no other subnet."""
-    seen: list[tuple[str, ipaddress.IPv4Network]] = []
+    blocks: list[tuple[str, str]] = []
     for key, cidrs in (("privateSubnetCidrs", private), ("publicSubnetCidrs", public)):
         raw_list = n.get(key)
         az_list = n.get("availabilityZones")
@@ -203,16 +152,6 @@ def _subnet_cidr_problems(
                 f"needs one CIDR per AZ ({len(az_list)} AZs listed)",
                 f"give exactly {len(az_list)} CIDRs, in the order of network.availabilityZones",
             )
-        for i, c in enumerate(cidrs):
-            net = _network(c)
-            p = f"{path}.{key}[{i}]"
-            if net is None:
-                continue
-            if vpc_net is not None and not net.subnet_of(vpc_net):
-                r.fail(p, c, f"is not inside the VPC CIDR {vpc_cidr}", f"pick a block inside {vpc_cidr}")
-            if net.prefixlen > 28:
-                r.fail(p, c, "subnets must be /28 or larger", "use a prefix of /28 or shorter")
-            for other_path, other in seen:
-                if net.overlaps(other):
-                    r.fail(p, c, f"overlaps {other_path} ({other})", "give each subnet its own block")
-            seen.append((p, net))
+        blocks += [(f"{path}.{key}[{i}]", c) for i, c in enumerate(cidrs)]
+    for label, cidr, why, fix in checks.subnet_blocks(vpc_net, blocks):
+        r.fail(label, cidr, why, fix)

@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
+
+from hyperpod_platform.checks import (  # noqa: F401 - TAG_PUNCTUATION: re-exported
+    TAG_LIMIT,
+    TAG_PUNCTUATION,
+    tag_key_problem,
+    tag_text_problem,
+    tag_value_problem,
+)
 
 from ._reader import _kind_name, _Reader
 
-TAG_LIMIT = 50  # tags per resource, for every service the stack tags
 STACK_TAGS = ("Project", "Cluster", "Name")  # set by the stack (Name on some resources)
-TAG_PUNCTUATION = set("_.:/=+-@")
-_ALLOWED = "letters, digits, spaces and _ . : / = + - @"
 
-
-def _tag_text_problem(text: str) -> Optional[str]:
-    """AWS tag keys and values: Unicode letters, digits, spaces and ``_ . : / = + - @``."""
-    import unicodedata
-
-    bad = sorted({c for c in text if c not in TAG_PUNCTUATION and unicodedata.category(c)[0] not in "LNZ"})
-    return f"holds {', '.join(repr(c) for c in bad)}" if bad else None
-
-
-def _tag_key_problem(key: str) -> Optional[str]:
-    """Why ``key`` cannot be a tag key (bad characters, the reserved ``aws:`` prefix, length), or None."""
-    if not 1 <= len(key) <= 128 or key.lower().startswith("aws:") or _tag_text_problem(key):
-        return (
-            _tag_text_problem(key)
-            and f"the key {_tag_text_problem(key)}; tag keys may hold only {_ALLOWED}"
-            or (
-                "keys starting with 'aws:' are reserved for AWS"
-                if key.lower().startswith("aws:")
-                else "tag keys must be 1-128 characters"
-            )
-        )
-    return None
+# AWS's tag rules live in hyperpod_platform.checks (every component checks its own tags with them too).
+_tag_text_problem = tag_text_problem
+_tag_key_problem = tag_key_problem
 
 
 def _tags(r: _Reader, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
@@ -49,14 +35,8 @@ def _tags(r: _Reader, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
             r.fail(p, v, _tag_key_problem(key), "rename the tag key")
         elif not isinstance(v, str):
             r.fail(p, v, f"must be a string, not {_kind_name(v)}", f'quote it: {key}: "{v}"')
-        elif len(v) > 256 or _tag_text_problem(v):
-            r.fail(
-                p,
-                v,
-                f"the value {_tag_text_problem(v) or 'is longer than 256 characters'}; tag values hold at "
-                f"most 256 of {_ALLOWED}",
-                "shorten or change the value",
-            )
+        elif tag_value_problem(v):
+            r.fail(p, v, tag_value_problem(v), "shorten or change the value")
         else:
             out.append((key, v))
     total = len(set(map(str, raw)) | set(STACK_TAGS))

@@ -112,6 +112,8 @@ def test_data_account_resources_use_the_data_provider_and_cluster_resources_the_
         "aws:iam/role:Role",
         "aws:iam/rolePolicy:RolePolicy",
         "aws:s3/bucket:Bucket",
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",  # read with the bucket: a check of it
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
         "aws:s3/accessPoint:AccessPoint",
         "aws:s3control/accessPointPolicy:AccessPointPolicy",
     }

@@ -25,6 +25,7 @@ from pulumi.runtime.sync_await import _sync_await
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"  # the engine's sentinel for an unknown value
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 SIG_KEY = "4dabf18193072939515e22adb298388d"
+RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
 ACCOUNT = "123456789012"
 DEPLOYER_SESSION = f"arn:aws:sts::{ACCOUNT}:assumed-role/platform-deployer/ci"  # who runs `pulumi up`
 DEPLOYER_ROLE = f"arn:aws:iam::{ACCOUNT}:role/ci/platform-deployer"
@@ -48,6 +49,10 @@ class Registration:
     outputs: dict[str, Any] = field(default_factory=dict)
     protect: bool = False
     retain_on_delete: bool = False
+    provider: str = ""
+    """The provider reference the resource was registered with (``urn::id``); empty: the default provider."""
+    remote: bool = False
+    """A remote (multi-language) component: its plugin builds its children at deploy time; none under mocks."""
 
 
 def _plain(value: Any) -> Any:
@@ -210,6 +215,14 @@ class AwsMocks(pmocks.Mocks):
     def _read(self, typ: str, rid: str, inputs: dict) -> Optional[dict[str, Any]]:
         """State of a .get() read of the existing network, as the provider returns it; None: not modelled."""
         tables = self.network["routeTables"]
+        if typ == "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock":  # an existing (data) bucket's
+            flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+            return {"id": rid, "bucket": rid, **{f: True for f in flags}}
+        if typ == "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration":
+            sse = {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}, "bucketKeyEnabled": True}
+            return {"id": rid, "bucket": rid, "rules": [sse]}
+        if typ == "aws:s3/bucket:Bucket":
+            return {"id": rid, "bucket": rid, "arn": f"arn:aws:s3:::{rid}", "region": self.region}
         if typ == "aws:ec2/vpc:Vpc" and rid in self.network["vpcs"]:
             vpc = self.network["vpcs"][rid]
             return {
@@ -438,6 +451,10 @@ class AwsMocks(pmocks.Mocks):
                 "bind_dn": f"CN={inputs['bind_user']},{base}",
                 "group_dns": {g: f"CN={g},{base}" for g in inputs.get("groups") or []},
             }
+        elif typ == "eks:index:Cluster":  # the remote component's outputs a program reads
+            rid = ""
+            cluster = inputs.get("name") or name
+            out = {"kubeconfigJson": _kubeconfig(cluster, r), "clusterSecurityGroupId": "sg-0eks0cluster0000"}
         elif typ == "aws:eks/podIdentityAssociation:PodIdentityAssociation":
             rid = _short_id("a", name)  # EKS's association id; externalId goes in a target role's trust
             out = {"associationId": rid, "externalId": hashlib.sha1(f"{name}/external".encode()).hexdigest()[:36]}
@@ -460,10 +477,13 @@ class AwsMocks(pmocks.Mocks):
         if args.resource_id:  # a .get() read: the state comes from the provider
             rid = args.resource_id
             computed["id"] = rid
+        # A remote component's outputs are its own (pulumi-eks does not echo its inputs); echoing them would
+        # hand back resource references, whose rehydration outlives the run that started it.
+        echoed = {} if args.typ in REMOTE_OUTPUTS_ONLY else args.inputs
         if self.preview and not args.resource_id:
             computed = {k: UNKNOWN for k in computed}
-            return "", {**args.inputs, **computed}
-        return rid, {**args.inputs, **computed}
+            return "", {**echoed, **computed}
+        return rid, {**echoed, **computed}
 
     def call(self, args: pmocks.MockCallArgs):
         self.calls.append(args)
@@ -518,6 +538,34 @@ class AwsMocks(pmocks.Mocks):
         return {}
 
 
+def _refs_as_ids(request):
+    """``request`` with every resource reference in its inputs replaced by the resource's id (or URN) for the
+    mocks. The SDK's MockMonitor would rebuild a referenced resource on its own thread, whose event loop is not
+    the program's: the rebuilt resource's registration then fails or hangs the run. The recorded inputs keep
+    the reference as the engine saw it."""
+    from google.protobuf import struct_pb2
+
+    def plain(value: struct_pb2.Value) -> None:
+        kind = value.WhichOneof("kind")
+        if kind == "struct_value":
+            fields = value.struct_value.fields
+            if SIG_KEY in fields and fields[SIG_KEY].string_value == RESOURCE_SIG:
+                ref = fields.get("id") if "id" in fields and fields["id"].string_value else fields.get("urn")
+                value.string_value = ref.string_value if ref is not None else ""
+                return
+            for v in fields.values():
+                plain(v)
+        elif kind == "list_value":
+            for v in value.list_value.values:
+                plain(v)
+
+    copy = type(request)()
+    copy.CopyFrom(request)
+    for v in copy.object.fields.values():
+        plain(v)
+    return copy
+
+
 class RecordingMonitor(pmocks.MockMonitor):
     """A MockMonitor that keeps each registration as the engine would see it."""
 
@@ -534,7 +582,7 @@ class RecordingMonitor(pmocks.MockMonitor):
             self.on_record(reg)
 
     def RegisterResource(self, request):
-        resp = super().RegisterResource(request)
+        resp = super().RegisterResource(_refs_as_ids(request))
         if request.type == "pulumi:pulumi:Stack":
             return resp
         self._record(
@@ -552,6 +600,8 @@ class RecordingMonitor(pmocks.MockMonitor):
                 outputs=_struct(resp.object),
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
+                provider=request.provider,
+                remote=bool(request.remote),
             )
         )
         return resp
@@ -571,9 +621,36 @@ class RecordingMonitor(pmocks.MockMonitor):
                 inputs=_struct(request.properties),
                 id=request.id,
                 outputs=_struct(resp.properties),
+                provider=request.provider,
             )
         )
         return resp
+
+
+REMOTE_OUTPUTS_ONLY = {"eks:index:Cluster"}
+"""Remote components whose mocked outputs are only what the harness computes for them."""
+
+
+def _kubeconfig(cluster: str, region: str) -> str:
+    """A kubeconfig (JSON) as pulumi-eks outputs it: token from ``aws eks get-token``, no key material."""
+    user = {
+        "exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "aws",
+            "args": ["eks", "get-token", "--cluster-name", cluster, "--region", region],
+        }
+    }
+    server = f"https://{cluster}.gr7.{region}.eks.amazonaws.com"
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": cluster, "cluster": {"server": server, "certificate-authority-data": "TU9DSw=="}}],
+            "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": cluster}}],
+            "current-context": cluster,
+            "users": [{"name": cluster, "user": user}],
+        }
+    )
 
 
 @dataclass
@@ -656,8 +733,12 @@ def run_program(
         {k: v if isinstance(v, str) else json.dumps(v, default=str) for k, v in config.items()},
         secret_keys=[k for k, v in config.items() if _is_secure(v)],
     )
-    # A fresh root stack per run: otherwise exports of an earlier run in this process would leak in.
+    # A fresh root stack per run: otherwise exports of an earlier run in this process would leak in. Likewise
+    # the pending RPCs and output tasks of an earlier run (one that failed inside an apply leaves some behind,
+    # which would fail this run with that run's error), as pulumi.runtime.mocks.test clears them.
     pulumi.runtime.settings.ROOT.set(None)
+    pulumi.runtime.settings.SETTINGS.rpc_manager.clear()
+    pulumi.runtime.settings.SETTINGS.outputs.clear()
     pmocks.set_mocks(mocks, project=project, stack=stack, preview=preview, monitor=monitor)
     if isinstance(program, Path):
         path = program

@@ -91,6 +91,7 @@ def plan_of(result) -> list[dict]:
             "name": r.name,
             "parent": r.parent or None,
             "custom": r.custom,
+            "remote": r.remote,
             "read": r.read,
             "protect": r.protect,
             "dependencies": r.dependencies,
@@ -639,8 +640,9 @@ def _preview(
     policy_config,
     started: float,
 ) -> int:
+    from hyperpod_platform.settings import EksSettings
     from stack_config import ConfigError
-    from tools import cfn_schema
+    from tools import cfn_schema, k8s_schema
     from tools.harness import run_program
     from tools.policy_harness import PolicyConfigError, PolicyPackError, merge_passes
 
@@ -663,7 +665,12 @@ def _preview(
         def show(res: dict, depth: int) -> None:
             flag = " (read)" if res["read"] else ""
             flag += " [protected]" if res["protect"] else ""
+            flag += " [remote component: its plugin builds its children at deploy time; its inputs:]" * res["remote"]
             print(f"{'  ' * depth}+ {res['type']}  {res['name']}{flag}")
+            if res["remote"]:  # all the offline checks can see of it: what the guardrails and tests judge
+                for key, value in sorted(res["inputs"].items()):
+                    text = json.dumps(value, default=str)
+                    print(f"{'  ' * (depth + 2)}{key}: {text if len(text) <= 100 else text[:97] + '...'}")
             for child in (r for r in plan if r["parent"] == res["urn"]):
                 show(child, depth + 1)
 
@@ -692,13 +699,25 @@ def _preview(
         args.mermaid.write_text(mermaid_of(plan))
     if args.mermaid_components:
         args.mermaid_components.write_text(mermaid_components_of(plan, component_roles()))
+    k8s_version = next(
+        (
+            str(r.inputs["version"])
+            for r in result.registrations
+            if r.type == "eks:index:Cluster" and r.inputs.get("version")
+        ),
+        EksSettings().kubernetes_version,
+    )
+    k8s_manifests = [(r.name, r.type, r.inputs) for r in result.registrations if k8s_schema.manifest_of(r.type, {})]
+    schema_errors += k8s_schema.validate(k8s_manifests, k8s_version)
     if schema_errors:
-        print("\nCloudFormation schema violations:", file=sys.stderr)
+        print("\nSchema violations (CloudFormation, Kubernetes):", file=sys.stderr)
         for msg in schema_errors:
             print(f"  - {msg}", file=sys.stderr)
         return EXIT_SCHEMA
     native = sum(1 for r in plan if r["custom"] and r["type"].startswith("aws-native:"))
     print(f"\nSchema check: {native} aws-native resource(s) valid against the CloudFormation schemas.")
+    if k8s_manifests:
+        print(f"Kubernetes check: {len(k8s_manifests)} manifest(s) valid against the Kubernetes {k8s_version} schemas.")
 
     code = EXIT_OK
     if runner is not None:

@@ -7,15 +7,22 @@ has none, a minimal internal login NLB in the private subnets stands in for it.
 """
 
 import os
-import runpy
+import sys
 from pathlib import Path
 
 import pulumi_aws as aws
 
 ROOT = Path(__file__).resolve().parents[2]
-stack = runpy.run_path(str(ROOT / "__main__.py"))
-net = stack["network"]
-group = getattr(stack.get("login"), "security_group", None)
+sys.path.insert(0, str(ROOT))
+import stack_config  # noqa: E402 - the program's own layers, from the repository
+from wiring import slurm  # noqa: E402
+from wiring.common import base  # noqa: E402
+
+settings = stack_config.load()
+shared = base(settings)
+slurm.platform(settings, shared)  # the shipped Slurm program's components (its exports are not needed here)
+net = shared.network
+group = getattr(shared.parts.get("login"), "security_group", None)
 if group is None:
     group = aws.ec2.SecurityGroup("acceptance-login-sg", vpc_id=net.vpc_id, description="login NLB")
     aws.vpc.SecurityGroupIngressRule(
