@@ -9,7 +9,7 @@ from pulumi_aws_native import sagemaker
 
 from . import checks
 from ._args import ArgCheck, component_type, renamed, take
-from .settings import ACCELERATED_RE, ROLES, ClusterSettings, InstanceGroupSettings
+from .settings import ACCELERATED_RE, ORCHESTRATORS, ROLES, ClusterSettings, InstanceGroupSettings
 
 ENTRYPOINT = "on_init_complete.sh"
 """Slurm: extended mode, after HyperPod has set up Slurm (``hyperpod_platform/lifecycle/``)."""
@@ -127,7 +127,22 @@ def _check_args(args: HyperPodClusterArgs, check: ArgCheck) -> None:
     :func:`_check_group`; with Slurm exactly one controller group, at most one login group and a compute group;
     a subnet and a security group for the nodes; the role and scripts it names; tags AWS accepts."""
     s = args.settings
-    slurm = getattr(s, "orchestrator", "slurm") == "slurm"  # EKS clusters have no Slurm roles or partitions
+    check.check("settings.orchestrator", s.orchestrator, checks.one_of(*ORCHESTRATORS))
+    slurm = s.orchestrator == "slurm"  # EKS clusters have no Slurm roles or partitions
+    if s.orchestrator == "eks" and args.eks_cluster_arn is None:
+        check.fail(
+            "eks_cluster_arn",
+            None,
+            "an EKS-orchestrated cluster needs the EKS cluster its nodes join",
+            "pass EksControlPlane.cluster_arn (it resolves once the control plane is ready)",
+        )
+    elif slurm and args.eks_cluster_arn is not None:
+        check.fail(
+            "eks_cluster_arn",
+            args.eks_cluster_arn if isinstance(args.eks_cluster_arn, str) else "<output>",
+            "a Slurm-orchestrated cluster joins no EKS cluster",
+            "remove eks_cluster_arn, or set settings.orchestrator to 'eks'",
+        )
     check.check("settings.name", s.name, checks.cluster_name)
     check.check("settings.node_recovery", s.node_recovery, checks.one_of(*checks.NODE_RECOVERY))
     strategies = checks.one_of(*checks.SLURM_CONFIG_STRATEGIES)

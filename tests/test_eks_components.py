@@ -324,3 +324,31 @@ def test_fsx_volume_refuses_a_capacity_no_lustre_file_system_has():
     result = run_program(program, CONFIG, preview=True)
     assert isinstance(result.error, ConfigError) and "FsxVolume.capacity_gib = 100" in str(result.error)
     assert not result.of_type("kubernetes:core/v1:PersistentVolume")
+
+
+@pytest.mark.parametrize(
+    "orchestrator, arn", [("eks", None), ("slurm", "arn:aws:eks:us-east-1:123456789012:cluster/x")]
+)
+def test_cluster_refuses_an_eks_arn_that_does_not_match_its_orchestrator(orchestrator, arn):
+    groups = (CPU,) if orchestrator == "eks" else (
+        InstanceGroupSettings(name="controller", role="controller", instance_type="ml.m5.xlarge", count=1),
+        InstanceGroupSettings(name="cpu", role="compute", instance_type="ml.m5.xlarge", count=1, partition="cpu"),
+    )  # fmt: skip
+
+    def program():
+        HyperPodCluster(
+            "t",
+            HyperPodClusterArgs(
+                settings=ClusterSettings(name="t", instance_groups=groups, orchestrator=orchestrator),
+                execution_role_arn="arn:aws:iam::123456789012:role/exec",
+                subnet_ids=["subnet-a"],
+                security_group_ids=["sg-1"],
+                source_s3_uri="s3://sagemaker-t/lifecycle",
+                tags={},
+                eks_cluster_arn=arn,
+            ),
+        )
+
+    result = run_program(program, CONFIG, preview=True)
+    assert isinstance(result.error, ConfigError) and "HyperPodCluster.eks_cluster_arn" in str(result.error)
+    assert not result.of_type("aws-native:sagemaker:Cluster")
