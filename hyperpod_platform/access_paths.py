@@ -96,6 +96,8 @@ def ssm_ssh_config(cluster_name: str, cluster_id: str) -> str:
 class AccessPaths(pulumi.ComponentResource):
     """The SSM user policy with its ssh_config snippet, and the bastion with its ProxyJump snippet."""
 
+    ssm_policy_arn: Optional[pulumi.Output[str]] = None
+    """ARN of the IAM policy for users (SSH over SSM to this cluster only); None when SSM access is off."""
     ssm_ssh_config: Optional[pulumi.Output[str]] = None
     """ssh_config lines that reach nodes through SSM."""
     bastion_ssh_config: Optional[pulumi.Output[str]] = None
@@ -178,7 +180,12 @@ class AccessPaths(pulumi.ComponentResource):
                     f"# Then: ssh -J {args.cluster_name}-bastion <user>@<login host>\n"
                 )
             )
-        self.register_outputs({})
+        outputs = {
+            "ssm_policy_arn": self.ssm_policy_arn,
+            "ssm_ssh_config": self.ssm_ssh_config,
+            "bastion_ssh_config": self.bastion_ssh_config,
+        }
+        self.register_outputs({k: v for k, v in outputs.items() if v is not None})
 
 
 def _check_args(args: AccessPathsArgs, check: ArgCheck) -> None:

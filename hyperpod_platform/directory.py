@@ -166,7 +166,7 @@ class Directory(pulumi.ComponentResource):
 
         # The read-only bind user's password: generated, kept in Secrets Manager, fetched by nodes at boot.
         bind = directory_password(f"{name}-ldap-bind", child, s.bind_password_version)
-        self.bind_password = bind.result
+        self.bind_password = pulumi.Output.secret(bind.result)  # explicit: never shown, whatever the engine marks
         self.bind_secret = aws.secretsmanager.Secret(
             f"{name}-ldap-bind",
             description=f"Password of {s.bind_user}, the read-only LDAP bind user of "

@@ -56,7 +56,7 @@ def _run(settings: AccessPathSettings = BOTH, preview: bool = False) -> RunResul
         )
         pulumi.export("ssm", paths.ssm_ssh_config)
         pulumi.export("bastion", paths.bastion_ssh_config)
-        pulumi.export("ssmPolicyArn", getattr(paths, "ssm_policy_arn", None))
+        pulumi.export("ssmPolicyArn", paths.ssm_policy_arn)  # declared: None when SSM access is off
 
     result = run_program(program, CONFIG, preview=preview)
     assert result.error is None, result.error

@@ -104,7 +104,7 @@ def platform(s: StackSettings, b: Base) -> dict:
         "kubeconfig": control.kubeconfig,  # a secret
         "lifecycleS3Uri": lifecycle.source_s3_uri,
         "executionRoleArn": role.arn,
-        "ssmUserPolicyArn": paths.ssm_ssh_config and paths.ssm_policy_arn,
+        "ssmUserPolicyArn": paths.ssm_policy_arn,
         "ssmSshConfig": paths.ssm_ssh_config,
         "bastionSshConfig": paths.bastion_ssh_config,
     }

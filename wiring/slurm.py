@@ -158,7 +158,7 @@ def platform(s: StackSettings, b: Base) -> dict:
         "executionRoleArn": role.arn,
         "loginHost": login and login.host_name,
         "loginKnownHosts": login and login.known_hosts,
-        "ssmUserPolicyArn": paths.ssm_ssh_config and paths.ssm_policy_arn,
+        "ssmUserPolicyArn": paths.ssm_policy_arn,
         "ssmSshConfig": paths.ssm_ssh_config,
         "bastionSshConfig": paths.bastion_ssh_config,
         "directoryId": directory and directory.directory_id,
