@@ -40,7 +40,9 @@ def test_eks_dev_preview_passes_prod_policies_and_shows_the_eks_platform(plan):
     assert control["remote"] and control["inputs"]["vpcCniOptions"]["addonVersion"] == "v1.19.2-eksbuild.1"
     assert control["inputs"]["authenticationMode"] == "API" and control["inputs"]["endpointPrivateAccess"] is True
     (control_plane,) = [r["urn"] for r in plan if r["type"] == "hyperpod-platform:index:EksControlPlane"]
-    addons = {r["inputs"]["addonName"] for r in plan if r["type"] == "aws:eks/addon:Addon" and r["parent"] == control_plane}
+    addons = {
+        r["inputs"]["addonName"] for r in plan if r["type"] == "aws:eks/addon:Addon" and r["parent"] == control_plane
+    }
     assert addons == {"eks-pod-identity-agent", "aws-fsx-csi-driver"}
     release = _one(plan, "kubernetes:helm.sh/v3:Release")["inputs"]
     assert release["namespace"] == "kube-system" and release["skipAwait"] is True
