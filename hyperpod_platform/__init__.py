@@ -4,7 +4,7 @@ Each component takes an ``...Args`` dataclass; settings types (``hyperpod_platfo
 (``hyperpod_platform.errors``) are part of the public interface. Nothing here reads stack config.
 """
 
-from .access_paths import AccessPaths, AccessPathsArgs
+from .access import Access, AccessArgs
 from .client_vpn import ClientVpn, ClientVpnArgs
 from .directory import Directory, DirectoryArgs
 from .directory_admin_host import DirectoryAdminHost, DirectoryAdminHostArgs
@@ -13,6 +13,7 @@ from .directory_contents import DirectoryContents, DirectoryContentsArgs
 from .eks_control_plane import EksControlPlane, EksControlPlaneArgs
 from .errors import ConfigError, Problem
 from .execution_role import ExecutionRole, ExecutionRoleArgs
+from .fsx import Fsx, FsxArgs
 from .fsx_volume import FsxVolume, FsxVolumeArgs
 from .hyperpod_cluster import HyperPodCluster, HyperPodClusterArgs
 from .hyperpod_dependencies import HyperPodDependencies, HyperPodDependenciesArgs
@@ -21,14 +22,13 @@ from .lifecycle_bucket import LifecycleBucket, LifecycleBucketArgs
 from .login_access import LoginAccess, LoginAccessArgs
 from .login_targets import LoginTargets, LoginTargetsArgs
 from .network import Network, NetworkArgs
-from .storage import SharedStorage, SharedStorageArgs
 from .task_governance import TaskGovernance, TaskGovernanceArgs
 from .team_access import TeamAccess, TeamAccessArgs
 from .team_data import BucketDelegation, BucketDelegationArgs, TeamData, TeamDataArgs
 
 __all__ = [
-    "AccessPaths",
-    "AccessPathsArgs",
+    "Access",
+    "AccessArgs",
     "BucketDelegation",
     "BucketDelegationArgs",
     "ClientVpn",
@@ -63,8 +63,8 @@ __all__ = [
     "Network",
     "NetworkArgs",
     "Problem",
-    "SharedStorage",
-    "SharedStorageArgs",
+    "Fsx",
+    "FsxArgs",
     "TaskGovernance",
     "TaskGovernanceArgs",
     "TeamAccess",

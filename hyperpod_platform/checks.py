@@ -3,7 +3,7 @@ config.
 
 A check takes one value and returns ``None`` when it is fine, or ``(why, fix)``: why the value is wrong and how
 to fix it, worded for both callers. A component runs them on its own args before it registers anything
-(:class:`hyperpod_platform._args.ArgCheck`, reported as ``SharedStorage.settings.mount_path = "/etc": why.
+(:class:`hyperpod_platform._args.ArgCheck`, reported as ``Fsx.settings.mount_path = "/etc": why.
 Fix: fix``); the stack-config layer (``stack_config``) runs the same checks on the values of
 ``Pulumi.<stack>.yaml`` (``hyperpod-platform:fsx.mountPath = "/etc": why. Fix: fix``). Factories
 (:func:`one_of`, :func:`between`, :func:`aws_name`, ...) return a check for their parameters.

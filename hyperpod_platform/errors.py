@@ -31,7 +31,7 @@ class Problem:
     secret: bool = False
     """The value must not be shown (a Pulumi secret, or a key or value that looks like a credential)."""
     prefix: str = PROJECT
-    """Config namespace of a bare path; empty for a component's arg (``SharedStorage.settings...``)."""
+    """Config namespace of a bare path; empty for a component's arg (``Fsx.settings...``)."""
 
     def __str__(self) -> str:
         bare = ":" in self.path.split(".")[0] or not self.prefix

@@ -163,7 +163,7 @@ class VpnSettings:
 
 
 @dataclass(frozen=True)
-class AccessPathSettings:
+class AccessSettings:
     """Ways in besides the VPN: SSH over SSM, and a bastion host."""
 
     ssm: bool = True
@@ -423,7 +423,7 @@ class StackSettings:
     lifecycle: LifecycleSettings
     login: LoginSettings = field(default_factory=LoginSettings)
     vpn: VpnSettings = field(default_factory=VpnSettings)
-    access: AccessPathSettings = field(default_factory=AccessPathSettings)
+    access: AccessSettings = field(default_factory=AccessSettings)
     directory: DirectorySettings = field(default_factory=DirectorySettings)
     eks: EksSettings = field(default_factory=EksSettings)
     accounts: Mapping[str, AccountSettings] = field(default_factory=dict)

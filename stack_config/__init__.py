@@ -30,7 +30,7 @@ from hyperpod_platform.errors import (  # noqa: F401 - re-exported: the config l
 from hyperpod_platform.settings import (  # noqa: F401 - re-exported: what load() returns
     ACCELERATED_RE,
     ROLES,
-    AccessPathSettings,
+    AccessSettings,
     ClusterSettings,
     DirectorySettings,
     DirectoryUserSettings,

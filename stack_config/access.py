@@ -1,18 +1,18 @@
-"""``access``: SSH over SSM and the optional bastion (hyperpod_platform/access_paths.py)."""
+"""``access``: SSH over SSM and the optional bastion (hyperpod_platform/access.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from hyperpod_platform.errors import MISSING as _MISSING
-from hyperpod_platform.settings import AccessPathSettings, NetworkSettings
+from hyperpod_platform.settings import AccessSettings, NetworkSettings
 
 from ._reader import _Reader
 from .aws_lookups import ec2_type_check
 from .login import _ssh_sources
 
 
-def _parse_access(r: _Reader, raw: Any, network: NetworkSettings) -> AccessPathSettings:
+def _parse_access(r: _Reader, raw: Any, network: NetworkSettings) -> AccessSettings:
     path = "access"
     a = r.obj(raw, path, ("ssm", "bastion", "bastionAllowedCidrs", "bastionInstanceType", "bastionKeyName"))
     bastion = r.get(a, "bastion", path, bool, False)
@@ -39,7 +39,7 @@ def _parse_access(r: _Reader, raw: Any, network: NetworkSettings) -> AccessPathS
         "t3.micro",
         ec2_type_check("bastion", x86_only="the Amazon Linux 2023 x86_64 image"),
     )
-    return AccessPathSettings(
+    return AccessSettings(
         ssm=r.get(a, "ssm", path, bool, True),
         bastion=bool(bastion),
         bastion_allowed_cidrs=tuple(cidrs),

@@ -1,4 +1,4 @@
-"""``fsx``: the shared FSx for Lustre file system (hyperpod_platform/storage.py)."""
+"""``fsx``: the shared FSx for Lustre file system (hyperpod_platform/fsx.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hyperpod_platform.settings import FsxSettings
 
 from ._reader import _enum, _Reader
 
-# The value checks live in hyperpod_platform.checks (SharedStorage runs them on its own args too).
+# The value checks live in hyperpod_platform.checks (Fsx runs them on its own args too).
 _fsx_capacity = fsx_capacity
 _mount_path = mount_path
 

@@ -17,7 +17,7 @@ import hyperpod_platform as hp
 from hyperpod_platform._args import component_type
 from hyperpod_platform.errors import ConfigError
 from hyperpod_platform.settings import (
-    AccessPathSettings,
+    AccessSettings,
     ClusterSettings,
     DirectorySettings,
     DirectoryUserSettings,
@@ -52,9 +52,9 @@ NETWORK = NetworkSettings(
 
 # Small valid args of every component, and the type of a child it registers.
 VALID: dict[str, tuple[Any, str]] = {
-    "AccessPaths": (
-        hp.AccessPathsArgs(
-            settings=AccessPathSettings(bastion=True, bastion_allowed_cidrs=("198.51.100.0/24",)),
+    "Access": (
+        hp.AccessArgs(
+            settings=AccessSettings(bastion=True, bastion_allowed_cidrs=("198.51.100.0/24",)),
             cluster_name="hp",
             cluster_arn=CLUSTER_ARN,
             vpc_id=VPC,
@@ -180,8 +180,8 @@ VALID: dict[str, tuple[Any, str]] = {
         "aws:lb/targetGroupAttachment:TargetGroupAttachment",
     ),
     "Network": (hp.NetworkArgs(settings=NETWORK, tags=TAGS, region="us-east-1"), "aws:ec2/vpc:Vpc"),
-    "SharedStorage": (
-        hp.SharedStorageArgs(settings=FsxSettings(), subnet_id=SUBNETS[0], security_group_id=SG, tags=TAGS),
+    "Fsx": (
+        hp.FsxArgs(settings=FsxSettings(), subnet_id=SUBNETS[0], security_group_id=SG, tags=TAGS),
         "aws:fsx/lustreFileSystem:LustreFileSystem",
     ),
 }
@@ -229,7 +229,7 @@ def _refused(component: str, args: Any) -> ConfigError:
 
 # (component, changes to its valid args, the arg named, the value as shown, words of the fix)
 BAD = [
-    ("AccessPaths", dict(settings__bastion_allowed_cidrs=("0.0.0.0/0",)), "settings.bastion_allowed_cidrs[0]",
+    ("Access", dict(settings__bastion_allowed_cidrs=("0.0.0.0/0",)), "settings.bastion_allowed_cidrs[0]",
      '"0.0.0.0/0"', "only the client networks"),
     ("ClientVpn", dict(settings__client_cidr="10.0.4.0/22"), "settings.client_cidr", '"10.0.4.0/22"',
      "outside the VPC"),
@@ -251,7 +251,7 @@ BAD = [
      "leave target_ips empty"),
     ("Network", dict(settings__nat_gateways="perSubnet"), "settings.nat_gateways", '"perSubnet"',
      "use one of single, perAz"),
-    ("SharedStorage", dict(settings__storage_capacity_gib=1000), "settings.storage_capacity_gib", "1000",
+    ("Fsx", dict(settings__storage_capacity_gib=1000), "settings.storage_capacity_gib", "1000",
      "use 1200"),
 ]  # fmt: skip
 
@@ -327,16 +327,16 @@ def test_wrong_types_unknown_keys_and_missing_args_are_reported_before_the_compo
         "tags": TAGS,
         "size_gib": 1200,
     }
-    err = _refused("SharedStorage", mapping)
+    err = _refused("Fsx", mapping)
     assert sorted(p.path for p in err.problems) == [
-        "SharedStorage.security_group_id",
-        "SharedStorage.settings.storage_capacity_gib",
-        "SharedStorage.size_gib",
+        "Fsx.security_group_id",
+        "Fsx.settings.storage_capacity_gib",
+        "Fsx.size_gib",
     ]
     text = str(err)
-    assert 'SharedStorage.settings.storage_capacity_gib = "1200": must be an integer' in text
-    assert "SharedStorage.size_gib = 1200: is not an arg" in text
-    assert "SharedStorage.security_group_id = <missing>: is required" in text
+    assert 'Fsx.settings.storage_capacity_gib = "1200": must be an integer' in text
+    assert "Fsx.size_gib = 1200: is not an arg" in text
+    assert "Fsx.security_group_id = <missing>: is required" in text
     assert "mount_path" not in text
 
 

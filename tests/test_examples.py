@@ -28,7 +28,7 @@ EXAMPLE = ROOT / "examples" / "minimal"
 BUCKET_OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 COMPONENTS = {
     "hyperpod-platform:index:Network",
-    "hyperpod-platform:index:SharedStorage",
+    "hyperpod-platform:index:Fsx",
     "hyperpod-platform:index:LifecycleBucket",
     "hyperpod-platform:index:ExecutionRole",
     "hyperpod-platform:index:HyperPodCluster",

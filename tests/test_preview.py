@@ -41,7 +41,7 @@ def test_dev_preview_lists_the_platform(tmp_path):
     assert cluster["inputs"]["nodeRecovery"] == "Automatic"
     text = diagram.read_text()
     assert text.startswith("flowchart LR")
-    for component in ("Network", "SharedStorage", "LifecycleBucket", "ExecutionRole", "HyperPodCluster"):
+    for component in ("Network", "Fsx", "LifecycleBucket", "ExecutionRole", "HyperPodCluster"):
         assert f'["{component}<br/>hp-dev"]' in text
     assert " --> " in text
 
@@ -114,7 +114,7 @@ def test_readme_diagram_is_the_generated_one(tmp_path):
         "README diagram is stale: regenerate with scripts/preview --stack dev --mermaid-components OUT"
     )
     text = out.read_text()
-    for component in ("Network", "SharedStorage", "Directory", "LdapsEndpoint", "HyperPodCluster", "LoginAccess"):
+    for component in ("Network", "Fsx", "Directory", "LdapsEndpoint", "HyperPodCluster", "LoginAccess"):
         assert f'  {component}["<b>{component}</b><br/>' in text, component
     assert "  Network --> HyperPodCluster" in text and "  Directory --> ExecutionRole" in text
     assert "-.->" not in text  # every link between components travels with a value (no wait-only edge)

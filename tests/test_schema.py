@@ -31,7 +31,7 @@ from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 from pulumi.runtime.sync_await import _sync_await
 
 import hyperpod_platform
-from hyperpod_platform import ConfigError, SharedStorage
+from hyperpod_platform import ConfigError, Fsx
 from hyperpod_platform.provider import COMPONENTS, PACKAGE_NAME, hosted_provider, package_version
 from hyperpod_platform.settings import FsxSettings
 from tests.conftest import ROOT
@@ -248,7 +248,7 @@ def test_settings_are_plain_and_values_from_other_resources_are_not(component, s
 
 
 def test_spot_checks_of_plain_and_output_taking_properties(served):
-    storage = served["resources"][token(SharedStorage)]["inputProperties"]
+    storage = served["resources"][token(Fsx)]["inputProperties"]
     assert storage["settings"]["plain"] is True
     assert storage["settings"]["$ref"] == f"#/types/{type_token(FsxSettings)}"
     assert storage["tags"]["plain"] is True
@@ -292,15 +292,15 @@ STORAGE_INPUTS = {
 
 
 def test_shared_storage_constructs_from_schema_named_inputs(provider):
-    """camelCase inputs with a nested settings mapping reach SharedStorage as its args: the file system gets
+    """camelCase inputs with a nested settings mapping reach Fsx as its args: the file system gets
     the size and throughput of the settings (integers, though the wire carries floats), the subnet, the
     security group and the tags; the state carries the declared outputs."""
-    mapped = provider.map_inputs(wire(STORAGE_INPUTS), provider._component_defs["SharedStorage"])
+    mapped = provider.map_inputs(wire(STORAGE_INPUTS), provider._component_defs["Fsx"])
     assert type(mapped["settings"]["storage_capacity_gib"]) is int  # the component refuses a float
 
-    result = construct(provider, SharedStorage, "fsx", STORAGE_INPUTS)
+    result = construct(provider, Fsx, "fsx", STORAGE_INPUTS)
     assert result.error is None, result.error
-    component = result.one(token(SharedStorage))
+    component = result.one(token(Fsx))
     fs = result.one("aws:fsx/lustreFileSystem:LustreFileSystem")
     assert fs.parent == component.urn
     settings = STORAGE_INPUTS["settings"]
@@ -311,14 +311,14 @@ def test_shared_storage_constructs_from_schema_named_inputs(provider):
     assert fs.inputs["securityGroupIds"] == [STORAGE_INPUTS["securityGroupId"]]
     assert fs.inputs["tags"] == {**STORAGE_INPUTS["tags"], "Name": "fsx-lustre"}
     state = result.outputs["state"]
-    assert set(state) == {camel(k) for k in inspect.get_annotations(SharedStorage)}
+    assert set(state) == {camel(k) for k in inspect.get_annotations(Fsx)}
     assert state["dnsName"] == fs.outputs["dnsName"] and state["mountName"] == fs.outputs["mountName"]
 
 
 def test_settings_left_out_take_the_dataclass_defaults(provider):
     """Only the size given: the throughput and the delete protection are FsxSettings' defaults."""
     inputs = {**STORAGE_INPUTS, "settings": {"storageCapacityGib": 2400}}
-    result = construct(provider, SharedStorage, "fsx", inputs)
+    result = construct(provider, Fsx, "fsx", inputs)
     assert result.error is None, result.error
     fs = result.one("aws:fsx/lustreFileSystem:LustreFileSystem")
     assert fs.inputs["storageCapacity"] == 2400
@@ -334,15 +334,15 @@ def test_settings_left_out_take_the_dataclass_defaults(provider):
     ],
 )
 def test_a_wrongly_typed_setting_fails_with_the_components_config_error(provider, settings, paths, why):
-    """A value the schema's mapping passes on but of the wrong type fails with SharedStorage's ConfigError,
+    """A value the schema's mapping passes on but of the wrong type fails with Fsx's ConfigError,
     naming each setting, before anything is registered."""
-    result = construct(provider, SharedStorage, "fsx", {**STORAGE_INPUTS, "settings": settings})
+    result = construct(provider, Fsx, "fsx", {**STORAGE_INPUTS, "settings": settings})
     assert isinstance(result.error, ComponentInitError)
     error = result.error.inner
     assert isinstance(error, ConfigError)
-    assert {p.path for p in error.problems} == {f"SharedStorage.{p}" for p in paths}
+    assert {p.path for p in error.problems} == {f"Fsx.{p}" for p in paths}
     assert all(why in p.why for p in error.problems)
-    assert "invalid SharedStorage args" in str(error)
+    assert "invalid Fsx args" in str(error)
     assert result.registrations == []
 
 
@@ -356,7 +356,7 @@ def test_a_wrongly_typed_setting_fails_with_the_components_config_error(provider
 def test_input_the_schema_refuses_fails_in_the_provider_before_the_component(provider, inputs, message):
     """A non-number for an integer and a missing required input are refused by the provider's mapping (an
     InputPropertyError the engine reports against the property), before anything is registered."""
-    result = construct(provider, SharedStorage, "fsx", inputs)
+    result = construct(provider, Fsx, "fsx", inputs)
     assert isinstance(result.error, InputPropertyError)
     assert message in result.error.reason
     assert result.registrations == []

@@ -93,7 +93,7 @@ def test_cluster_security_group_admits_ssh_only_from_the_login_nlb_and_the_basti
     bastion's group; nothing else of the stack adds rules to it."""
     sg_id = cluster_sg(dev_run).outputs["id"]
     nlb_sg = child(dev_run, "LoginAccess", SECURITY_GROUP).outputs["id"]
-    bastion_sg = child(dev_run, "AccessPaths", SECURITY_GROUP).outputs["id"]
+    bastion_sg = child(dev_run, "Access", SECURITY_GROUP).outputs["id"]
     got_in = {
         (
             r.inputs["ipProtocol"],
@@ -197,7 +197,7 @@ def test_failed_route_table_lookup_stops_the_stack_as_a_config_error_before_any_
 # ---------------------------------------------------------------- shared storage
 def test_fsx_sits_in_the_primary_private_subnet_with_the_cluster_security_group(dev_config, dev_run):
     fs = dev_run.one(LUSTRE)
-    assert fs.parent == component(dev_run, "SharedStorage").urn
+    assert fs.parent == component(dev_run, "Fsx").urn
     assert fs.inputs["subnetIds"] == private_subnets(dev_run, dev_config)[0].outputs["id"]
     assert fs.inputs["securityGroupIds"] == [cluster_sg(dev_run).outputs["id"]]
 
@@ -225,7 +225,7 @@ def test_fsx_disabled_means_no_file_system_and_platform_json_says_null(dev_confi
     dev_config[P + "fsx"] = {"enabled": False}
     result = ok(run_stack(dev_config))
     assert result.of_type(LUSTRE) == []
-    assert result.of_type("hyperpod-platform:index:SharedStorage") == []
+    assert result.of_type("hyperpod-platform:index:Fsx") == []
     assert json.loads(platform_file(result))["fsx"] is None
     assert "fsxDnsName" not in result.outputs
 

@@ -497,7 +497,7 @@ def test_ssm_access_names_the_stacks_cluster(dev_run):
     """The SSM user policy is scoped to the stack's cluster, its ARN is exported, and the ssh_config snippet
     reaches that cluster's nodes by the cluster's name and id."""
     cluster_arn = dev_run.outputs["clusterArn"]
-    policy = _only(dev_run, "AccessPaths", "aws:iam/policy:Policy")
+    policy = _only(dev_run, "Access", "aws:iam/policy:Policy")
     stmts = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
     assert cluster_arn in stmts["SshToClusterNodes"]["Resource"]
     assert dev_run.outputs["ssmUserPolicyArn"] == policy.outputs["arn"]
@@ -509,11 +509,11 @@ def test_ssm_access_names_the_stacks_cluster(dev_run):
 def test_bastion_in_the_first_public_subnet_reaches_the_cluster(dev_config, dev_run):
     """The bastion sits in the network's first public subnet, admits the configured ranges, and the cluster
     security group admits SSH from it; its snippet is exported."""
-    bastion = _only(dev_run, "AccessPaths", INSTANCE)
+    bastion = _only(dev_run, "Access", INSTANCE)
     public = _by_output(dev_run, SUBNET, "id", bastion.inputs["subnetId"])
     assert public.parent == _component(dev_run, "Network").urn
     assert public.inputs["cidrBlock"] == dev_config[P + "network"]["publicSubnetCidrs"][0]
-    bastion_sg = _only(dev_run, "AccessPaths", SG).outputs["id"]
+    bastion_sg = _only(dev_run, "Access", SG).outputs["id"]
     ranges = [r.inputs["cidrIpv4"] for r in dev_run.of_type(INGRESS) if r.inputs["securityGroupId"] == bastion_sg]
     assert ranges == dev_config[P + "access"]["bastionAllowedCidrs"]
     assert bastion.inputs["keyName"] == dev_config[P + "access"]["bastionKeyName"]
@@ -531,7 +531,7 @@ def test_access_paths_off_in_config_export_nothing(dev_config, run_stack):
     dev_config[P + "access"] = {"ssm": False, "bastion": False}
     result = run_stack(dev_config)
     assert result.error is None, result.error
-    assert not _of(result, "AccessPaths", INSTANCE) and not result.of_type("aws:iam/policy:Policy")
+    assert not _of(result, "Access", INSTANCE) and not result.of_type("aws:iam/policy:Policy")
     assert not {"ssmSshConfig", "bastionSshConfig", "ssmUserPolicyArn"} & set(result.outputs)
 
 

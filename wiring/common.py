@@ -14,7 +14,7 @@ class Base:
     """The shared components and the values the orchestrators' wiring takes from them."""
 
     network: hp.Network
-    storage: Optional[hp.SharedStorage]
+    storage: Optional[hp.Fsx]
     vpn: Optional[hp.ClientVpn]
     vpc: pulumi.Output[str]
     sg: pulumi.Output[str]
@@ -38,9 +38,7 @@ def base(s: StackSettings) -> Base:
     vpc, sg, subnets = network.vpc_id, network.cluster_security_group.id, [n.id for n in network.private_subnets]
     storage = vpn = None
     if s.fsx.enabled:
-        storage = hp.SharedStorage(
-            name, hp.SharedStorageArgs(settings=s.fsx, subnet_id=subnets[0], security_group_id=sg, tags=tags)
-        )
+        storage = hp.Fsx(name, hp.FsxArgs(settings=s.fsx, subnet_id=subnets[0], security_group_id=sg, tags=tags))
     if s.vpn.enabled:
         vpn = hp.ClientVpn(
             name,

@@ -81,9 +81,9 @@ def platform(s: StackSettings, b: Base) -> dict:
             eks_cluster_arn=pulumi.Output.all(control.cluster_arn, deps.status).apply(lambda v: v[0]),
         ),
     )
-    paths = hp.AccessPaths(
+    paths = hp.Access(
         name,
-        hp.AccessPathsArgs(
+        hp.AccessArgs(
             settings=s.access,
             cluster_name=name,
             cluster_arn=cluster.arn,

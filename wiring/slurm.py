@@ -137,9 +137,9 @@ def platform(s: StackSettings, b: Base) -> dict:
                 target_ips=s.login.target_ips,
             ),
         )
-    paths = hp.AccessPaths(
+    paths = hp.Access(
         name,
-        hp.AccessPathsArgs(
+        hp.AccessArgs(
             settings=s.access,
             cluster_name=name,
             cluster_arn=cluster.arn,

@@ -10,14 +10,14 @@ import pulumi
 from hyperpod_platform import (
     ExecutionRole,
     ExecutionRoleArgs,
+    Fsx,
+    FsxArgs,
     HyperPodCluster,
     HyperPodClusterArgs,
     LifecycleBucket,
     LifecycleBucketArgs,
     Network,
     NetworkArgs,
-    SharedStorage,
-    SharedStorageArgs,
 )
 from hyperpod_platform.lifecycle_bucket import PLATFORM_FILE, PREFIX, platform_json
 from hyperpod_platform.settings import (
@@ -55,9 +55,7 @@ network = Network(name, NetworkArgs(settings=network_settings, tags=tags, region
 subnet = network.private_subnets[0]  # the primary subnet: FSx and every node
 sg = network.cluster_security_group
 
-storage = SharedStorage(
-    name, SharedStorageArgs(settings=fsx_settings, subnet_id=subnet.id, security_group_id=sg.id, tags=tags)
-)
+storage = Fsx(name, FsxArgs(settings=fsx_settings, subnet_id=subnet.id, security_group_id=sg.id, tags=tags))
 
 # The package's node scripts (uploaded by default) read generated/platform.json: the typed node contract, here
 # with FSx and without login access or a directory (those steps skip themselves).

@@ -1,4 +1,4 @@
-"""AccessPaths, built directly under mocks: SSH over SSM limited to the cluster (an IAM policy and an ssh_config
+"""Access, built directly under mocks: SSH over SSM limited to the cluster (an IAM policy and an ssh_config
 snippet run as ssh runs it), and the bastion (public subnet, SSH from listed ranges, on to the cluster only)."""
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from hyperpod_platform import AccessPaths, AccessPathsArgs
-from hyperpod_platform.access_paths import SHELL_DOCUMENT, SSH_DOCUMENT
-from hyperpod_platform.settings import AccessPathSettings
+from hyperpod_platform import Access, AccessArgs
+from hyperpod_platform.access import SHELL_DOCUMENT, SSH_DOCUMENT
+from hyperpod_platform.settings import AccessSettings
 from tools.harness import RunResult, run_program
 
-COMPONENT = "hyperpod-platform:index:AccessPaths"
+COMPONENT = "hyperpod-platform:index:Access"
 POLICY = "aws:iam/policy:Policy"
 INSTANCE = "aws:ec2/instance:Instance"
 SG = "aws:ec2/securityGroup:SecurityGroup"
@@ -30,21 +30,21 @@ NAME = "t"
 CLUSTER = "c1"
 CLUSTER_ARN = "arn:aws:sagemaker:us-east-1:123456789012:cluster/abcdef123456"
 VPC_ID = "vpc-0123456789abcdef0"
-BOTH = AccessPathSettings(
+BOTH = AccessSettings(
     ssm=True, bastion=True, bastion_allowed_cidrs=("198.51.100.0/24",), bastion_key_name="platform-admins"
 )
 TAGS = {"Cluster": CLUSTER}
 
 
-def _run(settings: AccessPathSettings = BOTH, preview: bool = False) -> RunResult:
-    """AccessPaths next to a tiny public subnet and cluster security group; its snippets exported."""
+def _run(settings: AccessSettings = BOTH, preview: bool = False) -> RunResult:
+    """Access next to a tiny public subnet and cluster security group; its snippets exported."""
 
     def program():
         public = aws.ec2.Subnet("public", vpc_id=VPC_ID, cidr_block="10.20.192.0/24")
         cluster_sg = aws.ec2.SecurityGroup("cluster", vpc_id=VPC_ID)
-        paths = AccessPaths(
+        paths = Access(
             NAME,
-            AccessPathsArgs(
+            AccessArgs(
                 settings=settings,
                 cluster_name=CLUSTER,
                 cluster_arn=CLUSTER_ARN,
@@ -192,14 +192,14 @@ def test_bastion_admits_each_listed_range():
 
 def test_paths_switch_off():
     """ssm: false and bastion: false create nothing and publish no snippets."""
-    result = _run(AccessPathSettings(ssm=False, bastion=False))
+    result = _run(AccessSettings(ssm=False, bastion=False))
     component = result.one(COMPONENT)
     assert not [r for r in result.registrations if r.parent == component.urn]
     assert (result.outputs["ssm"], result.outputs["bastion"], result.outputs["ssmPolicyArn"]) == (None, None, None)
 
 
 def test_ssm_alone_creates_no_bastion():
-    result = _run(AccessPathSettings(ssm=True, bastion=False))
+    result = _run(AccessSettings(ssm=True, bastion=False))
     assert len(_mine(result, POLICY)) == 1 and result.outputs["ssm"]
     assert not _mine(result, INSTANCE) and not _mine(result, SG) and not _mine(result, INGRESS)
     assert result.outputs["bastion"] is None

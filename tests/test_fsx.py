@@ -1,4 +1,4 @@
-"""SharedStorage, built on its own under mocks: FSx for Lustre settings, placement, backups and delete
+"""Fsx, built on its own under mocks: FSx for Lustre settings, placement, backups and delete
 protection. How the shipped stack places and configures it is in tests/test_stack_dev.py."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from hyperpod_platform import SharedStorage, SharedStorageArgs
+from hyperpod_platform import Fsx, FsxArgs
 from hyperpod_platform.settings import FsxSettings
 from tools.harness import run_program
 
@@ -20,9 +20,9 @@ LUSTRE = "aws:fsx/lustreFileSystem:LustreFileSystem"
 
 def run_storage(settings: FsxSettings, *, subnet_id=SUBNET, security_group_id=SECURITY_GROUP, preview=False):
     def program():
-        storage = SharedStorage(
+        storage = Fsx(
             NAME,
-            SharedStorageArgs(settings=settings, subnet_id=subnet_id, security_group_id=security_group_id, tags=TAGS),
+            FsxArgs(settings=settings, subnet_id=subnet_id, security_group_id=security_group_id, tags=TAGS),
         )
         pulumi.export("dns_name", storage.dns_name)
         pulumi.export("mount_name", storage.mount_name)
@@ -61,9 +61,7 @@ def test_placement_taken_from_other_resources_outputs():
     def program():
         sg = aws.ec2.SecurityGroup("sg", vpc_id="vpc-0123456789abcdef0")
         subnet = aws.ec2.Subnet("subnet", vpc_id="vpc-0123456789abcdef0", cidr_block="10.0.0.0/24")
-        SharedStorage(
-            NAME, SharedStorageArgs(settings=FsxSettings(), subnet_id=subnet.id, security_group_id=sg.id, tags={})
-        )
+        Fsx(NAME, FsxArgs(settings=FsxSettings(), subnet_id=subnet.id, security_group_id=sg.id, tags={}))
 
     result = run_program(program, CONFIG, preview=False)
     assert result.error is None, result.error
@@ -87,7 +85,7 @@ def test_a_delete_past_protection_still_leaves_a_backup():
 
 def test_file_system_is_a_tagged_child_named_after_the_component():
     result = run_storage(FsxSettings())
-    (component,) = result.of_type("hyperpod-platform:index:SharedStorage")
+    (component,) = result.of_type("hyperpod-platform:index:Fsx")
     fs = result.one(LUSTRE)
     assert component.name == NAME and fs.parent == component.urn
     assert fs.name == f"{NAME}-lustre"

@@ -11,8 +11,8 @@ from .settings import FsxSettings
 
 
 @dataclass
-class SharedStorageArgs:
-    """Inputs of :class:`SharedStorage`."""
+class FsxArgs:
+    """Inputs of :class:`Fsx`."""
 
     settings: FsxSettings
     """Validated FSx settings."""
@@ -24,7 +24,7 @@ class SharedStorageArgs:
     """Tags for every resource."""
 
 
-class SharedStorage(pulumi.ComponentResource):
+class Fsx(pulumi.ComponentResource):
     """FSx for Lustre PERSISTENT_2 with LZ4 compression, protected from accidental delete by default."""
 
     file_system: aws.fsx.LustreFileSystem
@@ -34,11 +34,13 @@ class SharedStorage(pulumi.ComponentResource):
     mount_name: pulumi.Output[str]
     """Lustre mount name."""
 
-    def __init__(self, name: str, args: SharedStorageArgs, opts: pulumi.ResourceOptions | None = None):
-        args, check = take("SharedStorage", SharedStorageArgs, args)
+    def __init__(self, name: str, args: FsxArgs, opts: pulumi.ResourceOptions | None = None):
+        args, check = take("Fsx", FsxArgs, args)
         _check_args(args, check)
         check.raise_if_any()
-        super().__init__(component_type("SharedStorage"), name, None, renamed(opts, "SharedStorage"))
+        super().__init__(
+            component_type("Fsx"), name, None, renamed(opts, "SharedStorage")
+        )  # its name until the package was published
         s = args.settings
         self.file_system = aws.fsx.LustreFileSystem(
             f"{name}-lustre",
@@ -63,7 +65,7 @@ class SharedStorage(pulumi.ComponentResource):
         )
 
 
-def _check_args(args: SharedStorageArgs, check: ArgCheck) -> None:
+def _check_args(args: FsxArgs, check: ArgCheck) -> None:
     """What FSx for Lustre PERSISTENT_2 accepts (capacity, throughput tier), a mount path the nodes can use, and
     tags AWS accepts."""
     s = args.settings

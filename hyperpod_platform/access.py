@@ -10,17 +10,17 @@ import pulumi_aws as aws
 from . import checks
 from ._args import ArgCheck, component_type, renamed, take
 from .errors import MISSING
-from .settings import AccessPathSettings
+from .settings import AccessSettings
 
 SSH_DOCUMENT = "AWS-StartSSHSession"
 SHELL_DOCUMENT = "SSM-SessionManagerRunShell"
 
 
 @dataclass
-class AccessPathsArgs:
-    """Inputs of :class:`AccessPaths`."""
+class AccessArgs:
+    """Inputs of :class:`Access`."""
 
-    settings: AccessPathSettings
+    settings: AccessSettings
     """Validated SSM and bastion settings."""
     cluster_name: str
     """Cluster name, for the ssh_config host patterns."""
@@ -93,7 +93,7 @@ def ssm_ssh_config(cluster_name: str, cluster_id: str) -> str:
     )
 
 
-class AccessPaths(pulumi.ComponentResource):
+class Access(pulumi.ComponentResource):
     """The SSM user policy with its ssh_config snippet, and the bastion with its ProxyJump snippet."""
 
     ssm_policy_arn: Optional[pulumi.Output[str]] = None
@@ -103,11 +103,13 @@ class AccessPaths(pulumi.ComponentResource):
     bastion_ssh_config: Optional[pulumi.Output[str]] = None
     """ssh_config lines that reach the VPC through the bastion."""
 
-    def __init__(self, name: str, args: AccessPathsArgs, opts: Optional[pulumi.ResourceOptions] = None):
-        args, check = take("AccessPaths", AccessPathsArgs, args)
+    def __init__(self, name: str, args: AccessArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        args, check = take("Access", AccessArgs, args)
         _check_args(args, check)
         check.raise_if_any()
-        super().__init__(component_type("AccessPaths"), name, None, renamed(opts, "AccessPaths"))
+        super().__init__(
+            component_type("Access"), name, None, renamed(opts, "AccessPaths")
+        )  # its name until the package was published
         s = args.settings
         child = pulumi.ResourceOptions(parent=self)
         if s.ssm:
@@ -188,7 +190,7 @@ class AccessPaths(pulumi.ComponentResource):
         self.register_outputs({k: v for k, v in outputs.items() if v is not None})
 
 
-def _check_args(args: AccessPathsArgs, check: ArgCheck) -> None:
+def _check_args(args: AccessArgs, check: ArgCheck) -> None:
     """The cluster's name and ARN (they go into the ssh_config snippet and the SSM policy), and with the bastion:
     the client ranges allowed to reach it (valid, never the whole internet), a public subnet to put it in and an
     x86_64 instance type for its image; tags AWS accepts."""
