@@ -79,7 +79,10 @@ def create(**changes):
 
 
 def tier(result, name: str):
-    return [s for s in result.of_type(SUBNET) if s.inputs["tags"]["Tier"] == name]
+    """The subnets of a tier in AZ order (their names end in the AZ's index), not in the order the SDK's
+    concurrent registrations happened to reach the engine."""
+    subnets = [s for s in result.of_type(SUBNET) if s.inputs["tags"]["Tier"] == name]
+    return sorted(subnets, key=lambda s: int(s.name.rsplit("-", 1)[1]))
 
 
 def by_id(result):
