@@ -39,3 +39,13 @@ def dev_run(dev_config, run_stack) -> RunResult:
     result = run_stack(dev_config)
     assert result.error is None, result.error
     return result
+
+
+@pytest.fixture(scope="module")
+def pack():
+    """One policy pack process per test module (configured anew for every analysis)."""
+    from tests.policy_support import REGION
+    from tools.policy_harness import PolicyPackRunner
+
+    with PolicyPackRunner(stack="dev", config=REGION) as runner:
+        yield runner

@@ -26,6 +26,7 @@ from tests.policy_programs import (
     security_groups,
     subnets,
 )
+from tests.policy_support import REGION, judge, program_id
 from tools import preview
 from tools.harness import run_program
 from tools.policy_harness import (
@@ -62,7 +63,6 @@ RULES = [
     "quotas-fit-capacity",
 ]
 ADVISORY_BY_DEFAULT = {"hyperpod-resilience", "iam-parliament-findings", "stateful-protection"}
-REGION = {"aws:region": "us-east-1"}
 PROD = load_policy_config(PROD_CONFIG)
 LOGIN_NLB_STACK = ROOT / "tests" / "policy_programs" / "login_nlb_stack.py"
 
@@ -79,23 +79,6 @@ ALL_PROGRAMS = sorted(
     | {p for p, _, _ in UNKNOWN_AT_PREVIEW},
     key=lambda p: (p.__module__, p.__name__),
 )
-
-
-def _id(value):
-    return getattr(value, "__name__", None) or str(value)
-
-
-@pytest.fixture(scope="module")
-def pack():
-    """One pack process for the module (configured anew for every analysis)."""
-    with PolicyPackRunner(stack="dev", config=REGION) as runner:
-        yield runner
-
-
-def judge(pack, program, *, preview=False, policy_config=None, config=REGION):
-    result = run_program(program, config, preview=preview)
-    assert result.error is None, result.error
-    return pack.analyze(result.registrations, outputs=result.outputs, config=config, policy_config=policy_config)
 
 
 # ---------------------------------------------------------------- the pack itself
@@ -155,7 +138,7 @@ def test_dev_stack_passes_every_rule_under_prod_config(pack, dev_config):
 
 
 # ---------------------------------------------------------------- every rule: compliant and violating programs
-@pytest.mark.parametrize("rule,program", [(r, p) for r, progs in COMPLIANT.items() for p in progs], ids=_id)
+@pytest.mark.parametrize("rule,program", [(r, p) for r, progs in COMPLIANT.items() for p in progs], ids=program_id)
 def test_compliant_program_passes(pack, rule, program):
     """A compliant program has no violation of its rule, nor of any other, even with every rule mandatory."""
     report = judge(pack, program, policy_config=PROD)
@@ -163,7 +146,7 @@ def test_compliant_program_passes(pack, rule, program):
     assert report.notes == []
 
 
-@pytest.mark.parametrize("rule,program", [(r, p) for r, progs in VIOLATING.items() for p in progs], ids=_id)
+@pytest.mark.parametrize("rule,program", [(r, p) for r, progs in VIOLATING.items() for p in progs], ids=program_id)
 def test_violating_program_is_reported(pack, rule, program):
     """A violating program is reported by its rule, on a resource of the program, at the rule's default level
     and as mandatory under prod.json (parliament findings stay advisory)."""
@@ -178,7 +161,7 @@ def test_violating_program_is_reported(pack, rule, program):
     assert {d.level for d in prod.by_policy(rule)} == {"advisory" if rule == "iam-parliament-findings" else "mandatory"}
 
 
-@pytest.mark.parametrize("program", ALL_PROGRAMS, ids=_id)
+@pytest.mark.parametrize("program", ALL_PROGRAMS, ids=program_id)
 def test_preview_never_crashes_a_rule(pack, program):
     """Under preview (IDs, ARNs and documents unknown) every rule runs to completion on every program: a
     crashing rule would surface as a gRPC error (PolicyPackError) here."""
@@ -187,14 +170,14 @@ def test_preview_never_crashes_a_rule(pack, program):
         assert d.level == "advisory" and d.message.startswith("can't run policy")
 
 
-@pytest.mark.parametrize("rule,program", [(r, p) for r, progs in VIOLATING.items() for p in progs], ids=_id)
+@pytest.mark.parametrize("rule,program", [(r, p) for r, progs in VIOLATING.items() for p in progs], ids=program_id)
 def test_preview_never_passes_a_violation_silently(pack, rule, program):
     """At preview a violating program is still reported, or its rule says what it could not judge."""
     report = judge(pack, program, preview=True)
     assert report.by_policy(rule), f"{rule} was silent on {program.__name__} at preview"
 
 
-@pytest.mark.parametrize("program,rule,stack_level", UNKNOWN_AT_PREVIEW, ids=_id)
+@pytest.mark.parametrize("program,rule,stack_level", UNKNOWN_AT_PREVIEW, ids=program_id)
 def test_unknown_at_preview_is_a_note_then_judged(pack, program, rule, stack_level):
     """A value that is unknown at preview gives the engine's advisory "can't run policy ... during preview"
     note naming what is unknown; once known (`up`), the same program is judged."""

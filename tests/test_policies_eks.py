@@ -17,10 +17,10 @@ import pytest
 from tests.conftest import ROOT
 from tests.policy_programs import eks as programs
 from tests.policy_programs.eks import EKS_COMPLIANT, EKS_UNKNOWN_AT_PREVIEW, EKS_VIOLATING
+from tests.policy_support import REGION, judge, program_id
 from tools.harness import run_program
-from tools.policy_harness import PROD_CONFIG, PolicyPackRunner, load_policy_config
+from tools.policy_harness import PROD_CONFIG, load_policy_config
 
-REGION = {"aws:region": "us-east-1"}
 PROD = load_policy_config(PROD_CONFIG)
 EKS_RULES = ("eks-endpoint-access", "eks-authentication-mode")
 ADVISORY_BY_DEFAULT = {"hyperpod-resilience"}
@@ -30,22 +30,6 @@ ALL_PROGRAMS = sorted(
     | {p for p, _ in EKS_UNKNOWN_AT_PREVIEW},
     key=lambda p: p.__name__,
 )
-
-
-def _id(value):
-    return getattr(value, "__name__", None) or str(value)
-
-
-@pytest.fixture(scope="module")
-def pack():
-    with PolicyPackRunner(stack="dev", config=REGION) as runner:
-        yield runner
-
-
-def judge(pack, program, *, preview=False, policy_config=None):
-    result = run_program(program, REGION, preview=preview)
-    assert result.error is None, result.error
-    return pack.analyze(result.registrations, outputs=result.outputs, config=REGION, policy_config=policy_config)
 
 
 def messages(report, rule):
@@ -71,7 +55,7 @@ def test_eks_rules_are_mandatory_resource_policies_on_every_cluster_shape(pack):
 
 
 # ---------------------------------------------------------------- every rule: compliant and violating programs
-@pytest.mark.parametrize("rule,program", [(r, p) for r, progs in EKS_COMPLIANT.items() for p in progs], ids=_id)
+@pytest.mark.parametrize("rule,program", [(r, p) for r, progs in EKS_COMPLIANT.items() for p in progs], ids=program_id)
 def test_compliant_eks_program_passes(pack, rule, program):
     """No violation of its rule nor of any other under prod.json, and nothing left unjudged, at preview (IDs
     unknown: subnets judged through dependencies) and once deployed."""
@@ -81,7 +65,7 @@ def test_compliant_eks_program_passes(pack, rule, program):
         assert report.notes == [], [str(d) for d in report.notes]
 
 
-@pytest.mark.parametrize("rule,program", [(r, p) for r, progs in EKS_VIOLATING.items() for p in progs], ids=_id)
+@pytest.mark.parametrize("rule,program", [(r, p) for r, progs in EKS_VIOLATING.items() for p in progs], ids=program_id)
 def test_violating_eks_program_is_reported(pack, rule, program):
     """Reported by its rule on a resource of the program, at the rule's default level, mandatory under
     prod.json."""
@@ -96,20 +80,20 @@ def test_violating_eks_program_is_reported(pack, rule, program):
     assert {d.level for d in prod.by_policy(rule)} == {"mandatory"}
 
 
-@pytest.mark.parametrize("program", ALL_PROGRAMS, ids=_id)
+@pytest.mark.parametrize("program", ALL_PROGRAMS, ids=program_id)
 def test_preview_never_crashes_an_eks_rule(pack, program):
     report = judge(pack, program, preview=True, policy_config=PROD)
     for d in report.notes:
         assert d.level == "advisory" and d.message.startswith("can't run policy")
 
 
-@pytest.mark.parametrize("rule,program", [(r, p) for r, progs in EKS_VIOLATING.items() for p in progs], ids=_id)
+@pytest.mark.parametrize("rule,program", [(r, p) for r, progs in EKS_VIOLATING.items() for p in progs], ids=program_id)
 def test_preview_never_passes_an_eks_violation_silently(pack, rule, program):
     report = judge(pack, program, preview=True)
     assert report.by_policy(rule), f"{rule} was silent on {program.__name__} at preview"
 
 
-@pytest.mark.parametrize("program,rule", EKS_UNKNOWN_AT_PREVIEW, ids=_id)
+@pytest.mark.parametrize("program,rule", EKS_UNKNOWN_AT_PREVIEW, ids=program_id)
 def test_unknown_at_preview_is_a_note_then_judged(pack, program, rule):
     preview = judge(pack, program, preview=True, policy_config=PROD).by_policy(rule)
     assert preview and all(d.cannot_judge and d.level == "advisory" for d in preview), [str(d) for d in preview]

@@ -25,10 +25,10 @@ from tests.policy_programs.teams import (
     TEAMS_UNKNOWN_AT_PREVIEW,
     TEAMS_VIOLATING,
 )
+from tests.policy_support import REGION, judge, program_id
 from tools.harness import config_from_stack_file, run_program
-from tools.policy_harness import PROD_CONFIG, PolicyPackRunner, load_policy_config
+from tools.policy_harness import PROD_CONFIG, load_policy_config
 
-REGION = {"aws:region": "us-east-1"}
 PROD = load_policy_config(PROD_CONFIG)
 TEAM_RULES = {
     "team-access-namespace-scoped": "stack",
@@ -42,22 +42,6 @@ ALL_PROGRAMS = sorted(
     | {p for p, _ in TEAMS_UNKNOWN_AT_PREVIEW},
     key=lambda p: p.__name__,
 )
-
-
-def _id(value):
-    return getattr(value, "__name__", None) or str(value)
-
-
-@pytest.fixture(scope="module")
-def pack():
-    with PolicyPackRunner(stack="dev", config=REGION) as runner:
-        yield runner
-
-
-def judge(pack, program, *, preview=False, policy_config=None):
-    result = run_program(program, REGION, preview=preview)
-    assert result.error is None, result.error
-    return pack.analyze(result.registrations, outputs=result.outputs, config=REGION, policy_config=policy_config)
 
 
 def only(report, rule):
@@ -87,7 +71,9 @@ def test_team_rules_are_declared_mandatory_with_described_config(pack):
 
 
 # ---------------------------------------------------------------- every rule: compliant and violating programs
-@pytest.mark.parametrize("rule,program", [(r, p) for r, progs in TEAMS_COMPLIANT.items() for p in progs], ids=_id)
+@pytest.mark.parametrize(
+    "rule,program", [(r, p) for r, progs in TEAMS_COMPLIANT.items() for p in progs], ids=program_id
+)
 def test_compliant_teams_program_passes(pack, rule, program):
     """No violation of its rule nor of any other under prod.json, at preview and with values resolved; nothing
     left unjudged once resolved, nor at preview unless a value only exists once created (NOTES_AT_PREVIEW)."""
@@ -100,7 +86,9 @@ def test_compliant_teams_program_passes(pack, rule, program):
             assert report.notes == [], [str(d) for d in report.notes]
 
 
-@pytest.mark.parametrize("rule,program", [(r, p) for r, progs in TEAMS_VIOLATING.items() for p in progs], ids=_id)
+@pytest.mark.parametrize(
+    "rule,program", [(r, p) for r, progs in TEAMS_VIOLATING.items() for p in progs], ids=program_id
+)
 def test_violating_teams_program_is_reported(pack, rule, program):
     """Reported by its rule on a resource of the program, mandatory by default and under prod.json, with values
     resolved as at `up`."""
@@ -114,21 +102,23 @@ def test_violating_teams_program_is_reported(pack, rule, program):
     assert prod.by_policy(rule) and {d.level for d in prod.by_policy(rule)} == {"mandatory"}
 
 
-@pytest.mark.parametrize("program", ALL_PROGRAMS, ids=_id)
+@pytest.mark.parametrize("program", ALL_PROGRAMS, ids=program_id)
 def test_preview_never_crashes_a_teams_rule(pack, program):
     report = judge(pack, program, preview=True, policy_config=PROD)
     for d in report.notes:
         assert d.level == "advisory" and d.message.startswith("can't run policy")
 
 
-@pytest.mark.parametrize("rule,program", [(r, p) for r, progs in TEAMS_VIOLATING.items() for p in progs], ids=_id)
+@pytest.mark.parametrize(
+    "rule,program", [(r, p) for r, progs in TEAMS_VIOLATING.items() for p in progs], ids=program_id
+)
 def test_preview_never_passes_a_teams_violation_silently(pack, rule, program):
     """At preview a violation is reported, or, where it rests on a value not known yet, noted."""
     report = judge(pack, program, preview=True)
     assert report.by_policy(rule), f"{rule} was silent on {program.__name__} at preview"
 
 
-@pytest.mark.parametrize("program,rule", TEAMS_UNKNOWN_AT_PREVIEW, ids=_id)
+@pytest.mark.parametrize("program,rule", TEAMS_UNKNOWN_AT_PREVIEW, ids=program_id)
 def test_unknown_at_preview_is_a_note_then_judged(pack, program, rule):
     preview = judge(pack, program, preview=True, policy_config=PROD).by_policy(rule)
     assert preview and all(d.cannot_judge and d.level == "advisory" for d in preview), [str(d) for d in preview]
@@ -181,7 +171,7 @@ def test_unknown_at_preview_is_a_note_then_judged(pack, program, rule):
         ),
         (programs.native_team_entry_cluster_scope, "team-a-native", ["accessPolicies[0]: principal"]),
     ],
-    ids=lambda v: _id(v) if callable(v) else None,
+    ids=lambda v: program_id(v) if callable(v) else None,
 )
 def test_team_access_names_the_resource_the_value_and_the_fix(pack, program, name, needles):
     d = only(judge(pack, program, policy_config=PROD), "team-access-namespace-scoped")
@@ -247,7 +237,7 @@ def test_eks_dev_stack_admin_entries_need_the_allow_list(pack):
         (programs.pod_identity_target_pins_another_id, ["pins sts:ExternalId ['made-up'], not the association's"]),
         (programs.native_role_in_data_account_unconditioned, ["user/alice (not a role)", "acct-c-native"]),
     ],
-    ids=lambda v: _id(v) if callable(v) else None,
+    ids=lambda v: program_id(v) if callable(v) else None,
 )
 def test_cross_account_trust_names_the_role_the_principal_and_the_fix(pack, program, needles):
     d = only(judge(pack, program, policy_config=PROD), "cross-account-trust-conditioned")
@@ -284,7 +274,7 @@ def test_access_point_message_names_the_provider_account_and_the_fix(pack):
         (programs.native_bucket_policy_allows_everyone, "policyDocument statement DelegateToAccessPoints"),
         (programs.bucket_own_policy_allows_everyone, "bucket prepared-data's policy: policy statement"),
     ],
-    ids=lambda v: _id(v) if callable(v) else None,
+    ids=lambda v: program_id(v) if callable(v) else None,
 )
 def test_bucket_wildcard_names_the_statement_and_the_fix(pack, program, needle):
     d = only(judge(pack, program), "bucket-wildcard-delegation-only")
