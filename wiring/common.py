@@ -6,6 +6,7 @@ from typing import Any, Optional
 import pulumi
 
 import hyperpod_platform as hp
+from hyperpod_platform.lifecycle_bucket import PREFIX
 from hyperpod_platform.settings import StackSettings
 
 
@@ -58,4 +59,79 @@ def common_exports(s: StackSettings, b: Base) -> dict:
         "fsxMountName": b.storage and b.storage.mount_name,
         "vpnEndpointId": b.vpn and b.vpn.endpoint.id,
         "vpnProfiles": b.vpn and b.vpn.profiles,  # a secret: `scripts/vpn-profile NAME` writes one to a file
+    }
+
+
+@dataclass
+class Nodes:
+    """The HyperPod cluster with its lifecycle scripts, its nodes' role, and the ways in."""
+
+    lifecycle: hp.LifecycleBucket
+    role: hp.ExecutionRole
+    cluster: hp.HyperPodCluster
+    access: hp.Access
+
+
+def nodes(
+    s: StackSettings,
+    b: Base,
+    bucket: hp.LifecycleBucketArgs,
+    role_extra: dict[str, Any],
+    eks_cluster_arn: Optional[pulumi.Input[str]] = None,
+) -> Nodes:
+    """The parts every orchestrator wires the same way: the lifecycle bucket (``bucket``: the scripts and rendered
+    files), the execution role (``role_extra``: what the orchestrator adds to it), the cluster in the node
+    subnets, and the ways in (SSM, bastion)."""
+    name, tags, network = s.cluster.name, s.tag_dict, b.network
+    lifecycle = hp.LifecycleBucket(name, bucket)
+    node_subnets = network.private_subnets if s.cluster.subnet_placement == "all" else network.private_subnets[:1]
+    role = hp.ExecutionRole(
+        name,
+        hp.ExecutionRoleArgs(
+            vpc_arn=network.vpc_arn,
+            subnet_arns=[n.arn for n in node_subnets],
+            bucket_arn=lifecycle.bucket.arn,
+            security_group_arns=[network.cluster_security_group.arn],
+            lifecycle_prefix=PREFIX,
+            tags=tags,
+            **role_extra,
+        ),
+    )
+    cluster = hp.HyperPodCluster(
+        name,
+        hp.HyperPodClusterArgs(
+            settings=s.cluster,
+            execution_role_arn=role.arn,
+            subnet_ids=[n.id for n in node_subnets],
+            security_group_ids=[b.sg],
+            source_s3_uri=lifecycle.source_s3_uri,
+            tags=tags,
+            eks_cluster_arn=eks_cluster_arn,
+        ),
+    )
+    access = hp.Access(
+        name,
+        hp.AccessArgs(
+            settings=s.access,
+            cluster_name=name,
+            cluster_arn=cluster.arn,
+            vpc_id=b.vpc,
+            cluster_security_group_id=b.sg,
+            tags=tags,
+            public_subnet_id=network.public_subnets[0].id if network.public_subnets else None,
+        ),
+    )
+    b.parts.update(lifecycle=lifecycle, role=role, cluster=cluster, access=access)
+    return Nodes(lifecycle, role, cluster, access)
+
+
+def node_exports(n: Nodes) -> dict:
+    """Exports of the cluster, its scripts, its role and the ways in."""
+    return {
+        "clusterArn": n.cluster.arn,
+        "lifecycleS3Uri": n.lifecycle.source_s3_uri,
+        "executionRoleArn": n.role.arn,
+        "ssmUserPolicyArn": n.access.ssm_policy_arn,
+        "ssmSshConfig": n.access.ssm_ssh_config,
+        "bastionSshConfig": n.access.bastion_ssh_config,
     }

@@ -5,10 +5,10 @@ import pulumi
 
 import hyperpod_platform as hp
 from hyperpod_platform.hyperpod_chart import CHART_COMMIT, default_chart_dir, platform_values
-from hyperpod_platform.lifecycle_bucket import LIFECYCLE_EKS_DIR, PREFIX
+from hyperpod_platform.lifecycle_bucket import LIFECYCLE_EKS_DIR
 from hyperpod_platform.settings import StackSettings
 
-from .common import Base, common_exports
+from .common import Base, common_exports, node_exports, nodes
 from .teams import governance
 
 
@@ -48,63 +48,24 @@ def platform(s: StackSettings, b: Base) -> dict:
                 provider=control.provider,
             ),
         )
-    lifecycle = hp.LifecycleBucket(
-        name,
+    # The cluster waits for the control plane with its add-ons and for the Helm release (HyperPod's
+    # prerequisites), both carried by the ARN it takes; nothing else is on its path.
+    n = nodes(
+        s,
+        b,
         hp.LifecycleBucketArgs(
             cluster_name=name, tags=tags, bucket_name=s.lifecycle.bucket_name, source_dir=str(LIFECYCLE_EKS_DIR)
         ),
+        {"eks_cluster_arn": control.cluster_arn},
+        eks_cluster_arn=pulumi.Output.all(control.cluster_arn, deps.status).apply(lambda v: v[0]),
     )
-    node_subnets = network.private_subnets if s.cluster.subnet_placement == "all" else network.private_subnets[:1]
-    role = hp.ExecutionRole(
-        name,
-        hp.ExecutionRoleArgs(
-            vpc_arn=network.vpc_arn,
-            subnet_arns=[n.arn for n in node_subnets],
-            bucket_arn=lifecycle.bucket.arn,
-            security_group_arns=[network.cluster_security_group.arn],
-            lifecycle_prefix=PREFIX,
-            tags=tags,
-            eks_cluster_arn=control.cluster_arn,
-        ),
-    )
-    # The cluster waits for the control plane with its add-ons and for the Helm release (HyperPod's
-    # prerequisites), both carried by the ARN it takes; nothing else is on its path.
-    cluster = hp.HyperPodCluster(
-        name,
-        hp.HyperPodClusterArgs(
-            settings=s.cluster,
-            execution_role_arn=role.arn,
-            subnet_ids=[n.id for n in node_subnets],
-            security_group_ids=[b.sg],
-            source_s3_uri=lifecycle.source_s3_uri,
-            tags=tags,
-            eks_cluster_arn=pulumi.Output.all(control.cluster_arn, deps.status).apply(lambda v: v[0]),
-        ),
-    )
-    paths = hp.Access(
-        name,
-        hp.AccessArgs(
-            settings=s.access,
-            cluster_name=name,
-            cluster_arn=cluster.arn,
-            vpc_id=b.vpc,
-            cluster_security_group_id=b.sg,
-            tags=tags,
-            public_subnet_id=network.public_subnets[0].id if network.public_subnets else None,
-        ),
-    )
-    team_exports = governance(s, control.eks_cluster_name, cluster.arn, b.vpc) if s.teams else {}
-    b.parts.update(control_plane=control, dependencies=deps, lifecycle=lifecycle, role=role, cluster=cluster)
+    team_exports = governance(s, control.eks_cluster_name, n.cluster.arn, b.vpc) if s.teams else {}
+    b.parts.update(control_plane=control, dependencies=deps)
     return {
         **common_exports(s, b),
         **team_exports,
-        "clusterArn": cluster.arn,
+        **node_exports(n),
         "eksClusterName": f"{name}-eks",
         "eksClusterArn": control.cluster_arn,
         "kubeconfig": control.kubeconfig,  # a secret
-        "lifecycleS3Uri": lifecycle.source_s3_uri,
-        "executionRoleArn": role.arn,
-        "ssmUserPolicyArn": paths.ssm_policy_arn,
-        "ssmSshConfig": paths.ssm_ssh_config,
-        "bastionSshConfig": paths.bastion_ssh_config,
     }

@@ -3,10 +3,10 @@ cluster, and the ways in."""
 
 import hyperpod_platform as hp
 from hyperpod_platform.directory_connection import node_settings, parameter_name
-from hyperpod_platform.lifecycle_bucket import PLATFORM_FILE, PREFIX, platform_json
+from hyperpod_platform.lifecycle_bucket import PLATFORM_FILE, platform_json
 from hyperpod_platform.settings import StackSettings
 
-from .common import Base, common_exports
+from .common import Base, common_exports, node_exports, nodes
 
 
 def platform(s: StackSettings, b: Base) -> dict:
@@ -93,37 +93,14 @@ def platform(s: StackSettings, b: Base) -> dict:
         login_host=login and login.host_name,
         directory=node_settings(ds, connection, home) if connection else None,
     )
-    lifecycle = hp.LifecycleBucket(
-        name,
+    readable = [a for a in (login and login.host_keys_secret.arn, directory and directory.bind_secret_arn) if a]
+    n = nodes(
+        s,
+        b,
         hp.LifecycleBucketArgs(
             cluster_name=name, tags=tags, bucket_name=s.lifecycle.bucket_name, rendered={PLATFORM_FILE: platform}
         ),
-    )
-    node_subnets = network.private_subnets if s.cluster.subnet_placement == "all" else network.private_subnets[:1]
-    readable = [a for a in (login and login.host_keys_secret.arn, directory and directory.bind_secret_arn) if a]
-    role = hp.ExecutionRole(
-        name,
-        hp.ExecutionRoleArgs(
-            vpc_arn=network.vpc_arn,
-            subnet_arns=[n.arn for n in node_subnets],
-            bucket_arn=lifecycle.bucket.arn,
-            security_group_arns=[network.cluster_security_group.arn],
-            lifecycle_prefix=PREFIX,
-            tags=tags,
-            readable_secret_arns=readable,
-            readable_parameter_names=[connection] if connection else [],
-        ),
-    )
-    cluster = hp.HyperPodCluster(
-        name,
-        hp.HyperPodClusterArgs(
-            settings=s.cluster,
-            execution_role_arn=role.arn,
-            subnet_ids=[n.id for n in node_subnets],
-            security_group_ids=[sg],
-            source_s3_uri=lifecycle.source_s3_uri,
-            tags=tags,
-        ),
+        {"readable_secret_arns": readable, "readable_parameter_names": [connection] if connection else []},
     )
     if login:
         hp.LoginTargets(
@@ -133,34 +110,16 @@ def platform(s: StackSettings, b: Base) -> dict:
                 login_group=login_group.name,
                 count=login_group.count,
                 vpc_id=vpc,
-                cluster_arn=cluster.arn,
+                cluster_arn=n.cluster.arn,
                 target_ips=s.login.target_ips,
             ),
         )
-    paths = hp.Access(
-        name,
-        hp.AccessArgs(
-            settings=s.access,
-            cluster_name=name,
-            cluster_arn=cluster.arn,
-            vpc_id=vpc,
-            cluster_security_group_id=sg,
-            tags=tags,
-            public_subnet_id=network.public_subnets[0].id if network.public_subnets else None,
-        ),
-    )
-
-    b.parts.update(login=login, directory=directory, ldaps=ldaps, lifecycle=lifecycle, role=role, cluster=cluster)
+    b.parts.update(login=login, directory=directory, ldaps=ldaps)
     return {
         **common_exports(s, b),
-        "clusterArn": cluster.arn,
-        "lifecycleS3Uri": lifecycle.source_s3_uri,
-        "executionRoleArn": role.arn,
+        **node_exports(n),
         "loginHost": login and login.host_name,
         "loginKnownHosts": login and login.known_hosts,
-        "ssmUserPolicyArn": paths.ssm_policy_arn,
-        "ssmSshConfig": paths.ssm_ssh_config,
-        "bastionSshConfig": paths.bastion_ssh_config,
         "directoryId": directory and directory.directory_id,
         "ldapsUri": ldaps and ldaps.uri,
         "ldapBindSecretArn": directory and directory.bind_secret_arn,
