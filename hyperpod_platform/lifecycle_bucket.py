@@ -126,29 +126,7 @@ class LifecycleBucket(pulumi.ComponentResource):
             else {"bucket_prefix": f"sagemaker-{args.cluster_name.lower()[:26]}-"}
         )
         self.bucket = aws.s3.Bucket(f"{name}-bucket", **naming, force_destroy=False, tags=args.tags, opts=child)
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership", bucket=self.bucket.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=child
-        )
-        aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=self.bucket.id,
-            rules=[
-                {"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}, "bucket_key_enabled": True}
-            ],
-            opts=child,
-        )
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning", bucket=self.bucket.id, versioning_configuration={"status": "Enabled"}, opts=child
-        )
+        versioning = private_bucket_controls(name, self.bucket.id, child)
         aws.s3.BucketPolicy(
             f"{name}-tls-only",
             bucket=self.bucket.id,
@@ -203,6 +181,33 @@ class LifecycleBucket(pulumi.ComponentResource):
         # Whatever takes the URI (the cluster) waits for every object: the dependency travels with the value.
         self.source_s3_uri = after(self.bucket.bucket.apply(lambda b: f"s3://{b}/{PREFIX}"), self.objects)
         self.register_outputs({"bucket": self.bucket.bucket, "source_s3_uri": self.source_s3_uri})
+
+
+def private_bucket_controls(prefix: str, bucket_id: pulumi.Input[str], opts: pulumi.ResourceOptions):
+    """What keeps a bucket the platform creates private and durable: owner-enforced objects (no ACLs), every
+    public access blocked, KMS encryption with a bucket key, versioning. Children are ``{prefix}-ownership``,
+    ``-public-access``, ``-encryption`` and ``-versioning``; returns the versioning (writers wait for it)."""
+    aws.s3.BucketOwnershipControls(
+        f"{prefix}-ownership", bucket=bucket_id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts
+    )
+    aws.s3.BucketPublicAccessBlock(
+        f"{prefix}-public-access",
+        bucket=bucket_id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{prefix}-encryption",
+        bucket=bucket_id,
+        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}, "bucket_key_enabled": True}],
+        opts=opts,
+    )
+    return aws.s3.BucketVersioning(
+        f"{prefix}-versioning", bucket=bucket_id, versioning_configuration={"status": "Enabled"}, opts=opts
+    )
 
 
 def _content_type(path: Path) -> str:

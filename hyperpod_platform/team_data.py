@@ -27,6 +27,7 @@ import pulumi_aws as aws
 
 from . import checks
 from ._args import ArgCheck, after, component_type, take
+from .lifecycle_bucket import private_bucket_controls
 from .settings import AccountSettings, TeamSettings
 from .team_access import (
     ACCOUNT_ID_RE,
@@ -414,27 +415,7 @@ def _created_bucket(name: str, bucket: str, tags: dict, opts: pulumi.ResourceOpt
         tags=tags,
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(protect=True)),
     )
-    aws.s3.BucketOwnershipControls(
-        f"{name}-ownership", bucket=created.id, rule={"object_ownership": "BucketOwnerEnforced"}, opts=opts
-    )
-    aws.s3.BucketPublicAccessBlock(
-        f"{name}-public-access",
-        bucket=created.id,
-        block_public_acls=True,
-        block_public_policy=True,
-        ignore_public_acls=True,
-        restrict_public_buckets=True,
-        opts=opts,
-    )
-    aws.s3.BucketServerSideEncryptionConfiguration(
-        f"{name}-encryption",
-        bucket=created.id,
-        rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}, "bucket_key_enabled": True}],
-        opts=opts,
-    )
-    aws.s3.BucketVersioning(
-        f"{name}-versioning", bucket=created.id, versioning_configuration={"status": "Enabled"}, opts=opts
-    )
+    private_bucket_controls(name, created.id, opts)
     return created
 
 
