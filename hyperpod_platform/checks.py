@@ -755,3 +755,23 @@ def hyperpod_cluster_arn(v: str) -> Optional[tuple[str, str]]:
         "is not the ARN of a HyperPod cluster (arn:aws:sagemaker:<region>:<account>:cluster/<12-character id>)",
         "pass the cluster's ARN output (HyperPodCluster.arn), not its name",
     )
+
+
+def slurm_role_problems(groups: Sequence[tuple[str, str]]) -> list[tuple[list[str], str, str]]:
+    """How the instance groups' Slurm roles ((name, role) pairs) break HyperPod's rule of exactly one controller
+    group, at most one login group and a compute group: (the groups concerned, why, fix) for each breach."""
+    names = lambda role: [n for n, r in groups if r == role]  # noqa: E731
+    problems = []
+    if len(names("controller")) != 1:
+        problems.append(
+            (
+                names("controller"),
+                f"a Slurm cluster needs exactly one controller group, found {len(names('controller'))}",
+                "give exactly one group the role controller",
+            )
+        )
+    if len(names("login")) > 1:
+        problems.append((names("login"), "HyperPod Slurm supports at most one login group", "merge them into one"))
+    if not names("compute"):
+        problems.append(([n for n, _ in groups], "there is no compute group", "add a group with the role compute"))
+    return problems

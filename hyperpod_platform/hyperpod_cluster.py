@@ -212,18 +212,5 @@ def _check_group(g: InstanceGroupSettings, path: str, slurm: bool, check: ArgChe
 
 def _check_roles(groups: list[InstanceGroupSettings], check: ArgCheck) -> None:
     """Slurm: exactly one controller group, at most one login group, and a compute group."""
-    roles = [g.role for g in groups]
-    path = "settings.instance_groups"
-    if roles.count("controller") != 1:
-        check.fail(
-            path,
-            [g.name for g in groups if g.role == "controller"],
-            f"a Slurm cluster needs exactly one controller group, found {roles.count('controller')}",
-            "give exactly one group the role 'controller'",
-        )
-    if roles.count("login") > 1:
-        names = [g.name for g in groups if g.role == "login"]
-        check.fail(path, names, "HyperPod Slurm supports at most one login group", "merge the login groups into one")
-    if "compute" not in roles:
-        names = [g.name for g in groups]
-        check.fail(path, names, "there is no compute group", "add a group with the role 'compute' and a partition")
+    for names, why, fix in checks.slurm_role_problems([(g.name, g.role) for g in groups]):
+        check.fail("settings.instance_groups", names, why, fix)

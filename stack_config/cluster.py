@@ -15,6 +15,7 @@ from hyperpod_platform.checks import (  # noqa: F401 - RESERVED_PREFIXES: re-exp
     SLURM_CONFIG_STRATEGIES,
     SUBNET_PLACEMENTS,
     cluster_name,
+    slurm_role_problems,
 )
 from hyperpod_platform.errors import MISSING as _MISSING
 from hyperpod_platform.settings import (
@@ -304,29 +305,9 @@ def _instance_groups(r: _Reader, groups_raw: list, path: str, eks: bool = False)
 
 
 def _group_roles(r: _Reader, groups: list[InstanceGroupSettings], path: str) -> None:
-    """Exactly one controller group, at most one login group, and a compute group."""
-    roles = [g.role for g in groups]
-    if roles.count("controller") != 1:
-        r.fail(
-            path,
-            [g.name for g in groups if g.role == "controller"],
-            f"a Slurm cluster needs exactly one controller group, found {roles.count('controller')}",
-            "mark exactly one group with role: controller",
-        )
-    if roles.count("login") > 1:
-        r.fail(
-            path,
-            [g.name for g in groups if g.role == "login"],
-            "HyperPod Slurm supports at most one login group",
-            "merge the login groups into one",
-        )
-    if "compute" not in roles:
-        r.fail(
-            path,
-            [g.name for g in groups],
-            "there is no compute group",
-            "add a group with role: compute and a partition",
-        )
+    """Exactly one controller group, at most one login group, and a compute group (the rule components apply)."""
+    for names, why, fix in slurm_role_problems([(g.name, g.role) for g in groups]):
+        r.fail(path, names, why, fix)
 
 
 _cluster_name = cluster_name  # the check lives in hyperpod_platform.checks (components run it too)
