@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from hyperpod_platform.checks import bucket_name, key_prefix
+from hyperpod_platform.checks import bucket_name, key_prefix, priority_class_name, team_name
 from hyperpod_platform.errors import MISSING as _MISSING
 from hyperpod_platform.settings import (
     AccountSettings,
@@ -22,7 +22,6 @@ from hyperpod_platform.settings import (
 from ._reader import _enum, _range, _Reader
 
 ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
-TEAM_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 ORG_RE = re.compile(r"^o-[a-z0-9]{10,32}$")
 EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,64}$")
@@ -30,9 +29,6 @@ STRATEGIES = ("Lend", "DontLend", "LendAndBorrow")
 PREEMPT = ("LowerPriority", "Never")
 SWITCH = ("Enabled", "Disabled")
 QUOTA_AMOUNTS = {"count": int, "accelerators": int, "vCpu": (int, float), "memoryGiB": (int, float)}
-NAMESPACE_PREFIX = "hyperpod-ns-"
-QUEUE_SUFFIX = "-clusterqueue"  # the longest name task governance derives from a team (Kueue queues)
-MAX_TEAM = 63 - len(NAMESPACE_PREFIX) - len(QUEUE_SUFFIX)  # Kubernetes names are at most 63 characters
 TEAM_KEYS = (
     "name",
     "account",
@@ -47,21 +43,7 @@ TEAM_KEYS = (
 )
 
 
-def _team_name(v: str):
-    if not TEAM_RE.match(v):
-        fixed = re.sub(r"[^a-z0-9-]+", "-", v.lower()).strip("-") or "team-a"
-        return (
-            "team names are lowercase letters, digits and '-', starting and ending with a letter or digit (they "
-            "become the Kubernetes namespace hyperpod-ns-<team>)",
-            f"use '{fixed[:MAX_TEAM]}'",
-        )
-    if len(v) > MAX_TEAM:
-        return (
-            f"is {len(v)} characters: the queue task governance derives, '{NAMESPACE_PREFIX}{v}{QUEUE_SUFFIX}', "
-            "must fit Kubernetes' 63",
-            f"use at most {MAX_TEAM} characters",
-        )
-    return None
+_team_name = team_name  # one rule with TaskGovernance (hyperpod_platform.checks)
 
 
 def _account_id(v: str):
@@ -154,7 +136,7 @@ def _priority_classes(r: _Reader, g: dict, path: str) -> list[PriorityClassSetti
     for i, c in enumerate(raw):
         cp = f"{path}.priorityClasses[{i}]"
         p = r.obj(c, cp, ("name", "weight"), item=True)
-        name = r.get(p, "name", cp, str, check=_team_name)
+        name = r.get(p, "name", cp, str, check=priority_class_name)
         weight = r.get(p, "weight", cp, int, check=_range(0, 100))
         if name in seen:
             r.fail(f"{cp}.name", name, "names another priority class too", "give each class its own name")
