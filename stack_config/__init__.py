@@ -132,7 +132,7 @@ def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
     eks = _parse_eks(r, raw.get("eks", _MISSING), cluster.orchestrator)
     slurm = _slurm_sections(r, raw, cluster.orchestrator)
     accounts = _parse_accounts(r, raw.get("accounts", _MISSING))
-    governance = _parse_governance(r, raw.get("governance", _MISSING), cluster.orchestrator == "eks")
+    governance = _parse_governance(r, raw.get("governance", _MISSING), cluster.orchestrator != "slurm")
     teams = _parse_teams(r, raw.get("teams", _MISSING), cluster, accounts, governance.organization_id)
     login = _parse_login(r, slurm.get("login", _MISSING), network, cluster)
     vpn = _parse_vpn(r, raw.get("vpn", _MISSING), network)
@@ -163,7 +163,7 @@ def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
 
 def _slurm_sections(r: _Reader, raw: dict[str, Any], orchestrator: str) -> dict[str, Any]:
     """The Slurm-only sections to parse: all of them for Slurm; for EKS none, each one given being a problem."""
-    if orchestrator != "eks":
+    if orchestrator != "eks":  # Slurm, or an orchestrator that is itself a problem
         return {k: raw[k] for k in SLURM_ONLY if k in raw}
     for key, why in SLURM_ONLY.items():
         if raw.get(key) not in (None, _MISSING, {}):

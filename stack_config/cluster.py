@@ -77,12 +77,15 @@ def _hyperpod_type(v: str) -> Optional[tuple[str, str]]:
     return ("is not a HyperPod instance type (the SageMaker ClusterInstanceType list)", _type_suggestion(v, types))
 
 
-def _parse_group(r: _Reader, raw: Any, path: str, eks: bool = False) -> Optional[InstanceGroupSettings]:
+def _parse_group(r: _Reader, raw: Any, path: str, eks: Optional[bool] = False) -> Optional[InstanceGroupSettings]:
+    """One group; ``eks`` None: the orchestrator is itself a problem, so neither one's keys are judged."""
     g = r.obj(raw, path, GROUP_KEYS, item=True)
     if not isinstance(raw, dict):
         return None
     name = r.get(g, "name", path, str, check=_name("instance group names"))
-    if eks:
+    if eks is None:
+        role = r.get(g, "role", path, str, "compute", _enum(*ROLES))
+    elif eks:
         _orchestrator_keys(r, g, path, ("role", "partition"), "Slurm", "the group's Kubernetes labels and taints")
         g = {k: v for k, v in g.items() if k not in ("role", "partition")}
         role = "compute"  # every EKS node runs pods
@@ -112,8 +115,8 @@ def _parse_group(r: _Reader, raw: Any, path: str, eks: bool = False) -> Optional
         )
     ebs = r.get(g, "ebsVolumeGiB", path, int, None, _range(1, 16384))
     checks = _deep_health_checks(r, g, path, role, instance_type, count)
-    labels = _labels(r, g, path) if eks else {}
-    taints = _taints(r, g, path) if eks else []
+    labels = _labels(r, g, path) if eks is not False else {}
+    taints = _taints(r, g, path) if eks is not False else []
     if None in (name, role, instance_type, count):
         return None
     return InstanceGroupSettings(
@@ -253,7 +256,9 @@ def _parse_cluster(r: _Reader, raw: Any, name: Optional[str]) -> ClusterSettings
     path = "cluster"
     c = r.obj(raw, path, ("orchestrator", "instanceGroups", "nodeRecovery", "slurmConfigStrategy", "subnetPlacement"))
     orchestrator = r.get(c, "orchestrator", path, str, "slurm", _enum(*ORCHESTRATORS)) or "slurm"
-    eks = orchestrator == "eks"
+    if c.get("orchestrator", "slurm") not in ORCHESTRATORS:  # one problem: judge nothing by either orchestrator
+        orchestrator = None
+    eks = None if orchestrator is None else orchestrator == "eks"
     groups_raw = r.get(c, "instanceGroups", path, list)
     groups = _instance_groups(r, groups_raw, f"{path}.instanceGroups", eks) if groups_raw is not None else []
     nr = r.get(c, "nodeRecovery", path, str, "Automatic", _enum(*NODE_RECOVERY))
@@ -276,7 +281,9 @@ def _parse_cluster(r: _Reader, raw: Any, name: Optional[str]) -> ClusterSettings
     )
 
 
-def _instance_groups(r: _Reader, groups_raw: list, path: str, eks: bool = False) -> list[InstanceGroupSettings]:
+def _instance_groups(
+    r: _Reader, groups_raw: list, path: str, eks: Optional[bool] = False
+) -> list[InstanceGroupSettings]:
     """1 to 100 groups with names of their own; for Slurm one controller, at most one login group, compute with
     a partition."""
     groups: list[InstanceGroupSettings] = []
@@ -289,7 +296,7 @@ def _instance_groups(r: _Reader, groups_raw: list, path: str, eks: bool = False)
     names = [g.name for g in groups]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         r.fail(path, dup, "two instance groups share this name", "give each group its own name")
-    if eks:
+    if eks is not False:
         return groups
     if len(groups) == len(groups_raw):
         _group_roles(r, groups, path)

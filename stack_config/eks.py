@@ -55,7 +55,7 @@ def _namespace(v: str):
 
 def _parse_eks(r: _Reader, raw: Any, orchestrator: Optional[str]) -> EksSettings:
     path = "eks"
-    if orchestrator != "eks":
+    if orchestrator == "slurm":
         if raw is not _MISSING and raw is not None:
             r.fail(
                 path, raw, "applies only to an EKS-orchestrated cluster", "remove eks, or set cluster.orchestrator: eks"

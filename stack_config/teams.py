@@ -75,11 +75,12 @@ def _parse_accounts(r: _Reader, raw: Any) -> dict[str, AccountSettings]:
             )
         if account_id in ids:
             r.fail(f"{ap}.id", account_id, f"is also accounts.{ids[account_id]}", "give each account one alias")
+            account_id = None  # a bad id, reported once: nothing is judged against it
         elif account_id:
             ids[account_id] = alias
         external = r.get(a, "externalId", ap, str, None, _external_id)
-        if account_id:
-            out[alias] = AccountSettings(alias=alias, account_id=account_id, role_arn=role, external_id=external)
+        # Kept with a bad id too (already one problem): the teams naming the alias are not told it is unknown.
+        out[alias] = AccountSettings(alias=alias, account_id=account_id or "", role_arn=role, external_id=external)
     if "cluster" not in raw:
         r.fail(f"{path}.cluster", _MISSING, "the cluster's own account is required", "add accounts.cluster.id")
     return out
@@ -152,7 +153,7 @@ def _parse_teams(
     path = "teams"
     if raw is _MISSING or raw is None:
         return []
-    if cluster.orchestrator != "eks":
+    if cluster.orchestrator == "slurm":
         r.fail(
             path,
             [t.get("name") if isinstance(t, dict) else t for t in raw] if isinstance(raw, list) else raw,
@@ -181,7 +182,12 @@ def _parse_team(
     name = r.get(t, "name", tp, str, check=_team_name)
     alias = r.get(t, "account", tp, str, check=_alias(accounts))
     principal = r.get(t, "principalArn", tp, str)
-    if principal and alias in accounts and not _role_in(principal, accounts[alias].account_id):
+    if (
+        principal
+        and alias in accounts
+        and accounts[alias].account_id
+        and not _role_in(principal, accounts[alias].account_id)
+    ):
         r.fail(
             f"{tp}.principalArn",
             principal,
@@ -240,7 +246,7 @@ def _quota(r: _Reader, t: dict, tp: str, cluster: ClusterSettings) -> list[Quota
     if raw is None:
         return []
     if not 1 <= len(raw) <= 15:
-        r.fail(f"{tp}.quota", len(raw), "a quota has 1 to 15 resources", "list between 1 and 15")
+        r.fail(f"{tp}.quota", raw, f"a quota has 1 to 15 resources, not {len(raw)}", "list between 1 and 15")
     types = {g.instance_type for g in cluster.instance_groups}
     out = []
     for i, q in enumerate(raw):

@@ -119,6 +119,11 @@ BAD = {
         "accounts.cluster.roleArn",
         "own credentials",
     ),
+    "account id written as a number": (
+        lambda c: c[P + "accounts"]["vision"].update(id=444444444444),
+        "accounts.vision.id",
+        "must be a string",
+    ),
     "one account under two aliases": (
         lambda c: c[P + "accounts"]["vision"].update(id="222222222222"),
         "accounts.vision.id",
@@ -135,7 +140,7 @@ def test_team_config_mistake_is_one_problem_naming_key_value_and_fix(config, mis
     assert result.error is not None and not result.registrations, mistake
     lines = [ln for ln in str(result.error).splitlines() if ln.startswith("  - ")]
     mine = [ln for ln in lines if f"hyperpod-platform:{key} =" in ln]
-    assert len(mine) == 1, (key, lines)
+    assert len(mine) == 1 and len(lines) == 1, (key, lines)  # one mistake, one problem
     assert words in mine[0] and ". Fix: " in mine[0], (words, mine)
 
 
