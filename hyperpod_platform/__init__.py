@@ -11,6 +11,7 @@ from .directory_admin_host import DirectoryAdminHost, DirectoryAdminHostArgs
 from .directory_connection import DirectoryConnection, DirectoryConnectionArgs
 from .directory_contents import DirectoryContents, DirectoryContentsArgs
 from .eks_control_plane import EksControlPlane, EksControlPlaneArgs
+from .eks_node_addons import EksNodeAddons, EksNodeAddonsArgs
 from .errors import ConfigError, Problem
 from .execution_role import ExecutionRole, ExecutionRoleArgs
 from .fsx import Fsx, FsxArgs
@@ -44,6 +45,8 @@ __all__ = [
     "DirectoryContentsArgs",
     "EksControlPlane",
     "EksControlPlaneArgs",
+    "EksNodeAddons",
+    "EksNodeAddonsArgs",
     "ExecutionRole",
     "ExecutionRoleArgs",
     "FsxVolume",

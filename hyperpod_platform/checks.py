@@ -775,3 +775,24 @@ def slurm_role_problems(groups: Sequence[tuple[str, str]]) -> list[tuple[list[st
     if not names("compute"):
         problems.append(([n for n, _ in groups], "there is no compute group", "add a group with the role compute"))
     return problems
+
+
+# ------------------------------------------------------------------------- EKS: where `pulumi up` runs from
+DEPLOY_FROM = ("public", "vpn", "private")
+"""Where ``pulumi up`` of an EKS stack runs, so where the Kubernetes resources are created from: ``public`` (the
+public endpoint limited to the runner's static egress ranges), ``vpn`` (an operator on the stack's Client VPN),
+``private`` (a runner inside the VPC or a network connected to it, admitted on 443 by range)."""
+
+
+def api_access_cidr(v: str) -> Optional[tuple[str, str]]:
+    """A range admitted to the Kubernetes API server (public or private endpoint): a valid IPv4 CIDR, not the
+    whole internet. A list is also judged by its union (``policies/internet.py``)."""
+    bad = ipv4_cidr(v)
+    if bad:
+        return bad
+    if ipaddress.IPv4Network(v).prefixlen == 0:
+        return (
+            "opens the API server to the whole internet",
+            "list only the networks `pulumi up` and the operators run from",
+        )
+    return None

@@ -30,6 +30,10 @@ class ClientVpnArgs:
     """Private subnets the endpoint is associated with."""
     tags: dict[str, str]
     """Tags for every resource."""
+    api_security_group_ids: Sequence[pulumi.Input[str]] = ()
+    """Security groups of API servers the VPN's clients use on TCP 443 (the EKS control plane's group): each
+    admits the VPN endpoint's group on 443 only. Client VPN traffic arrives with that group and the addresses
+    of its network interfaces in the associated subnets, so a rule for the client range would not match."""
 
 
 def ovpn_profile(endpoint_dns: str, server_cn: str, ca: str, cert: str, key: str, port: int) -> str:
@@ -133,6 +137,17 @@ class ClientVpn(pulumi.ComponentResource):
             description="VPN clients reach the VPC only",
             opts=child,
         )
+        for i, api_sg in enumerate(args.api_security_group_ids):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-vpn-api-{i}",
+                security_group_id=api_sg,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                referenced_security_group_id=sg.id,
+                description="Kubernetes API from the Client VPN",
+                opts=child,
+            )
         resolver = str(ipaddress.IPv4Network(args.vpc_cidr).network_address + 2)
         # Both ends come from our CA: the server certificate's chain is the client root (mutual TLS).
         self.endpoint = aws.ec2clientvpn.Endpoint(

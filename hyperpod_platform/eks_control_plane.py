@@ -6,7 +6,6 @@ manages) are built by its plugin at deploy time. Offline (mocks, the offline pre
 ``eks:index:Cluster`` with its inputs, which the tests and the guardrails judge.
 """
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Optional, Sequence
@@ -76,6 +75,8 @@ class EksControlPlane(pulumi.ComponentResource):
             vpc_id=args.vpc_id,
             private_subnet_ids=list(args.subnet_ids),
             endpoint_private_access=True,
+            # Where `pulumi up` runs (settings.deploy_from) decides the one path opened for it: the public
+            # endpoint limited to the runner's ranges, the VPN's group (ClientVpn), or private ranges (below).
             endpoint_public_access=s.endpoint_public_access,
             public_access_cidrs=list(s.public_access_cidrs) if s.endpoint_public_access else None,
             authentication_mode=eks.AuthenticationMode(s.authentication_mode),
@@ -102,9 +103,23 @@ class EksControlPlane(pulumi.ComponentResource):
             coredns_addon_options=eks.CoreDnsAddonOptionsArgs(enabled=False),
             create_oidc_provider=False,  # pods get AWS credentials through EKS Pod Identity
             enabled_cluster_log_types=list(s.log_types),
-            tags=args.tags,
+            # The reachability check proves the path for the stated place (policies/rules/behaviour_reachability)
+            tags={**args.tags, "DeployFrom": s.deploy_from} if s.deploy_from else args.tags,
             opts=child,
         )
+        # The private endpoint's ENIs carry the cluster security group: it admits the listed ranges (a runner in
+        # the VPC or a connected network) on TCP 443 only.
+        for i, cidr in enumerate(s.private_access_cidrs):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-api-from-{i}",
+                security_group_id=args.cluster_security_group.id,
+                ip_protocol="tcp",
+                from_port=443,
+                to_port=443,
+                cidr_ipv4=cidr,
+                description=f"Kubernetes API from {cidr}",
+                opts=child,
+            )
         # Add-ons by the cluster's (plan-time) name; `after` orders them after the control plane.
         cluster_name = after(args.cluster_name, [self.cluster])
         addons = [
@@ -118,18 +133,9 @@ class EksControlPlane(pulumi.ComponentResource):
                 tags=args.tags,
                 opts=child,
             ),
-            # Static provisioning only (the stack's own file system): the node plugin mounts, no AWS calls,
-            # so the controller needs no IAM role.
-            aws.eks.Addon(
-                f"{name}-fsx-csi-driver",
-                cluster_name=cluster_name,
-                addon_name="aws-fsx-csi-driver",
-                addon_version=s.fsx_csi_driver_version,
-                resolve_conflicts_on_create="OVERWRITE",
-                resolve_conflicts_on_update="OVERWRITE",
-                tags=args.tags,
-                opts=child,
-            ),
+            # Only add-ons that become ACTIVE with no node (DaemonSets) are on the cluster's path: the nodes come
+            # from the HyperPod cluster, which waits for this one. Add-ons with a controller Deployment (the FSx
+            # CSI driver) are EksNodeAddons, after the HyperPod cluster (policies/data/readiness.json).
         ]
         region = aws.get_region_output(opts=invoke).region
         account = aws.get_caller_identity_output(opts=invoke).account_id
@@ -142,15 +148,6 @@ class EksControlPlane(pulumi.ComponentResource):
 
 
 EKS_NAME_RE = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
-
-
-def _public_cidr(v: str):
-    bad = checks.ipv4_cidr(v)
-    if bad:
-        return bad
-    if ipaddress.IPv4Network(v).prefixlen == 0:
-        return ("opens the API server to the whole internet", "list only the client networks that need it")
-    return None
 
 
 def _check_args(args: EksControlPlaneArgs, check: ArgCheck) -> None:
@@ -175,6 +172,23 @@ def _check_args(args: EksControlPlaneArgs, check: ArgCheck) -> None:
                 "a public endpoint needs its client ranges (EKS would open it to 0.0.0.0/0)",
                 "list the client networks, or set endpoint_public_access to False",
             )
-        check.each("settings.public_access_cidrs", s.public_access_cidrs, _public_cidr)
+        check.each("settings.public_access_cidrs", s.public_access_cidrs, checks.api_access_cidr)
+    check.each("settings.private_access_cidrs", s.private_access_cidrs, checks.api_access_cidr, same=str)
+    check.check("settings.deploy_from", s.deploy_from, checks.one_of(*checks.DEPLOY_FROM))
+    if s.deploy_from == "public" and not s.endpoint_public_access:
+        check.fail(
+            "settings.endpoint_public_access",
+            False,
+            "`pulumi up` runs from outside the VPC (deploy_from 'public'), and the endpoint is private only",
+            "set endpoint_public_access to True with the runner's ranges, or deploy_from 'vpn' or 'private'",
+        )
+    if s.deploy_from == "private" and not s.private_access_cidrs:
+        check.fail(
+            "settings.private_access_cidrs",
+            [],
+            "`pulumi up` runs inside the VPC or a connected network (deploy_from 'private'), and no range of it "
+            "is admitted on 443",
+            "list the runner's network",
+        )
     if len(args.subnet_ids) < 2:
         check.fail("subnet_ids", list(args.subnet_ids), "EKS needs subnets in at least two AZs", "give two or more")

@@ -15,17 +15,40 @@ ENI_ACTIONS = [
     "ec2:CreateNetworkInterfacePermission",
     "ec2:DeleteNetworkInterface",
     "ec2:DeleteNetworkInterfacePermission",
-    "ec2:DetachNetworkInterface",
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
 ]
+"""ENI actions that name only the network interface: scoped to the cluster VPC with ``ArnEquals ec2:Vpc``."""
+# A condition key exists only for the resource types that define it (parliament's iam_definition.json lists
+# them per action and resource type); a key the request lacks is absent, and ArnEquals on an absent key is
+# false. ec2:Vpc is a key of network-interface, not of instance, and DetachNetworkInterface and
+# AttachNetworkInterface need both (instance*, network-interface*): each resource must be allowed, so
+# ``ArnEquals ec2:Vpc`` on instance/* denies them. They get ``ArnEqualsIfExists``: enforced on the ENI, which
+# always has a VPC, and true for the instance, which has no such key. (Not two statements, one per resource
+# type: parliament judges a statement alone and flags each half as RESOURCE_MISMATCH.)
+ATTACHMENT_ACTIONS = ["ec2:DetachNetworkInterface"]
+"""ENI actions that also name the instance (``instance*`` in the IAM data)."""
 # What the Amazon VPC CNI on an EKS node does with the node's role (it has no role of its own here): attach,
-# modify and tag ENIs in the cluster VPC, and describe instances, tags and types.
-EKS_ENI_ACTIONS = ["ec2:AttachNetworkInterface", "ec2:ModifyNetworkInterfaceAttribute"]
+# modify and tag ENIs in the cluster VPC (existing ENIs too: amazon-vpc-cni-k8s pkg/awsutils TagENI calls
+# CreateTags on its own, without ec2:CreateAction), and describe instances, tags and types.
+EKS_ATTACHMENT_ACTIONS = ["ec2:AttachNetworkInterface", "ec2:ModifyNetworkInterfaceAttribute"]
+"""The CNI's actions on an ENI that may name the instance too (attach needs it; modify names it for the
+attachment)."""
+EKS_ENI_ACTIONS = ["ec2:CreateTags"]
+"""The CNI's actions that name only the ENI."""
 EKS_DESCRIBE_ACTIONS = ["ec2:DescribeInstances", "ec2:DescribeTags", "ec2:DescribeInstanceTypes"]
 # Pulling the HyperPod agents' images: they live in AWS-owned registries per region, so pulls are not scoped
 # to an account (as in AmazonEC2ContainerRegistryReadOnly); read-only.
 ECR_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+# The trust AWS's own HyperPod templates write (aws/sagemaker-hyperpod-cluster-setup eks and slurm IAM
+# templates; awsome-distributed-ai sagemaker_iam_role): SageMaker, no condition. Whether SageMaker sends
+# aws:SourceArn / aws:SourceAccount when it assumes an instance role is not documented, and a trust
+# that requires a key the request lacks fails CreateCluster. Only principals of this account allowed to
+# iam:PassRole this role can make SageMaker use it, which keeps it to this account's clusters.
+TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 # EC2 Describe* calls support no resource-level scope: AWS accepts only "*" for them.
 DESCRIBE_ACTIONS = [
     "ec2:DescribeNetworkInterfaces",
@@ -81,6 +104,7 @@ def policy_document(
     _, partition, _, region, account, _ = vpc_arn.split(":", 5)
     enis = f"arn:{partition}:ec2:{region}:{account}:network-interface/*"
     instances = f"arn:{partition}:ec2:{region}:{account}:instance/*"  # DetachNetworkInterface names both
+    attachment_actions = ATTACHMENT_ACTIONS + (EKS_ATTACHMENT_ACTIONS if eks_cluster_arn else [])
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -95,8 +119,15 @@ def policy_document(
                 "Sid": "ManageEnisInClusterVpc",
                 "Effect": "Allow",
                 "Action": ENI_ACTIONS,
-                "Resource": [enis, instances],
+                "Resource": enis,
                 "Condition": {"ArnEquals": {"ec2:Vpc": vpc_arn}},
+            },
+            {
+                "Sid": "EniAttachmentsInClusterVpc",
+                "Effect": "Allow",
+                "Action": attachment_actions,
+                "Resource": [enis, instances],
+                "Condition": {"ArnEqualsIfExists": {"ec2:Vpc": vpc_arn}},
             },
             {
                 "Sid": "TagNewEnis",
@@ -157,10 +188,7 @@ def eks_statements(vpc_arn: str, eks_cluster_arn: str) -> list[dict]:
             "Sid": "CniManageEnisInClusterVpc",
             "Effect": "Allow",
             "Action": EKS_ENI_ACTIONS,
-            "Resource": [
-                f"arn:{partition}:ec2:{region}:{account}:network-interface/*",
-                f"arn:{partition}:ec2:{region}:{account}:instance/*",
-            ],
+            "Resource": f"arn:{partition}:ec2:{region}:{account}:network-interface/*",
             "Condition": {"ArnEquals": {"ec2:Vpc": vpc_arn}},
         },
         {"Sid": "EcrAuthToken", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
@@ -190,24 +218,7 @@ class ExecutionRole(pulumi.ComponentResource):
         super().__init__(component_type("ExecutionRole"), name, None, renamed(opts, "ExecutionRole"))
         child = pulumi.ResourceOptions(parent=self)
         arn_parts = pulumi.Output.from_input(args.vpc_arn).apply(lambda a: a.split(":"))
-        trust = arn_parts.apply(
-            lambda p: json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "sagemaker.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            "Condition": {
-                                "StringEquals": {"aws:SourceAccount": p[4]},
-                                "ArnLike": {"aws:SourceArn": f"arn:{p[1]}:sagemaker:{p[3]}:{p[4]}:cluster/*"},
-                            },
-                        }
-                    ],
-                }
-            )
-        )
+        trust = json.dumps(TRUST_POLICY)
         self.role = aws.iam.Role(
             f"{name}-role",
             assume_role_policy=trust,

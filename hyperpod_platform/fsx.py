@@ -19,7 +19,9 @@ class FsxArgs:
     subnet_id: pulumi.Input[str]
     """Private subnet of the file system (the cluster's primary subnet)."""
     security_group_id: pulumi.Input[str]
-    """The cluster security group (it admits Lustre 988 and 1018-1023 from itself)."""
+    """The cluster security group (it admits Lustre 988 and 1018-1023 from itself), as a value that resolves
+    once those rules exist (``Network.cluster_security_group_id``): FSx checks them at CreateFileSystem and
+    fails with InvalidNetworkSettings when they land after it."""
     tags: dict[str, str]
     """Tags for every resource."""
 

@@ -137,14 +137,83 @@ def merge_values(defaults: Mapping[str, Any], overrides: Optional[Mapping[str, A
     return merged
 
 
-def platform_values(region: Optional[str] = None, overrides: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+CHART_TOLERATIONS: Mapping[str, tuple[Mapping[str, Any], ...]] = {
+    # The chart's values.yaml at CHART_COMMIT: the aws/eks-charts EFA DaemonSet tolerates CriticalAddonsOnly
+    # (fixed in its template) plus `.Values.tolerations`; the NVIDIA one only `.Values.tolerations`.
+    "aws-efa-k8s-device-plugin": (
+        {"key": "CriticalAddonsOnly", "operator": "Exists"},
+        {"effect": "NoSchedule", "key": "aws.amazon.com/efa", "operator": "Exists"},
+        {
+            "key": "sagemaker.amazonaws.com/node-health-status",
+            "operator": "Equal",
+            "value": "Unschedulable",
+            "effect": "NoSchedule",
+        },
+    ),
+    "nvidia-device-plugin": (
+        {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"},
+        {
+            "key": "sagemaker.amazonaws.com/node-health-status",
+            "operator": "Equal",
+            "value": "Unschedulable",
+            "effect": "NoSchedule",
+        },
+    ),
+}
+"""Sub-chart key -> the tolerations the chart's values give the node DaemonSet whose extra tolerations are
+``<key>.tolerations``. These are the chart's only node DaemonSets that take tolerations from values: the Neuron
+device plugin's are fixed in its template, the health monitoring agent tolerates every taint
+(``policies/data/kubernetes_daemonsets.json`` has each DaemonSet of the chart). A list value replaces the
+chart's, so the platform's list repeats these."""
+
+
+def _tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
+    """Kubernetes' rule: the effect matches (or is empty), and the key matches with ``Exists``, or key and value
+    with ``Equal`` (an empty key with ``Exists`` matches every taint)."""
+    if toleration.get("effect") and toleration["effect"] != taint.get("effect"):
+        return False
+    if toleration.get("operator", "Equal") == "Exists":
+        return not toleration.get("key") or toleration["key"] == taint.get("key")
+    return toleration.get("key") == taint.get("key") and (toleration.get("value") or "") == (taint.get("value") or "")
+
+
+def taint_tolerations(taints: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Values giving each node DaemonSet of :data:`CHART_TOLERATIONS` the chart's tolerations plus one for each
+    of ``taints`` (``key``, ``value``, ``effect``) it does not tolerate yet; empty without such taints."""
+    values: dict[str, Any] = {}
+    for key, own in CHART_TOLERATIONS.items():
+        tolerations = [dict(t) for t in own]
+        for taint in taints:
+            if taint.get("effect") == "PreferNoSchedule" or any(_tolerates(t, taint) for t in tolerations):
+                continue  # PreferNoSchedule does not keep a DaemonSet's pod off the node
+            toleration = {"key": taint["key"], "operator": "Exists", "effect": taint["effect"]}
+            if taint.get("value") is not None:
+                toleration.update(operator="Equal", value=taint["value"])
+            tolerations.append(toleration)
+        if len(tolerations) > len(own):
+            values[key] = {"tolerations": tolerations}
+    return values
+
+
+def platform_values(
+    region: Optional[str] = None,
+    overrides: Optional[Mapping[str, Any]] = None,
+    taints: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
     """The values the platform installs the chart with: :data:`DEFAULT_VALUES`, ``global.region`` set to
-    ``region`` when given, then ``overrides`` (the stack's ``eks.helmValues``) merged over them.
+    ``region`` when given, tolerations for ``taints`` (every taint of the cluster's instance groups, as
+    ``{"key", "value", "effect"}``) on the node DaemonSets that take them (:func:`taint_tolerations`), then
+    ``overrides`` (the stack's ``eks.helmValues``) merged over them.
 
     ``global.region`` picks the health monitoring agent's ECR image. Without it the chart looks for a region
     label on the cluster's nodes, and when the release is installed the HyperPod nodes do not exist yet, so it
-    falls back to us-east-1's image for every cluster."""
+    falls back to us-east-1's image for every cluster.
+
+    A device plugin must run on every node of its accelerator: a group tainted with a key its DaemonSet does not
+    tolerate gets no EFA or GPU devices. Tolerating a taint of a group a DaemonSet does not select changes
+    nothing (its node affinity still picks the nodes), so every group's taints are given to each."""
     values = merge_values(DEFAULT_VALUES, {"global": {"region": region}} if region else {})
+    values = merge_values(values, taint_tolerations(taints))
     return merge_values(values, overrides)
 
 

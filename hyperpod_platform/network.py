@@ -15,7 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from . import checks
-from ._args import ArgCheck, component_type, renamed, take
+from ._args import ArgCheck, after, component_type, renamed, take
 from .errors import ConfigError, Problem
 from .settings import NetworkSettings
 
@@ -28,6 +28,47 @@ class EffectiveRouteTable:
     route_table_id: str
     explicit: bool
     """An explicit subnet association; False: no association, so the VPC's main route table applies."""
+
+
+def aws_owned_bucket_reads(partition: str, region: str) -> list[str]:
+    """Objects of AWS-owned buckets the nodes read through the S3 gateway endpoint with requests that carry no
+    principal of the platform's accounts, so an ``aws:PrincipalAccount`` condition would deny them:
+
+    - ECR image layers (every image a node pulls from ECR: EKS add-ons, HyperPod's agents, jobs): downloaded from
+      ``prod-<region>-starport-layer-bucket`` through URLs ECR signs (ECR User Guide, "Minimum Amazon S3
+      bucket permissions"; awsdocs/amazon-ecr-user-guide#8).
+
+    Not here, on purpose: the SSM Agent's buckets (``amazon-ssm-<region>`` ...), which it reads with the
+    node's own credentials (SSM User Guide, "SSM Agent communications with AWS managed S3 buckets": the
+    instance profile needs ``s3:GetObject`` on them), so a principal of this account passes the condition;
+    the Amazon Linux repositories (``al2023-repos-<region>-*``, ``amazonlinux-2-repos-<region>``), since no
+    lifecycle script installs packages on Amazon Linux (the Slurm nodes' apt-get uses Ubuntu's mirrors)."""
+    return [f"arn:{partition}:s3:::prod-{region}-starport-layer-bucket/*"]
+
+
+def s3_endpoint_policy(accounts, partition: str, region: str, several: bool = False) -> dict:
+    """The S3 gateway endpoint's policy: anything of S3 for principals of ``accounts`` (one account ID or a
+    list), and ``s3:GetObject`` on :func:`aws_owned_bucket_reads` for any principal (no condition)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PlatformAccountPrincipalsOnly" if several else "OwnAccountPrincipalsOnly",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:PrincipalAccount": accounts}},
+            },
+            {
+                "Sid": "AwsOwnedBucketsTheNodesRead",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": aws_owned_bucket_reads(partition, region),
+            },
+        ],
+    }
 
 
 _lookup: Optional[tuple[object, NetworkSettings, list[EffectiveRouteTable], list[Problem]]] = None
@@ -134,6 +175,9 @@ class Network(pulumi.ComponentResource):
     """Public subnets (create mode only); they hold the NAT gateways."""
     cluster_security_group: aws.ec2.SecurityGroup
     """Security group of the cluster nodes and FSx."""
+    cluster_security_group_id: pulumi.Output[str]
+    """Id of the cluster security group, resolving once all its rules exist: what AWS validates at create (FSx
+    for Lustre checks the Lustre ports at CreateFileSystem) takes this, never the bare group id."""
 
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         args, check = take("Network", NetworkArgs, args)
@@ -249,32 +293,21 @@ class Network(pulumi.ComponentResource):
         self.vpc_cidr = vpc.cidr_block
 
         if private_route_tables:
-            # Gateway endpoint: S3 traffic (lifecycle scripts, data) stays off the NAT. The policy admits only
-            # principals of this account, a data-perimeter control that still reaches AWS-owned buckets.
+            # Gateway endpoint: S3 traffic (lifecycle scripts, data, image layers) stays off the NAT. The policy
+            # admits principals of the platform's accounts (a data-perimeter control), and reads of the AWS-owned
+            # buckets the nodes fetch from with requests that carry no principal of ours (URLs AWS signs): see
+            # aws_owned_bucket_reads.
             extra = sorted(set(args.endpoint_accounts))
             account = vpc.arn.apply(lambda arn: [arn.split(":")[4], *extra] if extra else arn.split(":")[4])
+            partition = vpc.arn.apply(lambda arn: arn.split(":")[1])
             aws.ec2.VpcEndpoint(
                 f"{name}-s3",
                 vpc_id=vpc.id,
                 service_name=f"com.amazonaws.{args.region}.s3",
                 vpc_endpoint_type="Gateway",
                 route_table_ids=private_route_tables,
-                policy=account.apply(
-                    lambda acct: json.dumps(
-                        {
-                            "Version": "2012-10-17",
-                            "Statement": [
-                                {
-                                    "Sid": "OwnAccountPrincipalsOnly" if not extra else "PlatformAccountPrincipalsOnly",
-                                    "Effect": "Allow",
-                                    "Principal": "*",
-                                    "Action": "s3:*",
-                                    "Resource": "*",
-                                    "Condition": {"StringEquals": {"aws:PrincipalAccount": acct}},
-                                }
-                            ],
-                        }
-                    )
+                policy=pulumi.Output.all(account, partition).apply(
+                    lambda v: json.dumps(s3_endpoint_policy(v[0], v[1], args.region, bool(extra)))
                 ),
                 tags={**tags, "Name": f"{name}-s3"},
                 opts=child,
@@ -288,43 +321,54 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
         # EFA needs all traffic to and from the group itself, both ways.
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-cluster-self-in",
-            security_group_id=sg.id,
-            ip_protocol="-1",
-            referenced_security_group_id=sg.id,
-            description="all traffic within the cluster (EFA)",
-            opts=child,
+        rules: list[pulumi.Resource] = []
+        rules.append(
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-cluster-self-in",
+                security_group_id=sg.id,
+                ip_protocol="-1",
+                referenced_security_group_id=sg.id,
+                description="all traffic within the cluster (EFA)",
+                opts=child,
+            )
         )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-cluster-self-out",
-            security_group_id=sg.id,
-            ip_protocol="-1",
-            referenced_security_group_id=sg.id,
-            description="all traffic within the cluster (EFA)",
-            opts=child,
+        rules.append(
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-cluster-self-out",
+                security_group_id=sg.id,
+                ip_protocol="-1",
+                referenced_security_group_id=sg.id,
+                description="all traffic within the cluster (EFA)",
+                opts=child,
+            )
         )
         # Lustre ports, stated on their own so they survive if the self rule is ever narrowed.
         for port_from, port_to in ((988, 988), (1018, 1023)):
-            aws.vpc.SecurityGroupIngressRule(
-                f"{name}-cluster-lustre-{port_from}",
+            rules.append(
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-cluster-lustre-{port_from}",
+                    security_group_id=sg.id,
+                    ip_protocol="tcp",
+                    from_port=port_from,
+                    to_port=port_to,
+                    referenced_security_group_id=sg.id,
+                    description=f"FSx for Lustre TCP {port_from}-{port_to}",
+                    opts=child,
+                )
+            )
+        rules.append(
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-cluster-egress",
                 security_group_id=sg.id,
-                ip_protocol="tcp",
-                from_port=port_from,
-                to_port=port_to,
-                referenced_security_group_id=sg.id,
-                description=f"FSx for Lustre TCP {port_from}-{port_to}",
+                ip_protocol="-1",
+                cidr_ipv4="0.0.0.0/0",
+                description="outbound (AWS APIs, packages)",
                 opts=child,
             )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-cluster-egress",
-            security_group_id=sg.id,
-            ip_protocol="-1",
-            cidr_ipv4="0.0.0.0/0",
-            description="outbound (AWS APIs, packages)",
-            opts=child,
         )
         self.cluster_security_group = sg
+        # A value, not a resource list: it carries the wait across component and language boundaries.
+        self.cluster_security_group_id = after(sg.id, rules)
 
         if s.flow_logs:
             log_group = aws.cloudwatch.LogGroup(
@@ -383,7 +427,7 @@ class Network(pulumi.ComponentResource):
             {
                 "vpc_id": self.vpc_id,
                 "private_subnet_ids": [sn.id for sn in self.private_subnets],
-                "cluster_security_group_id": sg.id,
+                "cluster_security_group_id": self.cluster_security_group_id,
             }
         )
 

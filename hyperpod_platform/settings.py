@@ -283,6 +283,15 @@ class EksSettings:
     """Also expose the API server publicly (private access is always on)."""
     public_access_cidrs: Sequence[str] = ()
     """Client ranges of the public endpoint; required when it is on, never the whole internet."""
+    deploy_from: Optional[str] = None
+    """Where ``pulumi up`` runs, so where the Kubernetes resources are created from: ``public`` (the public
+    endpoint, limited to ``public_access_cidrs``: the deploy runner's static egress ranges), ``vpn`` (an operator
+    on the stack's Client VPN, whose group the control plane admits on 443) or ``private`` (a runner inside the
+    VPC or a network connected to it, ``private_access_cidrs``). Recorded as the cluster's ``DeployFrom`` tag,
+    which the reachability check proves; None: not stated (nothing is opened for it)."""
+    private_access_cidrs: Sequence[str] = ()
+    """Ranges inside the VPC or connected to it (a deploy runner, an operators' network) that the control
+    plane's security group admits on TCP 443 only; never the internet."""
     vpc_cni_version: str = "v1.19.2-eksbuild.1"
     """Amazon VPC CNI add-on version (HyperPod needs v1.18.3 or later)."""
     pod_identity_agent_version: Optional[str] = None

@@ -3,7 +3,22 @@
 Per team, in the cluster account: an IAM role that trusts only the team's configured principal (a role of the
 team account, never its root) on condition of the team's external id or the cluster's organization; an EKS
 access entry for that role with ``AmazonEKSEditPolicy`` scoped to the team namespace (``hyperpod-ns-<team>``)
-only; and the ``aws eks update-kubeconfig`` line a team member runs after assuming the team principal.
+only, carrying the team's Kubernetes group; the RBAC the jobs need that no EKS access policy gives; an AWS
+config profile that assumes the role (with the external id); and the ``aws eks update-kubeconfig`` line that
+uses the profile.
+
+**RBAC.** EKS access policies are fixed rule sets over Kubernetes' own API groups: ``AmazonEKSEditPolicy`` does
+not cover custom resources, so with it alone a team cannot submit a ``kubeflow.org`` PyTorchJob nor read its
+``kueue.x-k8s.io`` queue. As the pinned HyperPod chart's ``charts/team-role-and-bindings`` does, the team's
+group ``hyperpod-ns-<team>-namespace-level-group`` gets a Role in the team namespace (PyTorchJobs, batch Jobs,
+pods and their logs, Kueue workloads and local queues, claims) and a read-only ClusterRole (Kueue cluster queues,
+resource flavors, workload priority classes). SageMaker creates the namespace with the team's ComputeQuota:
+the Role and its binding take the namespace as a value that resolves after the quota (``namespace``).
+
+**Kubeconfig.** ``aws eks get-token`` takes only ``--cluster-name``, ``--role-arn`` and ``--cluster-id``
+(awscli ``customizations/eks/get_token.py``): it cannot pass an external id. The team's way in is therefore an
+AWS config profile (``role_arn``, ``external_id``, ``source_profile``) and ``update-kubeconfig --profile``,
+whose kubeconfig runs ``get-token`` with ``AWS_PROFILE`` set to it.
 """
 
 import hashlib
@@ -14,6 +29,7 @@ from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_kubernetes as k8s
 
 from . import checks
 from ._args import ArgCheck, after, component_type, take
@@ -32,6 +48,39 @@ EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
 EKS_CLUSTER_NAME_RE = re.compile(r"^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$")
 ROLE_NAME_MAX = 64
 """IAM role names: at most 64 characters."""
+PROFILE_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+"""An AWS config profile name as the CLI reads it unquoted in ``[profile <name>]``."""
+
+RBAC_GROUP = "rbac.authorization.k8s.io"
+READ = ("get", "list", "watch")
+WRITE = ("create", "update", "patch", "delete")
+NAMESPACE_RULES: tuple[dict, ...] = (
+    # The job kinds the platform serves (examples/jobs) and what submitting and following them needs.
+    {"apiGroups": ["kubeflow.org"], "resources": ["pytorchjobs", "pytorchjobs/status"], "verbs": [*READ, *WRITE]},
+    {"apiGroups": ["batch"], "resources": ["jobs", "jobs/status"], "verbs": [*READ, *WRITE]},
+    {"apiGroups": [""], "resources": ["pods", "pods/status"], "verbs": [*READ, "create", "delete"]},
+    {"apiGroups": [""], "resources": ["pods/log"], "verbs": ["get", "list"]},
+    # Kueue makes a Workload of each job: the team follows (and may re-prioritise) its own.
+    {"apiGroups": ["kueue.x-k8s.io"], "resources": ["workloads", "workloads/status"], "verbs": [*READ, "patch"]},
+    {"apiGroups": ["kueue.x-k8s.io"], "resources": ["localqueues"], "verbs": list(READ)},
+    # Shared storage: the team's claim on the FSx volume (FsxVolume), mounted by its pods.
+    {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": list(READ)},
+)
+"""The Role a team's group gets in its own namespace (after the chart's ``team-level-namespaced-role``)."""
+CLUSTER_RULES: tuple[dict, ...] = (
+    {
+        "apiGroups": ["kueue.x-k8s.io"],
+        "resources": ["clusterqueues", "resourceflavors", "workloadpriorityclasses"],
+        "verbs": list(READ),
+    },
+)
+"""The ClusterRole a team's group gets: read only, Kueue's cluster-scoped objects (the chart's
+``team-level-cluster-role``)."""
+
+
+def team_group(team: TeamSettings) -> str:
+    """The Kubernetes group of a team's access entry, as the HyperPod chart names it."""
+    return f"{team.namespace}-namespace-level-group"
 
 
 def physical_name(base: str, limit: int, *, lower: bool = False) -> str:
@@ -120,23 +169,39 @@ class TeamAccessArgs:
     """Region of the EKS cluster, for the ``aws eks update-kubeconfig`` line."""
     tags: dict[str, str]
     """Tags for the role and the access entry."""
+    provider: Optional[k8s.Provider] = None
+    """The EKS cluster's Kubernetes provider, used explicitly for the team's RBAC (required)."""
+    namespace: Optional[pulumi.Input[str]] = None
+    """The team namespace ``hyperpod-ns-<team>`` as a value that resolves once it exists: SageMaker creates it
+    with the team's ComputeQuota (``TaskGovernance.quota_names``), so the Role and its binding come after."""
     organization_id: Optional[str] = None
     """AWS Organizations id (``o-...``) the trust requires of the team principal when the team has no
     external id."""
+    source_profile: str = "default"
+    """The AWS config profile with the team principal's credentials on a team member's machine: the source of
+    the team's profile (:attr:`TeamAccess.aws_profile`)."""
 
 
 class TeamAccess(pulumi.ComponentResource):
     """A team's way into the cluster from its own account: a role in the cluster account trusting only the
-    team's principal (external id or organization required), with EKS edit rights in the team namespace only."""
+    team's principal (external id or organization required), with EKS edit rights and the jobs' RBAC in the
+    team namespace only, and an AWS profile with the kubeconfig line that uses it."""
 
     role: aws.iam.Role
     """The team's cluster-access role (in the cluster account)."""
     role_arn: pulumi.Output[str]
     """ARN of the team's cluster-access role; it resolves once its access entry and namespace-scoped policy
     exist. The team principal needs ``sts:AssumeRole`` on it in the team account."""
+    group: str
+    """The Kubernetes group the team's access entry carries (its RBAC subject)."""
+    profile_name: str
+    """Name of the team's AWS config profile (the component's name, as a profile name)."""
+    aws_profile: pulumi.Output[str]
+    """The ``~/.aws/config`` section a team member adds: ``role_arn`` (the team's cluster-access role),
+    ``external_id`` when the trust requires one, ``source_profile`` and ``region``."""
     kubeconfig_command: pulumi.Output[str]
-    """``aws eks update-kubeconfig --name <cluster> --region <region> --role-arn <role> --alias <team>``: run it
-    with the team principal's credentials."""
+    """``aws eks update-kubeconfig --name <cluster> --region <region> --profile <profile> --alias <team>``: run
+    it once :attr:`aws_profile` is in the AWS config; kubectl then assumes the role through the profile."""
 
     def __init__(self, name: str, args: TeamAccessArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("TeamAccess", TeamAccessArgs, args)
@@ -159,11 +224,13 @@ class TeamAccess(pulumi.ComponentResource):
         )
         # The role's ARN from its name: known in a preview, so the guardrails judge whose access this is.
         role_arn = after(pulumi.Output.format("arn:{0}:iam::{1}:role/{2}", partition, account, role_name), [self.role])
+        self.group = team_group(team)
         entry = aws.eks.AccessEntry(
             f"{name}-entry",
             cluster_name=args.eks_cluster_name,
             principal_arn=role_arn,
             type="STANDARD",
+            kubernetes_groups=[self.group],
             tags=args.tags,
             opts=child,
         )
@@ -175,15 +242,70 @@ class TeamAccess(pulumi.ComponentResource):
             access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="namespace", namespaces=[team.namespace]),
             opts=child,
         )
-        self.role_arn = after(role_arn, [entry, edit])
+        rbac = self._rbac(name, team, args)
+        self.role_arn = after(role_arn, [entry, edit, *rbac])
+        self.profile_name = profile = re.sub(r"[^A-Za-z0-9_.-]+", "-", name)[:64]
+        self.aws_profile = self.role_arn.apply(
+            lambda arn: aws_profile(profile, arn, team.external_id, args.source_profile, args.region)
+        )
         self.kubeconfig_command = pulumi.Output.format(
-            "aws eks update-kubeconfig --name {0} --region {1} --role-arn {2} --alias {3}",
+            "aws eks update-kubeconfig --name {0} --region {1} --profile {2} --alias {3}",
             args.eks_cluster_name,
             args.region,
-            self.role_arn,
+            profile,
             team.name,
         )
-        self.register_outputs({"role_arn": self.role_arn, "kubeconfig_command": self.kubeconfig_command})
+        self.register_outputs(
+            {
+                "role_arn": self.role_arn,
+                "aws_profile": self.aws_profile,
+                "kubeconfig_command": self.kubeconfig_command,
+            }
+        )
+
+    def _rbac(self, name: str, team: TeamSettings, args: TeamAccessArgs) -> list[pulumi.Resource]:
+        """The team group's Role and RoleBinding in the team namespace (after it exists) and its read-only
+        ClusterRole with its binding, all through the cluster's provider."""
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
+        subject = [{"kind": "Group", "name": self.group, "apiGroup": RBAC_GROUP}]
+        role_name, cluster_role_name = f"{team.namespace}-jobs", f"{team.namespace}-queues-read"
+        role = k8s.rbac.v1.Role(
+            f"{name}-jobs-role",
+            metadata={"name": role_name, "namespace": args.namespace},
+            rules=[dict(r) for r in NAMESPACE_RULES],
+            opts=k8s_opts,
+        )
+        binding = k8s.rbac.v1.RoleBinding(
+            f"{name}-jobs-binding",
+            metadata={"name": role_name, "namespace": role.metadata["namespace"]},
+            subjects=subject,
+            role_ref={"kind": "Role", "name": role.metadata["name"], "apiGroup": RBAC_GROUP},
+            opts=k8s_opts,
+        )
+        cluster_role = k8s.rbac.v1.ClusterRole(
+            f"{name}-queues-role",
+            metadata={"name": cluster_role_name},
+            rules=[dict(r) for r in CLUSTER_RULES],
+            opts=k8s_opts,
+        )
+        cluster_binding = k8s.rbac.v1.ClusterRoleBinding(
+            f"{name}-queues-binding",
+            metadata={"name": cluster_role_name},
+            subjects=subject,
+            role_ref={"kind": "ClusterRole", "name": cluster_role.metadata["name"], "apiGroup": RBAC_GROUP},
+            opts=k8s_opts,
+        )
+        return [role, binding, cluster_role, cluster_binding]
+
+
+def aws_profile(profile: str, role_arn: str, external_id: Optional[str], source_profile: str, region: str) -> str:
+    """The AWS config section of a team's profile: the CLI assumes ``role_arn`` with ``external_id`` (when the
+    trust requires one) from the credentials of ``source_profile``."""
+    lines = [f"[profile {profile}]", f"role_arn = {role_arn}"]
+    if external_id:
+        lines.append(f"external_id = {external_id}")
+    lines += [f"source_profile = {source_profile}", f"region = {region}"]
+    return "\n".join(lines) + "\n"
 
 
 def trust_policy(team: TeamSettings, organization_id: Optional[str]) -> dict:
@@ -234,5 +356,35 @@ def _check_args(args: TeamAccessArgs, check: ArgCheck) -> None:
             args.organization_id,
             "is not an AWS Organizations id",
             "give it as o- and 10-32 lowercase letters or digits",
+        )
+    if args.provider is None:
+        check.fail(
+            "provider",
+            None,
+            "is required: the team's RBAC (its jobs' custom resources, which no EKS access policy covers) is "
+            "created in the cluster",
+            "give the EKS cluster's Kubernetes provider (EksControlPlane.provider)",
+        )
+    if args.namespace is None:
+        check.fail(
+            "namespace",
+            None,
+            f"is required: the team's Role lives in {team.namespace}, which SageMaker creates with the team's "
+            "ComputeQuota",
+            "give the namespace as a value that resolves after the quota (TaskGovernance.quota_names)",
+        )
+    elif isinstance(args.namespace, str) and args.namespace != team.namespace:
+        check.fail(
+            "namespace",
+            args.namespace,
+            f"is not team {team.name}'s namespace (task governance queues only jobs in {team.namespace})",
+            f"give {team.namespace}, resolving after the team's ComputeQuota",
+        )
+    if not PROFILE_NAME_RE.match(args.source_profile):
+        check.fail(
+            "source_profile",
+            args.source_profile,
+            "is not an AWS config profile name",
+            "give the profile name (letters, digits, '_', '.', '-') holding the team principal's credentials",
         )
     check_common(check, args.eks_cluster_name, args.region, args.tags)

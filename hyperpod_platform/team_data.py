@@ -13,14 +13,16 @@ The trust chain, pod to data::
 Everything in the data account is made through an explicit ``aws.Provider`` that assumes the account's
 configured role and refuses any other account (``allowed_account_ids``). The stack should make ONE such
 provider per data account (:func:`data_account_provider`) and pass it to every team's :class:`TeamData`, and
-ONE :class:`BucketDelegation` per distinct bucket: a bucket policy replaces the bucket's whole policy, so two
-teams sharing a bucket must not each write one.
+ONE :class:`BucketDelegation` per distinct bucket: a bucket policy replaces the bucket's whole policy
+(``PutBucketPolicy``), so two teams sharing a bucket must not each write one. For a bucket the stack does not
+own, :class:`BucketDelegation` reads the bucket's current policy and keeps every statement it did not write
+(their Sids are not :data:`PLATFORM_SIDS`), and ``pulumi destroy`` leaves that policy in place.
 """
 
 import json
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -124,7 +126,9 @@ def data_role_policy(target_role_arn: str) -> dict:
 def target_role_trust(data_role_arn: str, external_id: str) -> dict:
     """The target role's trust: the data-access role exactly, with the pod identity association's external id
     ("ensures that the target role can only be assumed by this association", EKS API PodIdentityAssociation);
-    ``sts:TagSession`` because Pod Identity passes its session tags on."""
+    ``sts:TagSession`` because Pod Identity passes its session tags on, in a statement of its own: the IAM
+    reference gives ``sts:TagSession`` no ``sts:ExternalId`` key, so under that condition it would be denied
+    (EKS user guide, pod-id-assign-target-role). Tagging alone assumes nothing."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -132,9 +136,15 @@ def target_role_trust(data_role_arn: str, external_id: str) -> dict:
                 "Sid": "TheTeamDataRoleThroughItsAssociation",
                 "Effect": "Allow",
                 "Principal": {"AWS": data_role_arn},
-                "Action": ["sts:AssumeRole", "sts:TagSession"],
+                "Action": "sts:AssumeRole",
                 "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
-            }
+            },
+            {
+                "Sid": "ItsSessionTags",
+                "Effect": "Allow",
+                "Principal": {"AWS": data_role_arn},
+                "Action": "sts:TagSession",
+            },
         ],
     }
 
@@ -200,15 +210,26 @@ def access_point_policy(access_point_arn: str, prefix: str, target_role_arn: str
     }
 
 
-def bucket_policy(bucket_arn: str, account_id: str) -> dict:
-    """The data bucket's whole policy: TLS only, and access delegated to the access points of the data
-    account (each of which decides who may use it), as the S3 User Guide's delegation example does."""
+TLS_SID = "HyperPodPlatformDenyInsecureTransport"
+DELEGATION_SID = "HyperPodPlatformDelegateToAccessPoints"
+PLATFORM_SIDS = frozenset({TLS_SID, DELEGATION_SID})
+"""The Sids of the bucket-policy statements the platform writes; in a bucket the stack does not own, these and
+only these are replaced, every other statement is kept as the data account wrote it."""
+
+
+def bucket_policy(bucket_arn: str, account_id: str, access_point_arns: Optional[Sequence[str]] = None) -> dict:
+    """The platform's bucket policy: TLS only, and access delegated to the access points of the data account
+    (each of which decides who may use it), as the S3 User Guide's delegation example does. With
+    ``access_point_arns``, only to those access points (``s3:DataAccessPointArn``, the narrower key)."""
     resources = [bucket_arn, f"{bucket_arn}/*"]
+    delegated: dict[str, Any] = {"s3:DataAccessPointAccount": account_id}
+    if access_point_arns:
+        delegated["s3:DataAccessPointArn"] = sorted(set(access_point_arns))
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "DenyInsecureTransport",
+                "Sid": TLS_SID,
                 "Effect": "Deny",
                 "Principal": "*",
                 "Action": "s3:*",
@@ -216,15 +237,40 @@ def bucket_policy(bucket_arn: str, account_id: str) -> dict:
                 "Condition": {"Bool": {"aws:SecureTransport": "false"}},
             },
             {
-                "Sid": "DelegateToAccessPointsOfTheDataAccount",
+                "Sid": DELEGATION_SID,
                 "Effect": "Allow",
                 "Principal": "*",
                 "Action": "s3:*",
                 "Resource": resources,
-                "Condition": {"StringEquals": {"s3:DataAccessPointAccount": account_id}},
+                "Condition": {"StringEquals": delegated},
             },
         ],
     }
+
+
+def merged_bucket_policy(bucket: str, current: Optional[str], platform: dict) -> dict:
+    """The policy to put on a bucket the stack does not own: its ``current`` policy (JSON as S3 returns it;
+    empty or None: the bucket has none) with the ``platform`` statements added, replacing those of the same
+    Sids (an earlier run's); every other statement, its Version and Id stay as they are. Raises ValueError
+    when ``current`` is not a policy document (nothing is written over a policy this cannot read)."""
+    if not current:
+        return platform
+    fix = f"fix the policy of bucket {bucket} in its account (aws s3api get-bucket-policy --bucket {bucket})"
+    try:
+        doc = json.loads(current)
+    except ValueError as exc:
+        raise ValueError(f"the current policy of bucket {bucket} is not JSON ({exc}): {fix}") from None
+    statements = doc.get("Statement", []) if isinstance(doc, dict) else None
+    if isinstance(statements, dict):  # the policy grammar allows one statement without a list
+        statements = [statements]
+    if not isinstance(statements, list) or not all(isinstance(st, dict) for st in statements):
+        raise ValueError(f"the current policy of bucket {bucket} has no list of statements: {fix}")
+    kept = [st for st in statements if st.get("Sid") not in PLATFORM_SIDS]
+    merged = {"Version": doc.get("Version", platform["Version"])}
+    if "Id" in doc:
+        merged["Id"] = doc["Id"]
+    merged["Statement"] = kept + platform["Statement"]
+    return merged
 
 
 def access_point_name(name: str) -> str:
@@ -495,14 +541,25 @@ class BucketDelegationArgs:
     """Region of the data account's provider when the component makes its own."""
     data_provider: Optional[aws.Provider] = None
     """The data account's provider (:func:`data_account_provider`); None: the component makes its own."""
+    created: bool = False
+    """True for a bucket this stack creates (``TeamData`` with ``create_bucket``): the policy is the bucket's
+    whole policy and goes with the stack. False (default), a bucket of the data account's: its current policy is
+    read and every statement the platform did not write is kept, and ``pulumi destroy`` leaves the policy in
+    place (the teams' access points go, so the delegation then reaches none of the platform's)."""
+    access_point_arns: Optional[pulumi.Input[Sequence[pulumi.Input[str]]]] = None
+    """The teams' access points on this bucket (:attr:`TeamData.access_point_arn`): delegate to those only
+    (``s3:DataAccessPointArn``), not to every access point of the data account; None: the whole account's."""
 
 
 class BucketDelegation(pulumi.ComponentResource):
-    """A data bucket's one policy: TLS only, and access delegated to the data account's access points. One per
-    bucket, however many teams' access points use it (a bucket policy replaces the bucket's whole policy)."""
+    """A data bucket's policy statements: TLS only, and access delegated to the data account's access points.
+    One per bucket, however many teams' access points use it (a bucket policy replaces the bucket's whole
+    policy). A bucket the stack does not own keeps the statements it has; a created one gets only these."""
 
     policy: pulumi.Output[str]
-    """The bucket policy (JSON); resolves once it is in place."""
+    """The bucket policy (JSON) as put on the bucket; resolves once it is in place."""
+    statements: pulumi.Output[str]
+    """The platform's own statements (JSON list), what a data-account admin would add by hand."""
 
     def __init__(self, name: str, args: BucketDelegationArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("BucketDelegation", BucketDelegationArgs, args)
@@ -513,18 +570,30 @@ class BucketDelegation(pulumi.ComponentResource):
         provider = args.data_provider or data_account_provider(
             f"{name}-data-account", args.data_account, args.region, pulumi.ResourceOptions(parent=self)
         )
+        in_data = pulumi.ResourceOptions(parent=self, provider=provider)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(parent=self)).partition
-        document = pulumi.Output.all(partition, args.bucket).apply(
-            lambda v: json.dumps(bucket_policy(f"arn:{v[0]}:s3:::{v[1]}", account))
+        access_points = pulumi.Output.from_input(args.access_point_arns or [])
+        platform = pulumi.Output.all(partition, args.bucket, access_points).apply(
+            lambda v: bucket_policy(f"arn:{v[0]}:s3:::{v[1]}", account, v[2])
         )
-        policy = aws.s3.BucketPolicy(
-            f"{name}-policy",
-            bucket=args.bucket,
-            policy=document,
-            opts=pulumi.ResourceOptions(parent=self, provider=provider),
-        )
+        if args.created:  # the stack's own bucket: the platform's statements are its whole policy
+            document = platform.apply(json.dumps)
+            policy_opts = in_data
+        else:
+            # The data account's bucket: its policy as it is now, read with the bucket (the provider reads it
+            # with GetBucketPolicy and gives none for a bucket without one, where the getBucketPolicy data
+            # source would fail). PutBucketPolicy replaces the whole policy, so the platform's statements go
+            # into the current one; destroy leaves it, as the bucket itself is left.
+            current = aws.s3.Bucket.get(f"{name}-current", args.bucket, opts=in_data)
+            read = pulumi.get(current, "policy")  # the output itself; the property warns it is deprecated as an input
+            document = pulumi.Output.all(args.bucket, read, platform).apply(
+                lambda v: json.dumps(merged_bucket_policy(v[0], v[1], v[2]))
+            )
+            policy_opts = pulumi.ResourceOptions.merge(in_data, pulumi.ResourceOptions(retain_on_delete=True))
+        policy = aws.s3.BucketPolicy(f"{name}-policy", bucket=args.bucket, policy=document, opts=policy_opts)
         self.policy = after(document, [policy])
-        self.register_outputs({"policy": self.policy})
+        self.statements = platform.apply(lambda doc: json.dumps(doc["Statement"]))
+        self.register_outputs({"policy": self.policy, "statements": self.statements})
 
 
 def _check_delegation(args: BucketDelegationArgs, check: ArgCheck) -> None:
@@ -538,3 +607,17 @@ def _check_delegation(args: BucketDelegationArgs, check: ArgCheck) -> None:
     check.check("bucket", args.bucket, bucket)
     _check_data_account(check, args.data_account, args.data_provider)
     check.check("region", args.region, checks.region_name)
+    account = args.data_account.account_id
+
+    def access_point(v: Any):
+        if isinstance(v, str) and re.fullmatch(
+            rf"arn:aws[a-z-]*:s3:[a-z0-9-]+:{re.escape(account)}:accesspoint/[a-z0-9-]{{3,50}}", v
+        ):
+            return None
+        return (
+            f"is not the ARN of an S3 access point of data account {account}",
+            "give the teams' TeamData.access_point_arn, or leave access_point_arns out",
+        )
+
+    if isinstance(args.access_point_arns, (list, tuple)):
+        check.each("access_point_arns", args.access_point_arns, access_point)

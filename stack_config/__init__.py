@@ -71,7 +71,7 @@ from .cluster import (  # noqa: F401 - re-exported
 )
 from .directory import AD_GROUP_RE, DIRECTORY_ID_RE, LINUX_GROUP_RE, NETBIOS_RE, _parse_directory  # noqa: F401
 from .directory_users import EMAIL_RE, SAM_RE, SSH_KEY_TYPES  # noqa: F401 - re-exported
-from .eks import _parse_eks
+from .eks import _parse_eks, deploy_path_problems
 from .fsx import FSX_THROUGHPUTS, MOUNT_PATH_RE, SYSTEM_DIRS, _parse_fsx  # noqa: F401 - re-exported
 from .ldaps import ACM_ARN_RE, DOMAIN_RE  # noqa: F401 - re-exported
 from .lifecycle import BUCKET_RE, _parse_lifecycle  # noqa: F401 - re-exported
@@ -136,6 +136,7 @@ def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
     teams = _parse_teams(r, raw.get("teams", _MISSING), cluster, accounts, governance.organization_id)
     login = _parse_login(r, slurm.get("login", _MISSING), network, cluster)
     vpn = _parse_vpn(r, raw.get("vpn", _MISSING), network)
+    r.problems += deploy_path_problems(cluster.orchestrator, eks, vpn)
     _login_source_repeats(r, slurm.get("login"), login, network, vpn)
     access = _parse_access(r, raw.get("access", _MISSING), network)
     directory = _parse_directory(r, slurm.get("directory", _MISSING), region or "")

@@ -10,24 +10,29 @@ from typing import Any, Optional
 
 from hyperpod_platform.checks import (
     AUTHENTICATION_MODES,
+    DEPLOY_FROM,
     KUBERNETES_VERSIONS,
     LOG_TYPES,
     MIN_VPC_CNI,
+    api_access_cidr,
     iam_role_arn,
     kubernetes_version,
     vpc_cni_version,
 )
 from hyperpod_platform.errors import MISSING as _MISSING
+from hyperpod_platform.errors import Problem
 from hyperpod_platform.hyperpod_chart import default_chart_dir, value_key_problems
-from hyperpod_platform.settings import EksSettings
+from hyperpod_platform.settings import EksSettings, VpnSettings
 
 from ._reader import _cidr, _enum, _Reader
 
 EKS_KEYS = (
     "kubernetesVersion",
     "authenticationMode",
+    "deployFrom",
     "endpointPublicAccess",
     "publicAccessCidrs",
+    "privateAccessCidrs",
     "vpcCniVersion",
     "podIdentityAgentVersion",
     "fsxCsiDriverVersion",
@@ -62,14 +67,18 @@ def _parse_eks(r: _Reader, raw: Any, orchestrator: Optional[str]) -> EksSettings
             )
         return EksSettings()
     e = r.obj(raw, path, EKS_KEYS)
-    public = r.get(e, "endpointPublicAccess", path, bool, False)
-    cidrs = _public_access_cidrs(r, e, path, public)
+    deploy_from = r.get(e, "deployFrom", path, str, DEFAULT_DEPLOY_FROM, _enum(*DEPLOY_FROM)) or DEFAULT_DEPLOY_FROM
+    public = _endpoint_public_access(r, e, path, deploy_from)
+    cidrs = _public_access_cidrs(r, e, path, public) if public is not None else []
+    private_cidrs = _private_access_cidrs(r, e, path, deploy_from)
     chart_path = r.get(e, "chartPath", path, str, None)
     return EksSettings(
         kubernetes_version=r.get(e, "kubernetesVersion", path, str, "1.32", kubernetes_version) or "1.32",
         authentication_mode=r.get(e, "authenticationMode", path, str, "API", _enum(*AUTHENTICATION_MODES)) or "API",
-        endpoint_public_access=public,
+        endpoint_public_access=bool(public),
         public_access_cidrs=tuple(cidrs),
+        deploy_from=deploy_from,
+        private_access_cidrs=tuple(private_cidrs),
         vpc_cni_version=r.get(e, "vpcCniVersion", path, str, EksSettings.vpc_cni_version, vpc_cni_version)
         or EksSettings.vpc_cni_version,
         pod_identity_agent_version=r.get(e, "podIdentityAgentVersion", path, str, None, _addon_version),
@@ -82,6 +91,73 @@ def _parse_eks(r: _Reader, raw: Any, orchestrator: Optional[str]) -> EksSettings
     )
 
 
+DEFAULT_DEPLOY_FROM = "public"
+"""Where `pulumi up` of an EKS stack runs unless ``eks.deployFrom`` says otherwise: the deploy workflow's runner
+with static egress ranges (``.github/workflows/up-stack.yml``), through the public endpoint limited to them. The
+only place that works on the first `pulumi up` (the VPN does not exist yet; a connected network must)."""
+
+
+def _endpoint_public_access(r: _Reader, e: dict, path: str, deploy_from: str) -> Optional[bool]:
+    """The public endpoint: on when `pulumi up` runs from outside (``deployFrom: public``), else off unless
+    asked for (operators elsewhere); off with ``deployFrom: public`` leaves the deployer no way in (a problem,
+    and None: its ranges are not judged again)."""
+    public = r.get(e, "endpointPublicAccess", path, bool, deploy_from == "public")
+    if deploy_from == "public" and public is False:
+        r.fail(
+            f"{path}.endpointPublicAccess",
+            False,
+            "leaves `pulumi up` no way to the API server: eks.deployFrom is 'public' (a runner outside the VPC), "
+            "and a private-only endpoint answers only inside the VPC",
+            "remove endpointPublicAccess (the runner's ranges go in publicAccessCidrs), or set eks.deployFrom to "
+            "'vpn' or 'private'",
+        )
+        return None
+    return bool(public)
+
+
+def _private_access_cidrs(r: _Reader, e: dict, path: str, deploy_from: str) -> list[str]:
+    """Ranges admitted to the private endpoint on 443: required with ``deployFrom: private``, never the
+    internet (by their union)."""
+    from policies.internet import internet_share, opens_to_internet
+
+    key = f"{path}.privateAccessCidrs"
+    if deploy_from == "private" and not e.get("privateAccessCidrs"):
+        r.fail(
+            key,
+            e.get("privateAccessCidrs", _MISSING),
+            "is required with eks.deployFrom 'private': `pulumi up` runs inside the VPC or a network connected to "
+            "it, and the API server admits only the ranges listed here on 443",
+            "list the runner's network (e.g. its subnet of the VPC), or set eks.deployFrom to 'public' or 'vpn'",
+        )
+        return []
+    cidrs = r.str_list(e, "privateAccessCidrs", path, [], item=api_access_cidr)
+    if cidrs and opens_to_internet(cidrs):
+        r.fail(
+            key,
+            cidrs,
+            f"together these ranges admit {internet_share(cidrs):.0%} of the public internet to the API server",
+            "list only the networks inside the VPC or connected to it that `pulumi up` and operators use",
+        )
+        return []
+    return cidrs
+
+
+def deploy_path_problems(orchestrator: str, eks: EksSettings, vpn: VpnSettings) -> list[Problem]:
+    """What ``eks.deployFrom`` needs from the other sections: ``vpn`` needs the stack's Client VPN (checked by
+    ``stack_config.parse`` with the other problems, before any resource)."""
+    if orchestrator != "eks" or eks.deploy_from != "vpn" or vpn.enabled:
+        return []
+    return [
+        Problem(
+            "eks.deployFrom",
+            "vpn",
+            "`pulumi up` would run on the Client VPN, and vpn.enabled is false: nothing reaches the private endpoint",
+            "set vpn.enabled: true (with vpn.clientCidr and vpn.clients), or set eks.deployFrom to 'public' with "
+            "eks.publicAccessCidrs, or 'private' with eks.privateAccessCidrs",
+        )
+    ]
+
+
 def _public_access_cidrs(r: _Reader, e: dict, path: str, public: bool) -> list[str]:
     """Client ranges of a public endpoint: required with it, never the internet (by their union)."""
     from policies.internet import internet_share, opens_to_internet
@@ -92,15 +168,18 @@ def _public_access_cidrs(r: _Reader, e: dict, path: str, public: bool) -> list[s
                 f"{path}.publicAccessCidrs",
                 e["publicAccessCidrs"],
                 "applies only to a public endpoint (endpointPublicAccess is false)",
-                "remove it, or set endpointPublicAccess: true",
+                "remove it (ranges inside the VPC or connected to it go in privateAccessCidrs), or set "
+                "endpointPublicAccess: true",
             )
         return []
     if not e.get("publicAccessCidrs"):
         r.fail(
             f"{path}.publicAccessCidrs",
             e.get("publicAccessCidrs", _MISSING),
-            "is required with a public endpoint (EKS would otherwise open it to 0.0.0.0/0)",
-            "list the client networks that may reach the API server, or set endpointPublicAccess: false",
+            "is required with a public endpoint (EKS would otherwise open it to 0.0.0.0/0); eks.deployFrom "
+            "'public' (the default) runs `pulumi up` from these ranges",
+            "list the static egress ranges of the deploy runner (and operators), or set eks.deployFrom to 'vpn' "
+            "or 'private'",
         )
         return []
     cidrs = r.str_list(e, "publicAccessCidrs", path, [], item=_cidr)
@@ -152,4 +231,4 @@ def _lookup(values: dict, dotted: str) -> Any:
     return node
 
 
-__all__ = ["EKS_KEYS", "KUBERNETES_VERSIONS", "MIN_VPC_CNI", "_parse_eks"]
+__all__ = ["EKS_KEYS", "KUBERNETES_VERSIONS", "MIN_VPC_CNI", "_parse_eks", "deploy_path_problems"]

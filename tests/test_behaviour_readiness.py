@@ -172,9 +172,10 @@ def test_node_addons_wait_for_the_hyperpod_cluster():
     assert result.error is None, result.error
     (addon,) = result.of_type("aws:eks/addon:Addon")
     assert addon.inputs["addonName"] == "aws-fsx-csi-driver" and addon.inputs["clusterName"] == "t-eks"
-    assert addon.inputs["addonVersion"] == "v1.9.0-eksbuild.1" and addon.parent == result.one(
-        "hyperpod-platform:index:EksNodeAddons"
-    ).urn
+    assert (
+        addon.inputs["addonVersion"] == "v1.9.0-eksbuild.1"
+        and addon.parent == result.one("hyperpod-platform:index:EksNodeAddons").urn
+    )
 
 
 def test_node_addons_without_the_fsx_csi_driver_install_nothing():

@@ -231,3 +231,32 @@ def test_profile_writer_makes_a_private_file(tmp_path):
     bad = run("mallory", str(tmp_path / "m.ovpn"))
     assert bad.returncode == 1 and "no VPN client 'mallory'" in bad.stderr
     assert not (tmp_path / "m.ovpn").exists()
+
+
+def test_api_security_groups_admit_the_vpn_group_on_443_only():
+    """The EKS control plane's group admits the VPN endpoint's group (what Client VPN traffic carries), on TCP
+    443 only; without api groups the VPN adds no ingress anywhere."""
+
+    def program():
+        made = [aws.ec2.Subnet(f"subnet-{i}", vpc_id=VPC_ID, cidr_block=f"10.20.{i}.0/24") for i in range(2)]
+        api = aws.ec2.SecurityGroup("api", vpc_id=VPC_ID)
+        ClientVpn(
+            NAME,
+            ClientVpnArgs(
+                settings=SETTINGS,
+                vpc_id=VPC_ID,
+                vpc_cidr=VPC_CIDR,
+                subnet_ids=[s.id for s in made],
+                tags=TAGS,
+                api_security_group_ids=[api.id],
+            ),
+        )
+
+    result = run_program(program, CONFIG, preview=False)
+    assert result.error is None, result.error
+    groups = {r.name: r.outputs["id"] for r in result.of_type("aws:ec2/securityGroup:SecurityGroup")}
+    (rule,) = result.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert rule.inputs["securityGroupId"] == groups["api"]
+    assert rule.inputs["referencedSecurityGroupId"] == groups[f"{NAME}-vpn-sg"]
+    assert (rule.inputs["ipProtocol"], rule.inputs["fromPort"], rule.inputs["toPort"]) == ("tcp", 443, 443)
+    assert not _run().of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")

@@ -188,6 +188,7 @@ VALID: dict[str, tuple[Any, str]] = {
 
 OWN_CASES = {
     "EksControlPlane": "tests/test_eks_components.py",
+    "EksNodeAddons": "tests/test_behaviour_readiness.py",
     "FsxVolume": "tests/test_eks_components.py",
     "HyperPodDependencies": "tests/test_eks_components.py",
     "TaskGovernance": "tests/test_task_governance.py",

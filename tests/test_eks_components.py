@@ -19,9 +19,11 @@ from hyperpod_platform import (
     HyperPodDependencies,
     HyperPodDependenciesArgs,
 )
+from hyperpod_platform._args import after
 from hyperpod_platform.errors import ConfigError
 from hyperpod_platform.hyperpod_cluster import EKS_ENTRYPOINT
 from hyperpod_platform.settings import ClusterSettings, EksSettings, InstanceGroupSettings, KubernetesTaintSettings
+from tools import k8s_schema
 from tools.harness import run_program
 
 CONFIG = {"aws:region": "us-east-1", "aws-native:region": "us-east-1"}
@@ -95,11 +97,28 @@ def test_public_endpoint_takes_the_listed_cidrs_only_when_on():
     assert i["endpointPublicAccess"] is True and i["publicAccessCidrs"] == ["203.0.113.0/24"]
 
 
-def test_pod_identity_agent_and_fsx_csi_driver_add_ons_wait_for_the_control_plane():
+def test_private_access_ranges_are_admitted_on_443_by_the_control_planes_group_and_the_place_is_tagged():
+    """deploy_from and private_access_cidrs: one TCP 443 ingress rule per range on the cluster security group
+    (nothing else), and the cluster's DeployFrom tag the reachability check reads; none without them."""
+    result = _run(lambda: _control_plane(deploy_from="private", private_access_cidrs=("10.0.8.0/24", "10.9.0.0/16")))
+    sg = result.one("aws:ec2/securityGroup:SecurityGroup")
+    rules = result.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert sorted(r.inputs["cidrIpv4"] for r in rules) == ["10.0.8.0/24", "10.9.0.0/16"]
+    assert all(r.inputs["securityGroupId"] == sg.outputs["id"] for r in rules)
+    assert all((r.inputs["ipProtocol"], r.inputs["fromPort"], r.inputs["toPort"]) == ("tcp", 443, 443) for r in rules)
+    assert result.one("eks:index:Cluster").inputs["tags"]["DeployFrom"] == "private"
+    plain = _run(lambda: _control_plane())
+    assert not plain.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert "DeployFrom" not in plain.one("eks:index:Cluster").inputs["tags"]
+
+
+def test_control_plane_installs_only_daemonset_add_ons_which_wait_for_it():
+    """The Pod Identity agent (a DaemonSet, ACTIVE with no node) waits for the control plane; the FSx CSI driver
+    (a controller Deployment) is not here: it would deadlock the HyperPod cluster that brings the nodes."""
     result = _run(lambda: _control_plane())
     cluster = result.one("eks:index:Cluster")
     addons = {a.inputs["addonName"]: a for a in result.of_type("aws:eks/addon:Addon")}
-    assert set(addons) == {"eks-pod-identity-agent", "aws-fsx-csi-driver"}
+    assert set(addons) == {"eks-pod-identity-agent"}
     for addon in addons.values():
         assert addon.inputs["clusterName"] == "t-eks" and cluster.urn in addon.dependencies
 
@@ -298,6 +317,10 @@ def _bad_control_plane(**settings):
             "EksControlPlane.settings.public_access_cidrs[0]",
         ),
         ({"admin_role_arns": ("arn:aws:iam::123456789012:user/alice",)}, "EksControlPlane.settings.admin_role_arns[0]"),
+        ({"deploy_from": "laptop"}, "EksControlPlane.settings.deploy_from"),
+        ({"deploy_from": "public"}, "EksControlPlane.settings.endpoint_public_access"),
+        ({"deploy_from": "private"}, "EksControlPlane.settings.private_access_cidrs"),
+        ({"private_access_cidrs": ("0.0.0.0/0",)}, "EksControlPlane.settings.private_access_cidrs[0]"),
     ],
 )
 def test_control_plane_refuses_bad_settings_before_registering_anything(settings, arg):
@@ -323,6 +346,56 @@ def test_fsx_volume_refuses_a_capacity_no_lustre_file_system_has():
 
     result = run_program(program, CONFIG, preview=True)
     assert isinstance(result.error, ConfigError) and "FsxVolume.capacity_gib = 100" in str(result.error)
+    assert not result.of_type("kubernetes:core/v1:PersistentVolume")
+
+
+def _fsx_with_teams(namespaces):
+    def program():
+        cp, _ = _control_plane()
+        quota = aws.ssm.Parameter("quota-a", type="String", insecure_value="stands for team-a's ComputeQuota")
+        FsxVolume(
+            "t",
+            FsxVolumeArgs(
+                file_system_id="fs-0123456789abcdef0",
+                dns_name="fs-0123456789abcdef0.fsx.us-east-1.amazonaws.com",
+                mount_name="abcdefgh",
+                capacity_gib=1200,
+                namespace="kubeflow",
+                provider=cp.provider,
+                team_namespaces={t: after(ns, [quota]) if t == "team-a" else ns for t, ns in namespaces.items()},
+            ),
+        )
+
+    return program
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
+def test_fsx_volume_gives_each_team_namespace_its_own_volume_and_claim_on_the_same_file_system(preview):
+    """Defect 6: a claim is namespaced and a static PV binds one claim, so the only claim (in kubeflow) left the
+    team namespaces without FSx. One PV and one `fsx-claim` per namespace, every PV naming the same file system;
+    a team's claim waits for its namespace (created with its quota)."""
+    result = _run(_fsx_with_teams({"team-a": "hyperpod-ns-team-a", "team-b": "hyperpod-ns-team-b"}), preview)
+    pvs = {pv.inputs["metadata"]["name"]: pv for pv in result.of_type("kubernetes:core/v1:PersistentVolume")}
+    claims = result.of_type("kubernetes:core/v1:PersistentVolumeClaim")
+    assert set(pvs) == {"t-fsx", "t-fsx-team-a", "t-fsx-team-b"}
+    assert {pv.inputs["spec"]["csi"]["volumeHandle"] for pv in pvs.values()} == {"fs-0123456789abcdef0"}
+    by_namespace = {c.inputs["metadata"]["namespace"]: c for c in claims}
+    assert set(by_namespace) == {"kubeflow", "hyperpod-ns-team-a", "hyperpod-ns-team-b"}
+    assert {c.inputs["metadata"]["name"] for c in claims} == {"fsx-claim"}
+    bound = [c.inputs["spec"]["volumeName"] for c in claims]
+    assert sorted(bound) == sorted(pvs)  # each PV bound by exactly one claim
+    assert result.named("quota-a").urn in by_namespace["hyperpod-ns-team-a"].dependencies
+    provider = result.one("pulumi:providers:kubernetes")
+    assert all(r.provider.startswith(provider.urn + "::") for r in [*pvs.values(), *claims])
+    if not preview:
+        manifests = [(r.name, r.type, r.inputs) for r in [*pvs.values(), *claims]]
+        assert k8s_schema.validate(manifests, "1.32") == []
+
+
+def test_fsx_volume_refuses_a_team_namespace_of_another_team():
+    result = run_program(_fsx_with_teams({"team-b": "hyperpod-ns-team-a"}), CONFIG, preview=True)
+    assert isinstance(result.error, ConfigError)
+    assert 'FsxVolume.team_namespaces.team-b = "hyperpod-ns-team-a"' in str(result.error)
     assert not result.of_type("kubernetes:core/v1:PersistentVolume")
 
 

@@ -9,9 +9,18 @@ import json
 import parliament
 import pulumi
 import pulumi_aws as aws
+import pytest
 
 from hyperpod_platform import ExecutionRole, ExecutionRoleArgs
-from hyperpod_platform.execution_role import DESCRIBE_ACTIONS, ENI_ACTIONS, MANAGED_POLICY, parameter_arn
+from hyperpod_platform.execution_role import (
+    DESCRIBE_ACTIONS,
+    ENI_ACTIONS,
+    MANAGED_POLICY,
+    parameter_arn,
+    policy_document,
+)
+from policies.rules import behaviour_authorization as authz
+from policies.rules.behaviour_authorization import key_applies, resource_types_of
 from tools.harness import ACCOUNT, DEPLOYER_ROLE, run_program
 
 CONFIG = {"aws:region": "us-east-1", "aws-native:region": "us-east-1"}
@@ -30,6 +39,11 @@ PARAMETERS = ["/hyperpod-platform/demo/directory", "plain-name"]
 ROLE = "aws:iam/role:Role"
 INLINE = "aws:iam/rolePolicy:RolePolicy"
 SECRET_POLICY = "aws:secretsmanager/secretPolicy:SecretPolicy"
+EKS_ARN = f"arn:aws:eks:us-east-1:{ACCOUNT}:cluster/t-eks"
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
 
 
 def args(**changes) -> ExecutionRoleArgs:
@@ -68,26 +82,25 @@ def statements(result) -> dict[str, dict]:
     return {s["Sid"]: s for s in inline(result)["Statement"]}
 
 
-def test_trusts_sagemaker_clusters_of_the_vpcs_account_only():
-    """Only SageMaker may assume the role, and only for clusters of the VPC's account and region."""
+def test_trusts_sagemaker_with_no_condition_as_aws_hyperpod_templates_do():
+    """Only SageMaker may assume the role, with the trust AWS's HyperPod templates write: no aws:SourceArn or
+    aws:SourceAccount condition, which SageMaker is not documented to send (a trust requiring one would fail
+    CreateCluster)."""
     (stmt,) = json.loads(run_role(args()).one(ROLE).inputs["assumeRolePolicy"])["Statement"]
-    assert stmt["Principal"] == {"Service": "sagemaker.amazonaws.com"} and stmt["Action"] == "sts:AssumeRole"
-    assert stmt["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT}
-    assert stmt["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:cluster/*"}
+    assert stmt == {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
 
 
-def test_trust_and_managed_policy_follow_the_vpcs_partition_region_and_account():
-    """Another partition, region and account in the VPC ARN carry into the trust and the managed policy ARN."""
+def test_managed_policy_and_eni_scope_follow_the_vpcs_partition_region_and_account():
+    """Another partition, region and account in the VPC ARN carry into the managed policy ARN and the ENI
+    statements."""
     china_vpc = "arn:aws-cn:ec2:cn-north-1:210987654321:vpc/vpc-0123456789abcdef0"
     result = run_role(args(vpc_arn=china_vpc, readable_secret_arns=[], readable_parameter_names=[]))
-    (stmt,) = json.loads(result.one(ROLE).inputs["assumeRolePolicy"])["Statement"]
-    assert stmt["Condition"] == {
-        "StringEquals": {"aws:SourceAccount": "210987654321"},
-        "ArnLike": {"aws:SourceArn": "arn:aws-cn:sagemaker:cn-north-1:210987654321:cluster/*"},
-    }
     policy_arn = result.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment").inputs["policyArn"]
     assert policy_arn == f"arn:aws-cn:iam::aws:policy/{MANAGED_POLICY}"
-    assert statements(result)["ManageEnisInClusterVpc"]["Resource"] == [
+    stmts = statements(result)
+    assert stmts["ManageEnisInClusterVpc"]["Resource"] == "arn:aws-cn:ec2:cn-north-1:210987654321:network-interface/*"
+    assert stmts["ManageEnisInClusterVpc"]["Condition"] == {"ArnEquals": {"ec2:Vpc": china_vpc}}
+    assert stmts["EniAttachmentsInClusterVpc"]["Resource"] == [
         "arn:aws-cn:ec2:cn-north-1:210987654321:network-interface/*",
         "arn:aws-cn:ec2:cn-north-1:210987654321:instance/*",
     ]
@@ -126,6 +139,70 @@ def test_enis_are_created_only_in_the_given_subnets_with_the_given_groups_and_ma
     tag = stmts["TagNewEnis"]
     assert tag["Action"] == "ec2:CreateTags"
     assert tag["Condition"] == {"StringEquals": {"ec2:CreateAction": "CreateNetworkInterface"}}
+    # DetachNetworkInterface names the instance too, which has no ec2:Vpc: IfExists, so the ENI's VPC decides
+    attach = stmts["EniAttachmentsInClusterVpc"]
+    assert attach["Action"] == ["ec2:DetachNetworkInterface"]
+    assert attach["Resource"] == [
+        f"arn:aws:ec2:us-east-1:{ACCOUNT}:network-interface/*",
+        f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/*",
+    ]
+    assert attach["Condition"] == {"ArnEqualsIfExists": {"ec2:Vpc": VPC_ARN}}
+
+
+@pytest.mark.parametrize("eks", [None, EKS_ARN], ids=["slurm", "eks"])
+def test_every_condition_key_exists_for_every_resource_type_its_statement_covers(eks):
+    """The class of the ec2:Vpc-on-instance defect: for each statement, action and resource type its Resource
+    covers (parliament's IAM data), each condition key is one AWS evaluates for that action and resource type;
+    a key the resource type lacks is absent, so ArnEquals/StringEquals on it would deny. An ...IfExists condition
+    (true when the key is absent) must still constrain one of the types, else it would be decoration."""
+    document = policy_document(VPC_ARN, SUBNETS, SECURITY_GROUPS, BUCKET_ARN, PREFIX, SECRETS, [], eks)
+    checked = 0
+    for stmt in document["Statement"]:
+        conditions = [(op, key) for op, block in stmt.get("Condition", {}).items() for key in block]
+        for action in as_list(stmt["Action"]):
+            types = [t for r in as_list(stmt["Resource"]) for t in resource_types_of(action, r)]
+            assert types, (stmt["Sid"], action)  # its resources name a resource type of the action
+            for op, key in conditions:
+                checked += 1
+                where = f"{stmt['Sid']}: {op} {key} on {action}"
+                if op.endswith("IfExists"):
+                    assert any(key_applies(action, t, key) for t in types), f"{where} constrains none of {types}"
+                else:
+                    missing = [t for t in types if not key_applies(action, t, key)]
+                    assert missing == [], f"{where}: no such key for resource type(s) {missing}"
+    assert checked > 0
+
+
+@pytest.mark.parametrize(
+    "action, targets, extra",
+    [
+        ("ec2:AttachNetworkInterface", ["instance", "network-interface"], {}),
+        ("ec2:DetachNetworkInterface", ["instance", "network-interface"], {}),
+        ("ec2:ModifyNetworkInterfaceAttribute", ["instance", "network-interface"], {}),
+        ("ec2:AssignPrivateIpAddresses", ["network-interface"], {}),
+        ("ec2:CreateTags", ["network-interface"], {}),  # TagENI: an existing ENI, no ec2:CreateAction
+        ("ec2:CreateTags", ["network-interface"], {"ec2:createaction": "CreateNetworkInterface"}),
+    ],
+)
+def test_the_vpc_cni_calls_on_an_eni_in_the_vpc_are_allowed(action, targets, extra):
+    """Evaluated as IAM does (each resource type the call names, with its own condition keys): the CNI's calls
+    on an ENI of the cluster VPC, tagging an existing ENI included, are allowed by the EKS role's policy."""
+    document = policy_document(VPC_ARN, SUBNETS, SECURITY_GROUPS, BUCKET_ARN, PREFIX, eks_cluster_arn=EKS_ARN)
+    arns = {
+        "instance": f"arn:aws:ec2:us-east-1:{ACCOUNT}:instance/i-0123456789abcdef0",
+        "network-interface": f"arn:aws:ec2:us-east-1:{ACCOUNT}:network-interface/eni-0123456789abcdef0",
+    }
+    who = authz.Principal("the role", f"arn:aws:iam::{ACCOUNT}:role/t", ACCOUNT)
+    call = authz.Call(
+        "VPC CNI",
+        action,
+        [authz.Target(t, arns[t], ACCOUNT) for t in targets],
+        who,
+        {"ec2:vpc": VPC_ARN, "aws:principalaccount": ACCOUNT, **extra},
+        [authz.Doc("inline", None, document, "identity")],
+    )
+    verdict = authz.judge(call)
+    assert verdict.allowed, verdict.why
 
 
 def test_lifecycle_bucket_is_read_only_and_only_under_the_prefix():

@@ -99,3 +99,32 @@ def test_outputs_are_what_nodes_mount():
     assert result.outputs == {"dns_name": fs["dnsName"], "mount_name": fs["mountName"], "file_system_id": fs["id"]}
     preview = run_storage(FsxSettings(), preview=True)
     assert preview.outputs["dns_name"] == "<unknown>" and preview.outputs["mount_name"] == "<unknown>"
+
+
+def test_the_shipped_stacks_file_system_waits_for_every_lustre_port_rule():
+    """FSx validates its security groups at CreateFileSystem (aws/aws-parallelcluster#6181): in the dev plan the
+    file system's transitive dependencies hold the group's 988 and 1018-1023 rules, not only the group."""
+    from tests.conftest import ROOT
+    from tools.harness import config_from_stack_file
+
+    result = run_program(ROOT / "__main__.py", config_from_stack_file(ROOT / "Pulumi.dev.yaml"), preview=False)
+    assert result.error is None, result.error
+    by_urn = {r.urn: r for r in result.registrations}
+
+    def closure(urn: str, seen: set) -> set:
+        reg = by_urn[urn]
+        for dep in [*reg.dependencies, *(u for us in (reg.property_dependencies or {}).values() for u in us)]:
+            if dep in by_urn and dep not in seen:
+                seen.add(dep)
+                closure(dep, seen)
+        return seen
+
+    fs = result.one(LUSTRE)
+    lustre_rules = {
+        r.urn
+        for r in result.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.inputs.get("ipProtocol") == "tcp"
+        and (r.inputs.get("fromPort"), r.inputs.get("toPort")) in ((988, 988), (1018, 1023))
+    }
+    assert len(lustre_rules) == 2
+    assert lustre_rules <= closure(fs.urn, set())

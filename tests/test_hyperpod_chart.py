@@ -346,6 +346,51 @@ def test_platform_values_add_the_region_and_let_overrides_win():
     assert all(platform_values()[k] == v for k, v in hyperpod_chart.DEFAULT_VALUES.items())
 
 
+GPU_TAINT = {"key": "nvidia.com/gpu", "value": "true", "effect": "NoSchedule"}
+
+
+def test_platform_values_make_the_efa_plugin_tolerate_the_gpu_groups_taint(chart):
+    """Defect 6: the EFA DaemonSet tolerates CriticalAddonsOnly and `.Values.tolerations` only, so a group tainted
+    nvidia.com/gpu=true:NoSchedule got no EFA. The platform's values give it the chart's tolerations plus one for
+    each taint of the instance groups; the NVIDIA plugin already tolerates nvidia.com/gpu and is left as the chart
+    has it. The keys exist in the chart."""
+    before = platform_values(REGION)
+    assert "tolerations" not in before.get("aws-efa-k8s-device-plugin", {})
+    values = platform_values(REGION, None, [GPU_TAINT])
+    efa = values["aws-efa-k8s-device-plugin"]["tolerations"]
+    chart_efa = hyperpod_chart.chart_values(chart)["aws-efa-k8s-device-plugin"]["tolerations"]
+    assert efa[: len(chart_efa)] == chart_efa  # a list replaces the chart's: its own are kept
+    assert efa[len(chart_efa) :] == [
+        {"key": "nvidia.com/gpu", "operator": "Equal", "value": "true", "effect": "NoSchedule"}
+    ]
+    assert "nvidia-device-plugin" not in values
+    assert value_key_problems(chart, values) == []
+
+
+def test_platform_values_tolerate_every_blocking_taint_on_each_node_daemonset_with_a_values_path(chart):
+    taints = [
+        {"key": "dedicated", "value": "training", "effect": "NoSchedule"},
+        {"key": "maintenance", "effect": "NoExecute"},  # no value: Exists
+        {"key": "soft", "value": "x", "effect": "PreferNoSchedule"},  # keeps no DaemonSet pod off a node
+    ]
+    values = platform_values(REGION, None, taints)
+    for key in ("aws-efa-k8s-device-plugin", "nvidia-device-plugin"):
+        extra = values[key]["tolerations"][len(hyperpod_chart.chart_values(chart)[key]["tolerations"]) :]
+        assert extra == [
+            {"key": "dedicated", "operator": "Equal", "value": "training", "effect": "NoSchedule"},
+            {"key": "maintenance", "operator": "Exists", "effect": "NoExecute"},
+        ], key
+    stack = {"aws-efa-k8s-device-plugin": {"tolerations": []}}
+    assert platform_values(REGION, stack, taints)["aws-efa-k8s-device-plugin"] == {"tolerations": []}  # the stack wins
+
+
+def test_chart_tolerations_are_the_charts_own_values(chart):
+    """The tolerations the platform repeats (a list replaces the chart's) are the pinned chart's values.yaml."""
+    own = hyperpod_chart.chart_values(chart)
+    for key, tolerations in hyperpod_chart.CHART_TOLERATIONS.items():
+        assert [dict(t) for t in tolerations] == own[key]["tolerations"], key
+
+
 # ------------------------------------------------------------------------------------- chart location
 
 

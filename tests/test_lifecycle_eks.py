@@ -1,9 +1,14 @@
 """EKS node lifecycle script (lifecycle_eks/): run the real ``bash on_create.sh`` against a scratch root.
 
 Each test copies lifecycle_eks/ into a bundle directory (as HyperPod downloads it from S3) and runs the entry
-point with ``HP_ROOT`` pointing at a fake host root that has /var/lib/containerd, /var/lib/kubelet and a
-/proc/mounts with or without the extra EBS volume at /opt/sagemaker. ``systemctl`` (and, where a test needs
-it, ``sleep`` or ``cp``) are stubs first on PATH that log their argv outside the root.
+point with ``HP_ROOT`` pointing at a fake host root as the EKS AMI leaves it: containerd's config template
+/etc/eks/containerd/containerd-config.toml, containerd's unit, /var/lib/containerd, /var/lib/kubelet, and a
+/proc/mounts with or without the extra EBS volume at /opt/sagemaker. ``systemctl`` (and, where a test needs it,
+``sleep`` or ``mv``) are stubs first on PATH that log their argv outside the root.
+
+What the step must do is what AWS's sample OnCreate does (aws/sagemaker-hyperpod-cluster-setup,
+eks/cloudformation/resources/lifecycle-script/base-config/on_create.sh): set
+``root = "/opt/sagemaker/containerd/data-root"`` in that config file, and nothing else.
 """
 
 from __future__ import annotations
@@ -29,25 +34,49 @@ LIFECYCLE_EKS = ROOT / "hyperpod_platform" / "lifecycle_eks"
 VOLUME_MOUNT = "/dev/nvme1n1 /opt/sagemaker ext4 rw,relatime 0 0"
 ROOT_MOUNT = "/dev/nvme0n1p1 / xfs rw,noatime 0 0"
 LOG = "var/log/provision/provisioning.log"
-DROP_IN = "etc/systemd/system/containerd.service.d/90-hyperpod-platform-data-root.conf"
+CONFIG = "etc/eks/containerd/containerd-config.toml"
 DATA_ROOT = "opt/sagemaker/containerd/data-root"
-KUBELET_DIR = "opt/sagemaker/kubelet"
-PLAIN_EXEC_START = (
-    "{ path=/usr/bin/containerd ; argv[]=/usr/bin/containerd ; ignore_errors=no ; start_time=[n/a] ; "
-    "stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }"
-)
+ROOT_LINE = 'root = "/opt/sagemaker/containerd/data-root"'
+UNIT = "usr/lib/systemd/system/containerd.service"
+# The EKS AL2 AMI's containerd config template, in its shape: top-level keys, then tables (bootstrap.sh fills
+# in SANDBOX_IMAGE and copies it to /etc/containerd/config.toml when the node joins).
+AMI_CONFIG = """version = 2
+root = "/var/lib/containerd"
+state = "/run/containerd"
+# Users can use the following import directory to add additional
+# configuration to containerd.
+imports = ["/etc/containerd/config.d/*.toml"]
 
-# systemctl: logs its argv; `is-active UNIT` succeeds for the units in $STUB_ACTIVE; `show` prints
-# $STUB_EXEC_START as `systemctl show -p ExecStart --value` does; the verbs in $STUB_FAIL fail.
-SYSTEMCTL_STUB = """#!/usr/bin/env bash
-printf '%s\\n' "systemctl $*" >>"${STUB_CALLS}"
-if [[ " ${STUB_FAIL:-} " == *" $1 "* ]]; then
-  echo "Failed to $1 ${*: -1}: Unit failed (stub)." >&2
-  exit 1
-fi
+[grpc]
+address = "/run/containerd/containerd.sock"
+
+[plugins."io.containerd.grpc.v1.cri"]
+sandbox_image = "SANDBOX_IMAGE"
+
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+SystemdCgroup = true
+"""
+AMI_UNIT = """[Unit]
+Description=containerd container runtime
+After=network.target local-fs.target
+
+[Service]
+ExecStartPre=-/sbin/modprobe overlay
+ExecStart=/usr/bin/containerd
+Restart=always
+"""
+
+# systemctl: logs its argv (the step must never call it). Otherwise it answers as systemd would on this node:
+# nothing runs yet (HyperPod starts containerd and kubelet when it joins the node), and `show -p ExecStart`
+# prints the unit's ExecStart as systemd formats it.
+SYSTEMCTL_STUB = f"""#!/usr/bin/env bash
+printf '%s\\n' "systemctl $*" >>"${{STUB_CALLS}}"
 case "$1" in
-  is-active) [[ " ${STUB_ACTIVE:-} " == *" ${*: -1} "* ]] ;;
-  show) printf '%s\\n' "${STUB_EXEC_START}" ;;
+  is-active) exit 3 ;;
+  show)
+    cmd="$(sed -n 's/^ExecStart=//p' "${{HP_ROOT}}/{UNIT}")"
+    printf '{{ path=%s ; argv[]=%s ; ignore_errors=no ; start_time=[n/a] ; stop_time=[n/a] ; pid=0 ; code=(null) ; status=0/0 }}\\n' "${{cmd%% *}}" "$cmd"
+    ;;
 esac
 """
 # sleep: HyperPod mounts the volume while the script waits (no real waiting).
@@ -55,9 +84,9 @@ MOUNTING_SLEEP_STUB = f"""#!/usr/bin/env bash
 printf '%s\\n' "sleep $*" >>"${{STUB_CALLS}}"
 printf '%s\\n' "{VOLUME_MOUNT}" >>"${{HP_ROOT}}/proc/mounts"
 """
-FAILING_CP_STUB = """#!/usr/bin/env bash
-printf '%s\\n' "cp $*" >>"${STUB_CALLS}"
-echo "cp: error writing '${*: -1}': No space left on device" >&2
+FAILING_MV_STUB = """#!/usr/bin/env bash
+printf '%s\\n' "mv $*" >>"${STUB_CALLS}"
+echo "mv: cannot move '${*: -2:1}': Read-only file system" >&2
 exit 1
 """
 
@@ -82,6 +111,12 @@ def without_log(snap: dict[str, tuple]) -> dict[str, tuple]:
     return {path: v for path, v in snap.items() if path not in (LOG, "var/log/provision", "var/log")}
 
 
+def changed(before: dict[str, tuple], after: dict[str, tuple]) -> set[str]:
+    """Paths added, removed or changed between two snapshots, the log left out."""
+    before, after = without_log(before), without_log(after)
+    return {path for path in before.keys() | after.keys() if before.get(path) != after.get(path)}
+
+
 @dataclass
 class EksNode:
     """A stubbed EKS node: the lifecycle bundle, a fake host root and stub commands."""
@@ -100,6 +135,9 @@ class EksNode:
         with (self.root / "proc/mounts").open("a", encoding="utf-8") as mounts:
             mounts.write(VOLUME_MOUNT + "\n")
 
+    def config(self) -> str:
+        return (self.root / CONFIG).read_text(encoding="utf-8")
+
     def run(self, **env: str) -> subprocess.CompletedProcess:
         """Run the entry point as HyperPod does (``bash on_create.sh``); stderr merged into stdout."""
         base = {k: v for k, v in os.environ.items() if not k.startswith(("HP_", "STUB_"))}
@@ -109,7 +147,6 @@ class EksNode:
             HP_VOLUME_WAIT_SECONDS="0",
             HP_FAILURE_LOG_GRACE_SECONDS="0",
             STUB_CALLS=str(self.calls_log),
-            STUB_EXEC_START=PLAIN_EXEC_START,
         )
         base.update(env)
         return subprocess.run(
@@ -126,21 +163,22 @@ class EksNode:
             return []
         return [shlex.split(line) for line in self.calls_log.read_text(encoding="utf-8").splitlines()]
 
-    def systemctl(self) -> list[list[str]]:
-        """systemctl invocations so far, without the word ``systemctl``."""
-        return [c[1:] for c in self.calls() if c[0] == "systemctl"]
-
     def log(self) -> str:
         return (self.root / LOG).read_text(encoding="utf-8")
 
 
 @pytest.fixture
 def node(tmp_path: Path) -> EksNode:
-    """A fresh node as the AMI leaves it: containerd's root with a preloaded image store, a kubelet directory,
-    an empty /opt/sagemaker mount point, nothing mounted there, containerd and kubelet stopped."""
+    """A fresh node as the AMI leaves it: containerd's config template and unit, containerd's root with a
+    preloaded image store, a kubelet directory, an empty /opt/sagemaker mount point, nothing mounted there."""
     bundle = tmp_path / "bundle"
     shutil.copytree(LIFECYCLE_EKS, bundle, ignore=shutil.ignore_patterns("__pycache__"))
     root = tmp_path / "root"
+    (root / CONFIG).parent.mkdir(parents=True)
+    (root / CONFIG).write_text(AMI_CONFIG, encoding="utf-8")
+    (root / CONFIG).chmod(0o644)
+    (root / UNIT).parent.mkdir(parents=True)
+    (root / UNIT).write_text(AMI_UNIT, encoding="utf-8")
     containerd = root / "var/lib/containerd"
     (containerd / "io.containerd.metadata.v1.bolt").mkdir(parents=True)
     (containerd / "io.containerd.metadata.v1.bolt/meta.db").write_bytes(b"preloaded pause image\x00")
@@ -163,31 +201,20 @@ def assert_ok(result: subprocess.CompletedProcess) -> None:
     assert result.returncode == 0, f"exit {result.returncode}; output:\n{result.stdout}"
 
 
-def assert_on_volume(node: EksNode) -> None:
-    """containerd runs with --root on the volume, holding a copy of the AMI's store; kubelet's directory is a
-    link to the volume holding what was in /var/lib/kubelet."""
-    drop_in = node.root / DROP_IN
-    lines = drop_in.read_text(encoding="utf-8").splitlines()
-    assert [line for line in lines if line and not line.startswith("#")] == [
-        "[Unit]",
-        "RequiresMountsFor=/opt/sagemaker",
-        "[Service]",
-        "ExecStart=",
-        "ExecStart=/usr/bin/containerd --root /opt/sagemaker/containerd/data-root",
-    ]
-    assert stat.S_IMODE(drop_in.stat().st_mode) == 0o644
-    assert (drop_in.stat().st_uid, drop_in.stat().st_gid) == (0, 0)
-
-    data_root = node.root / DATA_ROOT
-    assert stat.S_IMODE(data_root.stat().st_mode) == 0o711
-    assert (data_root / "io.containerd.metadata.v1.bolt/meta.db").read_bytes() == b"preloaded pause image\x00"
-    assert not (node.root / (DATA_ROOT + ".partial")).exists()
-
-    link = node.root / "var/lib/kubelet"
-    assert link.is_symlink() and os.readlink(link) == "/opt/sagemaker/kubelet"
-    kubeconfig = node.root / KUBELET_DIR / "kubeconfig"
-    assert kubeconfig.read_text(encoding="utf-8") == "apiVersion: v1\n"
-    assert stat.S_IMODE(kubeconfig.stat().st_mode) == 0o600
+def assert_nothing_else_touched(node: EksNode, before: dict[str, tuple]) -> None:
+    """containerd's unit and kubelet's directory are as the AMI left them, no systemd drop-in exists, and
+    systemctl was never called."""
+    after = snapshot(node.root)
+    assert after[UNIT] == before[UNIT]
+    assert "ExecStart=/usr/bin/containerd\n" in (node.root / UNIT).read_text(encoding="utf-8")
+    assert not [p for p in after if p.startswith("etc/systemd/")], "a systemd unit or drop-in was written"
+    kubelet = node.root / "var/lib/kubelet"
+    assert kubelet.is_dir() and not kubelet.is_symlink()
+    assert {p: v for p, v in after.items() if p.startswith("var/lib/")} == {
+        p: v for p, v in before.items() if p.startswith("var/lib/")
+    }
+    assert not (node.root / "opt/sagemaker/kubelet").exists()
+    assert [c for c in node.calls() if c[0] == "systemctl"] == []
 
 
 # --- static checks ---------------------------------------------------------------------------------
@@ -228,62 +255,92 @@ def test_bundle_constant_holds_the_eks_entrypoint():
 # --- runs ------------------------------------------------------------------------------------------
 
 
-def test_volume_first_run_then_second_run_changes_nothing(node: EksNode):
-    """With the volume mounted and the services stopped (HyperPod starts them when it joins the node), the first
-    run moves containerd's and kubelet's data and reloads systemd without starting anything; the second run
-    changes no file and calls no systemctl."""
+def test_with_the_volume_containerds_root_is_set_in_its_config_and_a_second_run_changes_nothing(node: EksNode):
+    """The first run replaces the config's root line with the data root on the volume (every other line, the
+    mode and owner kept) and creates that directory; nothing else on the node changes. The second run changes
+    nothing."""
     node.attach_volume()
+    before = snapshot(node.root)
     first = node.run()
     assert_ok(first)
-    assert_on_volume(node)
-    assert node.systemctl() == [
-        ["show", "containerd.service", "--property=ExecStart", "--value"],
-        ["is-active", "--quiet", "containerd.service"],
-        ["daemon-reload"],
-        ["is-active", "--quiet", "kubelet.service"],
-    ]
+    assert node.config() == AMI_CONFIG.replace('root = "/var/lib/containerd"', ROOT_LINE)
+    config = (node.root / CONFIG).stat()
+    assert (stat.S_IMODE(config.st_mode), config.st_uid, config.st_gid) == (0o644, 0, 0)
+    data_root = node.root / DATA_ROOT
+    assert data_root.is_dir() and stat.S_IMODE(data_root.stat().st_mode) == 0o711
+    assert changed(before, snapshot(node.root)) == {CONFIG, "opt/sagemaker/containerd", DATA_ROOT}
+    assert_nothing_else_touched(node, before)
     log = node.log()
     assert "[start] on_create.sh" in log and "all steps done" in log
-    assert "copied /var/lib/containerd to /opt/sagemaker/containerd/data-root" in log
+    assert f"containerd keeps its data in /{DATA_ROOT} (/{CONFIG}: {ROOT_LINE})" in log
     assert "[start] on_create.sh" in first.stdout, "the log also goes to stdout"
 
-    before, calls_before = snapshot(node.root), node.calls()
+    after_first = snapshot(node.root)
     second = node.run()
     assert_ok(second)
-    assert without_log(snapshot(node.root)) == without_log(before)
-    assert node.calls() == calls_before, "the second run called systemctl"
-    assert "containerd already keeps its data in /opt/sagemaker/containerd/data-root" in second.stdout
-    assert "kubelet already keeps its data in /opt/sagemaker/kubelet" in second.stdout
+    assert changed(after_first, snapshot(node.root)) == set()
+    assert f"containerd already keeps its data in /{DATA_ROOT}" in second.stdout
     assert node.log().count("all steps done") == 2
 
 
-def test_running_services_are_restarted_once_and_not_on_the_second_run(node: EksNode):
-    """A running containerd is stopped before its store is copied and started after the drop-in is loaded; a
-    running kubelet likewise around its move. A second run restarts nothing."""
+def test_containerds_unit_and_kubelets_directory_are_left_as_the_ami_made_them(node: EksNode):
+    """With the volume, even while containerd and kubelet could be stopped and started: no drop-in replaces
+    containerd's ExecStart, /var/lib/kubelet stays a directory (no link to the volume), nothing is copied from
+    /var/lib, and systemctl is not called."""
     node.attach_volume()
-    active = "containerd.service kubelet.service"
-    assert_ok(node.run(STUB_ACTIVE=active))
-    assert_on_volume(node)
-    calls = node.systemctl()
-    assert calls == [
-        ["show", "containerd.service", "--property=ExecStart", "--value"],
-        ["is-active", "--quiet", "containerd.service"],
-        ["stop", "containerd.service"],
-        ["daemon-reload"],
-        ["start", "containerd.service"],
-        ["is-active", "--quiet", "kubelet.service"],
-        ["stop", "kubelet.service"],
-        ["start", "kubelet.service"],
-    ]
-
     before = snapshot(node.root)
-    assert_ok(node.run(STUB_ACTIVE=active))
-    assert node.systemctl() == calls, "the second run stopped, started or reloaded something"
-    assert without_log(snapshot(node.root)) == without_log(before)
+    assert_ok(node.run())
+    assert_nothing_else_touched(node, before)
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        # a commented root line becomes the root line, as in the sample's edit
+        ('version = 2\n# root = "/var/lib/containerd"\n\n[grpc]\n', f"version = 2\n{ROOT_LINE}\n\n[grpc]\n"),
+        # a commented and an active one: one root line (TOML refuses a key given twice)
+        (
+            '#root = "/data"\nroot = "/var/lib/containerd"\nstate = "/run/containerd"\n',
+            f'{ROOT_LINE}\nstate = "/run/containerd"\n',
+        ),
+        # no root line: one among the top-level keys, before the first table
+        (
+            'version = 2\n\n[grpc]\naddress = "/run/x.sock"\n',
+            f'version = 2\n\n{ROOT_LINE}\n[grpc]\naddress = "/run/x.sock"\n',
+        ),
+        # a root key of a table is the table's, not containerd's
+        (
+            'version = 2\n[plugins.example]\n  root = "/x"\n',
+            f'version = 2\n{ROOT_LINE}\n[plugins.example]\n  root = "/x"\n',
+        ),
+        # no table at all: at the end
+        ("version = 2\n", f"version = 2\n{ROOT_LINE}\n"),
+    ],
+    ids=["commented", "commented-and-active", "none", "table-root", "no-table"],
+)
+def test_the_root_line_is_set_once_among_the_top_level_keys(node: EksNode, config: str, expected: str):
+    node.attach_volume()
+    (node.root / CONFIG).write_text(config, encoding="utf-8")
+    assert_ok(node.run())
+    assert node.config() == expected
+    once = snapshot(node.root)
+    assert_ok(node.run())
+    assert changed(once, snapshot(node.root)) == set()
+
+
+def test_a_config_already_on_the_volume_is_left_as_it_is(node: EksNode):
+    """An AMI (or a rerun) whose config already names the data root: no write, only the directory made."""
+    node.attach_volume()
+    (node.root / CONFIG).write_text(AMI_CONFIG.replace('root = "/var/lib/containerd"', ROOT_LINE), encoding="utf-8")
+    before = snapshot(node.root)
+    result = node.run()
+    assert_ok(result)
+    assert changed(before, snapshot(node.root)) == {"opt/sagemaker/containerd", DATA_ROOT}
+    assert f"containerd already keeps its data in /{DATA_ROOT}" in result.stdout
 
 
 def test_without_the_volume_nothing_changes(node: EksNode):
-    """A group without the extra EBS volume: no drop-in, no copy, no link, no systemctl; only the log grows."""
+    """A group without the extra EBS volume: the config, the unit and kubelet stay; only the log grows."""
     before = snapshot(node.root)
     result = node.run()
     assert_ok(result)
@@ -306,96 +363,41 @@ def test_volume_below_another_mount_point_is_not_the_volume(node: EksNode):
 def test_waits_for_the_volume_to_be_mounted(node: EksNode):
     """The volume may be mounted after OnCreate starts: the step polls until the wait runs out."""
     node.stub("sleep", MOUNTING_SLEEP_STUB)
+    before = snapshot(node.root)
     result = node.run(HP_VOLUME_WAIT_SECONDS="60")
     assert_ok(result)
     assert "waiting for /opt/sagemaker to be mounted (0 of 60 s)" in result.stdout
     assert [c for c in node.calls() if c[0] == "sleep"] == [["sleep", "5"]]
-    assert_on_volume(node)
+    assert ROOT_LINE in node.config().splitlines()
+    assert_nothing_else_touched(node, before)
 
 
-def test_data_left_by_an_earlier_root_volume_is_replaced(node: EksNode):
-    """After an AMI update the volume keeps the previous root volume's containerd store and kubelet directory;
-    they are replaced by copies of this root volume's."""
+def test_an_ami_without_the_config_template_keeps_its_defaults(node: EksNode):
+    """No /etc/eks/containerd/containerd-config.toml (an AMI that does not use it): logged, nothing changes,
+    the node is not failed (as in the sample)."""
     node.attach_volume()
-    stale_store = node.root / DATA_ROOT / "io.containerd.metadata.v1.bolt"
-    stale_store.mkdir(parents=True)
-    (stale_store / "meta.db").write_bytes(b"AL2 store")
-    (stale_store.parent / "stale-snapshot").write_text("old", encoding="utf-8")
-    (node.root / KUBELET_DIR).mkdir(parents=True)
-    (node.root / KUBELET_DIR / "old-pod-state").write_text("old", encoding="utf-8")
-
+    (node.root / CONFIG).unlink()
+    before = snapshot(node.root)
     result = node.run()
     assert_ok(result)
-    assert_on_volume(node)
-    assert not (node.root / DATA_ROOT / "stale-snapshot").exists()
-    assert not (node.root / KUBELET_DIR / "old-pod-state").exists()
-    assert "removing /opt/sagemaker/containerd/data-root: an earlier root volume" in result.stdout
-    assert "removing /opt/sagemaker/kubelet: an earlier root volume" in result.stdout
+    assert f"WARNING: /{CONFIG} not found" in result.stdout
+    assert without_log(snapshot(node.root)) == without_log(before)
+    assert "all steps done" in node.log()
 
 
-@pytest.mark.parametrize(
-    ("active", "fail", "message"),
-    [
-        ("", "daemon-reload", "systemctl daemon-reload failed after writing /" + DROP_IN),
-        ("containerd.service", "stop", "systemctl stop containerd.service failed"),
-        ("containerd.service", "start", "systemctl start containerd.service failed"),
-        ("", "show", "systemctl show containerd.service failed"),
-    ],
-)
-def test_a_failing_systemctl_is_logged_and_fails_the_run(node: EksNode, active: str, fail: str, message: str):
-    """A failing command stops the run with a non-zero status, saying what failed, on stdout (HyperPod's log)
-    and in the provisioning log."""
+def test_a_failing_write_is_logged_fails_the_run_and_leaves_the_config(node: EksNode):
+    """The new config cannot be put in place (here a read-only file system): the run fails naming the file,
+    on stdout (HyperPod's log) and in the provisioning log, and the config is as it was."""
     node.attach_volume()
-    result = node.run(STUB_ACTIVE=active, STUB_FAIL=fail)
-    assert result.returncode != 0, result.stdout
-    assert f"ERROR: {message}" in result.stdout
-    assert "FAILED: step 10-data-volume" in result.stdout
-    log = node.log()
-    assert f"ERROR: {message}" in log
-    assert "FAILED: step 10-data-volume" in log
-    assert "all steps done" not in log
-
-
-def test_a_failing_copy_is_logged_and_leaves_no_partial_store(node: EksNode):
-    """A copy that fails (a full volume) fails the run naming the copy; no drop-in points containerd at a
-    half-copied store."""
-    node.attach_volume()
-    node.stub("cp", FAILING_CP_STUB)
+    node.stub("mv", FAILING_MV_STUB)
     result = node.run()
     assert result.returncode != 0, result.stdout
-    assert "ERROR: cannot copy /var/lib/containerd to /opt/sagemaker/containerd/data-root.partial" in node.log()
-    assert "FAILED: step 10-data-volume" in node.log()
-    assert not (node.root / DATA_ROOT).exists()
-    assert not (node.root / DROP_IN).exists()
-
-
-def test_a_containerd_unit_with_arguments_is_left_alone(node: EksNode):
-    """The drop-in replaces ExecStart; when the AMI's unit passes arguments (here a config path), replacing it
-    would drop them, so the run fails naming the command and changes nothing."""
-    node.attach_volume()
-    node.attach_volume()  # a duplicate mount line changes nothing
-    exec_start = PLAIN_EXEC_START.replace(
-        "argv[]=/usr/bin/containerd ;", "argv[]=/usr/bin/containerd --config /etc/eks/containerd.toml ;"
-    )
-    before = snapshot(node.root)
-    result = node.run(STUB_EXEC_START=exec_start)
-    assert result.returncode != 0, result.stdout
-    assert "containerd.service starts '/usr/bin/containerd --config /etc/eks/containerd.toml'" in result.stdout
-    assert without_log(snapshot(node.root)) == before
-    assert ["stop", "containerd.service"] not in node.systemctl()
-
-
-def test_a_kubelet_link_elsewhere_is_refused(node: EksNode):
-    """/var/lib/kubelet already a link to somewhere else: not ours to move; the run fails saying where it
-    points."""
-    node.attach_volume()
-    kubelet = node.root / "var/lib/kubelet"
-    shutil.rmtree(kubelet)
-    kubelet.symlink_to("/data/kubelet")
-    result = node.run()
-    assert result.returncode != 0, result.stdout
-    assert "/var/lib/kubelet is a symbolic link to /data/kubelet, not to /opt/sagemaker/kubelet" in result.stdout
-    assert os.readlink(kubelet) == "/data/kubelet"
+    message = f"ERROR: cannot install /{CONFIG}"
+    assert message in result.stdout and message in node.log()
+    assert "FAILED: step 10-data-volume" in result.stdout and "FAILED: step 10-data-volume" in node.log()
+    assert "all steps done" not in node.log()
+    assert node.config() == AMI_CONFIG
+    assert [p.name for p in (node.root / CONFIG).parent.iterdir()] == ["containerd-config.toml"]
 
 
 # --- packaging -------------------------------------------------------------------------------------

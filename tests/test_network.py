@@ -14,7 +14,7 @@ import pulumi
 import pytest
 
 from hyperpod_platform import ConfigError, Network, NetworkArgs
-from hyperpod_platform.network import route_table_problems
+from hyperpod_platform.network import route_table_problems, s3_endpoint_policy
 from hyperpod_platform.settings import NetworkSettings
 from tools import harness
 from tools.harness import ACCOUNT, run_program
@@ -229,7 +229,7 @@ def test_cluster_security_group_admits_itself_and_lustre_and_sends_anywhere():
 
 def test_s3_gateway_endpoint_serves_private_route_tables_for_own_account_principals():
     """The S3 endpoint, for the region in the args, serves every private route table (no public one) and
-    admits only principals of the VPC's account."""
+    admits principals of the VPC's account for anything of S3."""
     settings = dataclasses.replace(CREATE, availability_zones=("eu-west-1a", "eu-west-1b"))
     result = ok(run_network(settings, region="eu-west-1"))
     ep = result.one("aws:ec2/vpcEndpoint:VpcEndpoint")
@@ -237,8 +237,38 @@ def test_s3_gateway_endpoint_serves_private_route_tables_for_own_account_princip
     assert ep.inputs["vpcId"] == result.one("aws:ec2/vpc:Vpc").outputs["id"]
     private = tier(result, "private")
     assert sorted(ep.inputs["routeTableIds"]) == sorted(route_table_of(result, s).outputs["id"] for s in private)
-    (stmt,) = json.loads(ep.inputs["policy"])["Statement"]
-    assert stmt["Condition"] == {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}
+    own = [s for s in json.loads(ep.inputs["policy"])["Statement"] if "Condition" in s]
+    assert [(s["Action"], s["Resource"], s["Condition"]) for s in own] == [
+        ("s3:*", "*", {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}})
+    ]
+
+
+def test_s3_gateway_endpoint_lets_any_principal_read_the_regions_ecr_layer_bucket():
+    """ECR image layers come from the AWS-owned prod-<region>-starport-layer-bucket through URLs AWS signs (no
+    principal of ours): the endpoint allows s3:GetObject on that bucket of the endpoint's region, for any
+    principal and with no condition, and nothing more without the account condition (ECR User Guide,
+    "Minimum Amazon S3 bucket permissions")."""
+    settings = dataclasses.replace(CREATE, availability_zones=("eu-west-1a", "eu-west-1b"))
+    ep = ok(run_network(settings, region="eu-west-1")).one("aws:ec2/vpcEndpoint:VpcEndpoint")
+    open_ = [s for s in json.loads(ep.inputs["policy"])["Statement"] if "Condition" not in s]
+    assert open_ == [
+        {
+            "Sid": "AwsOwnedBucketsTheNodesRead",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": ["arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/*"],
+        }
+    ]
+
+
+def test_aws_owned_bucket_reads_follow_the_partition_and_region():
+    """The layer bucket's ARN takes the VPC's partition and the endpoint's region (China: aws-cn)."""
+    policy = s3_endpoint_policy(["111122223333", "444455556666"], "aws-cn", "cn-north-1", several=True)
+    account, aws_owned = policy["Statement"]
+    assert account["Sid"] == "PlatformAccountPrincipalsOnly"
+    assert account["Condition"] == {"StringEquals": {"aws:PrincipalAccount": ["111122223333", "444455556666"]}}
+    assert aws_owned["Resource"] == ["arn:aws-cn:s3:::prod-cn-north-1-starport-layer-bucket/*"]
 
 
 def test_flow_logs_go_to_a_log_group_through_a_role_only_flow_logs_assume():
@@ -446,3 +476,27 @@ def test_private_route_tables_are_distinct_per_subnet(nat):
     result = create(nat_gateways=nat)
     tables = [route_table_of(result, s).urn for s in tier(result, "private")]
     assert len(set(tables)) == len(tables) == len(CREATE.availability_zones)
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
+def test_cluster_security_group_id_is_the_groups_id_and_waits_for_every_rule_of_it(preview):
+    """What takes ``cluster_security_group_id`` (FSx, which checks the Lustre ports at CreateFileSystem) depends
+    on each of the group's rules, and gets the group's own id (known in a preview once the group's is)."""
+    import pulumi_aws as aws
+
+    def program():
+        net = Network(NAME, NetworkArgs(settings=CREATE, tags=TAGS, region="us-east-1"))
+        aws.ssm.Parameter("probe", type="String", value="x", description=net.cluster_security_group_id)
+        pulumi.export("sg", net.cluster_security_group.id)
+
+    result = ok(run_program(program, CONFIG, preview=preview))
+    sg = result.one("aws:ec2/securityGroup:SecurityGroup")
+    rules = [
+        r
+        for r in result.registrations
+        if r.type.startswith("aws:vpc/securityGroup") and r.inputs.get("securityGroupId") == result.outputs["sg"]
+    ]
+    assert len(rules) == 5  # self in, self out, Lustre 988, Lustre 1018-1023, egress
+    probe = result.one("aws:ssm/parameter:Parameter")
+    assert {r.urn for r in rules} | {sg.urn} <= set(probe.property_dependencies["description"])
+    assert probe.inputs["description"] == result.outputs["sg"]

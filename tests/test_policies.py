@@ -61,7 +61,12 @@ RULES = [
     "access-points-vpc-only",
     "bucket-wildcard-delegation-only",
     "quotas-fit-capacity",
+    "behaviour-readiness",
+    "behaviour-authorization",
+    "behaviour-reachability",
+    "behaviour-kubernetes",
 ]
+BEHAVIOUR = {r for r in RULES if r.startswith("behaviour-")}
 ADVISORY_BY_DEFAULT = {"hyperpod-resilience", "iam-parliament-findings", "stateful-protection"}
 PROD = load_policy_config(PROD_CONFIG)
 LOGIN_NLB_STACK = ROOT / "tests" / "policy_programs" / "login_nlb_stack.py"
@@ -111,6 +116,7 @@ def test_pack_describes_every_rule(pack):
         "team-access-namespace-scoped",  # principals resolved to the stack's roles (tags, names)
         "cross-account-trust-conditioned",  # a role's account from its ARN; Pod Identity target roles
         "quotas-fit-capacity",  # quotas summed per cluster, against its instance groups
+        *BEHAVIOUR,  # what must be true on AWS, judged on the whole plan
     }
 
 
@@ -355,7 +361,7 @@ def test_dev_preview_passes_prod_policy_config():
     """`scripts/preview --stack dev --policy-config policies/config/prod.json` exits 0."""
     proc = _preview("--stack", "dev", "--quiet", "--policy-config", "policies/config/prod.json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Policies: pack hyperpod-guardrails, 20 policies (1 advisory, 19 mandatory)" in proc.stdout
+    assert "Policies: pack hyperpod-guardrails, 24 policies (1 advisory, 23 mandatory)" in proc.stdout
     assert "Policy check: 0 mandatory, 0 advisory violation(s)." in proc.stdout
 
 

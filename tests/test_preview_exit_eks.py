@@ -37,6 +37,14 @@ CASES = {
         lambda c: c[P + "eks"].update(endpointPublicAccess=True, publicAccessCidrs=["0.0.0.0/0"]),
         ["eks.publicAccessCidrs", "open to the world"],
     ),
+    "deploy from the VPN without a VPN": (
+        lambda c: (c[P + "eks"].update(deployFrom="vpn"), c[P + "eks"].pop("publicAccessCidrs"), c.pop(P + "vpn")),
+        ["eks.deployFrom", "vpn.enabled"],
+    ),
+    "deploy from a private network without its ranges": (
+        lambda c: (c[P + "eks"].update(deployFrom="private"), c[P + "eks"].pop("publicAccessCidrs")),
+        ["eks.privateAccessCidrs", "required"],
+    ),
     "misspelt helm value": (
         lambda c: c[P + "eks"]["helmValues"].update(mlfow={"enabled": False}),
         ["eks.helmValues.mlfow", "mlflow"],

@@ -43,13 +43,15 @@ def test_eks_dev_preview_passes_prod_policies_and_shows_the_eks_platform(plan):
     addons = {
         r["inputs"]["addonName"] for r in plan if r["type"] == "aws:eks/addon:Addon" and r["parent"] == control_plane
     }
-    assert addons == {"eks-pod-identity-agent", "aws-fsx-csi-driver"}
+    assert addons == {"eks-pod-identity-agent"}  # DaemonSets only: the nodes' add-ons come after the nodes
+    (node_addons,) = [r["urn"] for r in plan if r["type"] == "hyperpod-platform:index:EksNodeAddons"]
+    assert {r["inputs"]["addonName"] for r in plan if r["parent"] == node_addons} == {"aws-fsx-csi-driver"}
     release = _one(plan, "kubernetes:helm.sh/v3:Release")["inputs"]
     assert release["namespace"] == "kube-system" and release["skipAwait"] is True
     assert release["values"]["mlflow"] == {"enabled": False}  # the stack's helmValues over the defaults
     assert release["values"]["global"]["region"] == "us-east-1"
-    pv = _one(plan, "kubernetes:core/v1:PersistentVolume")["inputs"]
-    assert pv["spec"]["csi"]["driver"] == "fsx.csi.aws.com"
+    pvs = [r["inputs"] for r in plan if r["type"] == "kubernetes:core/v1:PersistentVolume"]
+    assert len(pvs) == 3 and {pv["spec"]["csi"]["driver"] for pv in pvs} == {"fsx.csi.aws.com"}  # kubeflow, 2 teams
     hyperpod = _one(plan, "aws-native:sagemaker:Cluster")["inputs"]
     assert set(hyperpod["orchestrator"]) == {"eks"}
     groups = {g["instanceGroupName"]: g for g in hyperpod["instanceGroups"]}
@@ -71,7 +73,8 @@ def test_every_kubernetes_resource_of_the_stack_names_the_clusters_provider(eks_
     assert result.error is None, result.error
     provider = result.one("pulumi:providers:kubernetes")
     k8s = [r for r in result.registrations if r.type.startswith("kubernetes:")]
-    assert len(k8s) == 3 and all(r.provider.startswith(provider.urn + "::") for r in k8s)
+    # the Helm release, a PV and claim for kubeflow and each team, and each team's Role, ClusterRole and bindings
+    assert len(k8s) == 1 + 2 * 3 + 4 * 2 and all(r.provider.startswith(provider.urn + "::") for r in k8s)
 
 
 def test_the_nodes_get_the_eks_lifecycle_script_and_the_eks_role_statements(eks_config):
@@ -125,14 +128,47 @@ BAD = {
         "internet",
     ),
     "public endpoint without CIDRs": (
-        lambda c: c[P + "eks"].update(endpointPublicAccess=True),
+        lambda c: c[P + "eks"].pop("publicAccessCidrs"),
         "eks.publicAccessCidrs",
         "required",
     ),
     "CIDRs on a private endpoint": (
-        lambda c: c[P + "eks"].update(publicAccessCidrs=["203.0.113.0/24"]),
+        lambda c: c[P + "eks"].update(deployFrom="vpn"),
         "eks.publicAccessCidrs",
         "endpointPublicAccess",
+    ),
+    "deploy from an unknown place": (
+        lambda c: c[P + "eks"].update(deployFrom="laptop"),
+        "eks.deployFrom",
+        "public",
+    ),
+    "deploy from the public endpoint that is turned off": (
+        lambda c: c[P + "eks"].update(endpointPublicAccess=False),
+        "eks.endpointPublicAccess",
+        "eks.deployFrom",
+    ),
+    "deploy from the VPN without a VPN": (
+        lambda c: (c[P + "eks"].update(deployFrom="vpn"), c[P + "eks"].pop("publicAccessCidrs"), c.pop(P + "vpn")),
+        "eks.deployFrom",
+        "vpn.enabled",
+    ),
+    "deploy from a private network without its ranges": (
+        lambda c: (c[P + "eks"].update(deployFrom="private"), c[P + "eks"].pop("publicAccessCidrs")),
+        "eks.privateAccessCidrs",
+        "required",
+    ),
+    "private ranges that are the internet": (
+        lambda c: (
+            c[P + "eks"].update(deployFrom="private", privateAccessCidrs=["0.0.0.0/1", "128.0.0.0/1"]),
+            c[P + "eks"].pop("publicAccessCidrs"),
+        ),
+        "eks.privateAccessCidrs",
+        "internet",
+    ),
+    "private range of the whole internet": (
+        lambda c: c[P + "eks"].update(privateAccessCidrs=["0.0.0.0/0"]),
+        "eks.privateAccessCidrs[0]",
+        "internet",
     ),
     "VPC CNI too old": (
         lambda c: c[P + "eks"].update(vpcCniVersion="v1.18.2-eksbuild.1"),

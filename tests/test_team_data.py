@@ -2,7 +2,9 @@
 uses the default provider, what lives in the data account uses the data account's provider (allowed account
 and assumed role); the role chain pod -> data-access role -> target role pins the association's external id;
 the access point is VPC-only and limited to the team's prefix and target role; the bucket is read or created
-(protected); the bucket policy, one per bucket, is TLS-only and delegates to the data account's access points."""
+(protected); the bucket policy, one per bucket, is TLS-only and delegates to the data account's access points; on
+a bucket the stack does not own it keeps the statements the platform did not write (read from a model of the data
+account's buckets) and outlives the stack."""
 
 import json
 from dataclasses import replace
@@ -13,7 +15,8 @@ import pytest
 from hyperpod_platform import BucketDelegation, BucketDelegationArgs, TeamData, TeamDataArgs
 from hyperpod_platform.errors import ConfigError
 from hyperpod_platform.settings import AccountSettings, QuotaResourceSettings, TeamDataSettings, TeamSettings
-from hyperpod_platform.team_data import READ_ACTIONS, WRITE_ACTIONS, data_account_provider
+from hyperpod_platform.team_data import PLATFORM_SIDS, READ_ACTIONS, WRITE_ACTIONS, data_account_provider
+from tools import harness
 from tools.harness import ACCOUNT, Registration, RunResult, run_program
 
 CONFIG = {"aws:region": "us-east-1", "aws-native:region": "us-east-1"}
@@ -201,7 +204,9 @@ def test_association_names_the_target_role_by_its_computed_arn(preview):
     assert i["roleArn"] == DATA_ROLE_ARN  # from its name: known in a preview too
 
 
-def test_target_role_trust_pins_the_association_external_id():
+def test_target_role_trust_pins_the_association_external_id_and_tags_sessions_apart():
+    """AssumeRole under the association's external id; TagSession in its own statement, since the IAM reference
+    gives sts:TagSession no sts:ExternalId key (under that condition the tagging, and so the chain, is denied)."""
     result = _run()
     association = result.one("aws:eks/podIdentityAssociation:PodIdentityAssociation")
     external_id = association.outputs["externalId"]
@@ -215,9 +220,15 @@ def test_target_role_trust_pins_the_association_external_id():
                 "Sid": "TheTeamDataRoleThroughItsAssociation",
                 "Effect": "Allow",
                 "Principal": {"AWS": DATA_ROLE_ARN},
-                "Action": ["sts:AssumeRole", "sts:TagSession"],
+                "Action": "sts:AssumeRole",
                 "Condition": {"StringEquals": {"sts:ExternalId": external_id}},
-            }
+            },
+            {
+                "Sid": "ItsSessionTags",
+                "Effect": "Allow",
+                "Principal": {"AWS": DATA_ROLE_ARN},
+                "Action": "sts:TagSession",
+            },
         ],
     }
 
@@ -384,43 +395,153 @@ def test_outputs_resolve_to_the_computed_arns(preview):
 
 
 BUCKET_ARN = "arn:aws:s3:::prepared-data"
+TLS_DENY = {
+    "Sid": "HyperPodPlatformDenyInsecureTransport",
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "s3:*",
+    "Resource": [BUCKET_ARN, f"{BUCKET_ARN}/*"],
+    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+}
+DELEGATION = {
+    "Sid": "HyperPodPlatformDelegateToAccessPoints",
+    "Effect": "Allow",
+    "Principal": "*",
+    "Action": "s3:*",
+    "Resource": [BUCKET_ARN, f"{BUCKET_ARN}/*"],
+    "Condition": {"StringEquals": {"s3:DataAccessPointAccount": DATA_ACCOUNT}},
+}
+# Statements the data account's admins wrote: one with a Sid, one without.
+ANALYTICS_READS = {
+    "Sid": "AnalyticsReadsReports",
+    "Effect": "Allow",
+    "Principal": {"AWS": f"arn:aws:iam::{DATA_ACCOUNT}:role/Analytics"},
+    "Action": "s3:GetObject",
+    "Resource": f"{BUCKET_ARN}/reports/*",
+}
+NO_SID_DENY = {
+    "Effect": "Deny",
+    "Principal": "*",
+    "Action": "s3:DeleteBucket",
+    "Resource": BUCKET_ARN,
+    "Condition": {"ArnNotEquals": {"aws:PrincipalArn": f"arn:aws:iam::{DATA_ACCOUNT}:role/Admin"}},
+}
 
 
-@pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
-def test_bucket_delegation_keeps_tls_only_and_delegates_to_the_data_accounts_access_points(preview):
+@pytest.fixture
+def data_account(monkeypatch):
+    """A model of the data account's buckets for one test: fill the returned mapping with bucket name -> the
+    policy S3 holds (JSON; None: no policy). The harness's Bucket.get() read answers from it as the provider
+    does (``policy`` from GetBucketPolicy, "" when the bucket has none)."""
+    buckets: dict = {}
+    monkeypatch.setattr(harness.AwsMocks, "bucket_policies", buckets)
+    return buckets
+
+
+def _delegate(preview: bool, bucket: str = "prepared-data", **changes) -> RunResult:
     def program():
-        BucketDelegation(
-            "prepared-data", BucketDelegationArgs(bucket="prepared-data", data_account=DATA, region="us-east-1")
-        )
+        fields = {"bucket": bucket, "data_account": DATA, "region": "us-east-1", **changes}
+        BucketDelegation("prepared-data", BucketDelegationArgs(**fields))
 
     result = run_program(program, CONFIG, preview=preview)
     assert result.error is None, result.error
+    return result
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
+def test_a_created_buckets_policy_is_tls_only_delegation_and_goes_with_the_stack(preview):
+    result = _delegate(preview, created=True)
     provider = result.one("pulumi:providers:aws")
     _assert_data_provider(provider)
     policy = result.one("aws:s3/bucketPolicy:BucketPolicy")
     assert _provider_urn(policy) == provider.urn
     assert policy.inputs["bucket"] == "prepared-data"
-    assert _policy(policy) == {
+    assert _policy(policy) == {"Version": "2012-10-17", "Statement": [TLS_DENY, DELEGATION]}
+    assert not policy.retain_on_delete  # the stack's bucket: its policy is the stack's too
+    assert not result.of_type("aws:s3/bucket:Bucket")  # nothing read: there is no other policy to keep
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
+def test_an_existing_buckets_policy_keeps_the_statements_the_platform_did_not_write(data_account, preview):
+    stale = {**DELEGATION, "Condition": {"StringEquals": {"s3:DataAccessPointAccount": "444444444444"}}}
+    data_account["prepared-data"] = json.dumps(
+        {"Version": "2012-10-17", "Id": "DataTeamPolicy", "Statement": [ANALYTICS_READS, stale, NO_SID_DENY]}
+    )
+    result = _delegate(preview)
+    assert _policy(result.one("aws:s3/bucketPolicy:BucketPolicy")) == {
         "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [BUCKET_ARN, f"{BUCKET_ARN}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
-            {
-                "Sid": "DelegateToAccessPointsOfTheDataAccount",
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [BUCKET_ARN, f"{BUCKET_ARN}/*"],
-                "Condition": {"StringEquals": {"s3:DataAccessPointAccount": DATA_ACCOUNT}},
-            },
-        ],
+        "Id": "DataTeamPolicy",
+        # theirs as they were, in their order; the platform's own (an earlier run's, by Sid) replaced once
+        "Statement": [ANALYTICS_READS, NO_SID_DENY, TLS_DENY, DELEGATION],
     }
+    (read,) = result.of_type("aws:s3/bucket:Bucket")
+    assert read.read and read.id == "prepared-data"
+    assert _provider_urn(read) == result.one("pulumi:providers:aws").urn  # read in the data account
+
+
+def test_a_second_run_over_its_own_merged_policy_writes_the_same_policy(data_account):
+    data_account["prepared-data"] = json.dumps({"Version": "2012-10-17", "Statement": [ANALYTICS_READS]})
+    first = _policy(_delegate(False).one("aws:s3/bucketPolicy:BucketPolicy"))
+    data_account["prepared-data"] = json.dumps(first)  # what S3 holds after the first run
+    assert _policy(_delegate(False).one("aws:s3/bucketPolicy:BucketPolicy")) == first
+
+
+@pytest.mark.parametrize("preview", [False, True], ids=["up", "preview"])
+def test_destroy_leaves_the_policy_of_a_bucket_the_stack_does_not_own(data_account, preview):
+    data_account["prepared-data"] = json.dumps({"Version": "2012-10-17", "Statement": [ANALYTICS_READS]})
+    policy = _delegate(preview).one("aws:s3/bucketPolicy:BucketPolicy")
+    assert policy.retain_on_delete  # `pulumi destroy` drops it from the stack, not from the bucket
+    assert not policy.protect  # and destroy still runs
+
+
+@pytest.mark.parametrize("held", [None, ""], ids=["no-policy", "empty"])
+def test_a_bucket_without_a_policy_gets_the_platforms_statements_only(data_account, held):
+    data_account["prepared-data"] = held
+    policy = _delegate(False).one("aws:s3/bucketPolicy:BucketPolicy")
+    assert _policy(policy) == {"Version": "2012-10-17", "Statement": [TLS_DENY, DELEGATION]}
+    assert policy.retain_on_delete
+
+
+@pytest.mark.parametrize(
+    ("held", "why"),
+    [("{not json", "is not JSON"), (json.dumps({"Version": "2012-10-17", "Statement": "x"}), "no list")],
+)
+def test_a_current_policy_that_cannot_be_read_is_not_written_over(data_account, held, why):
+    data_account["prepared-data"] = held
+
+    def program():
+        BucketDelegation(
+            "prepared-data", BucketDelegationArgs(bucket="prepared-data", data_account=DATA, region="us-east-1")
+        )
+
+    result = run_program(program, CONFIG, preview=False)
+    assert result.error is not None and why in str(result.error) and "prepared-data" in str(result.error)
+    assert all("policy" not in r.inputs for r in result.of_type("aws:s3/bucketPolicy:BucketPolicy"))
+
+
+def test_the_delegation_narrows_to_the_teams_access_points_when_given(data_account):
+    data_account["prepared-data"] = None
+    other = f"arn:aws:s3:us-east-1:{DATA_ACCOUNT}:accesspoint/hp-team-b"
+    result = _delegate(False, access_point_arns=[other, AP_ARN, pulumi.Output.from_input(other)])
+    statements = {st["Sid"]: st for st in _policy(result.one("aws:s3/bucketPolicy:BucketPolicy"))["Statement"]}
+    assert set(statements) == PLATFORM_SIDS
+    assert statements["HyperPodPlatformDelegateToAccessPoints"]["Condition"] == {
+        "StringEquals": {"s3:DataAccessPointAccount": DATA_ACCOUNT, "s3:DataAccessPointArn": [AP_ARN, other]}
+    }
+
+
+def test_the_platform_statements_are_an_output_for_the_data_accounts_admin(data_account):
+    data_account["prepared-data"] = json.dumps({"Version": "2012-10-17", "Statement": [ANALYTICS_READS]})
+
+    def program():
+        d = BucketDelegation(
+            "prepared-data", BucketDelegationArgs(bucket="prepared-data", data_account=DATA, region="us-east-1")
+        )
+        pulumi.export("statements", d.statements)
+
+    result = run_program(program, CONFIG, preview=False)
+    assert result.error is None, result.error
+    assert json.loads(result.outputs["statements"]) == [TLS_DENY, DELEGATION]
 
 
 def test_two_teams_on_one_bucket_make_one_bucket_policy():
@@ -451,7 +572,7 @@ def test_a_created_buckets_policy_waits_for_the_bucket():
         BucketDelegation(
             "prepared-data",
             BucketDelegationArgs(
-                bucket=team.bucket_name, data_account=DATA, region="us-east-1", data_provider=provider
+                bucket=team.bucket_name, data_account=DATA, region="us-east-1", data_provider=provider, created=True
             ),
         )
 
@@ -510,6 +631,8 @@ def test_an_existing_bucket_may_have_dots():
         ({"bucket": "Bad_Bucket"}, "bucket"),
         ({"data_account": replace(DATA, role_arn=None)}, "data_account.role_arn"),
         ({"region": "nowhere"}, "region"),
+        ({"access_point_arns": ["arn:aws:s3:us-east-1:444444444444:accesspoint/x-ap"]}, "access_point_arns[0]"),
+        ({"access_point_arns": [BUCKET_ARN]}, "access_point_arns[0]"),
     ],
 )
 def test_bucket_delegation_refuses_bad_args(changes, path):

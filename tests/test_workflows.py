@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -102,4 +103,62 @@ def test_pull_requests_check_every_shipped_stack():
     runs = " ".join(s.get("run", "") for s in _steps(wf["jobs"]["offline"]))
     for stack in stacks:
         assert f"scripts/preview --stack {stack} --policy-config policies/config/prod.json" in runs
-    assert sorted(wf["jobs"]["preview"]["strategy"]["matrix"]["stack"]) == stacks
+    assert sorted(m["stack"] for m in wf["jobs"]["preview"]["strategy"]["matrix"]["include"]) == stacks
+
+
+GITHUB_HOSTED = re.compile(r"^(ubuntu|windows|macos)-")
+"""Labels of GitHub's standard hosted runners: no fixed egress address and no route into a VPC."""
+
+
+def _stack_config(stack: str) -> dict:
+    return yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
+
+
+def _runners_of(stack: str) -> dict[str, str]:
+    """Where each workflow runs `pulumi` against ``stack``: job -> runner label."""
+    found = {}
+    for job_name, job in _load("up.yml")["jobs"].items():
+        if job.get("uses", "").endswith("up-stack.yml") and job["with"]["stack"] == stack:
+            default = _load("up-stack.yml")[True]["workflow_call"]["inputs"]["runner"]["default"]
+            found[f"up.yml {job_name}"] = job["with"].get("runner", default)
+    for entry in _load("preview.yml")["jobs"]["preview"]["strategy"]["matrix"]["include"]:
+        if entry["stack"] == stack:
+            found["preview.yml preview"] = entry["runner"]
+    return found
+
+
+EKS_STACKS = sorted(
+    p.name.split(".")[1]
+    for p in ROOT.glob("Pulumi.*.yaml")
+    if (yaml.safe_load(p.read_text())["config"].get("hyperpod-platform:cluster") or {}).get("orchestrator") == "eks"
+)
+
+
+@pytest.mark.parametrize("stack", EKS_STACKS)
+def test_eks_stacks_run_pulumi_where_their_config_opens_the_api_server(stack):
+    """An EKS stack's `pulumi up` and preview reach the API server: with eks.deployFrom public (the default) they
+    run on a runner with static egress ranges (named in the stack file and listed in eks.publicAccessCidrs),
+    never on a GitHub-hosted label; with vpn no workflow deploys it (an operator on the VPN does); with private
+    they run on a self-hosted runner."""
+    eks = _stack_config(stack).get("hyperpod-platform:eks") or {}
+    mode = eks.get("deployFrom", "public")
+    runners = _runners_of(stack)
+    stack_file = (ROOT / f"Pulumi.{stack}.yaml").read_text()
+    if mode == "vpn":
+        assert not [j for j in runners if j.startswith("up.yml")], runners
+        return
+    assert any(j.startswith("up.yml") for j in runners), runners  # it is deployed by the workflow
+    for job, runner in runners.items():
+        assert runner and not GITHUB_HOSTED.match(runner), (job, runner)
+        if mode == "public":
+            assert eks.get("publicAccessCidrs") and runner in stack_file, (job, runner)
+        else:
+            assert mode == "private" and eks.get("privateAccessCidrs"), mode
+
+
+def test_up_stack_runs_on_the_runner_its_caller_names():
+    """up-stack.yml takes the runner as an input (GitHub-hosted by default, for Slurm stacks) and runs on it."""
+    wf = _load("up-stack.yml")
+    assert wf["jobs"]["up"]["runs-on"] == "${{ inputs.runner }}"
+    assert wf[True]["workflow_call"]["inputs"]["runner"]["default"] == "ubuntu-latest"
+    assert "eks.publicAccessCidrs" in (ROOT / ".github" / "workflows" / "up-stack.yml").read_text()

@@ -36,14 +36,25 @@ def base(s: StackSettings) -> Base:
             endpoint_accounts=sorted({s.accounts[t.data.account].account_id for t in s.teams if t.data}),
         ),
     )
-    vpc, sg, subnets = network.vpc_id, network.cluster_security_group.id, [n.id for n in network.private_subnets]
+    # The cluster security group's id once all its rules exist: whatever takes it (FSx, which checks the Lustre
+    # ports at create; the cluster; the NLBs' rules) waits for them.
+    vpc, sg, subnets = network.vpc_id, network.cluster_security_group_id, [n.id for n in network.private_subnets]
     storage = vpn = None
     if s.fsx.enabled:
         storage = hp.Fsx(name, hp.FsxArgs(settings=s.fsx, subnet_id=subnets[0], security_group_id=sg, tags=tags))
     if s.vpn.enabled:
+        # On an EKS stack the control plane shares the cluster security group: it admits the VPN on 443.
+        api = [network.cluster_security_group.id] if s.cluster.orchestrator == "eks" else []
         vpn = hp.ClientVpn(
             name,
-            hp.ClientVpnArgs(settings=s.vpn, vpc_id=vpc, vpc_cidr=s.network.vpc_cidr, subnet_ids=subnets, tags=tags),
+            hp.ClientVpnArgs(
+                settings=s.vpn,
+                vpc_id=vpc,
+                vpc_cidr=s.network.vpc_cidr,
+                subnet_ids=subnets,
+                tags=tags,
+                api_security_group_ids=api,
+            ),
         )
     return Base(network, storage, vpn, vpc, sg, subnets)
 

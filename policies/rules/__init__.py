@@ -5,6 +5,10 @@
 
 from . import (
     access_points_vpc_only,
+    behaviour_authorization,
+    behaviour_kubernetes,
+    behaviour_reachability,
+    behaviour_readiness,
     bucket_protection,
     bucket_wildcard_delegation,
     cross_account_trust,
@@ -47,4 +51,8 @@ RULES = [
     access_points_vpc_only,
     bucket_wildcard_delegation,
     quotas_fit_capacity,
+    behaviour_readiness,
+    behaviour_authorization,
+    behaviour_kubernetes,
+    behaviour_reachability,
 ]

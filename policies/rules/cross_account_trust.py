@@ -19,6 +19,9 @@ else the account in the role's own ARN once it is known. When neither is known y
 provider), a statement that already meets both requirements passes and any other naming an account is a
 "cannot judge" note, judged once the role's ARN is known. Service principals (``pods.eks.amazonaws.com``,
 ``sagemaker.amazonaws.com``) and federated ones are not accounts; ``Principal: "*"`` is iam-least-privilege's.
+A statement allowing only session actions (``sts:TagSession``, ``sts:SetSourceIdentity``, ``sts:SetContext``,
+by literal name) assumes nothing by itself and is not judged: ``sts:TagSession`` has no ``sts:ExternalId`` key,
+so a conditioned trust that passes session tags allows it in a statement of its own.
 
 **Pod identity target roles.** A role that an EKS Pod Identity association names as ``targetRoleArn`` is
 assumed by the association's role with the association's external ID ("You put this value in the trust policy
@@ -100,6 +103,21 @@ def _requirements(principal: str, st: dict[str, Any]) -> list[str]:
     return missing
 
 
+SESSION_ONLY_ACTIONS = {"sts:tagsession", "sts:setsourceidentity", "sts:setcontext"}
+"""Actions a trust statement may allow that assume nothing by themselves: they only apply within an
+AssumeRole call another statement allows (IAM: sts:TagSession has no sts:ExternalId key, so a pinned
+AssumeRole statement and a separate TagSession statement is how a conditioned trust passes session tags)."""
+
+
+def _session_only(st: dict[str, Any]) -> bool:
+    """Whether an Allow statement allows only session actions (literal names; a NotAction or a wildcard is judged)."""
+    if "NotAction" in st:
+        return False
+    actions = st.get("Action")
+    names = [actions] if isinstance(actions, str) else actions if isinstance(actions, list) else []
+    return bool(names) and all(isinstance(a, str) and a.lower() in SESSION_ONLY_ACTIONS for a in names)
+
+
 def _trust(role: Node, verdicts: Verdicts) -> Optional[Any]:
     key = ROLE_TYPES[role.type]
     doc, error = parse_document(role.props.get(key))
@@ -117,7 +135,7 @@ def _check_role(role: Node, verdicts: Verdicts) -> list[str]:
     key = ROLE_TYPES[role.type]
     problems = []
     for i, st in enumerate(statements(doc)):
-        if not is_allow(st):
+        if not is_allow(st) or _session_only(st):
             continue
         sid = f"{key} statement {st.get('Sid') or i}"
         for principal in aws_principals(st):

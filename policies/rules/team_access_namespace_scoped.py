@@ -7,8 +7,10 @@ the rule makes the narrow form the only one a team can get.
 
 **Who is a team.** Every principal that is not a platform administrator: ``adminPrincipals`` (IAM principal
 ARNs, IAM wildcards allowed, e.g. ``arn:aws:iam::*:role/PlatformAdmin``) are the only principals whose access
-may be cluster-wide. Deciding "team" by a tag or a name instead would let an untagged, oddly named role through
-with cluster access; an allow-list of admins fails closed.
+may be cluster-wide. Without ``adminPrincipals`` in the pack config, the admins are the exact ARNs the stack
+declares in its ``eksAdminRoleArns`` output (the platform's ``eks.adminRoleArns``); a production config
+(``prod.json``) names them itself. Deciding "team" by a tag or a name instead would let an untagged, oddly
+named role through with cluster access; an allow-list of admins fails closed.
 
 **What is judged,** for every access policy a non-admin principal gets, in every shape: ``aws.eks.
 AccessPolicyAssociation``, aws-native ``eks.AccessEntry`` ``accessPolicies``, and the pulumi-eks component's
@@ -25,13 +27,17 @@ AccessPolicyAssociation``, aws-native ``eks.AccessEntry`` ``accessPolicies``, an
 * one principal reaches one team namespace, across all its associations.
 
 Access entries (``aws.eks.AccessEntry``, aws-native, component) of non-admin principals must not join the
-``system:masters`` Kubernetes group (cluster-admin through RBAC). Entries of other types than STANDARD
+``system:masters`` Kubernetes group (cluster-admin through RBAC). Their other groups are judged by the RBAC
+of the plan that binds them (a team needs RBAC for its custom resources, which no access policy covers): a
+``RoleBinding`` only in the principal's own team namespace, a ``ClusterRoleBinding`` only to a ClusterRole of the
+stack that reads (get/list/watch, no wildcard, no secrets). Entries of other types than STANDARD
 (nodes: EC2_LINUX, HYPERPOD_LINUX...) are not judged. A principal or scope not known yet (preview) is a
 "cannot judge" note where the verdict depends on it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -269,11 +275,29 @@ def _who(grant: Grant, role: Optional[Node]) -> str:
     return f"principal role {role.name}" if role is not None else "its principal"
 
 
+STACK = "pulumi:pulumi:Stack"
+DECLARED_ADMINS = "eksAdminRoleArns"
+
+
+def _declared_admins(graph: Graph) -> list[str]:
+    """Without ``adminPrincipals`` in the policy config: the admins the stack declares, its ``eksAdminRoleArns``
+    output (the platform's ``eks.adminRoleArns``), exact ARNs only (no wildcard widens them). A production pack
+    config names its admins itself, and then only those are admins."""
+    declared: list[str] = []
+    for stack in graph.of_type(STACK):
+        value = stack.props.get(DECLARED_ADMINS)
+        for arn in as_list(value) if isinstance(value, list) else []:
+            if isinstance(arn, str) and arn.startswith("arn:") and "*" not in arn and "?" not in arn:
+                declared.append(arn)
+    return declared
+
+
 def _validate(graph: Graph, cfg: Config, verdicts: Verdicts, report_violation: ReportViolation) -> None:
-    admins = [str(p) for p in cfg.get("adminPrincipals") or []]
+    admins = [str(p) for p in cfg.get("adminPrincipals") or []] or _declared_admins(graph)
     prefix = str(cfg.get("namespacePrefix") or "")
     tag_key = str(cfg.get("teamTag") or "team")
     problems: dict[str, list[str]] = {}  # node URN -> problems
+    team_groups: dict[str, tuple[Grant, str]] = {}  # a non-admin entry's Kubernetes group -> (entry, principal)
     nodes: dict[str, Node] = {}
     reached: dict[str, dict[str, Grant]] = {}  # principal (ARN or role URN) -> team namespace -> the grant
     shown: dict[str, str] = {}  # principal -> how messages name it
@@ -300,8 +324,12 @@ def _validate(graph: Graph, cfg: Config, verdicts: Verdicts, report_violation: R
                     problem(
                         grant,
                         f"{where}{who} joins Kubernetes group {MASTERS} (cluster admin through RBAC); a team's "
-                        f"entry gets no groups, only a namespace-scoped access policy",
+                        f"entry gets only its own group, bound in its namespace, and a namespace-scoped access policy",
                     )
+            elif isinstance(groups, list) and admin is False:
+                for g in groups:
+                    if isinstance(g, str) and g != MASTERS:
+                        team_groups.setdefault(g, (grant, grant.principal if isinstance(grant.principal, str) else ""))
             continue
         broad, unknown, namespace = _breadth(grant, cfg)
         if broad:
@@ -364,8 +392,92 @@ def _validate(graph: Graph, cfg: Config, verdicts: Verdicts, report_violation: R
                 f"{shown[key]} reaches several team namespaces: {listing}; a team role reaches only its own "
                 "namespace: give each team its own role",
             )
+    for binding, text in _rbac_reach(graph, team_groups, reached, prefix, verdicts):
+        nodes[binding.urn] = binding
+        problems.setdefault(binding.urn, []).append(text)
     for urn, texts in problems.items():
         report_violation(f"{_label(nodes[urn])}: " + "; ".join(texts), urn)
+
+
+RBAC = "kubernetes:rbac.authorization.k8s.io/v1:"
+READ_VERBS = {"get", "list", "watch"}
+
+
+def _meta(node: Node, key: str) -> Any:
+    meta = node.props.get("metadata")
+    return meta.get(key) if isinstance(meta, dict) else (UNKNOWN if meta is UNKNOWN else None)
+
+
+def _rbac_reach(
+    graph: Graph, team_groups: dict[str, tuple[Grant, str]], reached: dict, prefix: str, verdicts: Verdicts
+) -> list[tuple[Node, str]]:
+    """What the RBAC of the plan gives a team's Kubernetes groups: a RoleBinding only in the team's own
+    namespace (its access policy's, else a ``<prefix><team>`` one), a ClusterRoleBinding only to a ClusterRole of
+    the stack that reads (get/list/watch, no wildcard, no secrets)."""
+    found: list[tuple[Node, str]] = []
+    cluster_roles = {_meta(r, "name"): r for r in graph.of_type(RBAC + "ClusterRole")}
+    for binding in graph.of_type(RBAC + "RoleBinding", RBAC + "ClusterRoleBinding"):
+        subjects = binding.props.get("subjects")
+        if has_unknown(subjects):
+            verdicts.cannot_judge(f"{_label(binding)}: its subjects are not known yet")
+            continue
+        names = [s.get("name") for s in as_list(subjects) if isinstance(s, dict) and s.get("kind") == "Group"]
+        for group in [n for n in names if n in team_groups]:
+            grant, principal = team_groups[group]
+            who = f"team group {group} (access entry {grant.node.name})"
+            if binding.type.endswith(":RoleBinding"):
+                ns = _meta(binding, "namespace")
+                own = sorted(reached.get(principal, {})) if principal else []
+                if ns is UNKNOWN or ns is None:
+                    verdicts.cannot_judge(f"{_label(binding)}: its namespace is not known yet")
+                elif not str(ns).startswith(prefix) or len(str(ns)) == len(prefix) or (own and ns not in own):
+                    found.append(
+                        (
+                            binding,
+                            f"binds {who} in namespace {ns}, not its own team namespace "
+                            f"({', '.join(own) or prefix + '<team>'}): bind a team's group only in its namespace",
+                        )
+                    )
+                continue
+            ref = binding.props.get("roleRef")
+            name = ref.get("name") if isinstance(ref, dict) else UNKNOWN
+            role = cluster_roles.get(name)
+            if name is UNKNOWN:
+                verdicts.cannot_judge(f"{_label(binding)}: its roleRef is not known yet")
+                continue
+            if role is None:
+                found.append(
+                    (
+                        binding,
+                        f"binds {who} cluster-wide to ClusterRole {name}, which the stack does not define (a built-in "
+                        "such as cluster-admin, admin or edit): give a team a read-only ClusterRole of the stack",
+                    )
+                )
+                continue
+            rules = role.props.get("rules")
+            if has_unknown(rules):
+                verdicts.cannot_judge(f"{_label(role)}: its rules are not known yet")
+                continue
+            wide = [
+                r
+                for r in as_list(rules)
+                if not isinstance(r, dict)
+                or not set(as_list(r.get("verbs"))) <= READ_VERBS
+                or "*" in as_list(r.get("apiGroups"))
+                or "*" in as_list(r.get("resources"))
+                or "secrets" in as_list(r.get("resources"))
+            ]
+            if wide:
+                found.append(
+                    (
+                        binding,
+                        f"binds {who} cluster-wide to ClusterRole {name}, which does more than read "
+                        f"({json.dumps(wide, default=str)}): a team's cluster-wide role only gets, lists and "
+                        "watches named resources (e.g. Kueue's clusterqueues); writes belong in a Role in its "
+                        "namespace",
+                    )
+                )
+    return found
 
 
 POLICY = declare(NAME, DESCRIPTION, REMEDIATION, CONFIG, level="mandatory", severity="critical", stack=_validate)

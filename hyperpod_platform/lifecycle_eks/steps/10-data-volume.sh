@@ -1,25 +1,21 @@
 #!/usr/bin/env bash
-# containerd's and kubelet's data go on the instance group's extra EBS volume, which HyperPod mounts at
-# /opt/sagemaker, so that large training images and pod data do not fill the root volume. A group without
-# the volume keeps the defaults (the volume may appear a little after boot: wait HP_VOLUME_WAIT_SECONDS).
-#
-# containerd: a systemd drop-in starts it with --root on the volume (the flag overrides the root directory
-# only; the config file the AMI and its bootstrap write stays as it is) and after the volume's mount. The
-# first time, /var/lib/containerd (the AMI's preloaded images, such as the pause image) is copied there.
-# kubelet: /var/lib/kubelet becomes a symbolic link to the volume, its contents moved there.
-# A service that is running is stopped for the move and started again; one that is not (the usual case:
-# HyperPod starts them when it joins the node, after OnCreate) is left to HyperPod.
-# The volume outlives the root volume across an AMI update: data on it that this root volume did not put
-# there is stale and replaced. A second run changes nothing and restarts nothing.
+# containerd's data goes on the instance group's extra EBS volume, which HyperPod mounts at /opt/sagemaker,
+# so that large training images do not fill the root volume. This is what AWS's sample OnCreate does
+# (aws/sagemaker-hyperpod-cluster-setup, eks/.../lifecycle-script/base-config/on_create.sh): it sets
+#   root = "/opt/sagemaker/containerd/data-root"
+# in /etc/eks/containerd/containerd-config.toml, the template from which the EKS AMI's bootstrap.sh writes
+# /etc/containerd/config.toml and (re)starts containerd when HyperPod joins the node, after OnCreate.
+# Nothing else: no systemd unit is written, nothing is stopped or started, /var/lib/kubelet stays as it is.
+# A group without the volume (it may appear a little after boot: wait HP_VOLUME_WAIT_SECONDS), or an AMI
+# without that file, keeps the defaults, said in the log. A second run changes nothing.
 set -euo pipefail
 # shellcheck source=../lib/common.sh
 source "${HP_LIFECYCLE_DIR}/lib/common.sh"
 
 VOLUME=/opt/sagemaker
 DATA_ROOT="${VOLUME}/containerd/data-root"
-KUBELET_DIR="${VOLUME}/kubelet"
-CONTAINERD_BIN=/usr/bin/containerd
-DROP_IN=/etc/systemd/system/containerd.service.d/90-hyperpod-platform-data-root.conf
+CONFIG=/etc/eks/containerd/containerd-config.toml
+ROOT_LINE="root = \"${DATA_ROOT}\""
 
 wait_seconds="${HP_VOLUME_WAIT_SECONDS:-60}"
 poll_seconds="${HP_VOLUME_POLL_SECONDS:-5}"
@@ -34,7 +30,7 @@ waited=0
 until mounted; do
   if ((waited >= wait_seconds)); then
     log "nothing mounted at ${VOLUME} after ${waited} s: this group has no extra EBS volume;" \
-      "containerd and kubelet keep their data on the root volume"
+      "containerd keeps its data on the root volume"
     exit 0
   fi
   log "waiting for ${VOLUME} to be mounted (${waited} of ${wait_seconds} s)"
@@ -43,103 +39,32 @@ until mounted; do
 done
 log "${VOLUME} is mounted"
 
-# copy_dir SRC DEST: DEST becomes a copy of directory SRC (modes, owners, links; an empty directory when SRC
-# does not exist), made under DEST.partial and renamed, so that a DEST that exists is complete.
-copy_dir() {
-  local src="${HP_ROOT}$1" dest="${HP_ROOT}$2" partial="${HP_ROOT}$2.partial"
-  rm -rf "${partial}" || die "cannot remove $2.partial"
-  mkdir -p "$(dirname "${dest}")" || die "cannot create $(dirname "$2")"
-  if [[ -L "${src}" ]]; then
-    die "$1 is a symbolic link (to $(readlink "${src}")); not moving it"
-  elif [[ -d "${src}" ]]; then
-    cp -a "${src}" "${partial}" || die "cannot copy $1 to $2.partial"
-  else
-    mkdir -m 0700 "${partial}" || die "cannot create $2.partial"
-  fi
-  mv -T "${partial}" "${dest}" || die "cannot rename $2.partial to $2"
-  log "copied $1 to $2"
-}
-
-# stop_if_active UNIT: stops UNIT when it runs; prints 1 when it did (to start it again), else 0.
-stop_if_active() {
-  if systemctl is-active --quiet "$1"; then
-    log "$1 is running: stopping it while its data moves" >&2
-    systemctl stop "$1" || die "systemctl stop $1 failed"
-    echo 1
-  else
-    echo 0
-  fi
-}
-
-# --- containerd -------------------------------------------------------------------------------------
-drop_in="$(
-  cat <<CONF
-# Written by the hyperpod-platform lifecycle (OnCreate, 10-data-volume.sh): containerd keeps its data on
-# the instance group's EBS volume at ${VOLUME}. --root overrides only the root directory of the config
-# file containerd reads. Remove this file and run systemctl daemon-reload to go back to /var/lib/containerd.
-[Unit]
-RequiresMountsFor=${VOLUME}
-
-[Service]
-ExecStart=
-ExecStart=${CONTAINERD_BIN} --root ${DATA_ROOT}
-CONF
-)"
-if [[ -d "${HP_ROOT}${DATA_ROOT}" && -f "${HP_ROOT}${DROP_IN}" ]] &&
-  printf '%s\n' "${drop_in}" | cmp -s - "${HP_ROOT}${DROP_IN}" &&
-  [[ "$(stat -c %a "${HP_ROOT}${DROP_IN}")" == 644 ]]; then
-  log "containerd already keeps its data in ${DATA_ROOT}"
-else
-  # The drop-in replaces ExecStart: only do that over the plain command it expects (or its own), never drop
-  # arguments an AMI's unit would add.
-  exec_start="$(systemctl show containerd.service --property=ExecStart --value)" ||
-    die "systemctl show containerd.service failed"
-  argv="$(sed -n 's/.*argv\[\]=\([^;]*\);.*/\1/p' <<<"${exec_start}" | sed 's/ *$//')"
-  if [[ "${argv}" != "${CONTAINERD_BIN}" && "${argv}" != "${CONTAINERD_BIN} --root ${DATA_ROOT}" ]]; then
-    die "containerd.service starts '${argv:-nothing}' (ExecStart: ${exec_start:-none}), not '${CONTAINERD_BIN}':" \
-      "a drop-in replacing it would lose that; containerd's data stays where it is"
-  fi
-  containerd_was_running="$(stop_if_active containerd.service)"
-  # Our drop-in marks data this root volume put on the volume; without it, a data-root is an earlier one's.
-  if [[ -e "${HP_ROOT}${DATA_ROOT}" && ! -e "${HP_ROOT}${DROP_IN}" ]]; then
-    log "removing ${DATA_ROOT}: an earlier root volume (before an AMI update) left it, not this one"
-    rm -rf "${HP_ROOT}${DATA_ROOT}" || die "cannot remove the stale ${DATA_ROOT}"
-  fi
-  [[ -d "${HP_ROOT}${DATA_ROOT}" ]] || copy_dir /var/lib/containerd "${DATA_ROOT}"
-  if ! write_if_changed "${HP_ROOT}${DROP_IN}" 0644 <<<"${drop_in}"; then
-    log "${DROP_IN} already right"
-  fi
-  systemctl daemon-reload || die "systemctl daemon-reload failed after writing ${DROP_IN}"
-  if ((containerd_was_running)); then
-    systemctl start containerd.service || die "systemctl start containerd.service failed (data root ${DATA_ROOT})"
-    log "containerd started again on ${DATA_ROOT}"
-  fi
-  log "containerd keeps its data in ${DATA_ROOT}"
+# --- containerd's root ------------------------------------------------------------------------------
+config="${HP_ROOT}${CONFIG}"
+if [[ ! -f "${config}" ]]; then
+  log "WARNING: ${CONFIG} not found (this AMI does not use it): containerd keeps its data where the AMI puts it"
+  exit 0
 fi
-
-# --- kubelet ----------------------------------------------------------------------------------------
-link="${HP_ROOT}/var/lib/kubelet"
-if [[ -L "${link}" ]]; then
-  target="$(readlink "${link}")"
-  [[ "${target}" == "${KUBELET_DIR}" ]] ||
-    die "/var/lib/kubelet is a symbolic link to ${target}, not to ${KUBELET_DIR}; leaving it"
-  [[ -d "${HP_ROOT}${KUBELET_DIR}" ]] ||
-    die "/var/lib/kubelet links to ${KUBELET_DIR}, which is not a directory: kubelet's data is gone"
-  log "kubelet already keeps its data in ${KUBELET_DIR}"
-else
-  kubelet_was_running="$(stop_if_active kubelet.service)"
-  # /var/lib/kubelet is not our link yet, so a kubelet directory on the volume is an earlier root volume's.
-  if [[ -e "${HP_ROOT}${KUBELET_DIR}" ]]; then
-    log "removing ${KUBELET_DIR}: an earlier root volume (before an AMI update) left it, not this one"
-    rm -rf "${HP_ROOT}${KUBELET_DIR}" || die "cannot remove the stale ${KUBELET_DIR}"
-  fi
-  copy_dir /var/lib/kubelet "${KUBELET_DIR}"
-  rm -rf "${link}" || die "cannot remove /var/lib/kubelet after copying it to ${KUBELET_DIR}"
-  mkdir -p "$(dirname "${link}")" || die "cannot create /var/lib"
-  ln -s "${KUBELET_DIR}" "${link}" || die "cannot link /var/lib/kubelet to ${KUBELET_DIR}"
-  if ((kubelet_was_running)); then
-    systemctl start kubelet.service || die "systemctl start kubelet.service failed"
-    log "kubelet started again"
-  fi
-  log "kubelet keeps its data in ${KUBELET_DIR} (/var/lib/kubelet links there)"
+if [[ ! -d "${HP_ROOT}${DATA_ROOT}" ]]; then
+  # 0711, the mode containerd gives the root directory it makes itself
+  { mkdir -p "$(dirname "${HP_ROOT}${DATA_ROOT}")" && mkdir -m 0711 "${HP_ROOT}${DATA_ROOT}"; } ||
+    die "cannot create ${DATA_ROOT}"
+  log "created ${DATA_ROOT}"
 fi
+# The sample's edit (every line matching ^[# ]*root\s*= becomes the root line), kept to the top-level keys
+# (before the first [table]; a table's own root is not containerd's) and to one root line (a commented and
+# an active one would otherwise both become it: a duplicate key). No such line: one before the first table.
+mode="$(stat -c %a "${config}")" || die "cannot read the mode of ${CONFIG}"
+updated="$(mktemp)" || die "cannot create a temporary file"
+awk -v line="${ROOT_LINE}" '
+  /^[[:space:]]*\[/ && !table { table = 1; if (!done) { print line; done = 1 } }
+  !table && /^[# ]*root[[:space:]]*=/ { if (!done) { print line; done = 1 } next }
+  { print }
+  END { if (!done) print line }
+' "${config}" >"${updated}" || { rm -f "${updated}"; die "cannot read ${CONFIG}"; }
+if write_if_changed "${config}" "${mode}" <"${updated}"; then
+  log "containerd keeps its data in ${DATA_ROOT} (${CONFIG}: ${ROOT_LINE})"
+else
+  log "containerd already keeps its data in ${DATA_ROOT} (${CONFIG})"
+fi
+rm -f "${updated}"
