@@ -1,7 +1,8 @@
 """Login access: the login nodes behind an internal NLB on TCP 22, with one SSH host identity.
 
-The NLB exists before the cluster (the nodes' lifecycle files name its host-key secret); the targets are
-registered after the cluster by :mod:`hyperpod_platform.login_targets`.
+The NLB exists before the cluster (the nodes' lifecycle files name its host-key secret and its target group);
+login nodes register themselves in the target group at boot, and :mod:`hyperpod_platform.login_targets` adds
+the ones it finds after the cluster.
 """
 
 import json
@@ -53,7 +54,8 @@ class LoginAccess(pulumi.ComponentResource):
     security_group: aws.ec2.SecurityGroup
     """Security group of the NLB."""
     target_group: aws.lb.TargetGroup
-    """IP target group on port 22; :class:`LoginTargets` fills it once the cluster exists."""
+    """IP target group on port 22; login nodes register themselves in it (platform.json ``login_targets``) and
+    :class:`LoginTargets` adds the ones it finds once the cluster exists."""
 
     def __init__(self, name: str, args: LoginAccessArgs, opts: Optional[pulumi.ResourceOptions] = None):
         args, check = take("LoginAccess", LoginAccessArgs, args)

@@ -4,7 +4,9 @@ The stack builds a :class:`NodeContract` from plain values (Pulumi Outputs resol
 :meth:`NodeContract.to_json`. The lifecycle scripts read it through ``lifecycle/lib/platform_json.py``, which
 knows one ``schema_version`` (its ``SCHEMA_VERSION``, kept equal to this module's by a test) and refuses any
 other, and refuses a bundle missing a top-level key. A feature that is off is a key whose value is ``null``
-(``fsx``, ``login``, ``directory``), never a missing key: a missing key means a broken bundle.
+(``fsx``, ``login``, ``directory``), never a missing key: a missing key means a broken bundle. The one
+exception is ``login_targets``, added within version 1: a bundle without it (rendered before it existed) has
+that feature off, as ``null`` does.
 
 Change the layout (rename, remove or retype a key) only together with the scripts, and bump
 :data:`SCHEMA_VERSION` in both places.
@@ -90,6 +92,33 @@ class LoginNode:
 
 
 @dataclass(frozen=True)
+class LoginTargetsNode:
+    """The target group login nodes register themselves in (``login_targets``): its ARN, the targets' port,
+    and the VPC whose network interfaces tell a live target from a stale one."""
+
+    target_group_arn: str
+    port: int
+    vpc_id: str
+
+    def __post_init__(self) -> None:
+        _text("login_targets.target_group_arn", self.target_group_arn)
+        _text("login_targets.vpc_id", self.vpc_id)
+        if type(self.port) is not int or not 1 <= self.port <= 65535:
+            raise ContractError(f"login_targets.port must be a port number, not {self.port!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"target_group_arn": self.target_group_arn, "port": self.port, "vpc_id": self.vpc_id}
+
+    @classmethod
+    def from_dict(cls, data: Any) -> LoginTargetsNode:
+        return cls(**_fields(cls, "login_targets", data))
+
+
+OPTIONAL_KEYS = ("login_targets",)
+"""Top-level keys added within this version: absent means off (``null``)."""
+
+
+@dataclass(frozen=True)
 class DirectoryNode:
     """The plan-time directory settings (``directory``); the connection itself is an SSM parameter
     (``connection_parameter``) the stack writes once the directory is ready."""
@@ -154,6 +183,8 @@ class NodeContract:
     login: Optional[LoginNode]
     directory: Optional[DirectoryNode]
     schema_version: int = SCHEMA_VERSION
+    login_targets: Optional[LoginTargetsNode] = None
+    """Login nodes register themselves in the login NLB's target group (``None``: they do not)."""
 
     def __post_init__(self) -> None:
         _text("cluster_name", self.cluster_name)
@@ -165,7 +196,12 @@ class NodeContract:
             "groups",
             {_text("groups key", g): _text(f"groups.{g}", role) for g, role in self.groups.items()},
         )
-        for name, kind in (("fsx", FsxMount), ("login", LoginNode), ("directory", DirectoryNode)):
+        for name, kind in (
+            ("fsx", FsxMount),
+            ("login", LoginNode),
+            ("directory", DirectoryNode),
+            ("login_targets", LoginTargetsNode),
+        ):
             value = getattr(self, name)
             if value is not None and not isinstance(value, kind):
                 raise ContractError(f"{name} must be a {kind.__name__} or None, not {value!r}")
@@ -182,6 +218,7 @@ class NodeContract:
             "fsx": self.fsx.to_dict() if self.fsx else None,
             "login": self.login.to_dict() if self.login else None,
             "directory": self.directory.to_dict() if self.directory else None,
+            "login_targets": self.login_targets.to_dict() if self.login_targets else None,
         }
 
     def to_json(self) -> str:
@@ -196,7 +233,7 @@ class NodeContract:
         version = data.get("schema_version")
         if version != SCHEMA_VERSION or type(version) is not int:
             raise ContractError(f"platform.json schema_version {version!r} is not {SCHEMA_VERSION}")
-        v = _fields(cls, "platform.json", data)
+        v = _fields(cls, "platform.json", {k: None for k in OPTIONAL_KEYS} | dict(data))
         return cls(
             cluster_name=v["cluster_name"],
             region=v["region"],
@@ -205,6 +242,7 @@ class NodeContract:
             login=None if v["login"] is None else LoginNode.from_dict(v["login"]),
             directory=None if v["directory"] is None else DirectoryNode.from_dict(v["directory"]),
             schema_version=version,
+            login_targets=None if v["login_targets"] is None else LoginTargetsNode.from_dict(v["login_targets"]),
         )
 
     @classmethod

@@ -14,11 +14,13 @@ import pytest
 import stack_config
 from hyperpod_platform.directory_connection import node_settings, parameter_name
 from hyperpod_platform.node_contract import (
+    OPTIONAL_KEYS,
     SCHEMA_VERSION,
     ContractError,
     DirectoryNode,
     FsxMount,
     LoginNode,
+    LoginTargetsNode,
     NodeContract,
 )
 from tests.test_lifecycle import (
@@ -41,8 +43,11 @@ FULL = NodeContract(
     fsx=FsxMount(dns_name="fs-1.fsx.us-east-1.amazonaws.com", mount_name="abcdefgh", mount_path="/fsx"),
     login=LoginNode(host_keys_secret_id="arn:aws:secretsmanager:us-east-1:1:secret:keys", host_name="login.example"),
     directory=DirectoryNode(**DIRECTORY),
+    login_targets=LoginTargetsNode(
+        target_group_arn="arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/login/0123", port=22, vpc_id="vpc-1"
+    ),
 )
-OFF = dataclasses.replace(FULL, fsx=None, login=None, directory=None)
+OFF = dataclasses.replace(FULL, fsx=None, login=None, directory=None, login_targets=None)
 
 
 def _lifecycle_reader():
@@ -64,7 +69,7 @@ def test_contract_round_trips(contract: NodeContract):
     assert set(data) == {f.name for f in dataclasses.fields(NodeContract)}
     assert data["schema_version"] == SCHEMA_VERSION == 1
     assert (data["cluster_name"], data["region"], data["groups"]) == ("hp-dev", "us-east-1", dict(contract.groups))
-    for name in ("fsx", "login", "directory"):
+    for name in ("fsx", "login", "directory", "login_targets"):
         section = getattr(contract, name)
         assert name in data
         assert data[name] == (
@@ -99,6 +104,8 @@ def test_to_json_is_stable():
         ({"fsx": "DROP"}, "platform.json has no fsx"),
         ({"login": {"host_name": "h"}}, "login has no host_keys_secret_id"),
         ({"extra": 1}, "unknown keys extra"),
+        ({"login_targets": {"target_group_arn": "a", "vpc_id": "v"}}, "login_targets has no port"),
+        ({"login_targets": {"target_group_arn": "a", "port": "22", "vpc_id": "v"}}, "login_targets.port must be"),
     ],
 )
 def test_from_dict_refuses_what_is_not_this_contract(change: dict, message: str):
@@ -117,15 +124,25 @@ def test_fields_are_typed():
 
 
 def test_lifecycle_scripts_understand_the_stack_schema_version():
-    """The one version the node scripts accept is the one the stack renders, and they require every field."""
+    """The one version the node scripts accept is the one the stack renders; they require every field but the
+    ones added within the version, which both sides take as off when absent."""
     reader = _lifecycle_reader()
     assert reader.SCHEMA_VERSION == SCHEMA_VERSION
-    assert set(reader.REQUIRED) == {f.name for f in dataclasses.fields(NodeContract)}
+    assert set(reader.REQUIRED) | set(reader.OPTIONAL) == {f.name for f in dataclasses.fields(NodeContract)}
+    assert set(reader.OPTIONAL) == set(OPTIONAL_KEYS) == {"login_targets"}
+
+
+def test_a_bundle_from_before_login_targets_has_them_off():
+    """platform.json rendered before ``login_targets`` existed: the contract reads it as off, like null."""
+    data = FULL.to_dict()
+    del data["login_targets"]
+    assert NodeContract.from_dict(data) == dataclasses.replace(FULL, login_targets=None)
 
 
 def test_dev_plan_platform_json_is_the_contract_of_the_dev_settings(dev_config, dev_run):
     """The dev plan's generated/platform.json object holds exactly the contract built from the dev settings and
-    the resources it names (FSx, the login host keys secret and host name), byte for byte."""
+    the resources it names (FSx, the login host keys secret and host name, the login target group), byte for
+    byte."""
     loaded = []
     result = run_program(lambda: loaded.append(stack_config.load()), dev_config, preview=False)
     assert result.error is None, result.error
@@ -139,6 +156,11 @@ def test_dev_plan_platform_json_is_the_contract_of_the_dev_settings(dev_config, 
         fsx=FsxMount(dns_name=fs["dnsName"], mount_name=fs["mountName"], mount_path=s.fsx.mount_path),
         login=LoginNode(host_keys_secret_id=secret["arn"], host_name=dev_run.outputs["loginHost"]),
         directory=node_settings(s.directory, parameter_name(s.cluster.name), f"{s.fsx.mount_path}/home/%u"),
+        login_targets=LoginTargetsNode(
+            target_group_arn=dev_run.named("hp-dev-login", "aws:lb/targetGroup:TargetGroup").outputs["arn"],
+            port=22,
+            vpc_id=dev_run.outputs["vpcId"],
+        ),
     )
     (obj,) = [
         o

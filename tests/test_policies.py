@@ -26,7 +26,7 @@ from tests.policy_programs import (
     security_groups,
     subnets,
 )
-from tests.policy_support import REGION, judge, program_id
+from tests.policy_support import REGION, guardrails_only, judge, program_id
 from tools import preview
 from tools.harness import run_program
 from tools.policy_harness import (
@@ -146,8 +146,9 @@ def test_dev_stack_passes_every_rule_under_prod_config(pack, dev_config):
 # ---------------------------------------------------------------- every rule: compliant and violating programs
 @pytest.mark.parametrize("rule,program", [(r, p) for r, progs in COMPLIANT.items() for p in progs], ids=program_id)
 def test_compliant_program_passes(pack, rule, program):
-    """A compliant program has no violation of its rule, nor of any other, even with every rule mandatory."""
-    report = judge(pack, program, policy_config=PROD)
+    """A compliant program has no violation of its rule, nor of any other guardrail, even with every rule
+    mandatory (the behaviour checks judge whole platforms: tests/test_behaviour_*.py)."""
+    report = judge(pack, program, policy_config=guardrails_only(PROD))
     assert report.violations == [], [str(d) for d in report.violations]
     assert report.notes == []
 
@@ -442,7 +443,9 @@ def test_private_subnets_existing_subnet_explicit_association_read(pack):
     """A read association (subnetId -> routeTableId) leads to the read route table: NAT only passes, an
     internet gateway route is a violation naming the subnet's id and the gateway, at preview too."""
     for preview_mode in (False, True):
-        report = judge(pack, subnets.read_subnet_with_read_association, preview=preview_mode, policy_config=PROD)
+        report = judge(
+            pack, subnets.read_subnet_with_read_association, preview=preview_mode, policy_config=guardrails_only(PROD)
+        )
         assert report.violations == [] and report.notes == [], [str(d) for d in report.diagnostics]
         (d,) = judge(pack, subnets.read_subnet_association_to_igw, preview=preview_mode).by_policy("private-subnets")
         assert d.mandatory and d.name == "cluster" and "placed in a public subnet" in d.message
@@ -454,7 +457,7 @@ def test_private_subnets_existing_subnet_explicit_association_read(pack):
 def test_private_subnets_existing_subnet_main_table_fallback(pack, monkeypatch):
     """No association in the stack: the subnet's VPC (read) names its main route table, which is read; its
     routes decide. Without that table read, the subnet cannot be verified."""
-    report = judge(pack, subnets.read_subnet_on_read_main_table, policy_config=PROD)
+    report = judge(pack, subnets.read_subnet_on_read_main_table, policy_config=guardrails_only(PROD))
     assert report.violations == [] and report.notes == [], [str(d) for d in report.diagnostics]
     (d,) = judge(pack, subnets.read_subnet_main_table_unread).by_policy("private-subnets")
     assert d.mandatory and "cannot verify" in d.message

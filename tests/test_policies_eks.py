@@ -9,6 +9,7 @@ it as a subprocess over gRPC (tools.policy_harness).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 
@@ -17,7 +18,7 @@ import pytest
 from tests.conftest import ROOT
 from tests.policy_programs import eks as programs
 from tests.policy_programs.eks import EKS_COMPLIANT, EKS_UNKNOWN_AT_PREVIEW, EKS_VIOLATING
-from tests.policy_support import REGION, judge, program_id
+from tests.policy_support import REGION, guardrails_only, judge, program_id
 from tools.harness import run_program
 from tools.policy_harness import PROD_CONFIG, load_policy_config
 
@@ -60,7 +61,7 @@ def test_compliant_eks_program_passes(pack, rule, program):
     """No violation of its rule nor of any other under prod.json, and nothing left unjudged, at preview (IDs
     unknown: subnets judged through dependencies) and once deployed."""
     for preview in (True, False):
-        report = judge(pack, program, preview=preview, policy_config=PROD)
+        report = judge(pack, program, preview=preview, policy_config=guardrails_only(PROD))
         assert report.violations == [], [str(d) for d in report.violations]
         assert report.notes == [], [str(d) for d in report.notes]
 
@@ -190,9 +191,9 @@ def test_authentication_mode_config_can_require_api_only(pack):
 def test_component_without_inputs_is_judged_through_its_child(pack):
     """A real preview's shape: the component registered without inputs (as its plugin does) is never judged
     as if it had the defaults; its aws:eks/cluster:Cluster child is, by every rule, once."""
-    report = judge(pack, programs.real_preview_shape, policy_config=PROD)
+    report = judge(pack, programs.real_preview_shape, policy_config=guardrails_only(PROD))
     assert report.diagnostics == [], [str(d) for d in report.diagnostics]
-    report = judge(pack, programs.real_preview_child_in_public_subnet, policy_config=PROD)
+    report = judge(pack, programs.real_preview_child_in_public_subnet, policy_config=guardrails_only(PROD))
     (d,) = report.by_policy("private-subnets")
     assert (d.name, d.type) == ("hp-eks-eksCluster", "aws:eks/cluster:Cluster")
     assert "vpcConfig.subnetIds: subnet public uses route table public-rt" in d.message
@@ -204,7 +205,7 @@ def test_bare_component_offline_is_placed_in_the_default_vpc(pack):
     which sees that it has no child, reports the default VPC it would land in."""
     import pulumi_eks as eks
 
-    report = judge(pack, lambda: eks.Cluster("bare"), policy_config=PROD)
+    report = judge(pack, lambda: eks.Cluster("bare"), policy_config=guardrails_only(PROD))
     (d,) = report.by_policy("private-subnets")
     assert d.name == "bare" and "no VPC nor subnets given" in d.message and "default VPC" in d.message
     assert [x.policy for x in report.diagnostics] == ["private-subnets"]
@@ -286,11 +287,14 @@ def _preview(*args, env=None):
     )
 
 
-def test_eks_stack_preview_passes_and_defaults_fail_naming_the_rules():
-    """`scripts/preview --program tests/policy_programs/eks_stack.py --policy-config prod.json`: the EKS
-    control plane and HyperPod cluster pass; the control plane with pulumi-eks's defaults exits 1 naming both
-    EKS rules and the component."""
-    ok = _preview("--stack", "dev", "--quiet", "--program", str(EKS_STACK), "--policy-config", str(PROD_CONFIG))
+def test_eks_stack_preview_passes_and_defaults_fail_naming_the_rules(tmp_path):
+    """`scripts/preview --program tests/policy_programs/eks_stack.py --policy-config prod.json` (the guardrails:
+    the program is a fragment of a platform, which the behaviour checks judge whole): the EKS control plane and
+    HyperPod cluster pass; the control plane with pulumi-eks's defaults exits 1 naming both EKS rules and the
+    component."""
+    config = tmp_path / "guardrails.json"
+    config.write_text(json.dumps(guardrails_only(json.loads(PROD_CONFIG.read_text()))))
+    ok = _preview("--stack", "dev", "--quiet", "--program", str(EKS_STACK), "--policy-config", str(config))
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "Policy check: 0 mandatory, 0 advisory violation(s)." in ok.stdout
     bad = _preview(
@@ -300,7 +304,7 @@ def test_eks_stack_preview_passes_and_defaults_fail_naming_the_rules():
         "--program",
         str(EKS_STACK),
         "--policy-config",
-        str(PROD_CONFIG),
+        str(config),
         env={"EKS_VARIANT": "defaults"},
     )
     assert bad.returncode == 1, bad.stdout + bad.stderr

@@ -25,7 +25,7 @@ from tests.policy_programs.teams import (
     TEAMS_UNKNOWN_AT_PREVIEW,
     TEAMS_VIOLATING,
 )
-from tests.policy_support import REGION, judge, program_id
+from tests.policy_support import REGION, guardrails_only, judge, program_id
 from tools.harness import config_from_stack_file, run_program
 from tools.policy_harness import PROD_CONFIG, load_policy_config
 
@@ -78,7 +78,7 @@ def test_compliant_teams_program_passes(pack, rule, program):
     """No violation of its rule nor of any other under prod.json, at preview and with values resolved; nothing
     left unjudged once resolved, nor at preview unless a value only exists once created (NOTES_AT_PREVIEW)."""
     for preview in (True, False):
-        report = judge(pack, program, preview=preview, policy_config=PROD)
+        report = judge(pack, program, preview=preview, policy_config=guardrails_only(PROD))
         assert report.violations == [], [str(d) for d in report.violations]
         if preview and program in NOTES_AT_PREVIEW:
             assert report.by_policy(rule) and all(d.cannot_judge for d in report.by_policy(rule))
@@ -191,7 +191,8 @@ def test_admins_are_cluster_wide_only_through_the_allow_list(pack):
 
 def test_eks_dev_stack_admin_entries_need_the_allow_list(pack):
     """The shipped eks-dev stack's admin access entries (pulumi-eks accessEntries, cluster-wide
-    AmazonEKSClusterAdminPolicy) pass under prod.json, and only because PlatformAdmin is listed there."""
+    AmazonEKSClusterAdminPolicy) pass under prod.json because PlatformAdmin is listed there, and with the
+    default config because the stack declares it (eksAdminRoleArns); with neither they are a team's."""
     config = copy.deepcopy(config_from_stack_file(ROOT / "Pulumi.eks-dev.yaml"))
     result = run_program(ROOT / "__main__.py", config, preview=False, stack="eks-dev")
     assert result.error is None, result.error
@@ -199,6 +200,9 @@ def test_eks_dev_stack_admin_entries_need_the_allow_list(pack):
     assert report.by_policy("team-access-namespace-scoped") == []
     without = {**PROD, "team-access-namespace-scoped": "mandatory"}
     report = pack.analyze(result.registrations, outputs=result.outputs, config=config, policy_config=without)
+    assert report.by_policy("team-access-namespace-scoped") == []
+    undeclared = {k: v for k, v in result.outputs.items() if k != "eksAdminRoleArns"}
+    report = pack.analyze(result.registrations, outputs=undeclared, config=config, policy_config=without)
     (d,) = report.by_policy("team-access-namespace-scoped")
     assert d.type == "eks:index:Cluster" and "role/PlatformAdmin (not in adminPrincipals)" in d.message
 

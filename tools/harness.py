@@ -7,11 +7,15 @@ engine would receive them over the resource monitor protocol.
 
 from __future__ import annotations
 
+import copy
+import fnmatch
 import hashlib
+import ipaddress
 import json
 import re
 import runpy
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -159,6 +163,411 @@ def _assoc_id(subnet_id: str, rtb_id: str) -> str:
     return _short_id("rtbassoc", f"{subnet_id}/{rtb_id}")
 
 
+AWS_SERVICE_ACCOUNT = "999999999999"
+"""Stands for the AWS-owned accounts that own what services put in a VPC (a HyperPod node's instance, an
+endpoint's ENI): never this stack's account."""
+HYPERPOD_DESCRIPTION = "SageMaker HyperPod cluster {cluster} instance group {group} node {instance}"
+"""How the model describes a HyperPod node's ENI in the customer VPC: AWS documents only that the description
+contains the instance group's name (the AWS ML blog on login node load balancing: "Description : (Contains)
+<instance group name>"); the words around it are the model's."""
+NODE_INTERFACE_TYPES = ("interface", "efa")
+
+# Filters of DescribeNetworkInterfaces the model answers, as EC2 names them, and the ENI's values for each.
+_ENI_FILTERS: dict[str, Callable[[dict[str, Any]], list[str]]] = {
+    "vpc-id": lambda e: [e["VpcId"]],
+    "subnet-id": lambda e: [e["SubnetId"]],
+    "availability-zone": lambda e: [e["AvailabilityZone"]],
+    "description": lambda e: [e["Description"]],
+    "interface-type": lambda e: [e["InterfaceType"]],
+    "requester-managed": lambda e: [str(e["RequesterManaged"]).lower()],
+    "requester-id": lambda e: [e.get("RequesterId", "")],
+    "group-id": lambda e: [g["GroupId"] for g in e["Groups"]],
+    "network-interface-id": lambda e: [e["NetworkInterfaceId"]],
+    "owner-id": lambda e: [e["OwnerId"]],
+    "status": lambda e: [e["Status"]],
+    "private-ip-address": lambda e: [a["PrivateIpAddress"] for a in e["PrivateIpAddresses"]],
+    "addresses.private-ip-address": lambda e: [a["PrivateIpAddress"] for a in e["PrivateIpAddresses"]],
+    "attachment.instance-id": lambda e: [e.get("Attachment", {}).get("InstanceId", "")],
+    "attachment.instance-owner-id": lambda e: [e.get("Attachment", {}).get("InstanceOwnerId", "")],
+}
+
+
+def _matches(have: list[str], wanted: list[str]) -> bool:
+    """EC2 filter semantics for one filter: any of the values, ``*`` and ``?`` as wildcards."""
+    return any(fnmatch.fnmatchcase(h, str(w)) for h in have for w in wanted)
+
+
+class AccountModel:
+    """One model of the account's VPCs, from which every lookup of the mocks answers.
+
+    It holds the existing network (:func:`existing_network`, plus the VPC, subnets and route tables the user's
+    config names when the model does not know them), what the program registers (VPCs with their main route
+    table, subnets, route tables, routes and associations), and what AWS adds by itself: the network
+    interfaces of load balancers (one per subnet, ``ELB net/<name>/<id>``), interface endpoints (one per subnet,
+    ``VPC Endpoint Interface vpce-...``), NAT gateways, Client VPN associations, directories, FSx, instances, and
+    one per HyperPod node, ``instanceCount`` per instance group (see :data:`HYPERPOD_DESCRIPTION`). ENIs are kept
+    in botocore's ``NetworkInterface`` shape and handed to the program with pulumi-aws's field names.
+
+    Addresses: a HyperPod node's ENI gets the next address from the bottom of its subnet (from .32, in the
+    cluster's order of groups and nodes), anything else the next from the top, so node addresses do not
+    depend on the order in which the program's other resources register; a directory's ENIs hold its DNS
+    addresses and an instance's its private IP, as the mocks compute them.
+    """
+
+    def __init__(self, region: str, network: dict[str, Any], config: Optional[dict[str, Any]] = None):
+        self.region = region
+        self.network = network
+        self.network.setdefault("subnets", {})
+        self.enis: dict[str, dict[str, Any]] = {}
+        self._next: dict[tuple[str, bool], int] = {}
+        self._lock = threading.Lock()
+        self._adopt_config(config or {})
+
+    # ---------------------------------------------------------------- what the user's config names
+    def _adopt_config(self, config: dict[str, Any]) -> None:
+        """An existing VPC of the config that the model does not know: it exists, with its private subnets (one
+        AZ each, /24s of its CIDR), its route tables, and a main route table with a NAT default route."""
+        net = config.get(f"{PROJECT}:network")
+        if isinstance(net, str):
+            try:
+                net = json.loads(net)
+            except ValueError:
+                return
+        if not isinstance(net, dict) or net.get("mode") != "existing" or not isinstance(net.get("vpcId"), str):
+            return
+        vpc = net["vpcId"]
+        if vpc in self.network["vpcs"] or not re.match(r"^vpc-[0-9a-f]+$", vpc):
+            return
+        cidr = net.get("vpcCidr") if isinstance(net.get("vpcCidr"), str) else "10.0.0.0/16"
+        try:
+            blocks = ipaddress.ip_network(cidr, strict=False).subnets(new_prefix=24)
+        except ValueError:
+            return
+        main = _short_id("rtb", vpc + "/main")
+        nat = _short_id("nat", vpc + "/nat")
+        self.network["vpcs"][vpc] = {"cidrBlock": cidr, "mainRouteTableId": main}
+        self.network["routeTables"][main] = {
+            "vpcId": vpc,
+            "main": True,
+            "subnets": [],
+            "routes": [{"cidrBlock": "0.0.0.0/0", "natGatewayId": nat}],
+        }
+        for rtb in net.get("routeTableIds") or []:
+            if isinstance(rtb, str) and rtb not in self.network["routeTables"]:
+                self.network["routeTables"][rtb] = {
+                    "vpcId": vpc,
+                    "main": False,
+                    "subnets": [],
+                    "routes": [{"cidrBlock": "0.0.0.0/0", "natGatewayId": nat}],
+                }
+        # Subnets the existing network already places (its route tables' associations) stay in their own VPC:
+        # naming them under another VPC is the user's mistake the config check must find.
+        placed = {sid for t in self.network["routeTables"].values() for sid in t.get("subnets") or []}
+        for i, sid in enumerate(s for s in net.get("privateSubnetIds") or [] if isinstance(s, str)):
+            if sid not in self.network["subnets"] and sid not in placed and "dead" not in sid:
+                self.network["subnets"][sid] = {
+                    "vpcId": vpc,
+                    "availabilityZone": f"{self.region}{'abcdef'[i % 6]}",
+                    "cidrBlock": str(next(blocks)),
+                    "mapPublicIpOnLaunch": False,
+                }
+
+    # ---------------------------------------------------------------- what the program registers
+    def record(self, typ: str, rid: str, name: str, inputs: dict[str, Any], out: dict[str, Any]) -> None:
+        """A resource the program created (``rid`` and ``out``: what the mocks computed for it)."""
+        with self._lock:
+            self._record(typ, rid, name, inputs, out)
+
+    def _record(self, typ: str, rid: str, name: str, inputs: dict[str, Any], out: dict[str, Any]) -> None:
+        tables = self.network["routeTables"]
+        if typ == "aws:ec2/vpc:Vpc":
+            main = out.get("mainRouteTableId") or _short_id("rtb", rid + "/main")
+            self.network["vpcs"][rid] = {"cidrBlock": inputs.get("cidrBlock", ""), "mainRouteTableId": main}
+            tables[main] = {"vpcId": rid, "main": True, "subnets": [], "routes": []}
+        elif typ == "aws:ec2/subnet:Subnet":
+            self.network["subnets"][rid] = {
+                "vpcId": inputs.get("vpcId", ""),
+                "availabilityZone": inputs.get("availabilityZone", ""),
+                "cidrBlock": inputs.get("cidrBlock", ""),
+                "mapPublicIpOnLaunch": bool(inputs.get("mapPublicIpOnLaunch", False)),
+            }
+        elif typ == "aws:ec2/routeTable:RouteTable":
+            routes = [{k: v for k, v in r.items() if v} for r in inputs.get("routes") or [] if isinstance(r, dict)]
+            tables[rid] = {"vpcId": inputs.get("vpcId", ""), "main": False, "subnets": [], "routes": routes}
+        elif typ == "aws:ec2/defaultRouteTable:DefaultRouteTable" and rid in tables:
+            routes = [{k: v for k, v in r.items() if v} for r in inputs.get("routes") or [] if isinstance(r, dict)]
+            tables[rid]["routes"] = routes
+        elif typ == "aws:ec2/route:Route" and inputs.get("routeTableId") in tables:
+            route = {k: v for k, v in inputs.items() if k in _ROUTE_KEYS or k == "destinationCidrBlock"}
+            if "destinationCidrBlock" in route:
+                route["cidrBlock"] = route.pop("destinationCidrBlock")
+            tables[inputs["routeTableId"]]["routes"].append(route)
+        elif typ == "aws:ec2/routeTableAssociation:RouteTableAssociation" and inputs.get("routeTableId") in tables:
+            if inputs.get("subnetId"):
+                tables[inputs["routeTableId"]]["subnets"].append(inputs["subnetId"])
+        elif typ == "aws:lb/loadBalancer:LoadBalancer":
+            kind = {"network": "net", "gateway": "gwy"}.get(inputs.get("loadBalancerType", "application"), "app")
+            subnets = list(inputs.get("subnets") or []) + [
+                m.get("subnetId") for m in inputs.get("subnetMappings") or [] if isinstance(m, dict)
+            ]
+            for sid in subnets:
+                self._eni(
+                    f"{rid}/{sid}",
+                    sid,
+                    f"ELB {kind}/{out.get('name') or name}/{rid.rsplit('/', 1)[-1]}",
+                    {"net": "network_load_balancer", "gwy": "gateway_load_balancer"}.get(kind, "interface"),
+                    inputs.get("securityGroups") or [],
+                    requester="amazon-elb",
+                    attached_to=("amazon-elb", "amazon-elb", 1),
+                )
+        elif typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and inputs.get("vpcEndpointType") in (
+            "Interface",
+            "GatewayLoadBalancer",
+        ):
+            for sid in inputs.get("subnetIds") or []:
+                self._eni(
+                    f"{rid}/{sid}",
+                    sid,
+                    f"VPC Endpoint Interface {rid}",
+                    "vpc_endpoint" if inputs["vpcEndpointType"] == "Interface" else "gateway_load_balancer_endpoint",
+                    inputs.get("securityGroupIds") or [],
+                    requester=AWS_SERVICE_ACCOUNT,
+                )
+        elif typ == "aws:ec2/natGateway:NatGateway" and inputs.get("subnetId"):
+            self._eni(
+                rid,
+                inputs["subnetId"],
+                f"Interface for NAT Gateway {rid}",
+                "natGateway",  # botocore's NetworkInterfaceType value for a NAT gateway's ENI
+                [],
+                requester=AWS_SERVICE_ACCOUNT,
+            )
+        elif typ == "aws:ec2clientvpn/networkAssociation:NetworkAssociation" and inputs.get("subnetId"):
+            endpoint = inputs.get("clientVpnEndpointId", "")
+            self._eni(
+                rid,
+                inputs["subnetId"],
+                f"ClientVPN Endpoint resource {endpoint}",
+                "interface",
+                [],
+                requester=AWS_SERVICE_ACCOUNT,
+            )
+        elif typ == "aws:directoryservice/directory:Directory":
+            vpc = inputs.get("vpcSettings") or inputs.get("connectSettings") or {}
+            groups = [out["securityGroupId"]] if out.get("securityGroupId") else []
+            dns = list(out.get("dnsIpAddresses") or [])
+            for sid in vpc.get("subnetIds") or []:
+                # a domain controller's ENI holds the DNS address the directory reports in that subnet
+                self._eni(
+                    f"{rid}/{sid}",
+                    sid,
+                    f"AWS created network interface for directory {rid}",
+                    "interface",
+                    groups,
+                    requester=AWS_SERVICE_ACCOUNT,
+                    ip=next((a for a in dns if self._in_subnet(a, sid)), None),
+                )
+        elif typ == "aws:fsx/lustreFileSystem:LustreFileSystem":
+            subnets = inputs.get("subnetIds") or []
+            for sid in [subnets] if isinstance(subnets, str) else subnets:
+                self._eni(
+                    f"{rid}/{sid}",
+                    sid,
+                    f"ENI for Lustre file system {rid}",
+                    "interface",
+                    inputs.get("securityGroupIds") or [],
+                    requester=AWS_SERVICE_ACCOUNT,
+                )
+        elif typ == "aws:ec2/instance:Instance" and inputs.get("subnetId"):
+            sid = inputs["subnetId"]
+            self._eni(
+                rid,
+                sid,
+                "",
+                "interface",
+                inputs.get("vpcSecurityGroupIds") or [],
+                attached_to=(rid, ACCOUNT, 0),
+                managed=False,
+                ip=out.get("privateIp") if self._in_subnet(out.get("privateIp"), sid) else None,
+            )
+        elif typ == "aws-native:sagemaker:Cluster":
+            self._hyperpod_nodes(rid, inputs)
+
+    def _hyperpod_nodes(self, arn: str, inputs: dict[str, Any]) -> None:
+        cluster = arn.rsplit("/", 1)[-1]
+        vpc = inputs.get("vpcConfig") or {}
+        for group in inputs.get("instanceGroups") or []:
+            own = group.get("overrideVpcConfig") or vpc
+            subnets, groups = own.get("subnets") or [], own.get("securityGroupIds") or []
+            name = group.get("instanceGroupName", "")
+            for k in range(int(group.get("instanceCount") or 0)):
+                if not subnets:
+                    break
+                instance = _short_id("i", f"{arn}/{name}/{k}")
+                self._eni(
+                    f"{arn}/{name}/{k}",
+                    subnets[k % len(subnets)],
+                    HYPERPOD_DESCRIPTION.format(cluster=cluster, group=name, instance=instance),
+                    "interface",
+                    groups,
+                    requester=AWS_SERVICE_ACCOUNT,
+                    attached_to=(instance, AWS_SERVICE_ACCOUNT, 0),
+                    node=True,
+                )
+
+    def _in_subnet(self, ip: Any, sid: Any) -> bool:
+        subnet = self.subnet(sid) if isinstance(sid, str) else None
+        try:
+            return bool(subnet) and ipaddress.ip_address(ip) in ipaddress.ip_network(subnet["cidrBlock"], strict=False)
+        except ValueError:
+            return False
+
+    def _address(self, subnet: dict[str, Any], sid: str, node: bool, taken: set) -> str:
+        """The next free address of the subnet: nodes from .32 up (below: the mocks' fixed addresses, e.g. a
+        directory's DNS at .10), everything else from the top down. AWS keeps the first four and the last."""
+        try:
+            block = ipaddress.ip_network(subnet.get("cidrBlock", ""), strict=False)
+        except ValueError:
+            return ""
+        while True:
+            n = self._next.get((sid, node), 0)
+            self._next[(sid, node)] = n + 1
+            offset = 32 + n if node else block.num_addresses - 2 - n
+            if not 4 <= offset < block.num_addresses - 1:
+                return ""
+            ip = str(block.network_address + offset)
+            if ip not in taken:
+                return ip
+
+    def _eni(
+        self,
+        key: str,
+        sid: str,
+        description: str,
+        interface_type: str,
+        groups: list,
+        *,
+        requester: str = "",
+        attached_to: Optional[tuple[str, str, int]] = None,
+        managed: bool = True,
+        node: bool = False,
+        ip: Optional[str] = None,
+    ) -> None:
+        if not isinstance(sid, str) or sid == UNKNOWN:
+            return
+        subnet = self.subnet(sid)
+        if subnet is None:
+            return
+        eni_id = _short_id("eni", key)
+        taken = {e["PrivateIpAddress"] for e in self.enis.values()}
+        if ip is None or ip in taken:
+            ip = self._address(subnet, sid, node, taken)
+        eni: dict[str, Any] = {
+            "NetworkInterfaceId": eni_id,
+            "Description": description,
+            "InterfaceType": interface_type,
+            "RequesterManaged": managed,
+            "RequesterId": requester,
+            "OwnerId": ACCOUNT,
+            "VpcId": subnet["vpcId"],
+            "SubnetId": sid,
+            "AvailabilityZone": subnet["availabilityZone"],
+            "Groups": [{"GroupId": g, "GroupName": g} for g in groups if isinstance(g, str)],
+            "MacAddress": ":".join(["02"] + [eni_id[4 + 2 * i : 6 + 2 * i] for i in range(5)]),
+            "PrivateIpAddress": ip,
+            "PrivateDnsName": f"ip-{ip.replace('.', '-')}.ec2.internal" if ip else "",
+            "PrivateIpAddresses": [{"Primary": True, "PrivateIpAddress": ip}] if ip else [],
+            "Ipv6Addresses": [],
+            "SourceDestCheck": True,
+            "Status": "in-use",
+            "TagSet": [],
+        }
+        if attached_to is not None:
+            instance, owner, index = attached_to
+            eni["Attachment"] = {
+                "AttachmentId": _short_id("eni-attach", key),
+                "DeviceIndex": index,
+                "NetworkCardIndex": 0,
+                "InstanceId": instance if instance.startswith("i-") else "",
+                "InstanceOwnerId": owner,
+                "Status": "attached",
+                "DeleteOnTermination": True,
+            }
+        self.enis[eni_id] = eni
+
+    # ---------------------------------------------------------------- what the lookups answer
+    def subnet(self, sid: str) -> Optional[dict[str, Any]]:
+        """A subnet the model knows (created, or named by the config), or one of EXISTING_VPC: AZ "a" for an even
+        last hex digit, "b" for odd; ids with "dead" in them do not exist."""
+        if not isinstance(sid, str) or "dead" in sid:
+            return None
+        if sid in self.network["subnets"]:
+            return self.network["subnets"][sid]
+        try:
+            n = int(sid[-1], 16)
+        except (ValueError, IndexError):
+            return None
+        return {
+            "vpcId": EXISTING_VPC,
+            "availabilityZone": f"{self.region}{'ab'[n % 2]}",
+            "cidrBlock": f"10.0.{n}.0/24",
+            "mapPublicIpOnLaunch": False,
+        }
+
+    def find_enis(self, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """DescribeNetworkInterfaces with ``filters`` (an unknown filter name is an error, not a match)."""
+        wanted = [(f["name"], [str(v) for v in f["values"]]) for f in filters or []]
+        for name, _ in wanted:
+            if name not in _ENI_FILTERS and not name.startswith("tag:"):
+                raise Exception(f"mock getNetworkInterfaces: unsupported filter {name!r}")
+
+        def have(eni: dict[str, Any], name: str) -> list[str]:
+            if name.startswith("tag:"):
+                return [t["Value"] for t in eni["TagSet"] if t["Key"] == name[4:]]
+            return _ENI_FILTERS[name](eni)
+
+        with self._lock:
+            enis = list(self.enis.values())
+        return [e for e in enis if all(_matches(have(e, n), v) for n, v in wanted)]
+
+    def eni_for_pulumi(self, eni: dict[str, Any]) -> dict[str, Any]:
+        """An ENI as pulumi-aws's getNetworkInterface returns it (its output names for botocore's fields)."""
+        attached = eni.get("Attachment")
+        return {
+            "id": eni["NetworkInterfaceId"],
+            "arn": f"arn:aws:ec2:{self.region}:{ACCOUNT}:network-interface/{eni['NetworkInterfaceId']}",
+            "associations": [],
+            "attachments": [
+                {
+                    "attachmentId": attached["AttachmentId"],
+                    "deviceIndex": attached["DeviceIndex"],
+                    "instanceId": attached["InstanceId"],
+                    "instanceOwnerId": attached["InstanceOwnerId"],
+                    "networkCardIndex": attached["NetworkCardIndex"],
+                }
+            ]
+            if attached
+            else [],
+            "availabilityZone": eni["AvailabilityZone"],
+            "description": eni["Description"],
+            "enaSrdSpecifications": [],
+            "interfaceType": eni["InterfaceType"],
+            "ipv6Addresses": [],
+            "macAddress": eni["MacAddress"],
+            "outpostArn": "",
+            "ownerId": eni["OwnerId"],
+            "privateDnsName": eni["PrivateDnsName"],
+            "privateIp": eni["PrivateIpAddress"],
+            "privateIps": [a["PrivateIpAddress"] for a in eni["PrivateIpAddresses"]],
+            "region": self.region,
+            "requesterId": eni["RequesterId"],
+            "securityGroups": [g["GroupId"] for g in eni["Groups"]],
+            "subnetId": eni["SubnetId"],
+            "tags": {t["Key"]: t["Value"] for t in eni["TagSet"]},
+            "vpcId": eni["VpcId"],
+        }
+
+
 class AwsMocks(pmocks.Mocks):
     """Fake AWS: echoes inputs and adds the computed attributes the program reads.
 
@@ -168,27 +577,41 @@ class AwsMocks(pmocks.Mocks):
     existing_network: Optional[dict[str, Any]] = None
     """Route tables of the existing VPC (see :func:`existing_network`); None: the default data."""
 
-    def __init__(self, region: str, preview: bool, login_nodes: int = 2):
+    def __init__(self, region: str, preview: bool, config: Optional[dict[str, Any]] = None):
         self.region = region
         self.preview = preview
-        self.login_nodes = login_nodes
         self.calls: list[pmocks.MockCallArgs] = []
-        self.network = self.existing_network if self.existing_network is not None else existing_network()
+        self.network = copy.deepcopy(self.existing_network if self.existing_network is not None else existing_network())
+        self.model = AccountModel(region, self.network, config)
+        """The one model of the account every lookup answers from (``self.network`` is its existing part)."""
+
+    # ---------------------------------------------------------------- existing buckets' policies (team_data)
+    bucket_policies: dict[str, Optional[str]] = {}
+    """Existing (data-account) buckets' current policies, by bucket name: the JSON S3 holds; a bucket not named
+    here, or None, has no policy. Tests set it (monkeypatch) to model the data account."""
+
+    def _bucket_policy(self, bucket: str) -> str:
+        """``policy`` of a Bucket.get() read as the provider returns it: GetBucketPolicy's document, or "" when
+        the bucket has none (NoSuchBucketPolicy is not an error for the read, only for the getBucketPolicy
+        data source)."""
+        return self.bucket_policies.get(bucket) or ""
 
     # ---------------------------------------------------------------- the existing VPC
     def _subnet(self, sid: str) -> Optional[dict[str, Any]]:
-        """An existing subnet: in EXISTING_VPC, AZ "a" for an even last hex digit, "b" for odd; ids with
-        "dead" in them do not exist."""
-        if "dead" in sid:
+        """A subnet as getSubnet / Subnet.get() return it, from the model (:meth:`AccountModel.subnet`)."""
+        subnet = self.model.subnet(sid)
+        if subnet is None:
             return None
-        n = int(sid[-1], 16)
         return {
             "id": sid,
-            "vpcId": EXISTING_VPC,
-            "availabilityZone": f"{self.region}{'ab'[n % 2]}",
-            "cidrBlock": f"10.0.{n}.0/24",
-            "mapPublicIpOnLaunch": False,
+            "vpcId": subnet["vpcId"],
+            "availabilityZone": subnet["availabilityZone"],
+            "availabilityZoneId": f"use1-az{ord(subnet['availabilityZone'][-1:] or 'a') - 96}",
+            "cidrBlock": subnet["cidrBlock"],
+            "mapPublicIpOnLaunch": subnet["mapPublicIpOnLaunch"],
             "assignIpv6AddressOnCreation": False,
+            "defaultForAz": False,
+            "state": "available",
             "arn": self._arn("ec2", f"subnet/{sid}"),
             "ownerId": ACCOUNT,
             "tags": {},
@@ -222,7 +645,8 @@ class AwsMocks(pmocks.Mocks):
             sse = {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}, "bucketKeyEnabled": True}
             return {"id": rid, "bucket": rid, "rules": [sse]}
         if typ == "aws:s3/bucket:Bucket":
-            return {"id": rid, "bucket": rid, "arn": f"arn:aws:s3:::{rid}", "region": self.region}
+            state = {"id": rid, "bucket": rid, "arn": f"arn:aws:s3:::{rid}", "region": self.region}
+            return {**state, "policy": self._bucket_policy(rid)}
         if typ == "aws:ec2/vpc:Vpc" and rid in self.network["vpcs"]:
             vpc = self.network["vpcs"][rid]
             return {
@@ -334,6 +758,55 @@ class AwsMocks(pmocks.Mocks):
             "filters": a.get("filters"),
             "associations": associations,
             "routes": [{**r, "instanceId": ""} for r in self._routes(t)],
+        }
+
+    def _find_subnets(self, filters: list[dict[str, Any]]) -> list[str]:
+        """DescribeSubnets over the subnets the model knows (created, or named by the config)."""
+        names = {"vpc-id": "vpcId", "availability-zone": "availabilityZone", "cidr-block": "cidrBlock"}
+        unsupported = {f["name"] for f in filters} - set(names) - {"subnet-id"}
+        if unsupported:
+            raise Exception(f"mock getSubnets: unsupported filters {sorted(unsupported)}")
+        return sorted(
+            sid
+            for sid, sub in self.network["subnets"].items()
+            if all(
+                _matches([sid] if f["name"] == "subnet-id" else [str(sub[names[f["name"]]])], f["values"])
+                for f in filters
+            )
+        )
+
+    def _get_vpc(self, a: dict[str, Any]):
+        """aws:ec2/getVpc by id (or ``vpc-id`` filter): a VPC of the model."""
+        ids = [a["id"]] if a.get("id") else []
+        ids += [v for f in a.get("filters") or [] if f["name"] == "vpc-id" for v in f["values"]]
+        found = [v for v in self.network["vpcs"] if not ids or v in ids]
+        if len(found) != 1:
+            return {}, [("", "no matching EC2 VPC found" if not found else "multiple EC2 VPCs matched")]
+        vid, vpc = found[0], self.network["vpcs"][found[0]]
+        return {
+            "id": vid,
+            "arn": self._arn("ec2", f"vpc/{vid}"),
+            "cidrBlock": vpc["cidrBlock"],
+            "cidrBlockAssociations": [
+                {
+                    "associationId": _short_id("vpc-cidr-assoc", vid),
+                    "cidrBlock": vpc["cidrBlock"],
+                    "state": "associated",
+                }
+            ],
+            "default": False,
+            "dhcpOptionsId": _short_id("dopt", vid),
+            "enableDnsHostnames": True,
+            "enableDnsSupport": True,
+            "enableNetworkAddressUsageMetrics": False,
+            "instanceTenancy": "default",
+            "ipv6AssociationId": "",
+            "ipv6CidrBlock": "",
+            "mainRouteTableId": vpc["mainRouteTableId"],
+            "ownerId": ACCOUNT,
+            "region": self.region,
+            "state": "available",
+            "tags": {},
         }
 
     def _arn(self, service: str, resource: str, region: bool = True) -> str:
@@ -480,6 +953,8 @@ class AwsMocks(pmocks.Mocks):
         # A remote component's outputs are its own (pulumi-eks does not echo its inputs); echoing them would
         # hand back resource references, whose rehydration outlives the run that started it.
         echoed = {} if args.typ in REMOTE_OUTPUTS_ONLY else args.inputs
+        if not self.preview and not args.resource_id:  # in a first preview nothing exists yet
+            self.model.record(args.typ, rid, args.name, args.inputs, computed)
         if self.preview and not args.resource_id:
             computed = {k: UNKNOWN for k in computed}
             return "", {**echoed, **computed}
@@ -527,14 +1002,49 @@ class AwsMocks(pmocks.Mocks):
                 "id": args.args["name"],
             }
         if args.token == "aws:ec2/getNetworkInterfaces:getNetworkInterfaces":
-            # The login group's ENIs: one per node in LOGIN_NODES, in a scrambled order.
+            found = self.model.find_enis(args.args.get("filters") or [])
+            # EC2 answers in no particular order: reversed, so that code relying on the order is caught.
             return {
-                "ids": [f"eni-{i:017x}" for i in reversed(range(self.login_nodes))],
+                "id": self.region,
+                "ids": sorted((e["NetworkInterfaceId"] for e in found), reverse=True),
                 "filters": args.args.get("filters"),
+                "region": self.region,
+                "tags": {},
             }
         if args.token == "aws:ec2/getNetworkInterface:getNetworkInterface":
-            n = int(args.args["id"].split("-")[1], 16)
-            return {"id": args.args["id"], "privateIp": f"10.20.{n}.{10 + n}"}
+            filters = list(args.args.get("filters") or [])
+            if args.args.get("id"):
+                filters.append({"name": "network-interface-id", "values": [args.args["id"]]})
+            found = self.model.find_enis(filters)
+            if len(found) != 1:
+                return {}, [("", "no matching EC2 Network Interface found" if not found else "multiple matched")]
+            return {**self.model.eni_for_pulumi(found[0]), "filters": args.args.get("filters")}
+        if args.token == "aws:ec2/getSubnets:getSubnets":
+            return {"id": self.region, "ids": self._find_subnets(args.args.get("filters") or []), "region": self.region}
+        if args.token == "aws:ec2/getVpc:getVpc":
+            return self._get_vpc(args.args)
+        if args.token == "aws:ec2/getRouteTables:getRouteTables":
+            filters = list(args.args.get("filters") or [])
+            if args.args.get("vpcId"):
+                filters.append({"name": "vpc-id", "values": [args.args["vpcId"]]})
+            tables = self.network["routeTables"]
+            ids = [
+                rid
+                for rid, t in tables.items()
+                if all(
+                    _matches(
+                        {
+                            "vpc-id": [t["vpcId"]],
+                            "route-table-id": [rid],
+                            "association.subnet-id": t["subnets"],
+                            "association.main": ["true" if t["main"] else "false"],
+                        }.get(f["name"], [""]),
+                        f["values"],
+                    )
+                    for f in filters
+                )
+            ]
+            return {"id": self.region, "ids": sorted(ids), "region": self.region}
         return {}
 
 
@@ -727,7 +1237,7 @@ def run_program(
     """Run ``program`` (a callable, or the path of a ``__main__.py``) under mocks with ``config``; ``on_record``
     sees each registration as it happens."""
     region = str(config.get("aws:region", "us-east-1"))
-    mocks = AwsMocks(region, preview)
+    mocks = AwsMocks(region, preview, config)
     monitor = RecordingMonitor(mocks, on_record)
     pulumi.runtime.set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v, default=str) for k, v in config.items()},

@@ -1,9 +1,15 @@
 """A Slurm-orchestrated platform: login access, the directory over LDAPS, lifecycle scripts, the nodes' role, the
 cluster, and the ways in."""
 
+import dataclasses
+
+import pulumi
+
 import hyperpod_platform as hp
+from hyperpod_platform import login_targets
 from hyperpod_platform.directory_connection import node_settings, parameter_name
 from hyperpod_platform.lifecycle_bucket import PLATFORM_FILE, platform_json
+from hyperpod_platform.node_contract import NodeContract
 from hyperpod_platform.settings import StackSettings
 
 from .common import Base, common_exports, node_exports, nodes
@@ -93,6 +99,12 @@ def platform(s: StackSettings, b: Base) -> dict:
         login_host=login and login.host_name,
         directory=node_settings(ds, connection, home) if connection else None,
     )
+    if login:  # login nodes register themselves in the NLB's target group (made from the VPC only, not the NLB)
+        platform = pulumi.Output.all(platform, login.target_group.arn, vpc).apply(
+            lambda v: dataclasses.replace(
+                NodeContract.from_json(v[0]), login_targets=login_targets.node_settings(v[1], v[2])
+            ).to_json()
+        )
     readable = [a for a in (login and login.host_keys_secret.arn, directory and directory.bind_secret_arn) if a]
     n = nodes(
         s,
@@ -112,6 +124,8 @@ def platform(s: StackSettings, b: Base) -> dict:
                 vpc_id=vpc,
                 cluster_arn=n.cluster.arn,
                 target_ips=s.login.target_ips,
+                security_group_ids=[sg],
+                execution_role=n.role.role.name,
             ),
         )
     b.parts.update(login=login, directory=directory, ldaps=ldaps)

@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 
 from pulumi_policy import ReportViolation
 
-from ._declare import Config, declare
+from ._declare import Config, declare, option
 from ._lib import Graph, Node, Verdicts
 
 
@@ -68,6 +68,12 @@ class Findings:
 
 
 Evaluate = Callable[[Graph, Config], Findings]
+EXEMPT = "exemptResources"
+EXEMPT_OPTION = option(
+    [],
+    "Resource names whose problems this check does not report: an exception accepted on purpose (record why), "
+    "e.g. a flow served by something outside the stack.",
+)
 
 
 def declare_behaviour(
@@ -84,7 +90,10 @@ def declare_behaviour(
 
     def check(graph: Graph, cfg: Config, verdicts: Verdicts, report_violation: ReportViolation) -> None:
         found = evaluate(graph, cfg)
+        exempt = {str(n) for n in cfg.get(EXEMPT) or []}
         for p in found.problems:
+            if p.node is not None and p.node.name in exempt:
+                continue
             if p.node is not None:
                 report_violation(p.message, p.node.urn)
             else:
@@ -92,9 +101,8 @@ def declare_behaviour(
         for u in found.unknown:
             verdicts.cannot_judge(u)
 
-    return declare(
-        name, description, remediation, dict(config or {}), level="mandatory", severity=severity, stack=check
-    )
+    options = {**dict(config or {}), EXEMPT: EXEMPT_OPTION}
+    return declare(name, description, remediation, options, level="mandatory", severity=severity, stack=check)
 
 
 def graph_of(registrations: Iterable[Any], stack_outputs: Optional[Mapping[str, Any]] = None) -> Graph:

@@ -2,7 +2,8 @@
 
 These scripts understand one schema_version (SCHEMA_VERSION, kept equal to the stack's by a test) and refuse
 any other. Every top-level key must be there: a feature that is off is a key whose value is null (fsx,
-login, directory); a missing key is a broken bundle and an error naming it, never "feature off".
+login, directory); a missing key is a broken bundle and an error naming it, never "feature off". OPTIONAL keys
+were added within this version: a bundle rendered before them has those features off (as null).
 
 Usage (each failure exits 1 with one line on stderr):
   platform_json.py check PLATFORM_JSON          the version and every top-level key
@@ -16,6 +17,7 @@ import sys
 
 SCHEMA_VERSION = 1
 REQUIRED = ("schema_version", "cluster_name", "region", "groups", "fsx", "login", "directory")
+OPTIONAL = ("login_targets",)
 
 
 class Broken(Exception):
@@ -42,6 +44,8 @@ def load(path: str) -> dict:
     missing = [key for key in REQUIRED if key not in data]
     if missing:
         raise Broken(f"platform.json has no {', '.join(missing)}: the lifecycle bundle is broken")
+    for key in OPTIONAL:
+        data.setdefault(key, None)
     return data
 
 
