@@ -393,3 +393,80 @@ def test_the_pack_reports_a_mandatory_violation_on_the_endpoint_naming_the_call(
         assert d.mandatory and "s3:GetObject" in d.message and "starport-layer-bucket" in d.message, d.message
     shipped = pack.analyze(result.registrations, outputs=result.outputs, config=config)
     assert [d for d in shipped.by_policy(authz.NAME) if d.urn == endpoint.urn] == []
+
+
+# ---------------------------------------------------------------- the login nodes' own target (45-login-target.sh)
+TARGET_GROUP = f"arn:aws:elasticloadbalancing:us-east-1:{ACCOUNT}:targetgroup/hp-dev-login/0123456789abcdef"
+LOGIN_CALLS = (
+    ("elasticloadbalancing:RegisterTargets", TARGET_GROUP),
+    ("elasticloadbalancing:DeregisterTargets", TARGET_GROUP),
+    ("elasticloadbalancing:DescribeTargetHealth", f"* (the targets of {TARGET_GROUP})"),
+    ("ec2:DescribeNetworkInterfaces", "* (the ENIs of vpc-"),
+)
+
+
+def login_targets_policy(result):
+    (reg,) = [r for r in result.of_type(INLINE) if r.name.endswith("-login-targets")]
+    return reg
+
+
+@pytest.mark.parametrize("action, on", LOGIN_CALLS)
+def test_each_call_of_the_login_target_step_is_proved_on_dev(plans, action, on):
+    """The login nodes' register / deregister / read calls, with the execution role, are proved on the dev
+    stack's login target group (from platform.json login_targets)."""
+    proved = found(plans["dev"].registrations).proved
+    assert [p for p in proved if p.startswith("login nodes") and f"{action} on {on}" in p], proved
+
+
+def test_eks_dev_has_no_login_target_calls(plans):
+    """No login target group in eks-dev's platform.json: no login node call is modelled."""
+    assert [p for p in found(plans["eks-dev"].registrations).proved if p.startswith("login nodes")] == []
+
+
+def test_without_the_login_targets_policy_the_target_group_calls_are_denied(plans):
+    """The login-target inline policy removed from the plan: RegisterTargets, DeregisterTargets and
+    DescribeTargetHealth are each reported, naming the call, the target group and the grant to add;
+    DescribeNetworkInterfaces stays allowed by the execution role's DescribeNetwork statement."""
+    result = plans["dev"]
+    gone = login_targets_policy(result)
+    findings = found([r for r in result.registrations if r is not gone])
+    for action in ("elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"):
+        (problem,) = problems_naming(findings, "login nodes", action, TARGET_GROUP)
+        assert "no identity policy of execution role" in problem.message
+        assert f"Fix: grant {action} on {TARGET_GROUP} to execution role" in problem.message
+    (problem,) = problems_naming(findings, "login nodes", "elasticloadbalancing:DescribeTargetHealth on *")
+    assert "Fix: grant elasticloadbalancing:DescribeTargetHealth on *" in problem.message
+    assert problems_naming(findings, "login nodes", "ec2:DescribeNetworkInterfaces") == []
+    assert any(p.startswith("login nodes") and "ec2:DescribeNetworkInterfaces" in p for p in findings.proved)
+
+
+def test_register_targets_scoped_to_another_target_group_is_denied(plans):
+    """RegisterTargets granted on another target group's ARN only: the login nodes' RegisterTargets on the login
+    target group is reported with the fix naming it; DeregisterTargets, still granted, is proved."""
+    result = plans["dev"]
+    reg = login_targets_policy(result)
+    other = TARGET_GROUP.replace("hp-dev-login", "hp-dev-ldap")
+
+    def elsewhere(stmts):
+        keep = dict(stmts["KeepLoginTargets"], Action=["elasticloadbalancing:DeregisterTargets"])
+        register = {"Sid": "Elsewhere", "Effect": "Allow", "Action": "elasticloadbalancing:RegisterTargets"}
+        return [keep, {**register, "Resource": other}, stmts["ReadTargetsAndInterfaces"]]
+
+    findings = found(with_statements(result, reg, "policy", elsewhere))
+    (problem,) = problems_naming(findings, "login nodes", "elasticloadbalancing:RegisterTargets", TARGET_GROUP)
+    assert f"Fix: grant elasticloadbalancing:RegisterTargets on {TARGET_GROUP}" in problem.message
+    assert [p.message for p in findings.problems] == [problem.message]
+    assert any("elasticloadbalancing:DeregisterTargets on " + TARGET_GROUP in p for p in findings.proved)
+
+
+def test_the_target_group_calls_are_judged_on_the_targetgroup_resource_type():
+    """The IAM data: Register/DeregisterTargets take targetgroup (tag keys, no service keys beyond them);
+    DescribeTargetHealth and DescribeNetworkInterfaces take no resource type (Resource *)."""
+    for action in ("elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"):
+        assert authz.resource_types(action) == ["targetgroup"]
+        assert authz.resource_types_of(action, TARGET_GROUP) == ["targetgroup"]
+        assert authz.key_applies(action, "targetgroup", "aws:ResourceTag/team")
+        assert authz.key_applies(action, "targetgroup", "ec2:Vpc") is False
+    assert authz.resource_types("elasticloadbalancing:DescribeTargetHealth") == []
+    assert authz.resource_types("ec2:DescribeNetworkInterfaces") == []
+    assert authz.key_applies("ec2:DescribeNetworkInterfaces", "", "ec2:Region")

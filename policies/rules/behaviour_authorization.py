@@ -1,7 +1,8 @@
 """behaviour-authorization: every call the platform's runtime makes is allowed by IAM as AWS evaluates it.
 
 For each call a component's runtime makes (HyperPod and the VPC CNI with the execution role, image pulls, the
-lifecycle scripts, EKS Pod Identity, team pods in the data account), the effective decision of
+lifecycle scripts, the login nodes keeping their own NLB target, EKS Pod Identity, team pods in the data
+account), the effective decision of
 
 - the caller's identity policies (the inline and customer-managed policies of the stack; AWS-managed ones
   are not counted: their text is not in the plan, so every call must be allowed by the stack's own grants),
@@ -66,6 +67,7 @@ PARAMETER_TYPES = ("aws:ssm/parameter:Parameter",)
 ACCESS_POINT_TYPES = ("aws:s3/accessPoint:AccessPoint",)
 ACCESS_POINT_POLICY_TYPES = ("aws:s3control/accessPointPolicy:AccessPointPolicy",)
 POD_IDENTITY_TYPES = ("aws:eks/podIdentityAssociation:PodIdentityAssociation",)
+TARGET_GROUP_TYPES = ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup")
 
 AWS_OWNED = "<an AWS-owned account>"
 """The account of a principal or resource AWS owns (ECR's layer-URL signer, the agents' registries)."""
@@ -150,6 +152,7 @@ class Target:
     account: Optional[str]
     policies: list[Doc] = field(default_factory=list)
     granted_by_owner: Optional[str] = None  # a resource policy the stack cannot see that allows the call
+    grant: Optional[str] = None  # what a grant names (default: the ARN's parent with /*)
 
 
 @dataclass
@@ -449,7 +452,10 @@ def _identity_fix(call: Call, t: Target, misses: list[str]) -> str:
             f"no condition key that type lacks (its keys for this action: {', '.join(keys) or 'none'}); the other "
             "resource types of the request keep their own conditions"
         )
-    return f"grant {call.action} on {_pattern_of(t.arn)} to {call.principal.label}, with conditions the request meets"
+    return (
+        f"grant {call.action} on {t.grant or _pattern_of(t.arn)} to {call.principal.label}, with conditions the "
+        "request meets"
+    )
 
 
 # ---------------------------------------------------------------- the stack's calls
@@ -641,6 +647,7 @@ def _cluster_calls(stack: Stack, cluster: Node, found: Findings) -> list[Call]:
         ):
             calls.append(ec2(hyperpod, action, [Target("", "*", account)]))
         calls += _lifecycle_calls(stack, cluster, who, base, partition, region, account, endpoint, vpc_keys)
+        calls += _login_target_calls(stack, cluster, role_arn, who, base, region, account)
         if isinstance(eks_arn, str) or eks_arn is UNKNOWN:
             cni = f"VPC CNI (EKS nodes of {cluster.name}, {role.name})"
             calls.append(ec2(cni, "ec2:CreateNetworkInterface", creates))
@@ -816,6 +823,102 @@ def _lifecycle_calls(stack, cluster, who, base, partition, region, account, endp
                         **base,
                     )
                 )
+    return calls
+
+
+def _platform_json(g: Graph, cluster: Node) -> list[Any]:
+    """The platform.json documents in the cluster's lifecycle buckets (parsed; UNKNOWN when not known yet)."""
+    buckets = set()
+    for group in as_list(cluster.props.get("instanceGroups")):
+        lc = group.get("lifeCycleConfig") if isinstance(group, dict) else None
+        uri = lc.get("sourceS3Uri") if isinstance(lc, dict) else None
+        if isinstance(uri, str) and uri.startswith("s3://"):
+            buckets.add(uri[len("s3://") :].partition("/")[0])
+    out: list[Any] = []
+    for obj in g.of_type(*OBJECT_TYPES):
+        if obj.props.get("bucket") not in buckets or not str(obj.props.get("key", "")).endswith("platform.json"):
+            continue
+        content = obj.props.get("content")
+        if content is UNKNOWN:
+            out.append(UNKNOWN)
+            continue
+        try:
+            out.append(json.loads(content) if isinstance(content, str) else {})
+        except ValueError:
+            out.append({})
+    return out
+
+
+def _login_target_calls(stack, cluster, role_arn, who, base, region, account) -> list[Call]:
+    """Lifecycle step 45-login-target.sh on the login nodes run by ``role_arn``: with platform.json's
+    ``login`` and ``login_targets`` on, each node reads the targets of the login target group
+    (DescribeTargetHealth), registers its own IP (RegisterTargets), looks up which IPs ENIs in the VPC still
+    hold (DescribeNetworkInterfaces) and deregisters the others (DeregisterTargets)."""
+    g = stack.g
+    caller = f"login nodes (cluster {cluster.name}, {who.label})"
+    calls: list[Call] = []
+    for data in _platform_json(g, cluster):
+        if data is UNKNOWN:
+            calls.append(
+                Call(
+                    caller,
+                    "elasticloadbalancing:RegisterTargets",
+                    [Target("targetgroup", UNKNOWN, account)],
+                    context=_context(who),
+                    **base,
+                )
+            )
+            continue
+        targets = data.get("login_targets") if isinstance(data, dict) else None
+        groups = data.get("groups") if isinstance(data, dict) else None
+        if not isinstance(targets, dict) or not data.get("login") or not isinstance(groups, dict):
+            continue
+        logins = {name for name, role in groups.items() if role == "login"}
+        runs = [
+            gr
+            for gr in as_list(cluster.props.get("instanceGroups"))
+            if isinstance(gr, dict) and gr.get("instanceGroupName") in logins and gr.get("executionRole") == role_arn
+        ]
+        if not runs:
+            continue
+        tg_arn = targets.get("target_group_arn")
+        parts = _arn_parts(tg_arn)
+        tg_account = parts[2] if parts else None
+        tags: dict[str, Any] = {}
+        tg = g.by_value(tg_arn, TARGET_GROUP_TYPES, ("arn",)) if isinstance(tg_arn, str) else None
+        if tg is not None:
+            raw = tg.props.get("tagsAll") or tg.props.get("tags") or {}
+            if raw is UNKNOWN:  # the tags a condition may test are not known yet: cannot judge
+                tags = {"aws:ResourceTag/*": UNKNOWN}
+            elif isinstance(raw, dict):
+                tags = {f"aws:ResourceTag/{k}": v for k, v in raw.items()}
+                tags.update({f"elasticloadbalancing:ResourceTag/{k}": v for k, v in raw.items()})
+        ctx = _context(who, **{"aws:RequestedRegion": region})
+        on_group = Target("targetgroup", tg_arn, tg_account, grant=str(tg_arn))
+        for action in ("elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"):
+            calls.append(
+                Call(caller, action, [on_group], context={**ctx, **{k.lower(): v for k, v in tags.items()}}, **base)
+            )
+        calls.append(
+            Call(
+                caller,
+                "elasticloadbalancing:DescribeTargetHealth",
+                [Target("", "*", account)],
+                context=ctx,
+                what=f"* (the targets of {tg_arn})",
+                **base,
+            )
+        )
+        calls.append(
+            Call(
+                caller,
+                "ec2:DescribeNetworkInterfaces",
+                [Target("", "*", account)],
+                context={**ctx, "ec2:region": region},
+                what=f"* (the ENIs of {targets.get('vpc_id')} holding the targets' IPs)",
+                **base,
+            )
+        )
     return calls
 
 
