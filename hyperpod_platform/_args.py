@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional, Sequence, TypeVar
 import pulumi
 
 from .checks import TAG_LIMIT, Check, tag_key_problem, tag_value_problem
-from .errors import MISSING, PROJECT, ConfigError, Problem
+from .errors import CREDENTIAL_FIX, MISSING, PROJECT, ConfigError, Problem, credential_problem
 
 T = TypeVar("T")
 
@@ -69,7 +69,10 @@ class ArgCheck:
         """AWS's tag rules for every tag, and room for the tags the component adds itself (``own``)."""
         for key, value in tags.items():
             bad = tag_key_problem(str(key))
-            if bad:
+            leaked = credential_problem(str(key)) or isinstance(value, str) and credential_problem(value)
+            if leaked:
+                self.problems.append(Problem(f"{self.component}.{arg}.{key}", value, leaked, CREDENTIAL_FIX, True, ""))
+            elif bad:
                 self.fail(f"{arg}.{key}", value, bad, "rename the tag key")
             elif isinstance(value, str) and tag_value_problem(value):
                 self.fail(f"{arg}.{key}", value, tag_value_problem(value), "shorten or change the value")

@@ -593,11 +593,50 @@ def object_path(v: str) -> Optional[tuple[str, str]]:
     )
 
 
+KEY_PREFIX_SEGMENT_RE = re.compile(r"^[A-Za-z0-9!_.'()-]+$")
+"""One '/'-separated segment of a key prefix that reaches IAM: S3's safe characters only, so no IAM wildcard
+(``*``, ``?``), no policy variable (``${...}``) and nothing a policy would read as more than the literal key."""
+KEY_PREFIX_MAX = 512
+"""Well inside S3's 1024-byte keys (the prefix is followed by ``/`` and the object's own name)."""
+
+
 def key_prefix(v: str) -> Optional[tuple[str, str]]:
-    """An S3 key prefix without leading or trailing '/' (policies append ``/*``)."""
-    if re.match(r"^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$", v):
-        return None
-    return ("is not an S3 key prefix (no leading, trailing or double '/')", "use e.g. lifecycle")
+    """An S3 key prefix that reaches IAM as ``<prefix>/*``: literal '/'-separated segments of S3's safe
+    characters, none of them ``.`` or ``..``, no leading, trailing or double '/'. Anything else widens the
+    policy beyond the prefix (``*``, ``?``, ``${aws:username}``) or escapes it (``..``), so it never passes."""
+    why = key_prefix_problem(v)
+    return None if why is None else (f"is not an S3 key prefix ({why})", "use literal segments, e.g. research/images")
+
+
+def key_prefix_problem(v: str) -> Optional[str]:
+    """Why ``v`` is not a literal key prefix (see :func:`key_prefix`), or None."""
+    if not isinstance(v, str) or not v:
+        return "it is empty"
+    if len(v) > KEY_PREFIX_MAX:
+        return f"{len(v)} characters, at most {KEY_PREFIX_MAX}"
+    if v.startswith("/") or v.endswith("/"):
+        return "no leading or trailing '/': policies append '/*' themselves"
+    segments = v.split("/")
+    if "" in segments:
+        return "no empty segment ('//')"
+    if any(s in (".", "..") for s in segments):
+        return "no '.' or '..' segment: it would name keys outside the prefix"
+    bad = sorted({c for c in v if c != "/" and not KEY_PREFIX_SEGMENT_RE.match(c)})
+    if bad:
+        wild = [c for c in bad if c in "*?$"]
+        what = (
+            "IAM wildcards or policy variables, which would reach beyond the prefix"
+            if wild
+            else "only letters, digits and !_.'()- may be in a segment"
+        )
+        return f"holds {', '.join(repr(c) for c in bad)}: {what}"
+    return None
+
+
+def prefixes_overlap(a: str, b: str) -> bool:
+    """Whether one key prefix lies within the other (equal, or ``research`` and ``research/a``): the objects
+    of the inner one are then also objects of the outer one."""
+    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
 
 
 # ------------------------------------------------------------------------------------------------------ tags
@@ -794,5 +833,32 @@ def api_access_cidr(v: str) -> Optional[tuple[str, str]]:
         return (
             "opens the API server to the whole internet",
             "list only the networks `pulumi up` and the operators run from",
+        )
+    return None
+
+
+# ------------------------------------------------------------------------------ SSH keys: characters OpenSSH reads
+def ssh_key_characters(v: str) -> Optional[tuple[str, str]]:
+    """An OpenSSH public key line holds only what OpenSSH reads as one: fields separated by ASCII spaces or tabs,
+    the key type and data in ASCII, and no control, format or other non-ASCII space characters anywhere (a line
+    break, a no-break or zero-width space, a direction mark). Python's ``split()`` takes a no-break space for a
+    separator, but sshd does not: such a key would be stored and then refused at every sign-in."""
+    import unicodedata
+
+    for i, c in enumerate(v):
+        if c in " \t":
+            continue
+        if unicodedata.category(c)[0] in "CZ":  # Cc Cf Cs Co Cn; Zs Zl Zp other than the ASCII space
+            name = unicodedata.name(c, "a control character")
+            return (
+                f"holds {name} (U+{ord(c):04X}) at character {i + 1}, which OpenSSH does not read in a key line: "
+                "the key would be stored and the user refused at sign-in",
+                "paste the line of the .pub file as plain text on one line, fields separated by single spaces",
+            )
+    fields = v.split(None, 2)
+    if any(not f.isascii() for f in fields[:2]):
+        return (
+            "has non-ASCII characters in its key type or key data, which OpenSSH does not read",
+            "paste the line of the .pub file as plain text",
         )
     return None

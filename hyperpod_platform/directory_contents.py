@@ -703,7 +703,12 @@ def _check_user(
 
     check.each(f"{path}.groups", user.groups, kept, same=str)
     keys = list(user.ssh_public_keys)
-    check.each(f"{path}.ssh_public_keys", keys, checks.ssh_key_line, same=checks.ssh_key_identity)
+    check.each(
+        f"{path}.ssh_public_keys",
+        keys,
+        lambda v: checks.ssh_key_characters(v) or checks.ssh_key_line(v),
+        same=checks.ssh_key_identity,
+    )
     if len(keys) > checks.MAX_SSH_KEYS:
         why = f"the Directory Service Data API keeps at most {checks.MAX_SSH_KEYS} keys (altSecurityIdentities)"
         check.fail(f"{path}.ssh_public_keys", len(keys), why, f"give at most {checks.MAX_SSH_KEYS} keys")

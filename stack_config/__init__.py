@@ -26,6 +26,7 @@ from hyperpod_platform.errors import (  # noqa: F401 - re-exported: the config l
     PROJECT,
     ConfigError,
     Problem,
+    set_secret_config,
 )
 from hyperpod_platform.settings import (  # noqa: F401 - re-exported: what load() returns
     ACCELERATED_RE,
@@ -191,8 +192,20 @@ def _read_config(every_key: list[str]) -> tuple[dict[str, Any], list[Problem]]:
     for full in every_key:  # keys under the project namespace that the program does not know are typos
         key = full.split(":", 1)[1] if full.startswith(f"{PROJECT}:") else None
         if key and key not in TOP_KEYS:
-            raw[key] = runtime_config.get_config(full)
+            raw[key] = _decoded(runtime_config.get_config(full))
     return raw, problems
+
+
+def _decoded(value: Any) -> Any:
+    """A config value as the program reads it: JSON text of an object or a list decoded."""
+    import json
+
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
 
 
 def load() -> StackSettings:
@@ -200,6 +213,10 @@ def load() -> StackSettings:
     from pulumi.runtime import config as runtime_config
 
     every_key = sorted(set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env()))
+    secret = {k for k in every_key if runtime_config.is_config_secret(k)}
+    # Before anything is judged: errors redact whatever holds these values, and the wiring marks every resource
+    # input and stack output holding one as a Pulumi secret (wiring.common.hide_secret_config).
+    set_secret_config([_decoded(runtime_config.get_config(k)) for k in sorted(secret)])
     raw, problems = _read_config(every_key)
     problems += namespace_problems({k: runtime_config.get_config(k) for k in every_key})
     region = pulumi.Config("aws").get("region")
@@ -216,6 +233,5 @@ def load() -> StackSettings:
 
             problems += route_table_problems(settings.network)
     if problems:
-        secret = {k for k in every_key if runtime_config.is_config_secret(k)}
         raise ConfigError([_with_secrecy(p, secret) for p in problems])
     return settings

@@ -5,7 +5,9 @@ plus the small checks every section uses (``_enum``, ``_name``, ``_range``, ``_c
 from __future__ import annotations
 
 import difflib
+import math
 import re
+import unicodedata
 from typing import Any, Callable, Optional
 
 from hyperpod_platform.checks import (  # noqa: F401 - NAME_RE: re-exported (aws_name reads the checks' own)
@@ -42,6 +44,42 @@ def _kind_hint(value: Any, kinds: tuple, full: str, names: str) -> str:
     if isinstance(value, str) and bool in kinds and value.lower() in ("yes", "no", "true", "false", "on", "off"):
         return f"write {'true' if value.lower() in ('yes', 'true', 'on') else 'false'} without quotes"
     return f"give {full} as {names}"
+
+
+def non_finite(value: Any, at: str = "") -> Optional[tuple[str, float]]:
+    """Where in ``value`` (``""`` itself, ``.key``, ``[i]``) the first infinite or NaN number sits, and that number;
+    None when every number is finite. For values taken whole (``eks.helmValues``); :meth:`_Reader.get` refuses a
+    non-finite number it reads, and sections read their nested values with it."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (at, value)
+    if isinstance(value, dict):
+        items: Any = ((f".{k}", v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        items = ((f"[{i}]", v) for i, v in enumerate(value))
+    else:
+        return None
+    for sub, v in items:
+        found = non_finite(v, at + sub)
+        if found is not None:
+            return found
+    return None
+
+
+def stray_control(value: str) -> Optional[tuple[str, str]]:
+    """A one-line value with a control or format character (a line break a YAML ``|`` block adds, a tab, a NUL, a
+    zero-width or direction mark) is refused: the patterns the checks use end in ``$``, which lets a final line
+    break through, and AWS refuses such a name at deploy. Multi-line values (a PEM certificate) are left to their
+    own check."""
+    if "\n" in value.strip("\r\n"):
+        return None
+    for i, c in enumerate(value):
+        if unicodedata.category(c) in ("Cc", "Cf"):
+            name = unicodedata.name(c, "a control character")
+            return (
+                f"holds {name} (U+{ord(c):04X}) at character {i + 1}",
+                "give it on one line as plain text (a YAML '|' block adds a line break: use a plain or quoted value)",
+            )
+    return None
 
 
 class _Reader:
@@ -89,9 +127,16 @@ class _Reader:
                 self.fail(full, _MISSING, "is required", f"set {PROJECT}:{full} in Pulumi.<stack>.yaml")
             return None if default is _MISSING else default
         kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, float) and not math.isfinite(value):  # .inf / .nan (YAML), Infinity / NaN (JSON)
+            self.fail(full, value, "is not a finite number", f"give {full} as a finite number")
+            return None if default is _MISSING else default
         if bool not in kinds and isinstance(value, bool) or not isinstance(value, kinds):
             names = " or ".join(KIND_NAMES.get(k, k.__name__) for k in kinds)
             self.fail(full, value, f"must be {names}, not {_kind_name(value)}", _kind_hint(value, kinds, full, names))
+            return None if default is _MISSING else default
+        stray = stray_control(value) if isinstance(value, str) else None
+        if stray:
+            self.fail(full, value, *stray)
             return None if default is _MISSING else default
         if check is not None:
             bad = check(value)
@@ -124,7 +169,7 @@ class _Reader:
                 self.fail(p, v, f"repeats {path}.{key}[{seen[same(v)]}]", "list each entry once")
                 continue
             seen[same(v)] = i
-            bad = item(v) if item else None
+            bad = stray_control(v) or (item(v) if item else None)
             if bad:
                 self.fail(p, v, *bad)
                 continue

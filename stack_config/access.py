@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from hyperpod_platform.errors import MISSING as _MISSING
 from hyperpod_platform.settings import AccessSettings, NetworkSettings
@@ -10,6 +10,27 @@ from hyperpod_platform.settings import AccessSettings, NetworkSettings
 from ._reader import _Reader
 from .aws_lookups import ec2_type_check
 from .login import _ssh_sources
+
+KEY_NAME_MAX = 255
+"""EC2 key pair names: up to 255 ASCII characters (botocore's ec2 model, CreateKeyPair KeyName), without leading
+or trailing spaces (the EC2 User Guide, "Create a key pair")."""
+
+
+def _key_name(v: str) -> Optional[tuple[str, str]]:
+    """An EC2 key pair name: 1-255 printable ASCII characters, no leading or trailing space."""
+    fix = "give the name `aws ec2 describe-key-pairs` shows for your key pair, e.g. 'ops-bastion'"
+    if not 1 <= len(v) <= KEY_NAME_MAX:
+        return (f"is {len(v)} characters; an EC2 key pair name has 1-{KEY_NAME_MAX}", fix)
+    bad = next((i for i, c in enumerate(v) if not " " <= c <= "~"), None)
+    if bad is not None:
+        return (
+            f"holds U+{ord(v[bad]):04X} at character {bad + 1}; EC2 key pair names are printable ASCII "
+            "(no control characters, no other Unicode)",
+            fix,
+        )
+    if v != v.strip(" "):
+        return ("starts or ends with a space, which EC2 key pair names may not", "remove the spaces")
+    return None
 
 
 def _parse_access(r: _Reader, raw: Any, network: NetworkSettings) -> AccessSettings:
@@ -44,5 +65,5 @@ def _parse_access(r: _Reader, raw: Any, network: NetworkSettings) -> AccessSetti
         bastion=bool(bastion),
         bastion_allowed_cidrs=tuple(cidrs),
         bastion_instance_type=itype or "t3.micro",
-        bastion_key_name=r.get(a, "bastionKeyName", path, str, None),
+        bastion_key_name=r.get(a, "bastionKeyName", path, str, None, _key_name),
     )

@@ -156,8 +156,8 @@ def _label_key(v: str) -> Optional[tuple[str, str]]:
     if v.startswith(HYPERPOD_LABEL_PREFIX):
         return (f"is under {HYPERPOD_LABEL_PREFIX}, which HyperPod manages (node health, instance group)",
                 "use a key of your own, e.g. 'workload'")  # fmt: skip
-    prefix, _, label = v.rpartition("/")
-    if (prefix and (len(prefix) > 253 or not LABEL_PREFIX_RE.match(prefix))) or not LABEL_NAME_RE.match(label):
+    prefix, slash, label = v.rpartition("/")
+    if (slash and (len(prefix) > 253 or not LABEL_PREFIX_RE.fullmatch(prefix))) or not LABEL_NAME_RE.fullmatch(label):
         return (
             "is not a Kubernetes label key (an optional DNS prefix and '/', then 1-63 letters, digits, '-', '_' or "
             "'.', starting and ending with a letter or digit)",
@@ -166,8 +166,24 @@ def _label_key(v: str) -> Optional[tuple[str, str]]:
     return None
 
 
+MAX_LABELS = 50
+"""Labels of one instance group: SageMaker's ``ClusterKubernetesLabels`` map has at most 50 entries (botocore's
+sagemaker model; the CloudFormation schema of AWS::SageMaker::Cluster gives no bound). Its keys are 1-317
+characters (a 253-character prefix, '/', a 63-character name: what :func:`_label_key` allows), its values 1-63."""
+MAX_TAINTS = 50
+"""Taints of one instance group: ``ClusterKubernetesTaints`` has at most 50 (the CloudFormation schema and botocore)."""
+
+
 def _label_value(v: str) -> Optional[tuple[str, str]]:
-    if v == "" or LABEL_NAME_RE.match(v):
+    """A label or taint value as SageMaker takes it: 1-63 characters (``ClusterKubernetesLabelValue``: min 1, so
+    no empty value, unlike Kubernetes itself), letters, digits, '-', '_' or '.', starting and ending with a letter
+    or digit."""
+    if v == "":
+        return (
+            "is empty; SageMaker refuses an empty Kubernetes label or taint value (1-63 characters)",
+            "give a value like 'true', or remove the value",
+        )
+    if LABEL_NAME_RE.fullmatch(v):  # fullmatch: "$" would let a trailing line break through
         return None
     return (
         "is not a Kubernetes label value (at most 63 letters, digits, '-', '_' or '.', starting and ending with a "
@@ -178,6 +194,14 @@ def _label_value(v: str) -> Optional[tuple[str, str]]:
 
 def _labels(r: _Reader, g: dict, path: str) -> dict[str, str]:
     raw = r.get(g, "labels", path, dict, {})
+    if raw and len(raw) > MAX_LABELS:
+        r.fail(
+            f"{path}.labels",
+            len(raw),
+            f"an instance group takes at most {MAX_LABELS} Kubernetes labels (SageMaker's ClusterKubernetesLabels)",
+            f"keep at most {MAX_LABELS} labels",
+        )
+        return {}
     out = {}
     for key, value in (raw or {}).items():
         p = f"{path}.labels.{key}"
@@ -195,6 +219,14 @@ def _labels(r: _Reader, g: dict, path: str) -> dict[str, str]:
 
 def _taints(r: _Reader, g: dict, path: str) -> list[KubernetesTaintSettings]:
     raw = r.get(g, "taints", path, list, [])
+    if raw and len(raw) > MAX_TAINTS:
+        r.fail(
+            f"{path}.taints",
+            len(raw),
+            f"an instance group takes at most {MAX_TAINTS} Kubernetes taints (SageMaker's ClusterKubernetesTaints)",
+            f"keep at most {MAX_TAINTS} taints",
+        )
+        return []
     out = []
     for i, t in enumerate(raw or []):
         tp = f"{path}.taints[{i}]"
@@ -287,12 +319,14 @@ def _instance_groups(
     """1 to 100 groups with names of their own; for Slurm one controller, at most one login group, compute with
     a partition."""
     groups: list[InstanceGroupSettings] = []
+    index: dict[int, int] = {}  # id of a parsed group -> its index in the config (earlier groups may be dropped)
     if not 1 <= len(groups_raw) <= 100:
         r.fail(path, len(groups_raw), "a cluster has 1 to 100 instance groups", "list between 1 and 100 groups")
     for i, g in enumerate(groups_raw):
         parsed = _parse_group(r, g, f"{path}[{i}]", eks)
         if parsed:
             groups.append(parsed)
+            index[id(parsed)] = i
     names = [g.name for g in groups]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         r.fail(path, dup, "two instance groups share this name", "give each group its own name")
@@ -301,9 +335,10 @@ def _instance_groups(
     if len(groups) == len(groups_raw):
         _group_roles(r, groups, path)
     for g in groups:
-        if g.role == "compute" and not g.partition:
+        given = groups_raw[index[id(g)]]
+        if g.role == "compute" and not g.partition and given.get("partition") is None:  # a bad one: its own problem
             r.fail(
-                f"{path}[{groups.index(g)}].partition",
+                f"{path}[{index[id(g)]}].partition",
                 _MISSING,
                 "a compute group needs a Slurm partition",
                 f"set partition, e.g. '{g.name}'",

@@ -13,6 +13,7 @@ from hyperpod_platform.checks import (  # noqa: F401 - the patterns: re-exported
     account_name,
     email,
     name_part,
+    ssh_key_characters,
     ssh_key_identity,
     ssh_public_key,
 )
@@ -25,8 +26,53 @@ USER_KEYS = ("name", "groups", "sshPublicKeys", "email", "givenName", "surname")
 
 # The value checks live in hyperpod_platform.checks (DirectoryContents runs them on its own args too).
 _sam = account_name
-_ssh_key = ssh_public_key
-_length_1_64 = name_part
+
+EMAIL_MAX = 254
+"""RFC 5321: a path is at most 256 octets with its angle brackets, so an address at most 254 (errata 1690); a
+local part at most 64 (4.5.3.1.1), a domain at most 255 (4.5.3.1.2), each DNS label at most 63 (RFC 1035). The
+Directory Service Data API takes up to 256 characters (EmailAddress)."""
+
+
+def _printable(v: str) -> Optional[tuple[str, str]]:
+    """No control, format or separator characters other than the ASCII space: they reach the directory's
+    attributes as they are, and break the LDAP tools and SSSD that read them."""
+    import unicodedata
+
+    for i, c in enumerate(v):
+        if c != " " and unicodedata.category(c)[0] in "CZ":
+            return (
+                f"holds {unicodedata.name(c, 'a control character')} (U+{ord(c):04X}) at character {i + 1}",
+                "type it again as plain text on one line",
+            )
+    return None
+
+
+def _email(v: str) -> Optional[tuple[str, str]]:
+    """An email address within RFC 5321's lengths, of printable characters."""
+    bad = _printable(v)
+    if bad:
+        return bad
+    if len(v) > EMAIL_MAX:
+        return (f"is {len(v)} characters; an email address has at most {EMAIL_MAX} (RFC 5321)", "give a real address")
+    bad = email(v)
+    if bad:
+        return bad
+    local, _, domain = v.rpartition("@")
+    if len(local) > 64:
+        return (f"has a local part of {len(local)} characters; at most 64 (RFC 5321)", "give a real address")
+    if any(len(label) > 63 for label in domain.split(".")):
+        return ("has a domain label longer than 63 characters (RFC 1035)", "give a real address")
+    return None
+
+
+def _ssh_key(v: str) -> Optional[tuple[str, str]]:
+    """An OpenSSH public key line of characters OpenSSH reads (:func:`ssh_key_characters`), then parsed."""
+    return ssh_key_characters(v) or ssh_public_key(v)
+
+
+def _length_1_64(v: str) -> Optional[tuple[str, str]]:
+    """A given name or surname: 1-64 characters (the Data API's GivenName, Surname), printable."""
+    return _printable(v) or name_part(v)
 
 
 def _parse_users(
@@ -68,7 +114,7 @@ def _parse_user(r: _Reader, u_raw: Any, upath: str, groups: list[str]) -> Option
             "(altSecurityIdentities)",
             f"list at most {MAX_SSH_KEYS} keys",
         )
-    mail = r.get(u, "email", upath, str, None, email)
+    mail = r.get(u, "email", upath, str, None, _email)
     given = r.get(u, "givenName", upath, str, None, _length_1_64)
     surname = r.get(u, "surname", upath, str, None, _length_1_64)
     if not uname:

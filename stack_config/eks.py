@@ -24,7 +24,7 @@ from hyperpod_platform.errors import Problem
 from hyperpod_platform.hyperpod_chart import default_chart_dir, value_key_problems
 from hyperpod_platform.settings import EksSettings, VpnSettings
 
-from ._reader import _cidr, _enum, _Reader
+from ._reader import _cidr, _enum, _Reader, non_finite
 
 EKS_KEYS = (
     "kubernetesVersion",
@@ -199,6 +199,11 @@ def _helm_values(r: _Reader, e: dict, path: str, chart_path: Optional[str]) -> d
     """``helmValues``: a mapping whose every key exists in the fetched chart or its sub-charts."""
     values = r.get(e, "helmValues", path, dict, {})
     if not values:
+        return {}
+    bad = non_finite(values)
+    if bad is not None:  # the values reach the chart whole: .inf / .nan would fail in Helm's YAML, or later
+        at = f"{path}.helmValues{bad[0]}"
+        r.fail(at, bad[1], "is not a finite number", f"give {at} as a finite number")
         return {}
     chart = Path(chart_path) if chart_path else default_chart_dir()
     if not (chart / "Chart.yaml").is_file():

@@ -11,6 +11,7 @@ from hyperpod_platform.checks import (  # noqa: F401 - TAG_PUNCTUATION: re-expor
     tag_text_problem,
     tag_value_problem,
 )
+from hyperpod_platform.errors import CREDENTIAL_FIX, Problem, credential_problem
 
 from ._reader import _kind_name, _Reader
 
@@ -31,7 +32,10 @@ def _tags(r: _Reader, raw: Any, path: str) -> tuple[tuple[str, str], ...]:
     out = []
     for k, v in raw.items():
         key, p = str(k), f"{path}.{k}"
-        if _tag_key_problem(key):
+        if credential_problem(key) or isinstance(v, str) and credential_problem(v):
+            # named by its key (redacted too when the key is the credential), never shown
+            r.problems.append(Problem(p, v, credential_problem(key) or credential_problem(v), CREDENTIAL_FIX, True))
+        elif _tag_key_problem(key):
             r.fail(p, v, _tag_key_problem(key), "rename the tag key")
         elif not isinstance(v, str):
             r.fail(p, v, f"must be a string, not {_kind_name(v)}", f'quote it: {key}: "{v}"')

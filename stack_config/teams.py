@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from hyperpod_platform.checks import bucket_name, key_prefix, priority_class_name, team_name
+from hyperpod_platform.checks import bucket_name, key_prefix, prefixes_overlap, priority_class_name, team_name
 from hyperpod_platform.errors import MISSING as _MISSING
 from hyperpod_platform.settings import (
     AccountSettings,
@@ -169,6 +169,7 @@ def _parse_teams(
     names = [t.name for t in teams]
     for dup in sorted({n for n in names if names.count(n) > 1}):
         r.fail(path, dup, "two teams share this name (and so one namespace)", "give each team its own name")
+    _prefix_overlaps(r, teams, path)
     _quota_capacity(r, teams, cluster, path)
     return teams
 
@@ -227,6 +228,28 @@ def _parse_team(
         external_id=external,
         data=data,
     )
+
+
+def _prefix_overlaps(r: _Reader, teams: list[TeamSettings], path: str) -> None:
+    """Two teams' prefixes in one bucket (bucket names are global) must not lie one within the other
+    (``research`` and ``research/a``, or equal): the inner team's objects would be the outer team's too.
+    Each pair is one problem naming both teams."""
+    placed: list[tuple[str, str, str]] = []  # (team, bucket, prefix)
+    for t in teams:
+        if t.data is None:
+            continue
+        bucket, prefix = t.data.bucket, t.data.prefix
+        for other, other_bucket, other_prefix in placed:
+            if other_bucket == bucket and prefixes_overlap(prefix, other_prefix):
+                r.fail(
+                    path,
+                    {other: other_prefix, t.name: prefix},
+                    f"teams {other} and {t.name} share bucket {bucket} with prefixes {other_prefix!r} and "
+                    f"{prefix!r}, one within the other, so one team's objects lie inside the other's prefix",
+                    f"give teams {other} and {t.name} prefixes where neither starts with the other "
+                    "(e.g. research/team-a and research/team-b), or separate buckets",
+                )
+        placed.append((t.name, bucket, prefix))
 
 
 def _alias(accounts: dict):

@@ -60,6 +60,7 @@ RULES = [
     "cross-account-trust-conditioned",
     "access-points-vpc-only",
     "bucket-wildcard-delegation-only",
+    "team-data-own-prefix",
     "quotas-fit-capacity",
     "behaviour-readiness",
     "behaviour-authorization",
@@ -116,6 +117,7 @@ def test_pack_describes_every_rule(pack):
         "team-access-namespace-scoped",  # principals resolved to the stack's roles (tags, names)
         "cross-account-trust-conditioned",  # a role's account from its ARN; Pod Identity target roles
         "quotas-fit-capacity",  # quotas summed per cluster, against its instance groups
+        "team-data-own-prefix",  # a team's roles and access point policies, against each other
         *BEHAVIOUR,  # what must be true on AWS, judged on the whole plan
     }
 
@@ -362,7 +364,7 @@ def test_dev_preview_passes_prod_policy_config():
     """`scripts/preview --stack dev --policy-config policies/config/prod.json` exits 0."""
     proc = _preview("--stack", "dev", "--quiet", "--policy-config", "policies/config/prod.json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "Policies: pack hyperpod-guardrails, 24 policies (1 advisory, 23 mandatory)" in proc.stdout
+    assert "Policies: pack hyperpod-guardrails, 25 policies (1 advisory, 24 mandatory)" in proc.stdout
     assert "Policy check: 0 mandatory, 0 advisory violation(s)." in proc.stdout
 
 

@@ -21,6 +21,7 @@ from tests.policy_programs import teams as programs
 from tests.policy_programs.teams import (
     DATA,
     NOTES_AT_PREVIEW,
+    TEAM_DATA_COMPLIANT,
     TEAMS_COMPLIANT,
     TEAMS_UNKNOWN_AT_PREVIEW,
     TEAMS_VIOLATING,
@@ -36,10 +37,12 @@ TEAM_RULES = {
     "access-points-vpc-only": "resource",
     "bucket-wildcard-delegation-only": "resource",
     "quotas-fit-capacity": "stack",
+    "team-data-own-prefix": "stack",
 }
 ALL_PROGRAMS = sorted(
     {p for table in (TEAMS_COMPLIANT, TEAMS_VIOLATING) for progs in table.values() for p in progs}
-    | {p for p, _ in TEAMS_UNKNOWN_AT_PREVIEW},
+    | {p for p, _ in TEAMS_UNKNOWN_AT_PREVIEW}
+    | set(TEAM_DATA_COMPLIANT),
     key=lambda p: p.__name__,
 )
 
@@ -435,3 +438,70 @@ def test_unregistered_provider_reference_is_an_error(pack):
     without = [r for r in result.registrations if not r.type.startswith("pulumi:providers:")]
     with pytest.raises(ValueError, match="names provider .*acct-c-data, which no earlier registration is"):
         pack.analyze(without, outputs=result.outputs, config=REGION)
+
+
+# ---------------------------------------------------------------- team-data-own-prefix: what it says
+OWN_PREFIX = "team-data-own-prefix"
+
+
+@pytest.mark.parametrize("program", TEAM_DATA_COMPLIANT, ids=program_id)
+def test_teams_reading_their_own_prefixes_pass_every_mandatory_guardrail(pack, program):
+    """Two teams side by side in one bucket (``team-a``, ``team-ab``: a longer word, not a prefix within), and a
+    role narrowed within its access point's prefix: nothing mandatory, nothing from (or unjudged by) the rule."""
+    for preview in (True, False):
+        report = judge(pack, program, preview=preview, policy_config=guardrails_only(PROD))
+        assert [d for d in report.violations if d.mandatory] == [], [str(d) for d in report.violations]
+        assert report.by_policy(OWN_PREFIX) == [], [str(d) for d in report.by_policy(OWN_PREFIX)]
+
+
+@pytest.mark.parametrize(
+    "program,resource,needles",
+    [
+        (programs.team_policy_on_every_prefix, "team-a-target-access", ["object/*/*", "reaches beyond one prefix"]),
+        (programs.team_policy_on_every_prefix, "team-a-ap-policy", ["TeamRoleUsesObjectsOfItsPrefix", "object/*/*"]),
+        (programs.team_hand_written_policy_on_every_prefix, "team-a-target-access", ["TeamObjects", "object/*/*"]),
+        (programs.team_role_on_every_resource, "team-a-target-access", ["Resource '*'"]),
+        (programs.team_role_on_the_whole_bucket, "team-a-target-access", ["arn:aws:s3:::hp-prepared-data/*"]),
+        (programs.team_role_on_every_access_point, "team-a-target-access", ["access point name '*' is a pattern"]),
+        (programs.team_role_escapes_with_a_parent_segment, "team-a-target-access", ["'.' or '..' segment"]),
+        (programs.team_role_with_a_policy_variable, "team-a-target-access", ["'$'", "'{'"]),
+        (programs.team_role_lists_every_prefix, "team-a-target-access", ["s3:prefix '*'"]),
+        (
+            programs.team_role_reaches_another_teams_access_point,
+            "team-a-target-access",
+            ["reaches access point hp-team-b-ap", "another team's access point"],
+        ),
+        (
+            programs.team_role_reaches_beyond_its_access_point_grant,
+            "team-a-target-access",
+            ["prefix 'team-a-other'", "outside the prefixes its policy team-a-ap-policy grants (['team-a'])"],
+        ),
+        (
+            programs.team_prefixes_nest_in_one_bucket,
+            "team-b-ap-policy",
+            ["grants prefix 'research/b' of bucket hp-prepared-data", "team-a-ap-policy grants 'research'"],
+        ),
+        (programs.pod_identity_target_role_on_every_prefix, "team-a-target-access", ["object/*"]),
+    ],
+    ids=lambda v: getattr(v, "__name__", None) or (v if isinstance(v, str) else "needles"),
+)
+def test_own_prefix_violation_names_the_role_or_policy_the_statement_and_the_fix(pack, program, resource, needles):
+    report = judge(pack, program, policy_config=PROD)
+    found = [d for d in report.by_policy(OWN_PREFIX) if d.urn.endswith(f"::{resource}")]
+    assert len(found) == 1, [str(d) for d in report.by_policy(OWN_PREFIX)]
+    (d,) = found
+    assert d.mandatory and "statement " in d.message and "object/<its literal prefix>/*" in d.message, d.message
+    for needle in needles:
+        assert needle in d.message, (needle, d.message)
+
+
+def test_eks_dev_stack_teams_reach_their_own_prefix_only(pack):
+    """The shipped eks-dev stack (team research, prefix research, through TeamData) passes the rule with values
+    resolved under prod.json, its target role policy on its own prefix's objects."""
+    config = copy.deepcopy(config_from_stack_file(ROOT / "Pulumi.eks-dev.yaml"))
+    result = run_program(ROOT / "__main__.py", config, preview=False, stack="eks-dev")
+    assert result.error is None, result.error
+    report = pack.analyze(result.registrations, outputs=result.outputs, config=config, policy_config=PROD)
+    assert report.by_policy(OWN_PREFIX) == [], [str(d) for d in report.by_policy(OWN_PREFIX)]
+    (policy,) = [r for r in result.registrations if r.type == "aws:iam/rolePolicy:RolePolicy" and "target" in r.name]
+    assert "/object/research/*" in policy.inputs["policy"]

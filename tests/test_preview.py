@@ -315,3 +315,48 @@ def test_cluster_does_not_wait_for_the_directory():
         ("aws:secretsmanager/secretVersion:SecretVersion", "hp-dev-ldap-bind"),
     ]:
         assert wanted in names, wanted
+
+
+def test_two_json_runs_of_the_same_stack_are_byte_identical(tmp_path):
+    """Registration order follows the event loop (and hash seeds): the --json plan is sorted by URN, its
+    dependencies and every mapping's keys too, so two runs write the same bytes."""
+    import os
+
+    outs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"plan-{seed}.json"
+        proc = subprocess.run(
+            [str(ROOT / "scripts" / "preview"), "--stack", "dev", "--no-policy", "--quiet", "--json", str(out)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        assert proc.returncode == 0, proc.stderr
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    urns = [r["urn"] for r in json.loads(outs[0])["resources"]]
+    assert urns == sorted(urns) and len(urns) > 100
+
+
+def test_json_plan_does_not_depend_on_registration_or_dependency_order(dev_run):
+    """The same registrations in another order, with their dependency lists and input keys shuffled, give the
+    same --json text."""
+    import dataclasses
+    import random
+
+    def shuffled(reg):
+        rng = random.Random(reg.urn)
+        deps = list(reg.dependencies)
+        rng.shuffle(deps)
+        props = {k: list(reversed(v)) for k, v in reversed(list(reg.property_dependencies.items()))}
+        inputs = dict(reversed(list(reg.inputs.items())))
+        return dataclasses.replace(reg, dependencies=deps, property_dependencies=props, inputs=inputs)
+
+    other = dataclasses.replace(dev_run, registrations=[shuffled(r) for r in reversed(dev_run.registrations)])
+    first = preview.plan_json("dev", preview.plan_of(dev_run), dev_run.outputs)
+    assert preview.plan_json("dev", preview.plan_of(other), dict(reversed(list(dev_run.outputs.items())))) == first
+    plan = json.loads(first)["resources"]
+    assert all(r["dependencies"] == sorted(r["dependencies"]) for r in plan)
+    assert any(len(r["dependencies"]) > 1 for r in plan)

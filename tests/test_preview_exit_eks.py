@@ -71,3 +71,24 @@ def test_shipped_eks_stack_passes_the_production_policy_config():
     assert (
         preview.main(["--stack", "eks-dev", "--quiet", "--policy-config", str(ROOT / "policies/config/prod.json")]) == 0
     )
+
+
+def test_a_wildcard_data_prefix_exits_2_naming_the_key_before_any_resource(tmp_path):
+    """The issue's cross-team hole: ``teams[0].data.prefix: "*"`` in the eks-dev stack would grant
+    ``object/*/*`` (every team's objects in a shared bucket); `scripts/preview` refuses it as a config error,
+    exit 2, naming the key, the value and the fix, and registers nothing."""
+    import subprocess
+
+    variant = _variant(tmp_path, lambda c: _team(c, "research")["data"].update(prefix="*"))
+    proc = subprocess.run(
+        [str(ROOT / "scripts" / "preview"), "--config-file", variant],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    problems = [ln for ln in proc.stderr.splitlines() if ln.startswith("  - ")]
+    assert len(problems) == 1, proc.stderr
+    assert problems[0].startswith('  - hyperpod-platform:teams[0].data.prefix = "*": '), problems
+    assert "not an S3 key prefix" in problems[0] and ". Fix: " in problems[0], problems
+    assert "aws:s3control" not in proc.stdout and "accessPointPolicy" not in proc.stdout

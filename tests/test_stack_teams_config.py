@@ -155,3 +155,67 @@ def test_the_shipped_teams_parse_into_settings(config):
     assert vision.data is None and vision.quota[1].vcpu == 4 and vision.external_id is None
     assert s.accounts["data"].role_arn == "arn:aws:iam::333333333333:role/PulumiDeploy"
     assert [c.name for c in s.governance.priority_classes] == ["inference", "training", "batch"]
+
+
+# ---------------------------------------------------------------- a data prefix is a value that reaches IAM
+HOSTILE_PREFIXES = {
+    "a bare wildcard": "*",
+    "a wildcard segment": "research/*",
+    "a wildcard inside a segment": "res*",
+    "a single-character wildcard": "researc?",
+    "a parent segment": "..",
+    "a parent segment inside": "research/../vision",
+    "a current-directory segment": "research/./a",
+    "an empty segment": "research//a",
+    "a leading slash": "/research",
+    "an IAM policy variable": "${aws:username}",
+    "an IAM policy variable in a segment": "research/${aws:PrincipalTag/team}",
+    "a space": "research data",
+    "a newline": "research\na",
+    "an empty prefix": "",
+}
+
+
+@pytest.mark.parametrize("prefix", list(HOSTILE_PREFIXES.values()), ids=list(HOSTILE_PREFIXES))
+def test_a_data_prefix_that_would_widen_or_escape_iam_is_one_problem_naming_the_key(config, prefix):
+    """Every prefix that is not literal segments of S3's safe characters (wildcards, '..', '.', empty segments,
+    policy variables...) is refused before any resource: one problem, naming teams[0].data.prefix and the fix."""
+    _team(config, "research")["data"]["prefix"] = prefix
+    result = run_program(ROOT / "__main__.py", config, preview=True, stack="eks-dev")
+    assert result.error is not None and not result.registrations, prefix
+    lines = [ln for ln in str(result.error).splitlines() if ln.startswith("  - ")]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("  - hyperpod-platform:teams[0].data.prefix = "), lines
+    assert "not an S3 key prefix" in lines[0] and ". Fix: " in lines[0], lines
+
+
+def _vision_data(c: dict, prefix: str, bucket: str = "hp-eks-dev-training-data") -> None:
+    _team(c, "vision")["data"] = {"account": "data", "bucket": bucket, "prefix": prefix}
+
+
+@pytest.mark.parametrize(
+    "research,vision", [("research", "research/a"), ("research/a", "research"), ("research", "research")]
+)
+def test_two_teams_whose_prefixes_nest_in_one_bucket_are_one_problem_naming_both(config, research, vision):
+    _team(config, "research")["data"]["prefix"] = research
+    _vision_data(config, vision)
+    result = run_program(ROOT / "__main__.py", config, preview=True, stack="eks-dev")
+    assert result.error is not None and not result.registrations
+    lines = [ln for ln in str(result.error).splitlines() if ln.startswith("  - ")]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("  - hyperpod-platform:teams = "), lines
+    assert "teams research and vision" in lines[0] and "hp-eks-dev-training-data" in lines[0], lines
+
+
+@pytest.mark.parametrize(
+    "vision,bucket",
+    [("researchers", "hp-eks-dev-training-data"), ("vision", "hp-eks-dev-training-data"), ("research", "hp-other")],
+)
+def test_prefixes_that_do_not_nest_or_lie_in_other_buckets_are_accepted(config, vision, bucket):
+    """``research`` and ``researchers`` share characters, not keys; the same prefix in another bucket is fine."""
+    import stack_config
+
+    _vision_data(config, vision, bucket)
+    raw = {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith(P)}
+    s = stack_config.parse(raw, "us-east-1")
+    assert [t.data.prefix for t in s.teams] == ["research", vision]

@@ -7,12 +7,16 @@ a bucket the stack does not own it keeps the statements the platform did not wri
 account's buckets) and outlives the stack."""
 
 import json
+import re
 from dataclasses import replace
 
 import pulumi
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hyperpod_platform import BucketDelegation, BucketDelegationArgs, TeamData, TeamDataArgs
+from hyperpod_platform.checks import key_prefix
 from hyperpod_platform.errors import ConfigError
 from hyperpod_platform.settings import AccountSettings, QuotaResourceSettings, TeamDataSettings, TeamSettings
 from hyperpod_platform.team_data import PLATFORM_SIDS, READ_ACTIONS, WRITE_ACTIONS, data_account_provider
@@ -656,3 +660,39 @@ def test_the_data_provider_is_an_aws_provider_reference_in_the_schema():
     for component in ("TeamData", "BucketDelegation"):
         prop = result["component_definitions"][component].inputs["dataProvider"]
         assert prop.ref.endswith("#/resources/pulumi:providers:aws") and prop.optional
+
+
+# ---------------------------------------------------------------- the prefix reaches IAM: literal segments only
+@pytest.mark.parametrize(
+    "prefix",
+    ["*", "team-a/*", "team-?", "..", "team-a/../team-b", "./team-a", "team-a//x", "${aws:username}", "team a"],
+)
+def test_a_prefix_that_would_widen_or_escape_the_policies_is_refused_by_the_component(prefix):
+    """TeamData checks its own args with the same rule as the config: the policies never get ``object/*/*``."""
+
+    def program():
+        TeamData("hp-team-a", _args(team=_team(prefix=prefix)))
+
+    result = run_program(program, CONFIG, preview=True)
+    assert isinstance(result.error, ConfigError), result.error
+    problems = [p for p in result.error.problems if p.path == "TeamData.team.data.prefix"]
+    assert len(problems) == 1 and len(result.error.problems) == 1, result.error.problems
+    assert "not an S3 key prefix" in str(result.error)
+    assert result.registrations == []
+
+
+def test_the_prefix_rule_passes_literal_segments_and_refuses_any_pattern_character():
+    """Property: over generated prefixes, the rule passes exactly '/'-joined non-empty segments of S3's safe
+    characters other than '.' and '..'; so no accepted prefix holds '*', '?', '$', '{' or an escape segment."""
+    segment = re.compile(r"^[A-Za-z0-9!_.'()-]+$")
+
+    @settings(max_examples=300, derandomize=True, database=None)
+    @given(st.text(alphabet="ab.*?/${}() -_!'\\x", max_size=12))
+    def check(prefix):
+        parts = prefix.split("/")
+        literal = bool(prefix) and all(segment.match(p) and p not in (".", "..") for p in parts)
+        assert (key_prefix(prefix) is None) == literal, prefix
+        if key_prefix(prefix) is None:
+            assert not set(prefix) & set("*?${}") and ".." not in parts
+
+    check()

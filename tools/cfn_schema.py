@@ -133,8 +133,26 @@ def validate(pulumi_type: str, inputs: dict, region: str = "us-east-1") -> Itera
         return
     type_name = cfn_type(pulumi_type)
     schema = load_schema(type_name, region)
-    props = to_cfn(inputs, {"properties": schema.get("properties", {})}, schema)
-    yield from _violations(type_name, schema, props)
+    hidden: set[str] = set()  # a secret is judged as its value (as the provider gets it), never printed
+    props = to_cfn(_secrets_opened(inputs, hidden), {"properties": schema.get("properties", {})}, schema)
+    for msg in _violations(type_name, schema, props):
+        for text in sorted(hidden, key=len, reverse=True):
+            msg = msg.replace(text, "<secret>")
+        yield msg
+
+
+def _secrets_opened(value: Any, hidden: set[str], secret: bool = False) -> Any:
+    """``value`` with every harness secret marker replaced by its value; the texts under one go to ``hidden``
+    (quoted, as a violation message shows them)."""
+    if isinstance(value, dict) and set(value) == {"<secret>"}:
+        return _secrets_opened(value["<secret>"], hidden, True)
+    if isinstance(value, dict):
+        return {k: _secrets_opened(v, hidden, secret) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_secrets_opened(v, hidden, secret) for v in value]
+    if secret:
+        hidden.add(repr(value))
+    return value
 
 
 def _unsecret(value: Any) -> Any:

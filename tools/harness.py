@@ -72,14 +72,28 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def redact(value: Any) -> Any:
-    """Replace every secret value with a marker."""
+def redact(value: Any, key: str = "") -> Any:
+    """Replace every secret value with a marker: Pulumi secrets, and plain values that look like credentials by
+    their shape (a private key, a token, a kubeconfig, an AWS secret key: ``hyperpod_platform.errors``) or sit
+    under a key naming a password; a mapping key that is a credential is replaced too."""
+    from hyperpod_platform.errors import password_like, value_looks_secret
+
     if isinstance(value, dict):
         if "<secret>" in value and len(value) == 1:
             return "<secret>"
-        return {k: redact(v) for k, v in value.items()}
+        if "users" in value and ("clusters" in value or "contexts" in value):
+            return "<secret>"  # a kubeconfig
+        out = {}
+        for i, (k, v) in enumerate(value.items()):
+            shown_key = f"<secret key {i}>" if value_looks_secret(str(k), keys_in_text=False) else k
+            out[shown_key] = redact(v, str(k))
+        return out
     if isinstance(value, list):
-        return [redact(v) for v in value]
+        return [redact(v, key) for v in value]
+    if isinstance(value, str) and (
+        value_looks_secret(value, keys_in_text=False) or key and password_like(key) and value
+    ):
+        return "<secret>"
     return value
 
 
@@ -1188,41 +1202,340 @@ class RunResult:
         return found[0]
 
 
+STACK_FILE_MAX_BYTES = 4 * 1024 * 1024
+"""A stack file larger than this is refused before it is parsed (the shipped ones are a few KiB)."""
+STACK_FILE_MAX_DEPTH = 64
+"""Nesting of mappings and lists deeper than this is refused from the parser's events, before anything is composed."""
+STACK_FILE_MAX_ALIASES = 1000
+"""Alias uses (``*name``) in one stack file."""
+STACK_FILE_MAX_NODES = 200_000
+"""Values in the document with every alias expanded (an alias bomb is refused before anything expands it)."""
+CORE_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null", "map", "seq", "merge"))
+"""The tags of YAML 1.2's core schema (Go yaml.v3, which the Pulumi CLI reads stack files with), plus merge keys."""
+_YAML_TAG_NAMES = {"tag:yaml.org,2002:": "!!"}
+
+
+class StackFileError(ValueError):
+    """A stack file that cannot be read as the Pulumi CLI reads it, or that exceeds the reader's limits. Its text
+    is ``<file>: line N: <what>. Fix: <how>``, one line per problem; values are never shown, only keys and lines."""
+
+    def __init__(self, name: str, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(f"{name}: {p}" for p in problems))
+
+
+def _tag_name(tag: str) -> str:
+    for long, short in _YAML_TAG_NAMES.items():
+        if tag.startswith(long):
+            return short + tag[len(long) :]
+    return tag
+
+
+def _key_text(key: str) -> str:
+    """A key as it may appear in a message: never a credential pasted as a key, never a page of text."""
+    from hyperpod_platform.errors import looks_secret
+
+    if looks_secret("", key) or len(key) > 128 or any(not c.isprintable() for c in key):
+        return f"<a key of {len(key)} characters, not shown>"
+    return key
+
+
 def _stack_yaml_loader():
     """A YAML loader that reads scalars as the Pulumi CLI does (YAML 1.2 core, Go yaml.v3): only true/false
-    are booleans (``yes``, ``on`` stay strings) and dates stay strings."""
+    are booleans (``yes``, ``on`` stay strings), dates, ``=`` and sexagesimal numbers (``1:20``) stay strings.
+    libyaml's parser and composer when PyYAML has them (a few MiB in a second), else PyYAML's own.
+
+    Read a stack file with :func:`config_from_stack_file`, which scans the events for the limits first
+    (:func:`_scan_stack_events`): composing an alias bomb is cheap, but anything that expands it is not."""
     import yaml
 
-    class Loader(yaml.SafeLoader):
-        pass
+    if yaml.__with_libyaml__:
 
+        class Loader(yaml.cyaml.CParser, yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+            def __init__(self, stream):
+                yaml.cyaml.CParser.__init__(self, stream)
+                yaml.constructor.SafeConstructor.__init__(self)
+                yaml.resolver.Resolver.__init__(self)
+
+    else:  # pragma: no cover - PyYAML without libyaml
+
+        class Loader(yaml.SafeLoader):  # type: ignore[no-redef]
+            pass
+
+    dropped = ("bool", "timestamp", "value", "int", "float")
     Loader.yaml_implicit_resolvers = {
-        first: [
-            (tag, rx) for tag, rx in resolvers if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")
-        ]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+        first: [(tag, rx) for tag, rx in resolvers if tag.rsplit(":", 1)[1] not in dropped]
+        for first, resolvers in yaml.resolver.Resolver.yaml_implicit_resolvers.items()
     }
     Loader.add_implicit_resolver(
         "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
     )
+    Loader.add_implicit_resolver(  # no sexagesimal 1:20 (YAML 1.1 only)
+        "tag:yaml.org,2002:int",
+        re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0o?[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+        list("-+0123456789"),
+    )
+    Loader.add_implicit_resolver(  # YAML 1.2 floats (1e3 too), .inf and .nan (refused later, by name)
+        "tag:yaml.org,2002:float",
+        re.compile(
+            r"^(?:[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?|[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?"
+            r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+        ),
+        list("-+0123456789."),
+    )
     return Loader
+
+
+class StackFileLimit(Exception):
+    """Raised while composing: (line, why, fix)."""
+
+    def __init__(self, line: int, why: str, fix: str):
+        super().__init__(line, why, fix)
+        self.line, self.why, self.fix = line, why, fix
+
+
+def _scan_stack_events(text: str, loader) -> None:
+    """The limits, from the parser's events, before any node is composed: nesting depth, values, alias uses, the
+    size with every alias expanded (each anchor's expanded size is summed as its events pass, so a bomb is
+    measured without expanding it), and aliases inside the value they name. Raises :class:`StackFileLimit`."""
+    import yaml
+
+    depth = values = aliases = expanded = 0
+    sizes: dict[str, int] = {}  # anchor -> its value's size with aliases expanded
+    open_: list[list] = []  # [anchor, expanded size so far] of each collection being read
+    starts, ends = (yaml.SequenceStartEvent, yaml.MappingStartEvent), (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+
+    def add(n: int) -> None:
+        if open_:
+            open_[-1][1] += n
+
+    for event in yaml.parse(text, Loader=loader):
+        line = event.start_mark.line + 1
+        if isinstance(event, (yaml.ScalarEvent, *starts)):
+            values += 1
+            expanded += 1
+            if values > STACK_FILE_MAX_NODES:
+                raise StackFileLimit(
+                    line,
+                    f"holds more than {STACK_FILE_MAX_NODES} values",
+                    "a stack file holds config only; keep large content in files of their own",
+                )
+        if isinstance(event, starts):
+            depth += 1
+            if depth > STACK_FILE_MAX_DEPTH:
+                raise StackFileLimit(
+                    line,
+                    f"nests mappings and lists more than {STACK_FILE_MAX_DEPTH} levels deep",
+                    "flatten the config; no setting of this stack is nested that deep",
+                )
+            open_.append([event.anchor, 1])
+        elif isinstance(event, ends):
+            depth -= 1
+            anchor, n = open_.pop()
+            if anchor:
+                sizes[anchor] = n
+            add(n)
+        elif isinstance(event, yaml.ScalarEvent):
+            if event.anchor:
+                sizes[event.anchor] = 1
+            add(1)
+        elif isinstance(event, yaml.AliasEvent):
+            aliases += 1
+            if any(anchor == event.anchor for anchor, _ in open_):
+                raise StackFileLimit(
+                    line,
+                    f"the alias *{event.anchor} refers to a value that contains it (a recursive alias)",
+                    f"write the value out instead of *{event.anchor}",
+                )
+            if aliases > STACK_FILE_MAX_ALIASES:
+                raise StackFileLimit(
+                    line,
+                    f"uses aliases more than the {STACK_FILE_MAX_ALIASES} times this reader accepts",
+                    "write the values out; a stack file needs few aliases, if any",
+                )
+            size = sizes.get(event.anchor, 0)  # an undefined alias: the composer reports it
+            expanded += size
+            add(size)
+            if expanded > STACK_FILE_MAX_NODES:
+                raise StackFileLimit(
+                    line,
+                    f"the alias *{event.anchor} stands for {size} values, and with it the file expands to more "
+                    f"than the {STACK_FILE_MAX_NODES} values this reader accepts (an alias bomb?)",
+                    "write the values out instead of nesting aliases",
+                )
+
+
+def _check_stack_nodes(root, loader) -> list[str]:
+    """Every problem of a composed stack file (within the limits of :func:`_scan_stack_events`), before anything
+    is constructed: tags outside YAML 1.2's core schema, keys that are not strings or are given twice, and
+    numbers that are not finite. Each is ``line N: key <path>: why. Fix: how``."""
+    import math
+
+    import yaml
+
+    problems: list[str] = []
+    visited: set[int] = set()
+
+    def where(node, path: str) -> str:
+        return f"line {node.start_mark.line + 1}: " + (f"key {_config_path(path)}: " if path else "")
+
+    def walk(node, path: str) -> None:
+        if id(node) in visited:
+            return
+        visited.add(id(node))
+        if node.tag not in CORE_TAGS:
+            problems.append(
+                f"{where(node, path)}has the YAML tag {_tag_name(node.tag)}, which Pulumi config does not take "
+                "(only strings, numbers, true/false, null, mappings and lists). "
+                "Fix: remove the tag and give the value as a plain string, number, mapping or list"
+            )
+            return
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:float":
+            try:
+                finite = math.isfinite(loader.construct_yaml_float(node))
+            except (ValueError, yaml.YAMLError):
+                finite = True  # the constructor reports it
+            if not finite:
+                problems.append(
+                    f"{where(node, path)}is {node.value}, which is not a finite number. "
+                    "Fix: give a finite number (or quote it if it is meant as text)"
+                )
+        elif isinstance(node, yaml.SequenceNode):
+            for i, child in enumerate(node.value):
+                walk(child, f"{path}[{i}]")
+        elif isinstance(node, yaml.MappingNode):
+            first: dict[str, int] = {}
+            for key, value in node.value:
+                if key.tag == "tag:yaml.org,2002:merge":
+                    walk(value, path)
+                    continue
+                if not isinstance(key, yaml.ScalarNode) or key.tag != "tag:yaml.org,2002:str":
+                    kind = "a mapping or list" if not isinstance(key, yaml.ScalarNode) else _tag_name(key.tag)
+                    problems.append(
+                        f"{where(key, path)}has a key that is {kind}, not a string; Pulumi config keys are strings. "
+                        f"Fix: quote the key"
+                    )
+                    continue
+                shown = _key_text(key.value)
+                sub = f"{path}.{shown}" if path else shown
+                line = key.start_mark.line + 1
+                if key.value in first:
+                    problems.append(
+                        f"line {line}: key {_config_path(sub)} is given twice (first on line {first[key.value]}); the "
+                        "later one would silently replace the first. Fix: keep one of them"
+                    )
+                else:
+                    first[key.value] = line
+                walk(value, sub)
+
+    walk(root, "")
+    return problems
+
+
+def _config_path(path: str) -> str:
+    """A key's path in a stack file as the config key it is (``hyperpod-platform:vpn.enabled``)."""
+    return path.removeprefix("config.") if path != "config" else path
 
 
 def config_from_stack_file(path: Path) -> dict[str, Any]:
     """Read a Pulumi.<stack>.yaml file into a ``project:key -> value`` mapping. A key with no value is left out
     (the program then reports it as not set); ``secure:`` values stay as they are (they cannot be decrypted
-    offline) and are marked secret by :func:`run_program`."""
+    offline) and are marked secret by :func:`run_program`.
+
+    Read with limits and as the Pulumi CLI reads it (:func:`_stack_yaml_loader`): at most
+    :data:`STACK_FILE_MAX_BYTES`, :data:`STACK_FILE_MAX_DEPTH` levels, :data:`STACK_FILE_MAX_ALIASES` alias uses
+    and :data:`STACK_FILE_MAX_NODES` values with aliases expanded; no recursive aliases, no tags outside YAML 1.2's
+    core schema (``!!binary``, ``!!set``, ``!!omap``, custom tags), no non-string keys, no key given twice at any
+    level, no ``.inf``/``.nan``. Any of these raises :class:`StackFileError` naming the line and the key, every
+    problem at once where the file could be composed."""
     import yaml
 
-    data = yaml.load(path.read_text(), Loader=_stack_yaml_loader()) or {}  # noqa: S506 - a SafeLoader subclass
-    cfg = data.get("config") or {}
+    name = path.name
+    with open(path, "rb") as f:
+        data = f.read(STACK_FILE_MAX_BYTES + 1)
+    if len(data) > STACK_FILE_MAX_BYTES:
+        raise StackFileError(
+            name,
+            [f"is larger than {STACK_FILE_MAX_BYTES // (1024 * 1024)} MiB. Fix: a stack file holds config only; "
+             "keep large content (charts, scripts) in files of their own"],
+        )  # fmt: skip
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StackFileError(name, [f"byte {exc.start}: is not UTF-8 text. Fix: save the file as UTF-8"]) from None
+    loader_cls = _stack_yaml_loader()
+    loader = None
+    try:
+        try:
+            _scan_stack_events(text, loader_cls)
+            loader = loader_cls(text)
+            root = loader.get_single_node()
+        except StackFileLimit as exc:
+            raise StackFileError(name, [f"line {exc.line}: {exc.why}. Fix: {exc.fix}"]) from None
+        except RecursionError:
+            raise StackFileError(name, ["nests too deeply to read. Fix: flatten the config"]) from None
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            at = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+            what = " ".join(x for x in (exc.context, exc.problem) if x)
+            raise StackFileError(name, [f"{at}is not valid YAML ({what}). Fix: correct the YAML syntax"]) from None
+        except yaml.YAMLError as exc:
+            raise StackFileError(name, [f"is not valid YAML ({exc}). Fix: correct the YAML syntax"]) from None
+        if root is None:
+            return {}
+        problems = _check_stack_nodes(root, loader)
+        if problems:
+            raise StackFileError(name, problems)
+        try:
+            doc = loader.construct_document(root)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f"line {mark.line + 1}: " if mark else ""
+            raise StackFileError(
+                name, [f"{at}cannot be read ({getattr(exc, 'problem', exc)}). Fix: correct it"]
+            ) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+    if not isinstance(doc, dict):
+        raise StackFileError(name, ["must be a YAML mapping with a 'config' key. Fix: start it with 'config:'"])
+    cfg = doc.get("config") or {}
     if not isinstance(cfg, dict):
-        raise ValueError(f"{path}: 'config' must be a mapping")
+        raise StackFileError(name, ["key config: must be a mapping of config keys. Fix: indent the keys under config:"])
     return {str(k): v for k, v in cfg.items() if v is not None}
 
 
 def _is_secure(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def _is_secret_envelope(value: Any, deep: bool = False) -> bool:
+    """A deserialized secret (``{SIG_KEY: SECRET_SIG, "value": ...}``), or with ``deep`` a value holding one."""
+    if isinstance(value, dict):
+        return value.get(SIG_KEY) == SECRET_SIG or deep and any(_is_secret_envelope(v, True) for v in value.values())
+    return deep and isinstance(value, list) and any(_is_secret_envelope(v, True) for v in value)
+
+
+def _unwrapped(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            return _unwrapped(value.get("value"))
+        return {k: _unwrapped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unwrapped(v) for v in value]
+    return value
+
+
+def _engine_secret_keys() -> list[str]:
+    """The secret keys the engine lists for the language host (``PULUMI_CONFIG_SECRET_KEYS``), if any."""
+    import os
+
+    text = os.environ.get("PULUMI_CONFIG_SECRET_KEYS", "")
+    try:
+        keys = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return [str(k) for k in keys] if isinstance(keys, list) else []
 
 
 def run_program(
@@ -1233,15 +1546,36 @@ def run_program(
     stack: str = "dev",
     project: str = PROJECT,
     on_record: Optional[Callable[[Registration], None]] = None,
+    secret_keys: list[str] | tuple[str, ...] = (),
 ) -> RunResult:
     """Run ``program`` (a callable, or the path of a ``__main__.py``) under mocks with ``config``; ``on_record``
-    sees each registration as it happens."""
+    sees each registration as it happens.
+
+    Secret config reaches the program as the engine passes it at ``up``: plain values, and the list of the keys
+    that are secret. Those are ``secure:`` values (left encrypted offline), ``secret_keys``, and the keys in
+    ``PULUMI_CONFIG_SECRET_KEYS`` (a JSON list, the variable the engine sets for the language host), so a
+    ``scripts/preview`` run can be given decrypted secret config."""
     region = str(config.get("aws:region", "us-east-1"))
     mocks = AwsMocks(region, preview, config)
+    # A provider gets secret inputs as plain values and the engine keeps each output of a secret input secret:
+    # the mocks model AWS from plain inputs, and what they echo of a secret input goes back as one.
+    model_resource = mocks.new_resource
+
+    def new_resource(args: pmocks.MockResourceArgs):
+        secret = {k for k, v in args.inputs.items() if _is_secret_envelope(v, deep=True)}
+        if not secret:
+            return model_resource(args)
+        args.inputs = _unwrapped(args.inputs)
+        rid, state = model_resource(args)
+        return rid, {k: {SIG_KEY: SECRET_SIG, "value": v} if k in secret else v for k, v in state.items()}
+
+    mocks.new_resource = new_resource
     monitor = RecordingMonitor(mocks, on_record)
     pulumi.runtime.set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v, default=str) for k, v in config.items()},
-        secret_keys=[k for k, v in config.items() if _is_secure(v)],
+        secret_keys=sorted(
+            {k for k, v in config.items() if _is_secure(v)} | set(secret_keys) | set(_engine_secret_keys())
+        ),
     )
     # A fresh root stack per run: otherwise exports of an earlier run in this process would leak in. Likewise
     # the pending RPCs and output tasks of an earlier run (one that failed inside an apply leaves some behind,

@@ -82,6 +82,8 @@ def short_type(typ: str) -> str:
 
 
 def plan_of(result) -> list[dict]:
+    """The plan: every registration, sorted by URN (registration order follows the event loop and varies from run
+    to run), with its dependencies (an unordered set by nature) sorted, so one stack gives one plan."""
     from tools.harness import redact
 
     return [
@@ -94,12 +96,18 @@ def plan_of(result) -> list[dict]:
             "remote": r.remote,
             "read": r.read,
             "protect": r.protect,
-            "dependencies": r.dependencies,
-            "propertyDependencies": r.property_dependencies,
+            "dependencies": sorted(set(r.dependencies)),
+            "propertyDependencies": {k: sorted(set(v)) for k, v in sorted(r.property_dependencies.items())},
             "inputs": redact(r.inputs),
         }
-        for r in result.registrations
+        for r in sorted(result.registrations, key=lambda r: r.urn)
     ]
+
+
+def plan_json(stack: str, plan: list[dict], outputs: dict) -> str:
+    """The ``--json`` text: the plan of :func:`plan_of` and the outputs, every mapping's keys sorted, so two runs of
+    the same stack write the same bytes."""
+    return json.dumps({"stack": stack, "resources": plan, "outputs": outputs}, indent=2, sort_keys=True) + "\n"
 
 
 def mermaid_of(plan: list[dict]) -> str:
@@ -590,7 +598,7 @@ def _main(argv: list[str] | None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     started = time.perf_counter()
     sys.path.insert(0, str(ROOT))
-    from tools.harness import config_from_stack_file
+    from tools.harness import StackFileError, config_from_stack_file
     from tools.policy_harness import PolicyConfigError, PolicyPackRunner, load_policy_config
 
     config_file = args.config_file or ROOT / f"Pulumi.{args.stack or 'dev'}.yaml"
@@ -600,8 +608,11 @@ def _main(argv: list[str] | None) -> int:
     stack = args.stack or (config_file.stem.split(".", 1)[1] if config_file.stem.startswith("Pulumi.") else "preview")
     try:
         config = config_from_stack_file(config_file)
-    except Exception as exc:  # noqa: BLE001 - unreadable YAML is a config problem
-        print(f"error: cannot read {config_file}: {exc}", file=sys.stderr)
+    except StackFileError as exc:  # every problem, each "<file>: line N: key K: why. Fix: how"
+        print(f"error: cannot read {config_file}:\n{exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except Exception as exc:  # noqa: BLE001 - an unreadable file is a config problem
+        print(f"error: cannot read {config_file}: {type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     try:
         policy_config = None if args.no_policy else load_policy_config(args.policy_config)
@@ -691,10 +702,7 @@ def _preview(
             for msg in cfn_schema.validate(res.type, res.inputs, region):
                 schema_errors.append(f"{res.name}: {msg}")
     if args.json:
-        args.json.write_text(
-            json.dumps({"stack": stack, "resources": plan, "outputs": _redacted_outputs(result.outputs)}, indent=2)
-            + "\n"
-        )
+        args.json.write_text(plan_json(stack, plan, _redacted_outputs(result.outputs)))
     if args.mermaid:
         args.mermaid.write_text(mermaid_of(plan))
     if args.mermaid_components:

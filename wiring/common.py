@@ -6,6 +6,7 @@ from typing import Any, Optional
 import pulumi
 
 import hyperpod_platform as hp
+from hyperpod_platform.errors import holds_any, secret_config_strings
 from hyperpod_platform.lifecycle_bucket import PREFIX
 from hyperpod_platform.settings import StackSettings
 
@@ -24,8 +25,69 @@ class Base:
     """The components the orchestrator's wiring built, by role (for programs that extend the stack)."""
 
 
+def hide_secret_config() -> frozenset[str]:
+    """Mark as a Pulumi secret every resource input of this stack that holds a value of a config key set with
+    ``--secret`` (recorded by ``stack_config.load``: ``hyperpod_platform.errors.set_secret_config``).
+
+    The settings stay plain values (they are validated, compared and shape the resource graph); the secrecy is
+    applied where they become inputs, by one stack transformation, whichever component built the input: an
+    input equal to such a value, or text containing one (a JSON policy with an external id), is wrapped in
+    ``pulumi.Output.secret``; inside a mapping or list only the items holding one are. Outputs are judged once
+    known; a component's registered outputs are judged the same way. Names of resources cannot be secrets: a
+    secret value that names a resource shows in its name. Returns the recorded values (none: nothing is
+    registered, the plan is as without secret config)."""
+    secrets = secret_config_strings()
+    if secrets:
+
+        def transformation(args: pulumi.ResourceTransformationArgs) -> Optional[pulumi.ResourceTransformationResult]:
+            if isinstance(args.resource, pulumi.ComponentResource):  # its outputs, in the state, too
+                own = args.resource.register_outputs
+                args.resource.register_outputs = lambda outputs: own(_hidden(outputs, secrets))
+            props = {k: _hidden(v, secrets) for k, v in args.props.items()}
+            if all(props[k] is v for k, v in args.props.items()):
+                return None
+            return pulumi.ResourceTransformationResult(props, args.opts)
+
+        pulumi.runtime.register_stack_transformation(transformation)
+    return secrets
+
+
+def secret_exports(exports: dict) -> dict:
+    """The stack's exports, each holding a value of secret config made a secret (see :func:`hide_secret_config`)."""
+    secrets = secret_config_strings()
+    return {k: _hidden(v, secrets) for k, v in exports.items()} if secrets else exports
+
+
+def _hidden(value: Any, secrets: frozenset[str]) -> Any:
+    """``value`` with every part that holds one of ``secrets`` wrapped in ``pulumi.Output.secret``; the same
+    object when no known part does (an output is judged when it resolves)."""
+    if isinstance(value, pulumi.Output):
+        return value.apply(lambda v: pulumi.Output.secret(v) if holds_any(v, secrets) else v)
+    if isinstance(value, (str, bytes)):
+        return pulumi.Output.secret(value) if holds_any(value, secrets) else value
+    if isinstance(value, dict):
+        items = {k: _hidden(v, secrets) for k, v in value.items()}
+        if any(holds_any(k, secrets) for k in value):  # a mapping key cannot be a secret: the whole mapping is
+            return pulumi.Output.secret(value)
+        return items if any(items[k] is not v for k, v in value.items()) else value
+    if isinstance(value, (list, tuple)):
+        items = [_hidden(v, secrets) for v in value]
+        return type(value)(items) if any(a is not b for a, b in zip(items, value, strict=True)) else value
+    if _is_input_type(value):  # an args class: rebuilt from its fields, as pulumi.Output.from_input does
+        fields = {k: _hidden(v, secrets) for k, v in vars(value).items()}
+        return type(value)(**fields) if any(fields[k] is not v for k, v in vars(value).items()) else value
+    return value
+
+
+def _is_input_type(value: Any) -> bool:
+    from pulumi import _types
+
+    return _types.is_input_type(type(value))
+
+
 def base(s: StackSettings) -> Base:
     name, tags = s.cluster.name, s.tag_dict
+    hide_secret_config()  # before the first resource: every input holding a secret value stays one
     network = hp.Network(
         name,
         hp.NetworkArgs(

@@ -8,7 +8,7 @@ from hyperpod_platform.hyperpod_chart import CHART_COMMIT, default_chart_dir, pl
 from hyperpod_platform.lifecycle_bucket import LIFECYCLE_EKS_DIR
 from hyperpod_platform.settings import StackSettings
 
-from .common import Base, common_exports, node_exports, nodes
+from .common import Base, common_exports, node_exports, nodes, secret_exports
 from .teams import governance
 
 
@@ -78,13 +78,15 @@ def platform(s: StackSettings, b: Base) -> dict:
         else {}
     )
     b.parts.update(control_plane=control, dependencies=deps, node_addons=node_addons)
-    return {
-        **common_exports(s, b),
-        **team_exports,
-        **node_exports(n),
-        "eksClusterName": f"{name}-eks",
-        "eksClusterArn": control.cluster_arn,
-        # The cluster-wide admins the config declares: the team-access guardrail's default list of admins.
-        "eksAdminRoleArns": list(e.admin_role_arns),
-        "kubeconfig": control.kubeconfig,  # a secret
-    }
+    return secret_exports(
+        {
+            **common_exports(s, b),
+            **team_exports,
+            **node_exports(n),
+            "eksClusterName": f"{name}-eks",
+            "eksClusterArn": control.cluster_arn,
+            # The cluster-wide admins the config declares: the team-access guardrail's default list of admins.
+            "eksAdminRoleArns": list(e.admin_role_arns),
+            "kubeconfig": control.kubeconfig,  # a secret
+        }
+    )

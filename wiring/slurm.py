@@ -12,7 +12,7 @@ from hyperpod_platform.lifecycle_bucket import PLATFORM_FILE, platform_json
 from hyperpod_platform.node_contract import NodeContract
 from hyperpod_platform.settings import StackSettings
 
-from .common import Base, common_exports, node_exports, nodes
+from .common import Base, common_exports, node_exports, nodes, secret_exports
 
 
 def platform(s: StackSettings, b: Base) -> dict:
@@ -129,14 +129,16 @@ def platform(s: StackSettings, b: Base) -> dict:
             ),
         )
     b.parts.update(login=login, directory=directory, ldaps=ldaps)
-    return {
-        **common_exports(s, b),
-        **node_exports(n),
-        "loginHost": login and login.host_name,
-        "loginKnownHosts": login and login.known_hosts,
-        "directoryId": directory and directory.directory_id,
-        "ldapsUri": ldaps and ldaps.uri,
-        "ldapBindSecretArn": directory and directory.bind_secret_arn,
-        "directoryConnectionParameter": connection,
-        "directoryAdminSecretArn": directory and directory.admin_secret and directory.admin_secret.arn,
-    }
+    return secret_exports(
+        {
+            **common_exports(s, b),
+            **node_exports(n),
+            "loginHost": login and login.host_name,
+            "loginKnownHosts": login and login.known_hosts,
+            "directoryId": directory and directory.directory_id,
+            "ldapsUri": ldaps and ldaps.uri,
+            "ldapBindSecretArn": directory and directory.bind_secret_arn,
+            "directoryConnectionParameter": connection,
+            "directoryAdminSecretArn": directory and directory.admin_secret and directory.admin_secret.arn,
+        }
+    )

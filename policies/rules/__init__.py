@@ -28,6 +28,7 @@ from . import (
     secret_policy_not_public,
     stateful_protection,
     team_access_namespace_scoped,
+    team_data_own_prefix,
 )
 
 RULES = [
@@ -50,6 +51,7 @@ RULES = [
     cross_account_trust,
     access_points_vpc_only,
     bucket_wildcard_delegation,
+    team_data_own_prefix,
     quotas_fit_capacity,
     behaviour_readiness,
     behaviour_authorization,

@@ -10,7 +10,7 @@ with a second ``aws.Provider`` that assumes a deployment role there and allows o
 
 ``TEAMS_COMPLIANT`` and ``TEAMS_VIOLATING`` map each rule to its programs; ``TEAMS_UNKNOWN_AT_PREVIEW`` lists
 (program, rule) whose value is unknown at preview (a "cannot judge" note) and a violation once known;
-``NOTES_AT_PREVIEW`` holds the compliant programs that cannot be judged before a value exists (a Pod Identity
+``TEAM_DATA_COMPLIANT`` lists team-data-own-prefix's compliant programs (see there); ``NOTES_AT_PREVIEW`` holds the compliant programs that cannot be judged before a value exists (a Pod Identity
 target role's trust holds the association's external ID): a note at preview, none once resolved.
 """
 
@@ -708,6 +708,155 @@ def quota_count_unknown_at_preview():
     quota("team-a", cluster.cluster_arn, {"ml.g5.8xlarge": cluster.cluster_arn.apply(lambda _: 5)})
 
 
+# ---------------------------------------------------------------- team-data-own-prefix
+def _ap_arn(team: str) -> str:
+    return f"arn:aws:s3:us-east-1:{DATA}:accesspoint/hp-{team}-ap"
+
+
+def _target_arn(team: str) -> str:
+    return f"arn:aws:iam::{DATA}:role/hp-{team}-data-target"
+
+
+def team_data(
+    team: str,
+    prefix: str,
+    provider: pulumi.ProviderResource,
+    *,
+    role_policy: Optional[dict] = None,
+    tags: Optional[dict] = None,
+    ap_prefix: Optional[str] = None,
+) -> aws.iam.Role:
+    """A team's data access in the data account, as hyperpod_platform.team_data builds it: a target role tagged
+    for the team (trusted by a role of its own account) with ``target_role_policy`` (or ``role_policy``), and a
+    VPC-only access point whose policy grants that role ``ap_prefix`` (default: ``prefix``)."""
+    from hyperpod_platform.team_data import access_point_policy, target_role_policy
+
+    opts = in_data(provider)
+    target = role(
+        f"{team}-target",
+        trust({"AWS": f"arn:aws:iam::{DATA}:role/Curator"}),
+        opts,
+        name=f"hp-{team}-data-target",
+        tags={"team": team} if tags is None else tags,
+    )
+    aws.iam.RolePolicy(
+        f"{team}-target-access",
+        role=target.id,
+        policy=json.dumps(role_policy or target_role_policy(_ap_arn(team), prefix)),
+        opts=opts,
+    )
+    ap = aws.s3.AccessPoint(
+        f"{team}-ap",
+        name=f"hp-{team}-ap",
+        bucket=DATA_BUCKET,
+        vpc_configuration=aws.s3.AccessPointVpcConfigurationArgs(vpc_id=DATA_VPC),
+        opts=opts,
+    )
+    aws.s3control.AccessPointPolicy(
+        f"{team}-ap-policy",
+        access_point_arn=ap.arn,
+        policy=json.dumps(access_point_policy(_ap_arn(team), ap_prefix or prefix, _target_arn(team))),
+        opts=opts,
+    )
+    return target
+
+
+def _objects(*resources: str) -> dict:
+    """A hand-written team policy: s3:GetObject on ``resources``."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "TeamObjects", "Effect": "Allow", "Action": "s3:GetObject", "Resource": list(resources)}],
+    }
+
+
+def teams_read_their_own_prefixes():
+    """Two teams on one bucket, prefixes side by side (one a longer word of the other, not within it)."""
+    data = data_provider()
+    team_data("team-a", "team-a", data)
+    team_data("team-b", "team-ab", data)
+
+
+def team_reads_a_nested_prefix_of_its_own():
+    """A team role may narrow itself to a prefix within the one its access point grants."""
+    data = data_provider()
+    team_data("team-a", "team-a", data, role_policy=_objects(f"{_ap_arn('team-a')}/object/team-a/raw/*"))
+
+
+def team_policy_on_every_prefix():
+    """The issue's hole: prefix '*' gives object/*/*, every team's objects in the shared bucket."""
+    data = data_provider()
+    team_data("team-a", "*", data)
+    team_data("team-b", "team-b", data)
+
+
+def team_hand_written_policy_on_every_prefix():
+    """A hand-written target role policy on object/*/* (its access point policy is the platform's)."""
+    team_data("team-a", "team-a", data_provider(), role_policy=_objects(f"{_ap_arn('team-a')}/object/*/*"))
+
+
+def team_role_on_every_resource():
+    team_data("team-a", "team-a", data_provider(), role_policy=_objects("*"))
+
+
+def team_role_on_the_whole_bucket():
+    team_data("team-a", "team-a", data_provider(), role_policy=_objects(f"arn:aws:s3:::{DATA_BUCKET}/*"))
+
+
+def team_role_on_every_access_point():
+    resource = f"arn:aws:s3:us-east-1:{DATA}:accesspoint/*/object/team-a/*"
+    team_data("team-a", "team-a", data_provider(), role_policy=_objects(resource))
+
+
+def team_role_escapes_with_a_parent_segment():
+    resource = f"{_ap_arn('team-a')}/object/team-a/../team-b/*"
+    team_data("team-a", "team-a", data_provider(), role_policy=_objects(resource))
+
+
+def team_role_with_a_policy_variable():
+    resource = f"{_ap_arn('team-a')}/object/${{aws:PrincipalTag/team}}/*"
+    team_data("team-a", "team-a", data_provider(), role_policy=_objects(resource))
+
+
+def team_role_lists_every_prefix():
+    from hyperpod_platform.team_data import target_role_policy
+
+    policy = target_role_policy(_ap_arn("team-a"), "team-a")
+    policy["Statement"][0]["Condition"] = {"StringLike": {"s3:prefix": ["*"]}}
+    team_data("team-a", "team-a", data_provider(), role_policy=policy)
+
+
+def team_role_reaches_another_teams_access_point():
+    data = data_provider()
+    team_data("team-b", "team-b", data)
+    resources = (f"{_ap_arn('team-a')}/object/team-a/*", f"{_ap_arn('team-b')}/object/team-b/*")
+    team_data("team-a", "team-a", data, role_policy=_objects(*resources))
+
+
+def team_role_reaches_beyond_its_access_point_grant():
+    resource = f"{_ap_arn('team-a')}/object/team-a-other/*"
+    team_data("team-a", "team-a", data_provider(), role_policy=_objects(resource))
+
+
+def team_prefixes_nest_in_one_bucket():
+    data = data_provider()
+    team_data("team-a", "research", data)
+    team_data("team-b", "research/b", data)
+
+
+def pod_identity_target_role_on_every_prefix():
+    """An untagged role is a team's because a Pod Identity association names it as its target role."""
+    data = data_provider()
+    aws.eks.PodIdentityAssociation(
+        "team-a-pod-identity",
+        cluster_name=EKS_CLUSTER,
+        namespace="hyperpod-ns-team-a",
+        service_account="data-access",
+        role_arn=POD_ROLE,
+        target_role_arn=_target_arn("team-a"),
+    )
+    team_data("team-a", "team-a", data, role_policy=_objects(f"{_ap_arn('team-a')}/object/*"), tags={})
+
+
 TEAMS_COMPLIANT = {
     "team-access-namespace-scoped": [
         teams_namespace_scoped,
@@ -725,6 +874,11 @@ TEAMS_COMPLIANT = {
     "bucket-wildcard-delegation-only": [bucket_delegates_to_access_points, bucket_names_its_readers],
     "quotas-fit-capacity": [quotas_fit, quotas_disabled_not_counted, quotas_with_a_vcpu_share],
 }
+
+TEAM_DATA_COMPLIANT = [teams_read_their_own_prefixes, team_reads_a_nested_prefix_of_its_own]
+"""team-data-own-prefix's compliant programs: every mandatory guardrail passes, but not in TEAMS_COMPLIANT, whose
+test allows no advisory finding either: parliament knows no access point object ARNs and reports the platform's
+own team policies as RESOURCE_MISMATCH (as on the shipped eks-dev stack)."""
 
 TEAMS_VIOLATING = {
     "team-access-namespace-scoped": [
@@ -761,6 +915,20 @@ TEAMS_VIOLATING = {
         bucket_own_policy_allows_everyone,
     ],
     "quotas-fit-capacity": [quotas_exceed_gpus, quota_for_missing_type, vcpu_share_on_a_full_type],
+    "team-data-own-prefix": [
+        team_policy_on_every_prefix,
+        team_hand_written_policy_on_every_prefix,
+        team_role_on_every_resource,
+        team_role_on_the_whole_bucket,
+        team_role_on_every_access_point,
+        team_role_escapes_with_a_parent_segment,
+        team_role_with_a_policy_variable,
+        team_role_lists_every_prefix,
+        team_role_reaches_another_teams_access_point,
+        team_role_reaches_beyond_its_access_point_grant,
+        team_prefixes_nest_in_one_bucket,
+        pod_identity_target_role_on_every_prefix,
+    ],
 }
 
 NOTES_AT_PREVIEW = {pod_identity_target_role}
