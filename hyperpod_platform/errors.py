@@ -86,7 +86,9 @@ SECRET_SHAPES: tuple[re.Pattern, ...] = (
     re.compile(
         r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY[A-Z ]*-----|\Z)"
     ),
-    re.compile(r"\S*PRIVATE KEY\S*"),  # a mangled or partial PEM header (PEM headers are upper case)
+    # a mangled or partial PEM header (PEM headers are upper case): the word holding it, matched from the word's
+    # start only (`\S*` tried at every position of a long word would be quadratic in its length)
+    re.compile(r"(?<!\S)\S*PRIVATE KEY\S*"),
     re.compile(r"b3BlbnNzaC1rZXktdjE[A-Za-z0-9+/=]*"),  # "openssh-key-v1" in base64: an OpenSSH private key's body
     re.compile(r"eyJ[\w-]{4,}\.eyJ[\w-]{4,}\.[\w-]*"),  # a JWT (header.payload.signature)
     re.compile(r"k8s-aws-v1\.[\w.-]*"),  # an EKS bearer token (aws eks get-token)
