@@ -514,7 +514,7 @@ def _ssh_blob_type(body: str) -> Optional[str]:
 
 # -------------------------------------------------------------------------------------------------- LDAPS
 ACM_ARN_RE = re.compile(r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$")
-PEM_RE = re.compile(r"\s*(-----BEGIN CERTIFICATE-----\s+[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----\s*)+")
+PEM_RE = re.compile(r"\s*(-----BEGIN CERTIFICATE-----\s[A-Za-z0-9+/=\s]+-----END CERTIFICATE-----\s*)+")
 
 
 def dns_name(v: str) -> Optional[tuple[str, str]]:
@@ -715,9 +715,10 @@ iam_role_arn = arn_of("iam", "role/", "an IAM role", "arn:aws:iam::123456789012:
 
 
 # ---------------------------------------------------------------------------------------------- task governance
-TEAM_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9]){0,39}?$")
+TEAM_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 """A team name, and a priority class name (``ComputeQuotaTarget.TeamName``, ``PriorityClass.Name`` in the
-CloudFormation schemas and the SageMaker API)."""
+CloudFormation schemas and the SageMaker API), without their length: :func:`team_name` and
+:func:`priority_class_name` check that (the schema's ``{0,39}?`` repeat backtracks exponentially in Python)."""
 TEAM_NAMESPACE_PREFIX = "hyperpod-ns-"
 """Task governance keeps each team in the Kubernetes namespace ``hyperpod-ns-<team>``."""
 TEAM_QUEUE_SUFFIX = "-clusterqueue"

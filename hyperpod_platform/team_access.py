@@ -37,10 +37,6 @@ from .settings import TeamSettings
 
 EDIT_POLICY = "AmazonEKSEditPolicy"
 """EKS access policy a team's role gets, scoped to the team namespace."""
-TEAM_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-"""A team name: a DNS label, as its namespace ``hyperpod-ns-<team>`` and ComputeQuota's TeamName require."""
-NAMESPACE_MAX = 63
-"""Kubernetes namespace names are DNS labels: 63 characters at most."""
 ACCOUNT_ID_RE = re.compile(r"^\d{12}$")
 ORGANIZATION_ID_RE = re.compile(r"^o-[a-z0-9]{10,32}$")
 EXTERNAL_ID_RE = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
@@ -119,21 +115,8 @@ def role_arn_in(account_id: str, what: str) -> checks.Check:
 
 
 def check_team(check: ArgCheck, arg: str, team: TeamSettings) -> None:
-    """The team's name: a DNS label whose namespace ``hyperpod-ns-<team>`` is a valid namespace name."""
-    if not TEAM_NAME_RE.match(team.name):
-        check.fail(
-            f"{arg}.name",
-            team.name,
-            "is not a team name (lowercase letters, digits and hyphens, starting and ending with a letter or digit)",
-            f"use e.g. '{re.sub(r'[^a-z0-9-]+', '-', team.name.lower()).strip('-') or 'team-a'}'",
-        )
-    elif len(team.namespace) > NAMESPACE_MAX:
-        check.fail(
-            f"{arg}.name",
-            team.name,
-            f"makes the namespace '{team.namespace}' longer than Kubernetes' {NAMESPACE_MAX} characters",
-            f"use at most {NAMESPACE_MAX - len(team.namespace) + len(team.name)} characters",
-        )
+    """The team's name: the rule the config layer applies (:func:`checks.team_name`), one declaration."""
+    check.check(f"{arg}.name", team.name, checks.team_name)
 
 
 def check_account_id(check: ArgCheck, arg: str, value: str) -> None:

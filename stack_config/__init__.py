@@ -17,6 +17,7 @@ region's instance types and AZs, existing subnets, the union of SSH client range
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Optional
 
 import pulumi
@@ -124,7 +125,7 @@ def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
     region = _region_problems(r, region)
     r.obj(raw, "", TOP_KEYS)
     # Unknown top-level keys come back as ".key"; strip the leading dot.
-    r.problems = [Problem(p.path.lstrip("."), p.value, p.why, p.fix) for p in r.problems]
+    r.problems = [dataclasses.replace(p, path=p.path.lstrip(".")) for p in r.problems]
     name = r.get(raw, "clusterName", "", str, check=_cluster_name)
     network = _parse_network(r, raw.get("network", _MISSING), region or "")
     fsx = _parse_fsx(r, raw.get("fsx", _MISSING))
@@ -169,7 +170,7 @@ def _slurm_sections(r: _Reader, raw: dict[str, Any], orchestrator: str) -> dict[
         return {k: raw[k] for k in SLURM_ONLY if k in raw}
     for key, why in SLURM_ONLY.items():
         if raw.get(key) not in (None, _MISSING, {}):
-            r.fail(key, raw[key], f"applies only to a Slurm-orchestrated cluster: {why}", f"remove {key}")
+            r.unread(key, raw[key], f"applies only to a Slurm-orchestrated cluster: {why}", f"remove {key}")
     return {"login": {"enabled": False}}
 
 

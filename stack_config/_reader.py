@@ -91,6 +91,13 @@ class _Reader:
     def fail(self, path: str, value: Any, why: str, fix: str) -> None:
         self.problems.append(Problem(path, value, why, fix))
 
+    def unread(self, path: str, value: Any, why: str, fix: str) -> None:
+        """A setting the program will not read (unknown, misspelt, or not for this orchestrator): its name and the
+        fix are shown, its value never. That is where a password under a misspelt key (``adminPasword``), a
+        token under a stray ``key`` or a whole section pasted in the wrong place lands, and the fix (remove or
+        move it) does not need the value."""
+        self.problems.append(Problem(path, value, why, fix, secret=True))
+
     def obj(self, raw: Any, path: str, known: tuple[str, ...], item: bool = False) -> dict:
         """A mapping of ``known`` keys; unknown keys are problems. A missing or empty section is ``{}``, but an
         empty list ``item`` (a stray ``-``) is a problem: dropping it would lose a group or a user silently."""
@@ -108,7 +115,7 @@ class _Reader:
             if key not in known:
                 close = difflib.get_close_matches(key, known, n=1)
                 hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(known)}"
-                self.fail(f"{path}.{key}", raw[key], "is not a known setting", f"remove it ({hint})")
+                self.unread(f"{path}.{key}", raw[key], "is not a known setting", f"remove it ({hint})")
         return raw
 
     def get(

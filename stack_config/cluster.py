@@ -137,7 +137,7 @@ def _orchestrator_keys(r: _Reader, g: dict, path: str, keys: tuple[str, ...], ow
     """Keys of the other orchestrator in a group are problems that say whose they are."""
     for key in keys:
         if key in g:
-            r.fail(
+            r.unread(
                 f"{path}.{key}",
                 g[key],
                 f"applies only to a {owner}-orchestrated cluster (cluster.orchestrator)",
@@ -295,7 +295,7 @@ def _parse_cluster(r: _Reader, raw: Any, name: Optional[str]) -> ClusterSettings
     groups = _instance_groups(r, groups_raw, f"{path}.instanceGroups", eks) if groups_raw is not None else []
     nr = r.get(c, "nodeRecovery", path, str, "Automatic", _enum(*NODE_RECOVERY))
     if eks and "slurmConfigStrategy" in c:
-        r.fail(
+        r.unread(
             f"{path}.slurmConfigStrategy",
             c["slurmConfigStrategy"],
             "applies only to a Slurm-orchestrated cluster (cluster.orchestrator is eks)",

@@ -62,7 +62,7 @@ def _parse_eks(r: _Reader, raw: Any, orchestrator: Optional[str]) -> EksSettings
     path = "eks"
     if orchestrator == "slurm":
         if raw is not _MISSING and raw is not None:
-            r.fail(
+            r.unread(
                 path, raw, "applies only to an EKS-orchestrated cluster", "remove eks, or set cluster.orchestrator: eks"
             )
         return EksSettings()
@@ -164,7 +164,7 @@ def _public_access_cidrs(r: _Reader, e: dict, path: str, public: bool) -> list[s
 
     if not public:
         if e.get("publicAccessCidrs"):
-            r.fail(
+            r.unread(
                 f"{path}.publicAccessCidrs",
                 e["publicAccessCidrs"],
                 "applies only to a public endpoint (endpointPublicAccess is false)",
@@ -223,7 +223,7 @@ def _helm_values(r: _Reader, e: dict, path: str, chart_path: Optional[str]) -> d
         if p.kind == "not-a-map":
             fix = f"give {p.path} as a mapping of the chart's settings under it"
         why = p.message.split("; did you mean")[0].rstrip(".")  # the suggestion goes in the fix
-        r.fail(f"{path}.helmValues.{p.path}", _lookup(values, p.path), why, fix)
+        r.unread(f"{path}.helmValues.{p.path}", _lookup(values, p.path), why, fix)  # the chart does not read it
     return dict(values)
 
 

@@ -55,6 +55,7 @@ def namespace_problems(config: dict[str, Any]) -> list[Problem]:
                     value,
                     f"'{namespace}' is not a config namespace of this program, so the value would be ignored",
                     fix,
+                    True,  # a value the program does not read is never shown (see _Reader.obj)
                 )
             )
         elif known[namespace] is not None and key not in known[namespace]():
@@ -62,7 +63,7 @@ def namespace_problems(config: dict[str, Any]) -> list[Problem]:
             fix = (
                 f"did you mean {namespace}:{close[0]}?" if close else f"remove it ({namespace} provider settings only)"
             )
-            problems.append(Problem(full, value, f"is not a setting of the {namespace} provider", fix))
+            problems.append(Problem(full, value, f"is not a setting of the {namespace} provider", fix, True))
     return problems
 
 

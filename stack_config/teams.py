@@ -103,7 +103,7 @@ def _parse_governance(r: _Reader, raw: Any, eks: bool) -> GovernanceSettings:
     path = "governance"
     g = r.obj(raw, path, ("priorityClasses", "fairShare", "idleResourceSharing", "addonVersion", "organizationId"))
     if g and not eks:
-        r.fail(
+        r.unread(
             path,
             raw,
             "task governance needs an EKS-orchestrated cluster",

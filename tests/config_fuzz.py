@@ -26,6 +26,7 @@ import io
 import json
 import math
 import random
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -496,7 +497,7 @@ def write_stack_file(mutant: Mutant, directory: Path) -> Path:
 def validate(mutant: Mutant) -> Outcome:
     """The config layer on ``mutant``, as the program reads it: the stack file reader, the Pulumi config as
     ``tools.harness.run_program`` sets it (JSON text for structured values), ``stack_config``'s config reader
-    and namespace checks, then ``stack_config.parse``. No resources, no mocks: what needs AWS (existing subnets,
+    and namespace checks, then ``stack_config.parse`` and the aws-native region check. No resources, no mocks: what needs AWS (existing subnets,
     route tables) is left to the preview."""
     import pulumi
 
@@ -523,6 +524,8 @@ def validate(mutant: Mutant) -> Outcome:
             stack_config.parse(raw, region)
         except stack_config.ConfigError as err:
             problems += err.problems
+        if not problems:
+            problems += stack_config.native_region_problems(region, pulumi.Config("aws-native").get("region"))
         if problems:
             return Outcome("config_error", str(stack_config.ConfigError(problems)))
         return Outcome("accepted")
@@ -532,6 +535,10 @@ def validate(mutant: Mutant) -> Outcome:
         return Outcome("crash", f"{type(exc).__name__}: {exc}", exc)
     finally:
         pulumi.runtime.set_all_config({})
+
+
+COMPONENT_REFUSAL_RE = re.compile(r"invalid (\w+) args \(")
+"""How a component's own checks refuse its args (:class:`hyperpod_platform._args.ArgCheck`)."""
 
 
 @dataclass

@@ -53,6 +53,11 @@ def test_preview_and_validation_agree_on_whether_a_mutated_config_is_valid(mutan
     result = cf.preview(mutant)
     if outcome.status == "config_error":
         assert result.code == 2, f"{mutant.describe()}\nvalidation refused it, the preview exited {result.code}"
+    if outcome.status == "accepted":  # a component's own check is a backstop: the config layer names the key
+        refusal = cf.COMPONENT_REFUSAL_RE.search(result.stderr)
+        assert not refusal, (
+            f"{mutant.describe()}\naccepted, then refused by {refusal.group(1)}:\n{result.stderr[-1500:]}"
+        )
 
 
 @pytest.mark.parametrize("kind", sorted(cf.KINDS))

@@ -4,14 +4,15 @@ section, a misspelt section or namespace, a "did you mean" fix; nor in the `--js
 
 from __future__ import annotations
 
+import copy
 import json
 
 import pytest
 
 import stack_config
 from stack_config import ConfigError
-from tests.conftest import P
-from tools.harness import redact
+from tests.conftest import ROOT, P
+from tools.harness import config_from_stack_file, redact
 
 MARK = "Zq7Mark3r"
 ACCESS_KEY_ID = "AKIAZQ7MARK3R0000000"
@@ -160,13 +161,36 @@ def test_a_credential_as_a_tag_value_is_refused_by_components_too():
 
 def test_ordinary_values_are_shown(dev_config):
     """Shapes are narrow: a commit id (40 hex), a path of 40 characters are shown."""
-    dev_config[P + "lifecycle"] = {
-        "commit": "0123456789abcdef0123456789abcdef01234567",
-        "path": "datasets/Images2024/train/shard/part-001",
+    dev_config[P + "fsx"] = {**dev_config.get(P + "fsx", {}), "mountPath": "datasets/Images2024/train/shard/part-001"}
+    dev_config[P + "directory"] = {
+        **dev_config[P + "directory"],
+        "domainName": "0123456789abcdef0123456789abcdef01234567",
     }
     text = _load(dev_config)
     for shown in ('"0123456789abcdef0123456789abcdef01234567"', '"datasets/Images2024/train/shard/part-001"'):
         assert shown in text
+
+
+def test_the_value_of_a_key_the_program_does_not_read_is_never_shown(dev_config):
+    """A misspelt or stray key is where a secret lands unmarked (``adminPasword``, a bare ``key``): its name and
+    the fix are shown, its value never."""
+    dev_config[P + "lifecycle"] = {"bucketName": "hp-dev-lifecycle", "key": "plain-looking-value-1"}
+    dev_config[P + "clustername"] = "another-plain-value-2"
+    dev_config["hyperpod-platfrom:fsx"] = "third-plain-value-3"
+    dev_config[P + "eks"] = {"key": "eks-section-value-4"}  # a section for the other orchestrator
+    dev_config[P + "governance"] = {"key": "governance-value-5"}
+    text = _load(dev_config)
+    for key in ("lifecycle.key", "clustername", "hyperpod-platfrom:fsx", "platform:eks ", "platform:governance "):
+        assert key in text
+    for value in ("plain-looking-value-1", "another-plain-value-2", "third-plain-value-3", "value-4", "value-5"):
+        assert value not in text
+
+
+def test_a_helm_value_the_chart_does_not_read_is_named_without_its_value():
+    config = copy.deepcopy(config_from_stack_file(ROOT / "Pulumi.eks-dev.yaml"))
+    config[P + "eks"]["helmValues"] = {"key": "helm-value-6", "mlflow": {"enabled": False}}
+    text = _load(config)
+    assert "eks.helmValues.key" in text and "helm-value-6" not in text
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))

@@ -8,7 +8,9 @@ Mutation ``i`` is ``tests/config_fuzz.py``'s mutation drawn with ``random.Random
 preview in process (``scripts/preview --config-file F --quiet --no-policy``). Printed: mutations, accepted,
 config errors, crashes (a crash in validation, or exit 4 from the preview) by class, each with one example,
 leaks (an injected marker printed), and hangs: a preview that takes longer than ``--hang-seconds``. Examples
-are shown with every injected marker replaced by ``<marker>``.
+are shown with every injected marker replaced by ``<marker>``. A mutation the config layer accepts but a component
+then refuses (preview exit 2) is a failure too: that check belongs in the config layer, where it names the
+config key and is reported with every other problem.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ class Report:
     leak_classes: Counter = field(default_factory=Counter)
     leak_examples: dict = field(default_factory=dict)
     hangs: list = field(default_factory=list)
+    refused: int = 0  # accepted by the config layer, then exit 2 from a component's own checks
+    refused_examples: dict = field(default_factory=dict)
     slowest: tuple = (0.0, "")
     seconds: float = 0.0
 
@@ -66,9 +70,17 @@ def _where(exc: BaseException) -> str:
 
 
 _WHERE_RE = re.compile(r"\(at ([^ ]+:\d+)[^)]*\)")
+_COMPONENT_ARG_RE = re.compile(r"- ([A-Z][A-Za-z]+\.[a-z_]\w*)")
 
 
-def run(seeds, *, preview_accepted: bool = True, hang_seconds: float = 30.0, abort_seconds: float = 300.0) -> Report:
+def run(
+    seeds,
+    *,
+    preview_accepted: bool = True,
+    hang_seconds: float = 30.0,
+    abort_seconds: float = 300.0,
+    progress: bool = False,
+) -> Report:
     from tests import config_fuzz as cf
 
     report = Report()
@@ -80,12 +92,25 @@ def run(seeds, *, preview_accepted: bool = True, hang_seconds: float = 30.0, abo
         stopped[0] = True  # the preview reports what it was stopped by as a failure (exit 4): told apart here
         raise _Hang()
 
-    previous = signal.signal(signal.SIGALRM, on_alarm) if preview_accepted else None
+    previous = signal.signal(signal.SIGALRM, on_alarm)
     try:
         for seed in seeds:
             mutant = cf.mutate(cf.RandomChooser(seed))
             report.mutations += 1
-            outcome = cf.validate(mutant)
+            if progress and report.mutations % 250 == 0:
+                print(f"... {report.mutations} mutations, {time.perf_counter() - started:.0f} s", file=sys.stderr)
+            stopped[0] = False
+            signal.alarm(int(abort_seconds))
+            try:
+                outcome = cf.validate(mutant)
+            except _Hang:
+                outcome = None
+            finally:
+                signal.alarm(0)
+            if outcome is None:
+                report.hangs.append((seed, f"validation stopped after {abort_seconds:.0f} s", mutant.describe(),
+                                     mutant.markers))  # fmt: skip
+                continue
             kinds = "+".join(sorted(set(mutant.kinds))) or "none"
             example = f"seed {seed}: {mutant.describe()}"
             if outcome.status == "accepted":
@@ -122,6 +147,13 @@ def run(seeds, *, preview_accepted: bool = True, hang_seconds: float = 30.0, abo
                 report.slowest = (seconds, example)
             if seconds > hang_seconds:
                 report.hangs.append((seed, f"{seconds:.1f} s", mutant.describe(), mutant.markers))
+            refusal = cf.COMPONENT_REFUSAL_RE.search(result.stderr) if result.code == 2 else None
+            if refusal and outcome.status == "accepted":
+                lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+                arg = _COMPONENT_ARG_RE.search(result.stderr, refusal.end())
+                cls = arg.group(1) if arg else refusal.group(1)
+                report.refused += 1
+                report.refused_examples.setdefault(cls, (example, "\n".join(lines[-6:]), mutant.markers))
             if result.code == 4:
                 lines = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")] or [result.stderr[-300:]]
                 at = _WHERE_RE.search(lines[-1])
@@ -153,6 +185,11 @@ def render(report: Report, out=sys.stdout) -> None:
         p(f"  {n} x {cls}")
         p(f"      e.g. {_redacted(example, markers)[:400]}")
         p(f"      -> {_redacted(message, markers)[-400:]}")
+    p(f"refused by a component after the config layer accepted: {report.refused}")
+    for cls, (example, message, markers) in report.refused_examples.items():
+        p(f"  {cls}")
+        p(f"      e.g. {_redacted(example, markers)[:400]}")
+        p(f"      -> {_redacted(message, markers)[-400:]}")
     p(f"leaks: {sum(report.leak_classes.values())}")
     for cls, n in report.leak_classes.most_common():
         example, message, markers = report.leak_examples[cls]
@@ -182,9 +219,11 @@ def main(argv=None) -> int:
         preview_accepted=not args.no_preview,
         hang_seconds=args.hang_seconds,
         abort_seconds=max(args.hang_seconds * 10, 60),
+        progress=True,
     )
     render(report)
-    return 1 if report.crashes or report.preview_crashes or report.hangs or report.leak_classes else 0
+    failed = report.crashes or report.preview_crashes or report.hangs or report.leak_classes or report.refused
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
