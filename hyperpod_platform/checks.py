@@ -782,6 +782,21 @@ def positive(v: float) -> Optional[tuple[str, str]]:
     return None if v > 0 else ("must be more than 0", "give a positive amount")
 
 
+SERVICE_ACCOUNT_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+"""A Kubernetes service account name (a DNS subdomain, at most 253 characters)."""
+
+
+def service_account_name(v: str) -> Optional[tuple[str, str]]:
+    """A Kubernetes service account name: a DNS subdomain of at most 253 characters."""
+    if len(v) > 253 or not SERVICE_ACCOUNT_RE.match(v):
+        fixed = re.sub(r"[^a-z0-9.-]+", "-", v.lower()).strip("-.")[:253] or "data-access"
+        return (
+            "is not a Kubernetes service account name (lowercase letters, digits, '-' and '.', at most 253)",
+            f"use e.g. '{fixed}'",
+        )
+    return None
+
+
 def addon_version(v: str) -> Optional[tuple[str, str]]:
     if ADDON_VERSION_RE.match(v):
         return None

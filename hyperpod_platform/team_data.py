@@ -62,8 +62,6 @@ DATA_ACTIONS = [
 as the deployer updating the access point's policy, are not among them)."""
 EXISTING_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 """Any S3 bucket name (an existing bucket may have dots; a created one may not, see ``checks.bucket_name``)."""
-SERVICE_ACCOUNT_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-"""A Kubernetes service account name (a DNS subdomain, at most 253 characters)."""
 
 
 def data_account_provider(
@@ -516,13 +514,7 @@ def _check_args(args: TeamDataArgs, check: ArgCheck) -> None:
             )
         _check_bucket_name(check, "team.data.bucket", data.bucket, data.create_bucket)
         check.check("team.data.prefix", data.prefix, checks.key_prefix)
-        if len(data.service_account) > 253 or not SERVICE_ACCOUNT_RE.match(data.service_account):
-            check.fail(
-                "team.data.service_account",
-                data.service_account,
-                "is not a Kubernetes service account name (lowercase letters, digits, '-' and '.')",
-                "use e.g. data-access",
-            )
+        check.check("team.data.service_account", data.service_account, checks.service_account_name)
     _check_data_account(check, args.data_account, args.data_provider)
     check.check("vpc_id", args.vpc_id, checks.vpc_id)
     check_common(check, args.eks_cluster_name, args.region, args.tags)

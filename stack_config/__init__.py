@@ -22,13 +22,15 @@ from typing import Any, Optional
 
 import pulumi
 
-from hyperpod_platform.errors import MISSING as _MISSING
 from hyperpod_platform.errors import (  # noqa: F401 - re-exported: the config layer's error types
+    CREDENTIAL_FIX,
     PROJECT,
     ConfigError,
     Problem,
+    credential_problem,
     set_secret_config,
 )
+from hyperpod_platform.errors import MISSING as _MISSING
 from hyperpod_platform.settings import (  # noqa: F401 - re-exported: what load() returns
     ACCELERATED_RE,
     ROLES,
@@ -127,6 +129,9 @@ def parse(raw: dict[str, Any], region: Optional[str]) -> StackSettings:
     # Unknown top-level keys come back as ".key"; strip the leading dot.
     r.problems = [dataclasses.replace(p, path=p.path.lstrip(".")) for p in r.problems]
     name = r.get(raw, "clusterName", "", str, check=_cluster_name)
+    if name and credential_problem(name):  # the name is the stack's own Cluster tag, on every resource
+        r.problems.append(Problem("clusterName", name, credential_problem(name), CREDENTIAL_FIX, True))
+        name = None
     network = _parse_network(r, raw.get("network", _MISSING), region or "")
     fsx = _parse_fsx(r, raw.get("fsx", _MISSING))
     cluster = _parse_cluster(r, raw.get("cluster", _MISSING), name)

@@ -120,7 +120,7 @@ _ipv4 = ipv4_address("give the domain controllers' IPs, or omit dnsIps")
 def _mode_keys(r: _Reader, d: dict, path: str, mode: str) -> None:
     """Keys of the other mode are problems; an existing directory needs its id."""
     if mode == "existing":
-        if "directoryId" not in d:
+        if d.get("directoryId") is None:  # left out, or an explicit null
             r.fail(
                 f"{path}.directoryId",
                 _MISSING,
@@ -128,8 +128,10 @@ def _mode_keys(r: _Reader, d: dict, path: str, mode: str) -> None:
                 "set directory.directoryId to the existing directory's id",
             )
         for key in ("edition", "shortName"):
-            if key in d:
-                r.fail(f"{path}.{key}", d[key], "applies only when directory.mode is 'create'", f"remove {path}.{key}")
+            if d.get(key) is not None:
+                r.unread(
+                    f"{path}.{key}", d[key], "applies only when directory.mode is 'create'", f"remove {path}.{key}"
+                )
         if d.get("adminInstance"):
             r.fail(
                 f"{path}.adminInstance",
@@ -139,8 +141,8 @@ def _mode_keys(r: _Reader, d: dict, path: str, mode: str) -> None:
             )
         return
     for key in ("directoryId", "dnsIps"):
-        if key in d:
-            r.fail(
+        if d.get(key) is not None:
+            r.unread(
                 f"{path}.{key}",
                 d[key],
                 "applies only when directory.mode is 'existing'",

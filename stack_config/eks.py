@@ -72,6 +72,7 @@ def _parse_eks(r: _Reader, raw: Any, orchestrator: Optional[str]) -> EksSettings
     cidrs = _public_access_cidrs(r, e, path, public) if public is not None else []
     private_cidrs = _private_access_cidrs(r, e, path, deploy_from)
     chart_path = r.get(e, "chartPath", path, str, None)
+    chart_found = _chart_found(r, path, chart_path)
     return EksSettings(
         kubernetes_version=r.get(e, "kubernetesVersion", path, str, "1.32", kubernetes_version) or "1.32",
         authentication_mode=r.get(e, "authenticationMode", path, str, "API", _enum(*AUTHENTICATION_MODES)) or "API",
@@ -85,7 +86,7 @@ def _parse_eks(r: _Reader, raw: Any, orchestrator: Optional[str]) -> EksSettings
         fsx_csi_driver_version=r.get(e, "fsxCsiDriverVersion", path, str, None, _addon_version),
         admin_role_arns=tuple(r.str_list(e, "adminRoleArns", path, [], item=iam_role_arn)),
         log_types=tuple(r.str_list(e, "logTypes", path, list(EksSettings.log_types), item=_enum(*LOG_TYPES))),
-        helm_values=_helm_values(r, e, path, chart_path),
+        helm_values=_helm_values(r, e, path, chart_path, chart_found),
         chart_path=chart_path,
         fsx_namespace=r.get(e, "fsxNamespace", path, str, "kubeflow", _namespace) or "kubeflow",
     )
@@ -195,7 +196,22 @@ def _public_access_cidrs(r: _Reader, e: dict, path: str, public: bool) -> list[s
     return cidrs
 
 
-def _helm_values(r: _Reader, e: dict, path: str, chart_path: Optional[str]) -> dict[str, Any]:
+def _chart_found(r: _Reader, path: str, chart_path: Optional[str]) -> bool:
+    """The HyperPod chart is installed from ``chartPath`` (or where ``scripts/fetch-chart`` puts it), with or
+    without ``helmValues``: it must be there before anything is registered."""
+    chart = Path(chart_path) if chart_path else default_chart_dir()
+    if (chart / "Chart.yaml").is_file():
+        return True
+    r.fail(
+        f"{path}.chartPath",
+        str(chart),
+        "holds no HyperPod Helm chart (no Chart.yaml): the stack installs it, and checks helmValues against it",
+        "run scripts/fetch-chart (or set eks.chartPath to where it put the chart)",
+    )
+    return False
+
+
+def _helm_values(r: _Reader, e: dict, path: str, chart_path: Optional[str], chart_found: bool) -> dict[str, Any]:
     """``helmValues``: a mapping whose every key exists in the fetched chart or its sub-charts."""
     values = r.get(e, "helmValues", path, dict, {})
     if not values:
@@ -206,13 +222,7 @@ def _helm_values(r: _Reader, e: dict, path: str, chart_path: Optional[str]) -> d
         r.fail(at, bad[1], "is not a finite number", f"give {at} as a finite number")
         return {}
     chart = Path(chart_path) if chart_path else default_chart_dir()
-    if not (chart / "Chart.yaml").is_file():
-        r.fail(
-            f"{path}.chartPath",
-            str(chart),
-            "holds no HyperPod Helm chart, so helmValues cannot be checked against it",
-            "run scripts/fetch-chart (or set eks.chartPath to where it put the chart)",
-        )
+    if not chart_found:  # reported once, by _chart_found
         return dict(values)
     for p in value_key_problems(chart, values):
         fix = (

@@ -49,7 +49,7 @@ def _parse_network(r: _Reader, raw: Any, region: str) -> NetworkSettings:
 def _only_in_mode(r: _Reader, n: dict, path: str, keys: tuple[str, ...], mode: str) -> None:
     for key in keys:
         if key in n:
-            r.fail(
+            r.unread(
                 f"{path}.{key}",
                 n[key],
                 f"applies only when network.mode is '{mode}'",

@@ -7,7 +7,15 @@ from __future__ import annotations
 import re
 from typing import Any, Optional
 
-from hyperpod_platform.checks import bucket_name, key_prefix, prefixes_overlap, priority_class_name, team_name
+from hyperpod_platform.checks import (
+    addon_version,
+    bucket_name,
+    key_prefix,
+    prefixes_overlap,
+    priority_class_name,
+    service_account_name,
+    team_name,
+)
 from hyperpod_platform.errors import MISSING as _MISSING
 from hyperpod_platform.settings import (
     AccountSettings,
@@ -115,7 +123,7 @@ def _parse_governance(r: _Reader, raw: Any, eks: bool) -> GovernanceSettings:
         priority_classes=tuple(classes),
         fair_share=r.get(g, "fairShare", path, str, "Enabled", _enum(*SWITCH)) or "Enabled",
         idle_resource_sharing=r.get(g, "idleResourceSharing", path, str, "Enabled", _enum(*SWITCH)) or "Enabled",
-        addon_version=r.get(g, "addonVersion", path, str, None),
+        addon_version=r.get(g, "addonVersion", path, str, None, addon_version),
         organization_id=r.get(
             g,
             "organizationId",
@@ -350,5 +358,5 @@ def _team_data(r: _Reader, raw: Any, dp: str, accounts: dict) -> Optional[TeamDa
         bucket=bucket,
         prefix=prefix,
         create_bucket=r.get(d, "createBucket", dp, bool, False),
-        service_account=r.get(d, "serviceAccount", dp, str, "data-access") or "data-access",
+        service_account=r.get(d, "serviceAccount", dp, str, "data-access", service_account_name) or "data-access",
     )

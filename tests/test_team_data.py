@@ -609,7 +609,7 @@ def test_a_created_buckets_policy_waits_for_the_bucket():
         (_args(vpc_id="vpc-xyz"), "vpc_id", "not a VPC id"),
         (_args(region="mars-1"), "region", "not an AWS region"),
         (_args(eks_cluster_name="-bad"), "eks_cluster_name", "not an EKS cluster name"),
-        (_args(team=replace(TEAM, name="Team A")), "team.name", "not a team name"),
+        (_args(team=replace(TEAM, name="Team A")), "team.name", "team names are lowercase"),
         (_args(data_provider="not-a-provider"), "data_provider", "not an AWS provider"),
     ],
 )
