@@ -92,6 +92,17 @@ def run(
         stopped[0] = True  # the preview reports what it was stopped by as a failure (exit 4): told apart here
         raise _Hang()
 
+    def bounded(step, mutant):
+        """``step(mutant)``, or None when it runs longer than ``abort_seconds`` (a hang)."""
+        stopped[0] = False
+        signal.alarm(int(abort_seconds))
+        try:
+            return step(mutant)
+        except _Hang:
+            return None
+        finally:
+            signal.alarm(0)
+
     previous = signal.signal(signal.SIGALRM, on_alarm)
     try:
         for seed in seeds:
@@ -99,14 +110,7 @@ def run(
             report.mutations += 1
             if progress and report.mutations % 250 == 0:
                 print(f"... {report.mutations} mutations, {time.perf_counter() - started:.0f} s", file=sys.stderr)
-            stopped[0] = False
-            signal.alarm(int(abort_seconds))
-            try:
-                outcome = cf.validate(mutant)
-            except _Hang:
-                outcome = None
-            finally:
-                signal.alarm(0)
+            outcome = bounded(cf.validate, mutant)
             if outcome is None:
                 report.hangs.append((seed, f"validation stopped after {abort_seconds:.0f} s", mutant.describe(),
                                      mutant.markers))  # fmt: skip
@@ -129,15 +133,8 @@ def run(
             if not preview_accepted or outcome.status == "config_error":
                 continue
             report.previews += 1
-            stopped[0] = False
-            signal.alarm(int(abort_seconds))
             t0 = time.perf_counter()
-            try:
-                result = cf.preview(mutant)
-            except _Hang:
-                result = None
-            finally:
-                signal.alarm(0)
+            result = bounded(cf.preview, mutant)
             if stopped[0] or result is None:
                 report.hangs.append((seed, f"stopped after {abort_seconds:.0f} s", mutant.describe(), mutant.markers))
                 continue
